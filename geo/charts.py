@@ -1,0 +1,44 @@
+"""Altair charts linked to the selected date: step lines per claimant and an events timeline."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from geo import timeline
+
+CHART_METRICS = {
+    "Containers shipped": ("containers_shipped_cumulative",),
+    "Artillery shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
+    "Railcars seen at the crossing": ("railcars_observed_tumangang", "railcars_observed_khasan"),
+    "Troops deployed": ("troops_deployed", "troops_deployed_cumulative"),
+}
+
+
+def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], when, height: int = 220) -> alt.LayerChart:
+    """Each claimant's figures over time as a step line, with a rule at the selected date."""
+    rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
+    rows = rows.assign(series=rows["claimant"] + rows["metric"].map(
+        lambda m: " (capacity estimate)" if "capacity" in m else ""),
+        as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"))
+    base = alt.Chart(rows).encode(
+        x=alt.X("as_of_date:T", title="as of"),
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("series:N", title="claimant", legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
+    )
+    lines = base.mark_line(interpolate="step-after")
+    points = base.mark_point(filled=True, size=50).encode(
+        shape=alt.Shape("basis:N", title="basis"),
+        tooltip=["series", "as_of", "value", "basis", "id"])
+    rule = alt.Chart(pd.DataFrame({"date": [timeline.as_timestamp(when)]})).mark_rule(
+        color="black", strokeDash=[4, 3]).encode(x="date:T")
+    return alt.layer(lines, points, rule).properties(height=height)
+
+
+def events_timeline(events: pd.DataFrame, when, height: int = 140) -> alt.LayerChart:
+    rows = events.assign(day=events["date"].dt.strftime("%Y-%m-%d"))[["date", "day", "title", "kind"]]
+    ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
+        x=alt.X("date:T", title=None), y=alt.Y("kind:N", title=None), color=alt.Color("kind:N", legend=None),
+        tooltip=["day", "title", "kind"])
+    rule = alt.Chart(pd.DataFrame({"date": [timeline.as_timestamp(when)]})).mark_rule(
+        color="black", strokeDash=[4, 3]).encode(x="date:T")
+    return alt.layer(ticks, rule).properties(height=height)

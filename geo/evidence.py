@@ -1,0 +1,151 @@
+"""The claims behind what the map shows: formatting, filters, headline figures and evidence lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from geo import timeline
+
+QUALIFIER_WORDS = {"about": "about ", "at_least": "at least ", "more_than": "more than ", "up_to": "up to "}
+BASIS_LABELS = {
+    "count": "count",
+    "imagery_count": "imagery count",
+    "capacity_estimate": "capacity estimate (containers × rounds per container), not a count",
+    "estimate": "estimate",
+    "official_statement": "official statement",
+}
+
+# The headline figures beside the map: label -> metrics, in the order they are shown.
+HEADLINES = {
+    "Containers": ("containers_shipped_cumulative",),
+    "Shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
+    "Missiles": ("ballistic_missiles_delivered", "ballistic_missiles_fired_cumulative"),
+    "Troops": ("troops_deployed", "troops_deployed_cumulative"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Claim filters; an empty tuple means no filter on that field."""
+
+    claimant_types: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def apply(self, claims: pd.DataFrame) -> pd.DataFrame:
+        keep = pd.Series(True, index=claims.index)
+        for column, allowed in (("claimant_type", self.claimant_types), ("basis", self.bases),
+                                ("family", self.families)):
+            if allowed:
+                keep &= claims[column].isin(allowed)
+        return claims[keep]
+
+
+def short_number(value: float) -> str:
+    if value >= 1e9:
+        return f"{value / 1e9:.3g} billion"
+    if value >= 1e6:
+        return f"{value / 1e6:.3g} million"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def format_value(value: float, high: float | None = None, qualifier: str | None = None, unit: str = "") -> str:
+    """A figure as its claimant stated it: '4 million–6 million rounds', 'more than 10,000 containers'."""
+    text = short_number(value)
+    if high is not None and pd.notna(high) and high != value:
+        text = f"{text}–{short_number(high)}"
+    words = QUALIFIER_WORDS.get(qualifier or "", "")
+    unit = "%" if unit == "percent" else f" {unit}" if unit else ""
+    return f"{words}{text}{unit}"
+
+
+def format_range(low: float, high: float, unit: str) -> str:
+    if pd.isna(low):
+        return "no reported volume"
+    return format_value(low, high if high != low else None, None, unit)
+
+
+def claim_row(claim) -> dict:
+    """One claim as the evidence panel and exports show it (plain text; escaping happens at output)."""
+    return {
+        "id": claim["id"],
+        "metric": claim["metric"],
+        "value": format_value(claim["value"], claim["value_high"], claim["qualifier"], claim["unit"]),
+        "basis": BASIS_LABELS[claim["basis"]],
+        "as_of": f"{claim['as_of_date']:%Y-%m-%d}",
+        "published": f"{claim['reported_date']:%Y-%m-%d}",
+        "claimant": claim["claimant"],
+        "attribution": claim["attribution"],
+        "claimant_type": claim["claimant_type"].replace("_", " "),
+        "outlet": claim["outlet"],
+        "url": claim["url"],
+        "note": claim["note"],
+    }
+
+
+@dataclass
+class Evidence:
+    """Everything behind one map feature."""
+
+    title: str
+    description: str = ""
+    claims: list[dict] = field(default_factory=list)
+    disputed: set[str] = field(default_factory=set)
+    events: list[dict] = field(default_factory=list)
+    source_url: str = ""
+
+
+def claims_behind(claims: pd.DataFrame, kind: str, feature_id: str, place_id: str) -> pd.DataFrame:
+    """A route or flow rests on the claims that name it; anything else on the claims tied to its place."""
+    if kind in ("route", "flow"):
+        return timeline.claims_for(claims, feature_id)
+    return claims[claims["place_id"] == place_id] if place_id else claims.iloc[0:0]
+
+
+def evidence_for(data, kind: str, feature_id: str, place_id: str, when, filters: Filters = Filters()) -> Evidence:
+    """Every claim (known by `when`, after filters) and every event behind a selected feature."""
+    when = timeline.as_timestamp(when)
+    behind = claims_behind(filters.apply(data.claims), kind, feature_id, place_id)
+    known = timeline.known_claims(behind, when).sort_values(["metric", "as_of_date", "claimant", "id"])
+    events = data.events[(data.events["place_id"] == place_id) & (data.events["date"] <= when)] \
+        if place_id else data.events.iloc[0:0]
+    title, description, url = describe(data, kind, feature_id)
+    return Evidence(
+        title=title, description=description, source_url=url,
+        claims=[claim_row(c) for _, c in known.iterrows()],
+        disputed=timeline.disputed_metrics(known, when),
+        events=[{"date": f"{e.date:%Y-%m-%d}", "title": e.title, "description": e.description, "url": e.url}
+                for e in events.sort_values("date").itertuples()],
+    )
+
+
+def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
+    """Name, description and source URL of a feature from whichever table holds it."""
+    tables = {"route": (data.routes, "source_url"), "flow": (data.flows, None), "area": (data.areas, "source_url"),
+              "event": (data.events, "url"), "strike": (data.events, "url")}
+    frame, url_column = tables.get(kind, (data.places, "source_url"))
+    rows = frame[frame["id"] == feature_id]
+    if kind == "railcars":
+        rows = data.claims[data.claims["id"] == feature_id]
+        if len(rows):
+            row = rows.iloc[0]
+            return f"Railcars seen: {row['claimant']}", row["note"], row["url"]
+    if rows.empty:
+        return feature_id, "", ""
+    row = rows.iloc[0]
+    name = row.get("name", None) if "name" in row else row.get("title", feature_id)
+    text = row.get("description", "")
+    url = (row.get(url_column) or "") if url_column else ""
+    return str(name), str(text), str(url)
+
+
+def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> dict[str, list[dict]]:
+    """The standing claims for each headline figure, one per claimant, largest first."""
+    standing = timeline.latest_per_claimant(claims, when, mode)
+    disputed = timeline.disputed_metrics(claims, when, mode)
+    out = {}
+    for label, metrics in HEADLINES.items():
+        rows = standing[standing["metric"].isin(metrics)].sort_values(["metric", "value"], ascending=[True, False])
+        out[label] = [dict(claim_row(c), disputed=c["metric"] in disputed) for _, c in rows.iterrows()]
+    return out

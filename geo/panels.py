@@ -1,0 +1,132 @@
+"""HTML fragments for the panels beside the map. Every value from data is escaped here.
+
+Links are written only for http(s) URLs, and always open in a new tab without an opener.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from geo import style
+from geo.evidence import Evidence
+from geo.validate import URL_RE
+
+
+def link(url: str, text: str) -> str:
+    if not URL_RE.match(url or ""):
+        return escape(text)
+    return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(text)}</a>'
+
+
+def disputed_mark(disputed: bool) -> str:
+    return ' <span class="disputed" title="Claimants differ on this metric in the same quarter">⚠ disputed</span>' \
+        if disputed else ""
+
+
+def claim_item(claim: dict, disputed: bool = False) -> str:
+    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{disputed_mark(disputed)}'
+            f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
+            f'{escape(claim["claimant"])} · as of {escape(claim["as_of"])} · published {escape(claim["published"])}<br/>'
+            f'<span class="outlet">{link(claim["url"], claim["outlet"])}</span>'
+            f'<br/><span class="note">{escape(claim["note"])}</span></li>')
+
+
+def evidence_panel(ev: Evidence) -> str:
+    parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    if ev.description:
+        parts.append(f"<p>{escape(ev.description)}</p>")
+    if ev.source_url:
+        parts.append(f"<p>Source: {link(ev.source_url, ev.source_url)}</p>")
+    if ev.claims:
+        parts.append(f"<p><b>{len(ev.claims)} claim(s) known by this date</b></p><ul>")
+        metric = None
+        for claim in ev.claims:
+            if claim["metric"] != metric:
+                metric = claim["metric"]
+                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}'
+                             f'{disputed_mark(metric in ev.disputed)}</li>')
+            parts.append(claim_item(claim))
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
+    if ev.events:
+        parts.append("<p><b>Events here</b></p><ul>")
+        parts += [f'<li>{escape(e["date"])}: {link(e["url"], e["title"])}</li>' for e in ev.events]
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def headline_panel(figures: dict[str, list[dict]]) -> str:
+    parts = ['<div class="headline" data-testid="headline">']
+    for label, claims in figures.items():
+        parts.append(f"<h5>{escape(label)}</h5>")
+        if not claims:
+            parts.append('<p class="none">no claim yet</p>')
+            continue
+        parts.append("<ul>")
+        for c in claims:
+            capacity = " (capacity estimate, not a count)" if c["basis"].startswith("capacity") else ""
+            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}{disputed_mark(c["disputed"])}<br/>'
+                         f'<span class="who">{link(c["url"], c["claimant"])}, as of {escape(c["as_of"])}</span></li>')
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def swatch(rgb, dash=False, width=4) -> str:
+    style_ = "dashed" if dash else "solid"
+    return (f'<span style="display:inline-block;width:28px;border-top:{width}px {style_} '
+            f'rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
+
+
+def dot(rgb) -> str:
+    return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:1px solid #222;'
+            f'background:rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
+
+
+def legend(palette: style.Palette) -> str:
+    o = style.OKABE_ITO
+    rows = [
+        (swatch(palette.mode["rail"]), "rail leg, reported (solid)"),
+        (swatch(palette.mode["rail"], dash=True), "rail leg, inferred routing (dashed)"),
+        (swatch(palette.mode["sea"]), "sea leg"),
+        (swatch(palette.mode["air"]), "air link"),
+        (swatch(palette.no_volume, width=2), "no reported volume yet (hairline)"),
+        (swatch((150, 150, 150), width=10), "width: lowest claim; pale band: highest claim"),
+        (swatch(palette.family["munitions"], width=3), "arcs: summary flows (munitions, missiles, troops, reverse)"),
+        (dot(palette.mode["rail"]), "railcars seen in imagery (size = count)"),
+        (dot(o["vermillion"]), "missile strike (larger: this month)"),
+        (dot(o["yellow"]), "event"),
+        (dot(o["orange"]), "factory region (approximate outline)"),
+        (dot(o["blue"]), "front area (approximate outline)"),
+    ]
+    items = "".join(f"<li>{mark} {escape(text)}</li>" for mark, text in rows)
+    return f'<div class="legend" data-testid="legend"><ul>{items}</ul></div>'
+
+
+APP_CSS = """
+.evidence, .headline, .legend { font-size: 0.9rem; line-height: 1.35; }
+.evidence ul, .headline ul, .legend ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
+.legend ul { list-style: none; padding-left: 0; }
+.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
+.evidence .note, .evidence .basis, .headline .who { color: #555; font-size: 0.85em; }
+.disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
+.headline h5 { margin: 0.5rem 0 0; }
+"""
+
+# Presenter mode: no sidebar, large type, high contrast.
+PRESENT_CSS = """
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none !important; }
+html, body, [data-testid="stMarkdownContainer"] { font-size: 20px; color: #000; }
+h1 { font-size: 2.4rem !important; }
+.scene-caption { font-size: 1.4rem; max-width: 70rem; }
+.headline h5 { font-size: 1.3rem; }
+"""
+
+
+def page_style(present: bool) -> str:
+    return f"<style>{APP_CSS}{PRESENT_CSS if present else ''}</style>"
+
+
+def scene_caption(caption: str) -> str:
+    return f'<p class="scene-caption">{escape(caption)}</p>'

@@ -1,0 +1,83 @@
+"""Reading a shared link: URL parameters to widget values, with a notice for anything unusable.
+
+A link must never crash the page: every bad value falls back to its default and adds a
+notice that names the parameter and the value (shown as text, never as HTML).
+"""
+from __future__ import annotations
+
+import re
+
+from geo import schema, style
+from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES
+
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+LIST_PARAMS = {"layers": schema.LAYER_IDS, "claimant_type": CLAIMANT_TYPES, "basis": BASES, "family": FAMILIES}
+MODES = ("cumulative", "period")
+
+
+def as_list(raw) -> list[str]:
+    """Repeated parameters (?a=x&a=y) and comma-separated ones (?a=x,y) both become a list."""
+    values = raw if isinstance(raw, list) else [raw]
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+
+
+def shorten(value, limit=40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_month(raw: str, months: list[str]) -> str | None:
+    """'2024-06' or '2024-06-17' -> '2024-06' when that month is on the date control."""
+    match = re.fullmatch(r"(\d{4}-\d{2})(-\d{2})?", raw.strip())
+    return match.group(1) if match and match.group(1) in months else None
+
+
+def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple[dict, list[str]]:
+    """Widget values for the parameters that are present and valid, and a notice per bad one."""
+    values, notices = {}, []
+
+    def bad(name, raw, expected):
+        notices.append(f"Ignored {name}={shorten(raw)!r}: expected {expected}. Showing the default instead.")
+
+    if "date" in params:
+        raw = as_list(params["date"])[-1:] or [""]
+        month = parse_month(raw[0], months)
+        if month:
+            values["date"] = month
+        else:
+            bad("date", raw[0], f"a month from {months[0]} to {months[-1]} (YYYY-MM)")
+    if "view" in params:
+        raw = as_list(params["view"])[-1:] or [""]
+        if raw[0] in style.VIEWS:
+            values["view"] = raw[0]
+        else:
+            bad("view", raw[0], "one of " + ", ".join(style.VIEWS))
+    if "mode" in params:
+        raw = as_list(params["mode"])[-1:] or [""]
+        if raw[0] in MODES:
+            values["mode"] = raw[0]
+        else:
+            bad("mode", raw[0], "cumulative or period")
+    if "present" in params:
+        raw = (as_list(params["present"])[-1:] or [""])[0].lower()
+        if raw in TRUE_WORDS | FALSE_WORDS:
+            values["present"] = raw in TRUE_WORDS
+        else:
+            bad("present", raw, "1 or 0")
+    if "scene" in params:
+        raw = (as_list(params["scene"])[-1:] or [""])[0]
+        if raw in scene_ids:
+            values["scene"] = raw
+        else:
+            bad("scene", raw, "one of " + ", ".join(scene_ids))
+    for name, allowed in LIST_PARAMS.items():
+        if name not in params:
+            continue
+        items = as_list(params[name])
+        good = [i for i in items if i in allowed]
+        unknown = [i for i in items if i not in allowed]
+        if unknown:
+            bad(name, ",".join(unknown), "values from " + ", ".join(allowed))
+        if good:
+            values[name] = list(dict.fromkeys(good))
+    return values, notices

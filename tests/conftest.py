@@ -1,0 +1,46 @@
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geo import dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def data():
+    return dataset.load(DATA)
+
+
+@pytest.fixture
+def data_copy(tmp_path) -> Path:
+    """A scratch copy of the bundled data that a test may break."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target
+
+
+def read_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def write_rows(path: Path, rows: list[dict], fieldnames=None):
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fieldnames or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def require_chromium():
+    """Browser tests skip on a laptop without Chromium, but fail under CI, where it must be installed."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.environ.get("CI"):
+        pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}")
+    pytest.skip(f"Chromium not found at {CHROMIUM}")

@@ -1,0 +1,94 @@
+"""The app in-process (streamlit.testing.v1.AppTest): it runs, its deck spec matches geo/, links reproduce views."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from geo import layers, timeline
+
+APP = str(ROOT / "app.py")
+
+
+def run(params=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def deck(at) -> dict:
+    charts = at.get("deck_gl_json_chart")
+    assert len(charts) == 1
+    return json.loads(charts[0].proto.json)
+
+
+def layer(at, layer_id):
+    return next(l for l in deck(at)["layers"] if l["id"] == layer_id)
+
+
+def feature_ids(layer_spec) -> set:
+    rows = layer_spec["data"]["features"] if isinstance(layer_spec["data"], dict) else layer_spec["data"]
+    return {(r.get("properties") or r)["feature_id"] for r in rows}
+
+
+def test_default_state_runs_and_holds_every_layer():
+    at = run()
+    ids = {l["id"] for l in deck(at)["layers"]}
+    assert set(layers.DEFAULT_LAYERS) <= ids
+    assert json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)["html"].count("{") == 4
+    assert not at.warning
+
+
+@pytest.mark.parametrize("scene", ["S1", "S2", "S3", "S4", "S5", "S6", "S7"])
+def test_each_scene_runs(scene):
+    at = run({"present": "1", "scene": scene})
+    assert at.title == [] or True
+    assert deck(at)["layers"], "a scene must draw something"
+    assert not at.warning
+
+
+def test_changing_the_date_changes_routes_strikes_and_front(data):
+    at = run()
+    at.select_slider(key="date").set_value("2024-01").run()
+    early = {k: feature_ids(layer(at, k)) for k in ("routes", "strikes", "front")}
+    early_routes = layer(at, "routes")["data"]
+    at.select_slider(key="date").set_value("2025-02").run()
+    late = {k: feature_ids(layer(at, k)) for k in ("routes", "strikes", "front")}
+    when = timeline.month_end("2025-02-01")
+    assert late["strikes"] == {e for e in data.events[(data.events.kind == "strike") & (data.events.date <= when)].id}
+    assert late["front"] == set(timeline.areas_on(data.areas[data.areas.kind == "front"], when).id)
+    assert late["routes"] == set(timeline.routes_on(data.routes, when).id)
+    assert early != late
+    assert early_routes != layer(at, "routes")["data"]
+
+
+def test_url_reproduces_date_layers_view_and_presenter_mode():
+    at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen", "present": "1"})
+    spec = deck(at)
+    assert {l["id"] for l in spec["layers"]} == {"basemap", "routes", "routes-range", "railcars"}
+    assert spec["initialViewState"]["zoom"] == pytest.approx(10.0)
+    assert at.session_state["date"] == "2024-06"
+    assert "June 2024" in at.markdown[0].value
+
+
+def test_full_dates_and_comma_lists_in_links_are_understood():
+    at = run({"date": "2024-06-17", "layers": "basemap,flows"})
+    assert at.session_state["date"] == "2024-06"
+    assert {l["id"] for l in deck(at)["layers"]} == {"basemap", "flows"}
+
+
+@pytest.mark.parametrize("params,word", [
+    ({"date": "not-a-date"}, "date"),
+    ({"date": "1999-01"}, "date"),
+    ({"view": "<script>"}, "view"),
+    ({"layers": "everything"}, "layers"),
+    ({"present": "maybe"}, "present"),
+    ({"family": "lasers"}, "family"),
+])
+def test_garbage_parameters_show_a_notice_and_the_defaults(params, word):
+    at = run(params)
+    assert any(word in w.value for w in at.warning), [w.value for w in at.warning]
+    assert set(layers.DEFAULT_LAYERS) <= {l["id"] for l in deck(at)["layers"]}

@@ -1,0 +1,102 @@
+"""The bundled dataset: counts, citations, and geometry that makes geographic sense."""
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from geo.validate import km_between
+
+SEA_PORT_ALLOWANCE_KM = 5
+
+
+def test_bundled_data_meets_its_minimum_size(data):
+    assert len(data.claims) >= 110
+    assert len(data.places) >= 30
+    assert len(data.events) >= 45
+    assert len(data.routes) >= 10
+
+
+def test_every_claim_is_cited(data):
+    claims = data.claims
+    assert (claims["claimant"] != "").all() and (claims["outlet"] != "").all()
+    assert claims["url"].str.match(r"^https?://").all()
+    assert claims["as_of_date"].notna().all() and claims["reported_date"].notna().all()
+    assert (claims["as_of_date"] <= claims["reported_date"]).all()
+
+
+def test_wsj_seed_figures_are_present(data):
+    wsj = data.claims[data.claims["id"].str.startswith("S")]
+    assert len(wsj) == 9
+    assert set(wsj["reported_date"].dt.strftime("%Y-%m")) == {"2024-12"}
+
+
+def test_capacity_estimates_are_labelled_as_such(data):
+    capacity = data.claims[data.claims["metric"] == "artillery_shells_capacity_152mm_equiv"]
+    assert len(capacity) >= 4 and (capacity["basis"] == "capacity_estimate").all()
+
+
+@pytest.mark.parametrize("place,country", [
+    ("LOC_KHASAN_STN", "RUS"), ("LOC_TUMANGANG_STN", "PRK"), ("LOC_RAJIN_PORT", "PRK"),
+    ("LOC_DUNAI_PORT", "RUS"), ("LOC_KURSK", "RUS"), ("LOC_KHARKIV", "UKR"),
+])
+def test_named_places_lie_in_their_country(data, place, country):
+    point = data.places.set_index("id").geometry[place]
+    detail = data.countries_detail
+    countries = detail if detail.total_bounds[0] <= point.x <= detail.total_bounds[2] else data.countries
+    shapes = countries[countries["iso3"] == country].geometry
+    # Tumangang sits on the river; the 1:10m border puts it ~100 m into Russia.
+    assert min(km_between(point, g) for g in shapes) <= 1.5
+
+
+@pytest.mark.parametrize("lon,lat", [(34.10, 44.95), (33.52, 44.60)])  # Simferopol, Sevastopol
+def test_basemap_shows_crimea_as_part_of_ukraine(data, lon, lat):
+    holders = data.countries[data.countries.contains(Point(lon, lat))]["iso3"].tolist()
+    assert holders == ["UKR"]
+
+
+def test_every_place_lies_in_its_declared_country(data):
+    from geo.dataset import check_countries
+    from geo.validate import RawTable
+    records = data.places[["id", "lon", "lat", "country"]].to_dict("records")
+    raw = RawTable(None, records, list(range(2, len(records) + 2)), [])
+    assert check_countries(records, raw, {"detail": data.countries_detail, "overview": data.countries}) == []
+
+
+def test_sea_legs_cross_no_land_beyond_their_ports(data):
+    land = shapely.union_all(data.countries_detail.geometry)
+    places = data.places.set_index("id").geometry
+    sea = data.routes[data.routes["mode"] == "sea"]
+    assert len(sea) >= 3
+    for leg in sea.itertuples():
+        ends = [places[leg.from_place], places[leg.to_place]]
+        # ~5 km around each port, in degrees at this latitude.
+        harbours = shapely.union_all([shapely.buffer(p, SEA_PORT_ALLOWANCE_KM / 111.32 / 0.74) for p in ends])
+        at_sea = leg.geometry.difference(harbours)
+        assert not at_sea.intersects(land), f"{leg.id} crosses land"
+
+
+def test_route_legs_end_at_their_places(data):
+    places = data.places.set_index("id").geometry
+    for leg in data.routes.itertuples():
+        start, end = Point(leg.geometry.coords[0]), Point(leg.geometry.coords[-1])
+        assert km_between(start, places[leg.from_place]) < 3, leg.id
+        assert km_between(end, places[leg.to_place]) < 3, leg.id
+
+
+def test_rail_legs_follow_waypoints_not_straight_lines(data):
+    rail = data.routes[(data.routes["mode"] == "rail")]
+    long_legs = rail[rail.geometry.map(lambda g: km_between(Point(g.coords[0]), Point(g.coords[-1])) > 500)]
+    assert len(long_legs) >= 3
+    assert (long_legs.geometry.map(lambda g: len(g.coords)) >= 8).all()
+
+
+def test_reported_legs_have_sources_and_inferred_legs_say_so(data):
+    reported = data.routes[data.routes["status"] == "reported"]
+    assert reported["source_url"].str.match(r"^https?://").all()
+    assert set(data.routes["status"]) == {"reported", "inferred"}
+
+
+def test_areas_are_labelled_approximate(data):
+    assert (data.areas["precision"] == "approximate").all()
+    kursk = data.areas[data.areas["name"].str.contains("Kursk salient")]
+    assert len(kursk) >= 3

@@ -1,0 +1,126 @@
+"""Layer builders: explicit ids, deterministic JSON, and contents that follow the date."""
+import json
+
+import pandas as pd
+import pytest
+
+from geo import layers, panels, style, timeline
+from geo.evidence import Evidence, Filters, evidence_for, format_value
+
+ALL = layers.DEFAULT_LAYERS
+
+
+def state(month="2024-06", **kw):
+    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+
+
+@pytest.fixture(scope="module")
+def basemap(data):
+    return layers.basemap_features(data.countries, data.countries_detail, style.ANALYST)
+
+
+def spec(data, basemap, st):
+    return json.loads(layers.build_deck(data, st, basemap).to_json())
+
+
+def by_id(spec_, layer_id):
+    return next(l for l in spec_["layers"] if l["id"] == layer_id)
+
+
+def test_every_layer_has_its_stable_id(data, basemap):
+    ids = {l["id"] for l in spec(data, basemap, state())["layers"]}
+    assert set(ALL) <= ids
+    assert ids - set(ALL) <= {"routes-range", "places-labels"}
+
+
+def test_deck_json_is_deterministic_and_clean(data, basemap):
+    first = layers.build_deck(data, state(), basemap).to_json()
+    assert first == layers.build_deck(data, state(), basemap).to_json()
+    assert "NaN" not in first and "Infinity" not in first
+    assert "T00:00:00" not in first, "timestamps must be formatted before they reach the deck"
+    assert '"mapStyle":"__MAP_STYLE__"' in first.replace(" ", ""), "no tile basemap may be requested"
+
+
+def test_payload_stays_small(data, basemap):
+    size = len(layers.build_deck(data, state("2025-11"), basemap).to_json().encode())
+    assert size < 300_000, size
+
+
+def test_only_requested_layers_are_built(data, basemap):
+    ids = {l["id"] for l in spec(data, basemap, state(layers=("basemap", "routes")))["layers"]}
+    assert ids == {"basemap", "routes", "routes-range"}
+
+
+def test_route_widths_follow_the_reported_volume_on_the_date(data, basemap):
+    early, late = state("2023-10"), state("2025-06")
+    def trunk(st):
+        rows = by_id(spec(data, basemap, st), "routes")["data"]
+        return next(r for r in rows if r["feature_id"] == "L_RAIL_USSURIYSK_TIKHORETSK")
+    assert trunk(early)["width"] < trunk(late)["width"]
+    expected = timeline.route_volumes(data.routes, data.claims, late.date).set_index("id")
+    low = expected.loc["L_RAIL_USSURIYSK_TIKHORETSK", "value_low"]
+    assert format_value(low, None, None, "containers").split(" ")[0] in trunk(late)["detail"]
+
+
+def test_routes_appear_only_once_active(data, basemap):
+    ids = lambda m: {r["feature_id"] for r in by_id(spec(data, basemap, state(m)), "routes")["data"]}
+    assert "L_SEA_RAJIN_VOSTOCHNY" not in ids("2023-09")
+    assert "L_SEA_RAJIN_VOSTOCHNY" in ids("2023-11")
+
+
+def test_inferred_legs_are_dashed_and_reported_legs_solid(data, basemap):
+    rows = by_id(spec(data, basemap, state("2025-06")), "routes")["data"]
+    for r in rows:
+        assert r["dash"] == list(style.DASH[r["status"]])
+    assert {r["status"] for r in rows} == {"reported", "inferred"}
+
+
+def test_strikes_and_front_follow_the_date(data, basemap):
+    def ids(m, layer):
+        layer_spec = by_id(spec(data, basemap, state(m)), layer)["data"]
+        rows = layer_spec["features"] if isinstance(layer_spec, dict) else layer_spec
+        return {(r.get("properties") or r)["feature_id"] for r in rows}
+    assert ids("2023-11", "strikes") == set()
+    assert "E014" in ids("2024-01", "strikes")
+    peak = timeline.areas_on(data.areas[data.areas.kind == "front"], state("2024-09").date)["id"]
+    assert ids("2024-09", "front") == set(peak)
+    assert ids("2024-09", "front") != ids("2025-03", "front")
+
+
+def test_every_pickable_record_has_the_tooltip_fields(data, basemap):
+    for layer in spec(data, basemap, state("2025-06"))["layers"]:
+        if not layer.get("pickable"):
+            continue
+        rows = layer["data"]["features"] if isinstance(layer["data"], dict) else layer["data"]
+        for row in rows:
+            props = row.get("properties", row)
+            assert {"name", "detail", "claimant", "when", "kind", "feature_id"} <= set(props), layer["id"]
+
+
+def test_filters_change_what_feeds_the_routes(data, basemap):
+    only_media = state("2025-06", filters=Filters(claimant_types=("media",)))
+    rows = by_id(spec(data, basemap, only_media), "routes")["data"]
+    trunk = next(r for r in rows if r["feature_id"] == "L_RAIL_USSURIYSK_TIKHORETSK")
+    media = set(data.claims[data.claims.claimant_type == "media"].claimant)
+    assert trunk["claimant"] and set(trunk["claimant"].split("; ")) <= media
+
+
+def test_evidence_lists_every_claim_behind_a_route(data):
+    ev = evidence_for(data, "route", "L_RAIL_USSURIYSK_TIKHORETSK", "", "2025-11-30")
+    expected = timeline.known_claims(timeline.claims_for(data.claims, "L_RAIL_USSURIYSK_TIKHORETSK"), "2025-11-30")
+    assert {c["id"] for c in ev.claims} == set(expected["id"])
+    assert all(c["url"].startswith("http") for c in ev.claims)
+    assert "containers_shipped_cumulative" in ev.disputed
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_panels_escape_text_from_data():
+    claim = {"id": "X", "metric": "m", "value": HOSTILE, "basis": "count", "as_of": "2024-01-01",
+             "published": "2024-01-02", "claimant": HOSTILE, "outlet": HOSTILE,
+             "url": "javascript:alert(1)", "note": HOSTILE}
+    out = panels.evidence_panel(Evidence(title=HOSTILE, description=HOSTILE, claims=[claim]))
+    assert "<img" not in out and "&lt;img" in out
+    assert "javascript:" not in out.split("href=")[-1] if "href=" in out else True
+    assert 'href="javascript' not in out

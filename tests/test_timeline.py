@@ -1,0 +1,118 @@
+"""The time functions against answers worked out by hand on a small fixture."""
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, box
+
+from geo import timeline
+
+T = pd.Timestamp
+
+
+def claims_fixture() -> pd.DataFrame:
+    rows = [
+        # id, metric, value, high, as_of, reported, claimant, routes
+        ("C1", "containers", 1000, None, "2023-10-01", "2023-10-13", "US", ("LEG",)),
+        ("C2", "containers", 5000, None, "2023-12-29", "2023-12-29", "ROK", ("LEG",)),
+        ("C3", "containers", 10000, None, "2024-02-23", "2024-02-23", "US", ("LEG",)),
+        # Two claimants disagree on the same day.
+        ("C4", "containers", 6700, None, "2024-02-23", "2024-02-27", "ROK", ("LEG",)),
+        # Published long after its as-of date: unknown until then.
+        ("C5", "containers", 16000, 20000, "2024-03-31", "2025-04-16", "OSC", ("LEG",)),
+        ("C6", "shells", 1000000, None, "2023-11-01", "2023-11-02", "ROK", ()),
+        ("C7", "voyages", 6, None, "2023-10-16", "2023-10-16", "CSIS", ("LEG",)),
+    ]
+    df = pd.DataFrame(rows, columns=["id", "metric", "value", "value_high", "as_of_date", "reported_date",
+                                     "claimant", "route_ids"])
+    for col in ("as_of_date", "reported_date"):
+        df[col] = pd.to_datetime(df[col])
+    df["value_high"] = df["value_high"].astype("float64")
+    df["unit"] = "units"
+    df["basis"] = "official_statement"
+    return df
+
+
+def test_latest_claim_per_metric_and_claimant_never_merges_claimants():
+    latest = timeline.latest_per_claimant(claims_fixture(), "2024-03-01")
+    containers = latest[latest.metric == "containers"].set_index("claimant")["value"].to_dict()
+    assert containers == {"ROK": 6700, "US": 10000}
+
+
+def test_a_claim_is_unknown_before_it_is_published():
+    before = timeline.latest_per_claimant(claims_fixture(), "2024-02-25")
+    assert before[before.metric == "containers"].set_index("claimant")["value"].to_dict() == \
+        {"ROK": 5000, "US": 10000}
+    assert "OSC" not in set(timeline.latest_per_claimant(claims_fixture(), "2025-04-15").claimant)
+    assert "OSC" in set(timeline.latest_per_claimant(claims_fixture(), "2025-04-16").claimant)
+
+
+def test_period_mode_keeps_only_claims_as_of_that_month():
+    period = timeline.latest_per_claimant(claims_fixture(), timeline.month_end("2024-02"), timeline.PERIOD)
+    assert sorted(period["id"]) == ["C3", "C4"]
+
+
+def test_route_volume_is_a_range_across_claimants():
+    routes = pd.DataFrame({"id": ["LEG", "EMPTY"], "volume_metric": ["containers", "containers"]})
+    volumes = timeline.route_volumes(routes, claims_fixture(), "2024-03-01").set_index("id")
+    assert volumes.loc["LEG", "value_low"] == 6700
+    assert volumes.loc["LEG", "value_high"] == 10000
+    assert volumes.loc["LEG", "n_claimants"] == 2
+    assert set(volumes.loc["LEG", "claim_ids"]) == {"C3", "C4"}
+    assert volumes.loc["EMPTY", "n_claimants"] == 0
+    assert pd.isna(volumes.loc["EMPTY", "value_low"])
+
+
+def test_route_volume_upper_bound_counts_toward_high():
+    routes = pd.DataFrame({"id": ["LEG"], "volume_metric": ["containers"]})
+    volumes = timeline.route_volumes(routes, claims_fixture(), "2025-05-01").set_index("id")
+    assert volumes.loc["LEG", "value_low"] == 6700
+    assert volumes.loc["LEG", "value_high"] == 20000
+
+
+def test_a_claimant_overtaken_by_a_year_newer_figure_leaves_the_range():
+    claims = pd.concat([claims_fixture(), claims_fixture().iloc[[0]].assign(
+        id="C8", value=28000, as_of_date=T("2025-07-13"), reported_date=T("2025-07-13"), claimant="DIA")])
+    routes = pd.DataFrame({"id": ["LEG"], "volume_metric": ["containers"]})
+    volumes = timeline.route_volumes(routes, claims, "2025-08-01").set_index("id")
+    # US (Feb 2024) and ROK (Feb 2024) are over a year older than DIA (Jul 2025); OSC (Mar 2024) too.
+    assert volumes.loc["LEG", "value_low"] == 28000
+    assert volumes.loc["LEG", "n_claimants"] == 1
+
+
+def test_same_quarter_disagreement_is_disputed_but_change_over_time_is_not():
+    assert timeline.disputed_metrics(claims_fixture(), "2024-03-01") == {"containers"}
+    # Only one container claim was public on 1 Dec 2023.
+    assert timeline.disputed_metrics(claims_fixture(), "2023-12-01") == set()
+
+
+def test_metric_series_is_ordered_per_claimant():
+    series = timeline.metric_series(claims_fixture(), "containers")
+    assert list(series["id"]) == ["C5", "C2", "C4", "C1", "C3"]
+
+
+def test_areas_valid_on_a_date_include_open_ended_ones():
+    areas = gpd.GeoDataFrame({
+        "id": ["PEAK", "LATE", "PLANT"],
+        "valid_from": pd.to_datetime(["2024-08-20", "2024-12-01", "2022-10-01"]),
+        "valid_to": pd.to_datetime(["2024-11-30", "2025-03-07", None]),
+    }, geometry=[box(0, 0, 1, 1)] * 3)
+    assert list(timeline.areas_on(areas, "2024-11-30").id) == ["PEAK", "PLANT"]
+    assert list(timeline.areas_on(areas, "2024-12-01").id) == ["LATE", "PLANT"]
+    assert list(timeline.areas_on(areas, "2022-09-30").id) == []
+
+
+def test_routes_on_respects_activity_dates():
+    routes = gpd.GeoDataFrame({
+        "id": ["DUNAI", "VOSTOCHNY"],
+        "active_from": pd.to_datetime(["2023-08-15", "2023-10-15"]),
+        "active_to": pd.to_datetime([None, None]),
+    }, geometry=[LineString([(0, 0), (1, 1)])] * 2)
+    assert list(timeline.routes_on(routes, "2023-09-30").id) == ["DUNAI"]
+
+
+@pytest.mark.parametrize("first,last,expected", [
+    ("2023-11-15", "2024-02-01", ["2023-11", "2023-12", "2024-01", "2024-02"]),
+    ("2024-02-29", "2024-02-29", ["2024-02"]),
+])
+def test_month_steps(first, last, expected):
+    assert timeline.months(first, last) == expected

@@ -1,0 +1,129 @@
+"""Broken copies of the data files: validation must name the right file, row and column."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, read_rows, write_rows
+from geo import dataset
+
+
+def problems_in(data_dir) -> list[str]:
+    found, problems = dataset.check(data_dir)
+    assert found is None, "broken data must not load"
+    return [str(p) for p in problems]
+
+
+def set_cell(data_dir, filename, row_index, column, value):
+    path = data_dir / filename
+    rows = read_rows(path)
+    rows[row_index][column] = value
+    write_rows(path, rows)
+
+
+def test_missing_column(data_copy):
+    path = data_copy / "claims.csv"
+    rows = read_rows(path)
+    for row in rows:
+        del row["url"]
+    write_rows(path, rows)
+    assert "claims.csv:1:url: missing column" in problems_in(data_copy)
+
+
+def test_bad_date(data_copy):
+    set_cell(data_copy, "claims.csv", 0, "as_of_date", "2024-13-45")
+    assert any(p.startswith("claims.csv:2:as_of_date: '2024-13-45' is not a date") for p in problems_in(data_copy))
+
+
+def test_coordinates_out_of_range(data_copy):
+    set_cell(data_copy, "places.csv", 2, "lat", "95.0")
+    assert any(p.startswith("places.csv:4:lat: lat 95.0 out of range") for p in problems_in(data_copy))
+
+
+def test_unknown_place_id(data_copy):
+    set_cell(data_copy, "events.csv", 5, "place_id", "LOC_NOWHERE")
+    assert "events.csv:7:place_id: unknown place id 'LOC_NOWHERE'" in problems_in(data_copy)
+
+
+def test_unknown_route_id(data_copy):
+    set_cell(data_copy, "claims.csv", 0, "route_ids", "FL_MUNITIONS;L_NOWHERE")
+    assert "claims.csv:2:route_ids: unknown route or flow id 'L_NOWHERE'" in problems_in(data_copy)
+
+
+def test_duplicate_id(data_copy):
+    path = data_copy / "events.csv"
+    rows = read_rows(path)
+    rows[3]["id"] = rows[1]["id"]
+    write_rows(path, rows)
+    assert any(p.startswith(f"events.csv:5:id: duplicate id {rows[1]['id']!r} (first on row 3)")
+               for p in problems_in(data_copy))
+
+
+def test_non_numeric_value(data_copy):
+    set_cell(data_copy, "claims.csv", 9, "value", "lots")
+    assert "claims.csv:11:value: 'lots' is not a number" in problems_in(data_copy)
+
+
+def test_empty_file(data_copy):
+    (data_copy / "events.csv").write_bytes(b"")
+    assert "events.csv:-:-: file is empty" in problems_in(data_copy)
+
+
+def test_undecodable_bytes(data_copy):
+    path = data_copy / "places.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b"station", b"st\xffation", 1) if b"station" in lines[2] else lines[2] + b"\xff"
+    path.write_bytes(b"\n".join(lines))
+    assert any(p.startswith("places.csv:3:-: undecodable bytes") for p in problems_in(data_copy))
+
+
+def test_place_outside_its_declared_country(data_copy):
+    rows = read_rows(data_copy / "places.csv")
+    index = next(i for i, r in enumerate(rows) if r["id"] == "LOC_RAJIN_PORT")
+    set_cell(data_copy, "places.csv", index, "country", "RUS")
+    assert any(p.startswith(f"places.csv:{index + 2}:country: LOC_RAJIN_PORT lies in PRK")
+               for p in problems_in(data_copy))
+
+
+def test_route_end_far_from_its_place(data_copy):
+    path = data_copy / "routes.geojson"
+    doc = json.loads(path.read_text())
+    doc["features"][0]["geometry"]["coordinates"][-1] = [100.0, 50.0]
+    path.write_text(json.dumps(doc))
+    assert any(p.startswith("routes.geojson:1:to_place: line ends") for p in problems_in(data_copy))
+
+
+def test_truncated_geojson(data_copy):
+    path = data_copy / "areas.geojson"
+    path.write_text(path.read_text()[:200])
+    assert any(p.startswith("areas.geojson:") and "invalid JSON" in p for p in problems_in(data_copy))
+
+
+def test_every_problem_is_reported_not_just_the_first(data_copy):
+    set_cell(data_copy, "claims.csv", 0, "value", "x")
+    set_cell(data_copy, "claims.csv", 1, "url", "ftp://example.org")
+    problems = problems_in(data_copy)
+    assert "claims.csv:2:value: 'x' is not a number" in problems
+    assert "claims.csv:3:url: 'ftp://example.org' is not an http(s) URL" in problems
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "geo", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_validate_prints_every_problem_and_fails_without_traceback(data_copy):
+    set_cell(data_copy, "claims.csv", 0, "as_of_date", "soon")
+    (data_copy / "events.csv").write_bytes(b"")
+    result = run_cli("validate", str(data_copy))
+    assert result.returncode == 1
+    assert "claims.csv:2:as_of_date: 'soon' is not a date (YYYY-MM-DD)" in result.stdout
+    assert "events.csv:-:-: file is empty" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cli_validate_passes_on_bundled_data():
+    result = run_cli("validate", "data")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "claims:" in result.stdout and "claimants:" in result.stdout
