@@ -19,9 +19,10 @@ def load_data() -> dataset.Dataset:
 
 
 @st.cache_data(show_spinner=False)
-def basemap(present: bool) -> dict:
+def basemap(present: bool, detailed: bool) -> dict:
     data = load_data()
-    return layers.basemap_features(data.countries, data.countries_detail, style.palette(present))
+    return layers.basemap_features(data.countries, data.countries_detail if detailed else None,
+                                   style.palette(present))
 
 
 data = load_data()
@@ -129,7 +130,7 @@ else:
 
 map_col, side_col = st.columns([3, 1] if not present else [4, 1])
 with map_col:
-    deck = layers.build_deck(data, map_state, basemap(present))
+    deck = layers.build_deck(data, map_state, basemap(present, style.VIEWS[map_state.view].detailed))
     event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",
                             selection_mode="single-object", key="map",
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")

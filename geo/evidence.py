@@ -91,7 +91,7 @@ class Evidence:
     title: str
     description: str = ""
     claims: list[dict] = field(default_factory=list)
-    disputed: set[str] = field(default_factory=set)
+    disputed: set[str] = field(default_factory=set)  # ids of contradicted claims
     events: list[dict] = field(default_factory=list)
     source_url: str = ""
 
@@ -114,7 +114,7 @@ def evidence_for(data, kind: str, feature_id: str, place_id: str, when, filters:
     return Evidence(
         title=title, description=description, source_url=url,
         claims=[claim_row(c) for _, c in known.iterrows()],
-        disputed=timeline.disputed_metrics(known, when),
+        disputed=timeline.disputed_claims(known, when),
         events=[{"date": f"{e.date:%Y-%m-%d}", "title": e.title, "description": e.description, "url": e.url}
                 for e in events.sort_values("date").itertuples()],
     )
@@ -143,9 +143,9 @@ def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
 def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> dict[str, list[dict]]:
     """The standing claims for each headline figure, one per claimant, largest first."""
     standing = timeline.latest_per_claimant(claims, when, mode)
-    disputed = timeline.disputed_metrics(claims, when, mode)
+    disputed = timeline.disputed_claims(claims, when, mode)
     out = {}
     for label, metrics in HEADLINES.items():
         rows = standing[standing["metric"].isin(metrics)].sort_values(["metric", "value"], ascending=[True, False])
-        out[label] = [dict(claim_row(c), disputed=c["metric"] in disputed) for _, c in rows.iterrows()]
+        out[label] = [dict(claim_row(c), disputed=c["id"] in disputed) for _, c in rows.iterrows()]
     return out

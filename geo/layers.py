@@ -23,9 +23,6 @@ from geo.evidence import Filters, format_range, format_value
 
 DEFAULT_LAYERS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes", "events")
 PATH_STYLE = {"@@type": "PathStyleExtension", "dash": True, "highPrecisionDash": True}
-COLLISION = {"@@type": "CollisionFilterExtension"}
-LABEL_KINDS = {"crossing": 5, "rail_station": 4, "port": 4, "depot": 3, "capital": 3, "front_area": 2,
-               "factory_region": 2, "strike_site": 1, "summit_site": 1}
 
 
 @dataclass(frozen=True)
@@ -66,30 +63,50 @@ def path_coords(geom, ndigits=4) -> list[list[float]]:
 
 # --- basemap ---------------------------------------------------------------------------------------
 
+def land_borders(geoms) -> list:
+    """Lines shared by two neighbouring countries. Coasts need no stroke (land meets the sea
+    colour), and clip-box edges, which are not borders, never appear."""
+    geoms = list(geoms)
+    tree = shapely.STRtree(geoms)
+    lines = []
+    for i, j in zip(*tree.query(geoms, predicate="intersects")):
+        if i < j:
+            shared = shapely.line_merge(shapely.intersection(geoms[i].boundary, geoms[j].boundary))
+            if not shared.is_empty and shared.length > 0:
+                lines.append(shared)
+    return lines
+
+
 def basemap_features(countries, detail, palette: style.Palette) -> dict:
-    """Overview countries outside the detail box and the 1:10m clip inside it, as one FeatureCollection.
+    """The overview countries, with the 1:10m Tumen clip replacing them inside its box when
+    `detail` is given, as one FeatureCollection of fills plus land-border lines.
 
     Both come from the same Natural Earth file, so they meet without seams at the box edge.
+    The detail costs ~80 KB a rerun, so the app sends it only to views that zoom in that far.
     """
-    minx, miny, maxx, maxy = detail.total_bounds
-    outside = countries.geometry.difference(box(minx, miny, maxx, maxy))
-    sea = box(*countries.total_bounds)
-    features = [{"type": "Feature", "geometry": mapping(sea),
-                 "properties": {"fill": rgba((214, 228, 238)), "line": rgba((214, 228, 238), 0)}}]
-    for geoms, iso3s, ndigits in ((outside, countries["iso3"], 3), (detail.geometry, detail["iso3"], 4)):
+    parts = [(countries.geometry, countries["iso3"], 1e-3)]
+    if detail is not None:
+        detail_box = box(*detail.total_bounds)
+        parts = [([g.difference(detail_box) for g in countries.geometry], countries["iso3"], 1e-3),
+                 (detail.geometry, detail["iso3"], 1e-4)]
+    features = [{"type": "Feature", "geometry": mapping(box(*countries.total_bounds)),
+                 "properties": {"fill": rgba(palette.sea)}}]
+    for geoms, iso3s, grid in parts:
+        geoms = [shapely.set_precision(g, grid) for g in geoms]
         for geom, iso3 in zip(geoms, iso3s):
-            if geom is None or geom.is_empty:
-                continue
-            geom = shapely.set_precision(geom, 10 ** -ndigits)
-            features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
-                "fill": list(palette.land_focus.get(iso3, palette.land)), "line": list(palette.border)}})
+            if not geom.is_empty:
+                features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
+                    "fill": list(palette.land_focus.get(iso3, palette.land))}})
+        for line in land_borders([g for g in geoms if not g.is_empty]):
+            features.append({"type": "Feature", "geometry": mapping(line), "properties": {
+                "fill": [0, 0, 0, 0]}})
     return {"type": "FeatureCollection", "features": features}
 
 
-def basemap_layer(features: dict) -> pdk.Layer:
-    return pdk.Layer("GeoJsonLayer", id="basemap", data=features, pickable=False, stroked=True, filled=True,
-                     get_fill_color="properties.fill", get_line_color="properties.line",
-                     line_width_min_pixels=0.6, line_width_units="pixels")
+def basemap_layer(features: dict, palette: style.Palette) -> pdk.Layer:
+    return pdk.Layer("GeoJsonLayer", id="basemap", data=features, pickable=False, stroked=False, filled=True,
+                     get_fill_color="properties.fill", get_line_color=list(palette.border),
+                     line_width_min_pixels=1, line_width_units="'pixels'")
 
 
 # --- places ----------------------------------------------------------------------------------------
@@ -99,23 +116,27 @@ def place_records(places) -> list[dict]:
     for p in places.itertuples():
         approx = "" if p.precision == "exact" else f" (location {p.precision})"
         rec = tooltip_record("place", p.id, p.name, p.kind.replace("_", " ") + approx, "", "", p.id)
-        rec.update(position=[round(p.lon, 4), round(p.lat, 4)], priority=LABEL_KINDS.get(p.kind, 0),
+        anchor, offset = style.LABEL_PLACEMENT.get(p.id, ("middle", [0, -10]))
+        rec.update(position=[round(p.lon, 4), round(p.lat, 4)], label=p.name.split(" (")[0],
+                   anchor=anchor, offset=offset,
                    radius=6 if p.kind in ("crossing", "port", "rail_station", "depot") else 4)
         rows.append(rec)
     return rows
 
 
-def places_layers(places, palette: style.Palette) -> list[pdk.Layer]:
+def places_layers(places, view: style.View, palette: style.Palette) -> list[pdk.Layer]:
     rows = place_records(places)
+    labelled = [r for r in rows if view.labels is None or r["feature_id"] in view.labels]
     return [
         pdk.Layer("ScatterplotLayer", id="places", data=rows, pickable=True, get_position="position",
-                  get_radius="radius", radius_units="pixels", get_fill_color=rgba((255, 255, 255)),
+                  get_radius="radius", radius_units="'pixels'", get_fill_color=rgba((255, 255, 255)),
                   get_line_color=rgba(palette.text[:3]), stroked=True, line_width_min_pixels=1.5),
-        pdk.Layer("TextLayer", id="places-labels", data=rows, pickable=False, get_position="position",
-                  get_text="name", get_size=palette.label_size, size_units="pixels",
-                  get_color=list(palette.text), outline_width=3, outline_color=list(palette.text_outline),
-                  font_settings={"sdf": True}, get_pixel_offset=[0, -14], get_alignment_baseline="'bottom'",
-                  extensions=[COLLISION], get_collision_priority="priority", collision_enabled=True),
+        pdk.Layer("TextLayer", id="places-labels", data=labelled, pickable=False, get_position="position",
+                  get_text="label", get_size=palette.label_size, size_units="'pixels'",
+                  get_color=list(palette.text), background=True, get_background_color=list(palette.text_outline),
+                  background_padding=[3, 1], get_pixel_offset="offset", get_text_anchor="anchor",
+                  get_alignment_baseline="'bottom'",
+                  font_family="'sans-serif'"),
     ]
 
 
@@ -152,9 +173,8 @@ def route_records(routes, claims, state: MapState, palette: style.Palette) -> li
         detail, claimant, when = volume_text(v)
         detail = f"{r.mode}, {r.status}: {detail}"
         rec = tooltip_record("route", r.id, r.name, detail, claimant, when)
-        colour = palette.mode[r.mode] if v.n_claimants else palette.no_volume
         rec.update(path=path_coords(r.geometry), status=r.status,
-                   color=rgba(colour, 235 if r.status == "reported" else 200),
+                   color=rgba(palette.mode[r.mode], 235 if r.status == "reported" else 190),
                    width=width_for(v.value_low, peaks.get(r.volume_metric), palette.line_scale),
                    width_high=width_for(v.value_high, peaks.get(r.volume_metric), palette.line_scale),
                    dash=list(style.DASH[r.status]))
@@ -167,11 +187,11 @@ def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
     band = [dict(r, color=r["color"][:3] + [70]) for r in rows if r["width_high"] > r["width"]]
     return [
         pdk.Layer("PathLayer", id="routes-range", data=band, pickable=False, get_path="path",
-                  get_width="width_high", width_units="pixels", get_color="color", cap_rounded=True,
+                  get_width="width_high", width_units="'pixels'", get_color="color", cap_rounded=True,
                   joint_rounded=True),
         pdk.Layer("PathLayer", id="routes", data=rows, pickable=True, auto_highlight=True, get_path="path",
-                  get_width="width", width_units="pixels", width_min_pixels=1, get_color="color",
-                  cap_rounded=True, joint_rounded=True, get_dash_array="dash", dash_justified=True,
+                  get_width="width", width_units="'pixels'", width_min_pixels=1, get_color="color",
+                  get_dash_array="dash", dash_justified=True,
                   extensions=[PATH_STYLE]),
     ]
 
@@ -188,8 +208,8 @@ def flow_records(flows, claims, state: MapState, palette: style.Palette) -> list
         rec = tooltip_record("flow", f.id, f.name, detail, claimant, when)
         (x0, y0), (x1, y1) = f.geometry.coords
         rec.update(source=[round(x0, 4), round(y0, 4)], target=[round(x1, 4), round(y1, 4)],
-                   width=width_for(v.value_low, peaks.get(f.volume_metric), palette.line_scale),
-                   color=rgba(palette.family[f.family], 220))
+                   width=round(width_for(v.value_low, peaks.get(f.volume_metric), palette.line_scale) / 2, 2),
+                   color=rgba(palette.family[f.family], 170))
         rows.append(rec)
     return rows
 
@@ -197,8 +217,8 @@ def flow_records(flows, claims, state: MapState, palette: style.Palette) -> list
 def flows_layer(rows: list[dict]) -> pdk.Layer:
     return pdk.Layer("ArcLayer", id="flows", data=rows, pickable=True, auto_highlight=True,
                      get_source_position="source", get_target_position="target", get_width="width",
-                     width_units="pixels", get_source_color="color", get_target_color="color",
-                     get_height=0.4, great_circle=False)
+                     width_units="'pixels'", get_source_color="color", get_target_color="color",
+                     get_height=0.12, get_tilt=-90)
 
 
 # --- dated points: railcars, strikes, events --------------------------------------------------------
@@ -222,7 +242,7 @@ def railcar_records(claims, places, state: MapState) -> list[dict]:
 
 def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id="railcars", data=rows, pickable=True, get_position="position",
-                     get_radius="radius", radius_units="pixels", stroked=True, line_width_min_pixels=2,
+                     get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=2,
                      get_fill_color=rgba(palette.mode["rail"], 90), get_line_color=rgba(palette.mode["rail"]))
 
 
@@ -243,7 +263,7 @@ def event_records(events, state: MapState, strikes: bool) -> list[dict]:
 
 def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id=layer_id, data=rows, pickable=True, get_position="position",
-                     get_radius="radius", radius_units="pixels", stroked=True, line_width_min_pixels=1.5,
+                     get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=1.5,
                      get_fill_color=rgba(rgb, 220), get_line_color=rgba(palette.text[:3]))
 
 
@@ -266,7 +286,7 @@ def area_features(areas, kind: str, state: MapState, rgb) -> dict:
 def area_layer(layer_id, features: dict) -> pdk.Layer:
     return pdk.Layer("GeoJsonLayer", id=layer_id, data=features, pickable=True, auto_highlight=True,
                      stroked=True, filled=True, get_fill_color="properties.fill",
-                     get_line_color="properties.line", line_width_min_pixels=2, line_width_units="pixels")
+                     get_line_color="properties.line", line_width_min_pixels=2, line_width_units="'pixels'")
 
 
 # --- the deck --------------------------------------------------------------------------------------
@@ -282,7 +302,7 @@ def build_layers(data, state: MapState, basemap: dict) -> list[pdk.Layer]:
     palette = style.palette(state.present)
     claims = state.filters.apply(data.claims)
     builders = {
-        "basemap": lambda: [basemap_layer(basemap)],
+        "basemap": lambda: [basemap_layer(basemap, palette)],
         "front": lambda: [area_layer("front", area_features(data.areas, "front", state, style.OKABE_ITO["blue"]))],
         "factories": lambda: [area_layer("factories", area_features(
             data.areas, "factory_region", state, style.OKABE_ITO["orange"]))],
@@ -293,7 +313,7 @@ def build_layers(data, state: MapState, basemap: dict) -> list[pdk.Layer]:
                                         style.OKABE_ITO["yellow"], palette)],
         "strikes": lambda: [points_layer("strikes", event_records(data.events, state, strikes=True),
                                          style.OKABE_ITO["vermillion"], palette)],
-        "places": lambda: places_layers(data.places, palette),
+        "places": lambda: places_layers(data.places, style.VIEWS[state.view], palette),
     }
     # Drawing order, bottom to top; the order in state.layers does not matter.
     order = ("basemap", "front", "factories", "routes", "flows", "railcars", "events", "strikes", "places")

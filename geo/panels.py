@@ -18,7 +18,7 @@ def link(url: str, text: str) -> str:
 
 
 def disputed_mark(disputed: bool) -> str:
-    return ' <span class="disputed" title="Claimants differ on this metric in the same quarter">⚠ disputed</span>' \
+    return ' <span class="disputed" title="Another claimant gave a different figure for the same metric within a month">⚠ disputed</span>' \
         if disputed else ""
 
 
@@ -42,9 +42,8 @@ def evidence_panel(ev: Evidence) -> str:
         for claim in ev.claims:
             if claim["metric"] != metric:
                 metric = claim["metric"]
-                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}'
-                             f'{disputed_mark(metric in ev.disputed)}</li>')
-            parts.append(claim_item(claim))
+                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}</li>')
+            parts.append(claim_item(claim, claim["id"] in ev.disputed))
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
@@ -91,7 +90,7 @@ def legend(palette: style.Palette) -> str:
         (swatch(palette.mode["rail"], dash=True), "rail leg, inferred routing (dashed)"),
         (swatch(palette.mode["sea"]), "sea leg"),
         (swatch(palette.mode["air"]), "air link"),
-        (swatch(palette.no_volume, width=2), "no reported volume yet (hairline)"),
+        (swatch((120, 120, 120), width=2), "hairline: no reported volume yet"),
         (swatch((150, 150, 150), width=10), "width: lowest claim; pale band: highest claim"),
         (swatch(palette.family["munitions"], width=3), "arcs: summary flows (munitions, missiles, troops, reverse)"),
         (dot(palette.mode["rail"]), "railcars seen in imagery (size = count)"),

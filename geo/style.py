@@ -19,12 +19,12 @@ OKABE_ITO = {
 class Palette:
     name: str
     background: tuple[int, int, int]
+    sea: tuple[int, int, int]
     land: tuple[int, int, int, int]
     land_focus: dict  # iso3 -> RGBA for the countries the story runs through
     border: tuple[int, int, int, int]
     mode: dict  # route mode -> RGB
     family: dict  # claim family -> RGB
-    no_volume: tuple[int, int, int]
     text: tuple[int, int, int, int]
     text_outline: tuple[int, int, int, int]
     label_size: int
@@ -42,19 +42,21 @@ MODE_COLOURS = {"rail": OKABE_ITO["vermillion"], "sea": OKABE_ITO["blue"], "air"
 ANALYST = Palette(
     name="analyst",
     background=(246, 246, 243),
-    land=(226, 224, 218, 255),
-    land_focus={"PRK": (238, 226, 206, 255), "RUS": (222, 226, 232, 255), "UKR": (232, 236, 218, 255)},
+    sea=(186, 211, 232),
+    land=(236, 233, 225, 255),
+    land_focus={"PRK": (246, 226, 196, 255), "RUS": (229, 227, 236, 255), "UKR": (230, 239, 210, 255)},
     border=(150, 150, 150, 255),
-    mode=MODE_COLOURS, family=FAMILY_COLOURS, no_volume=(120, 120, 120),
+    mode=MODE_COLOURS, family=FAMILY_COLOURS,
     text=(30, 30, 30, 255), text_outline=(255, 255, 255, 230), label_size=13, line_scale=1.0,
 )
 PRESENTER = Palette(
     name="presenter",
     background=(255, 255, 255),
-    land=(215, 215, 215, 255),
-    land_focus={"PRK": (250, 235, 205, 255), "RUS": (205, 220, 240, 255), "UKR": (225, 240, 200, 255)},
+    sea=(170, 205, 235),
+    land=(228, 228, 228, 255),
+    land_focus={"PRK": (250, 225, 185, 255), "RUS": (238, 238, 245, 255), "UKR": (220, 240, 195, 255)},
     border=(60, 60, 60, 255),
-    mode=MODE_COLOURS, family=FAMILY_COLOURS, no_volume=(80, 80, 80),
+    mode=MODE_COLOURS, family=FAMILY_COLOURS,
     text=(0, 0, 0, 255), text_outline=(255, 255, 255, 255), label_size=20, line_scale=1.6,
 )
 
@@ -62,24 +64,46 @@ PRESENTER = Palette(
 DASH = {"reported": (0, 0), "inferred": (4, 3)}
 # Route width in pixels: a leg with no reported volume is a hairline; others scale with
 # the square root of volume relative to the largest figure of the same metric.
-MIN_WIDTH, MAX_WIDTH, NO_VOLUME_WIDTH = 3.0, 16.0, 1.5
+MIN_WIDTH, MAX_WIDTH, NO_VOLUME_WIDTH = 3.0, 12.0, 1.5
+
+
+# Label placement (text anchor, pixel offset) for places that crowd each other when zoomed in.
+LABEL_PLACEMENT = {
+    "LOC_TUMANGANG_STN": ("end", [-10, -4]),
+    "LOC_KHASAN_STN": ("start", [10, -8]),
+    "LOC_FRIENDSHIP_BRIDGE": ("start", [10, 18]),
+    "LOC_VLADIVOSTOK": ("start", [10, 0]),
+    "LOC_USSURIYSK": ("middle", [0, -10]),
+}
 
 
 @dataclass(frozen=True)
 class View:
+    """A camera preset, and the places worth a label from it (None: every place in view)."""
+
     label: str
     longitude: float
     latitude: float
     zoom: float
+    labels: tuple[str, ...] | None = None
+    detailed: bool = False  # draw the 1:10m Tumen basemap
     pitch: float = 0
 
 
 VIEWS = {
-    "overview": View("Overview", 88.0, 50.0, 2.3),
-    "tumen": View("Tumen crossing", 130.55, 42.36, 10.0),
-    "sea": View("Sea route", 131.6, 42.55, 7.2),
-    "rail": View("Russian rail corridor", 86.0, 52.0, 2.9),
-    "front": View("The front", 35.5, 49.6, 5.4),
+    "overview": View("Overview", 80.0, 52.0, 2.0, labels=(
+        "LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_TIKHORETSK", "LOC_KURSK", "LOC_PYONGYANG", "LOC_TOROPETS",
+        "LOC_KYIV_SVIATOSHYNSKYI", "LOC_USSURIYSK", "LOC_MOZDOK")),
+    "tumen": View("Tumen crossing", 130.47, 42.33, 9.3, detailed=True),
+    "sea": View("Sea route", 131.6, 42.55, 7.2, detailed=True, labels=(
+        "LOC_RAJIN_PORT", "LOC_DUNAI_PORT", "LOC_VOSTOCHNY_PORT", "LOC_VLADIVOSTOK", "LOC_CHONGJIN",
+        "LOC_KHASAN_STN", "LOC_USSURIYSK")),
+    "rail": View("Russian rail corridor", 86.0, 52.0, 2.9, labels=(
+        "LOC_USSURIYSK", "LOC_TIKHORETSK", "LOC_MOZDOK", "LOC_YEGORLYK", "LOC_TOROPETS", "LOC_KURSK",
+        "LOC_VOSTOCHNY_COSMODROME")),
+    "front": View("The front", 35.5, 49.6, 5.4, labels=(
+        "LOC_KURSK", "LOC_SUDZHA", "LOC_SUMY", "LOC_KHARKIV", "LOC_KYIV_SVIATOSHYNSKYI", "LOC_DONETSK",
+        "LOC_VUHLEDAR", "LOC_ZAPORIZHZHIA", "LOC_TIKHORETSK", "LOC_YEGORLYK", "LOC_BROVARY")),
 }
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 CUMULATIVE, PERIOD = "cumulative", "period"
 CURRENT_WINDOW = pd.Timedelta(days=365)
+DISPUTE_WINDOW = pd.Timedelta(days=31)
 
 
 def as_timestamp(when) -> pd.Timestamp:
@@ -116,20 +117,26 @@ def route_volumes(routes: pd.DataFrame, claims: pd.DataFrame, when, mode: str = 
                                        "claimants", "claim_ids", "latest_as_of"])
 
 
-def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
-    """Metrics on which two or more claimants give different values for the same quarter.
-
-    The quarter is the as-of date's calendar quarter: figures a year apart are a
-    change over time, not a disagreement.
+def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
+    """Ids of known claims that another claimant contradicts: same metric, as-of dates at most
+    DISPUTE_WINDOW apart, different values. Figures further apart are a change over time,
+    not a disagreement.
     """
     known = known_claims(claims, when, mode)
-    quarters = known.assign(quarter=known["as_of_date"].dt.to_period("Q"))
     disputed = set()
-    for (metric, _), group in quarters.groupby(["metric", "quarter"]):
-        per_claimant = group.sort_values("as_of_date").groupby("claimant")["value"].last()
-        if per_claimant.size >= 2 and per_claimant.nunique() >= 2:
-            disputed.add(metric)
+    for _, group in known.groupby("metric"):
+        rows = list(group[["id", "claimant", "as_of_date", "value"]].itertuples(index=False))
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                if a.claimant != b.claimant and a.value != b.value and \
+                        abs(a.as_of_date - b.as_of_date) <= DISPUTE_WINDOW:
+                    disputed |= {a.id, b.id}
     return disputed
+
+
+def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
+    ids = disputed_claims(claims, when, mode)
+    return set(claims.loc[claims["id"].isin(ids), "metric"])
 
 
 def default_date(claims: pd.DataFrame, events: pd.DataFrame) -> date:

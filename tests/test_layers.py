@@ -16,7 +16,7 @@ def state(month="2024-06", **kw):
 
 @pytest.fixture(scope="module")
 def basemap(data):
-    return layers.basemap_features(data.countries, data.countries_detail, style.ANALYST)
+    return layers.basemap_features(data.countries, None, style.ANALYST)
 
 
 def spec(data, basemap, st):
@@ -41,8 +41,11 @@ def test_deck_json_is_deterministic_and_clean(data, basemap):
     assert '"mapStyle":"__MAP_STYLE__"' in first.replace(" ", ""), "no tile basemap may be requested"
 
 
-def test_payload_stays_small(data, basemap):
-    size = len(layers.build_deck(data, state("2025-11"), basemap).to_json().encode())
+@pytest.mark.parametrize("view", ["overview", "tumen"])
+def test_payload_stays_small(data, view):
+    detail = data.countries_detail if style.VIEWS[view].detailed else None
+    basemap = layers.basemap_features(data.countries, detail, style.ANALYST)
+    size = len(layers.build_deck(data, state("2025-11", view=view), basemap).to_json().encode())
     assert size < 300_000, size
 
 
@@ -110,7 +113,7 @@ def test_evidence_lists_every_claim_behind_a_route(data):
     expected = timeline.known_claims(timeline.claims_for(data.claims, "L_RAIL_USSURIYSK_TIKHORETSK"), "2025-11-30")
     assert {c["id"] for c in ev.claims} == set(expected["id"])
     assert all(c["url"].startswith("http") for c in ev.claims)
-    assert "containers_shipped_cumulative" in ev.disputed
+    assert {"F004", "F005"} <= ev.disputed  # ROK 6,700 and US 10,000 in Feb 2024
 
 
 HOSTILE = "<img src=x onerror=alert(1)>"

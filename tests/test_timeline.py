@@ -79,10 +79,11 @@ def test_a_claimant_overtaken_by_a_year_newer_figure_leaves_the_range():
     assert volumes.loc["LEG", "n_claimants"] == 1
 
 
-def test_same_quarter_disagreement_is_disputed_but_change_over_time_is_not():
+def test_same_month_disagreement_is_disputed_but_change_over_time_is_not():
     assert timeline.disputed_metrics(claims_fixture(), "2024-03-01") == {"containers"}
-    # Only one container claim was public on 1 Dec 2023.
-    assert timeline.disputed_metrics(claims_fixture(), "2023-12-01") == set()
+    assert timeline.disputed_claims(claims_fixture(), "2024-03-01") == {"C3", "C4"}
+    # US 1,000 (1 Oct) and ROK 5,000 (29 Dec) are three months apart: a change, not a dispute.
+    assert timeline.disputed_metrics(claims_fixture(), "2023-12-31") == set()
 
 
 def test_metric_series_is_ordered_per_claimant():

@@ -35,13 +35,14 @@ NE_VERSION = "5.1.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "data" / "basemap"
 
-# (file stem, (lon_min, lat_min, lon_max, lat_max), coverage tolerance in degrees, decimals)
-# The overview tolerance (~8 km) keeps the file near 175 KB, so the map payload
+# (file stem, (lon_min, lat_min, lon_max, lat_max), coverage tolerance in degrees, decimals,
+#  smallest island kept in square degrees)
+# The overview tolerance (~10 km) and 3 decimals keep the file small, so the map payload
 # (overview + Tumen detail) stays under the app's 300 KB budget. The Tumen layer
 # keeps the 1:10m river border as drawn (0.002 deg removes only tiny wiggles).
 LAYERS = [
-    ("countries_overview", (20.0, 30.0, 150.0, 72.0), 0.08, 4),
-    ("countries_tumen", (124.0, 38.0, 136.0, 46.0), 0.002, 5),
+    ("countries_overview", (15.0, 20.0, 165.0, 75.0), 0.12, 3, 0.05),
+    ("countries_tumen", (126.0, 39.0, 135.0, 45.5), 0.002, 5, 0.0005),
 ]
 
 
@@ -66,12 +67,22 @@ def polygonal(geom):
     return shapely.union_all(parts) if parts else None
 
 
-def build_layer(countries: gpd.GeoDataFrame, bbox, tolerance: float, decimals: int):
-    """Clip to bbox, simplify as one coverage, then snap to the output grid."""
+def drop_islets(geom, min_area: float):
+    """Drop polygon parts under min_area (square degrees), always keeping the largest part.
+    Small islands cost many vertices and are invisible at overview zooms."""
+    parts = sorted(shapely.get_parts(geom), key=lambda g: g.area, reverse=True)
+    kept = [parts[0]] + [g for g in parts[1:] if g.area >= min_area]
+    return shapely.union_all(kept) if len(kept) > 1 else kept[0]
+
+
+def build_layer(countries: gpd.GeoDataFrame, bbox, tolerance: float, decimals: int, min_area: float):
+    """Clip to bbox, drop islets, simplify as one coverage, then snap to the output grid."""
     box = shapely.box(*bbox)
     sub = countries[countries.intersects(box)].copy()
     sub["geometry"] = [polygonal(g) for g in shapely.intersection(sub.geometry.values, box)]
     sub = sub[sub.geometry.notna()]
+    if min_area:
+        sub["geometry"] = [drop_islets(g, min_area) for g in sub.geometry]
     # coverage_simplify simplifies each shared border once, so neighbours stay
     # gap- and overlap-free (plain simplify() would open slivers between them).
     geoms = shapely.coverage_simplify(sub.geometry.values, tolerance)
@@ -121,12 +132,14 @@ docstring shows how to fetch it). The script:
 1. keeps `ADM0_A3` as `iso3` and `NAME_EN` as `name` (no other properties) and
    repairs invalid source rings with `make_valid`;
 2. clips to the layer's box;
-3. simplifies all countries together with `shapely.coverage_simplify`, so shared
+3. drops islands smaller than the layer's threshold (they cost vertices and are
+   invisible at that scale), always keeping each country's largest part;
+4. simplifies all countries together with `shapely.coverage_simplify`, so shared
    borders stay free of gaps and overlaps;
-4. snaps coordinates to the output grid with `shapely.set_precision`.
+5. snaps coordinates to the output grid with `shapely.set_precision`.
 
-| file | box (lon, lat) | coverage tolerance | decimals |
-| --- | --- | --- | --- |
+| file | box (lon, lat) | coverage tolerance | decimals | smallest island kept |
+| --- | --- | --- | --- | --- |
 {rows}
 
 Known limitation: the 1:10m Tumen border (kept unchanged in the Tumen file) is
@@ -145,13 +158,14 @@ def main(argv=None) -> None:
     countries = load_countries(args.zip)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for stem, bbox, tol, dec in LAYERS:
-        layer = build_layer(countries, bbox, tol, dec)
+    for stem, bbox, tol, dec, min_area in LAYERS:
+        layer = build_layer(countries, bbox, tol, dec, min_area)
         path = args.out / f"{stem}.geojson"
         write_geojson(layer, path, dec)
         nverts = int(shapely.get_num_coordinates(layer.geometry.values).sum())
         print(f"{path.name}: {len(layer)} countries, {nverts} vertices, {path.stat().st_size / 1024:.0f} KB")
-        rows.append(f"| `{stem}.geojson` | {bbox[0]:g}..{bbox[2]:g}, {bbox[1]:g}..{bbox[3]:g} | {tol:g} deg | {dec} |")
+        rows.append(f"| `{stem}.geojson` | {bbox[0]:g}..{bbox[2]:g}, {bbox[1]:g}..{bbox[3]:g} | {tol:g} deg "
+                    f"| {dec} | {min_area:g} deg² |")
     (args.out / "SOURCE.md").write_text(SOURCE_MD.format(version=NE_VERSION, rows="\n".join(rows)), encoding="utf-8")
 
 
