@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from geo import schema
 from geo.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Problem, km_between,
                           parse_table, read_raw)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# GEO_DATA_DIR points the app at another copy of the data (the browser tests use a doctored one).
+DATA_DIR = Path(os.environ.get("GEO_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
 BASEMAP_FILES = {"overview": "basemap/countries_overview.geojson",
                  "detail": "basemap/countries_tumen.geojson"}
 CRS = "EPSG:4326"

@@ -84,10 +84,11 @@ def basemap_features(countries, detail, palette: style.Palette) -> dict:
     Both come from the same Natural Earth file, so they meet without seams at the box edge.
     The detail costs ~80 KB a rerun, so the app sends it only to views that zoom in that far.
     """
-    parts = [(countries.geometry, countries["iso3"], 1e-3)]
+    # 0.01 degrees (about 1 km) is below a pixel at every overview preset; the detail keeps 1e-4.
+    parts = [(countries.geometry, countries["iso3"], 1e-2)]
     if detail is not None:
         detail_box = box(*detail.total_bounds)
-        parts = [([g.difference(detail_box) for g in countries.geometry], countries["iso3"], 1e-3),
+        parts = [([g.difference(detail_box) for g in countries.geometry], countries["iso3"], 1e-2),
                  (detail.geometry, detail["iso3"], 1e-4)]
     features = [{"type": "Feature", "geometry": mapping(box(*countries.total_bounds)),
                  "properties": {"fill": rgba(palette.sea)}}]
@@ -117,7 +118,7 @@ def place_records(places) -> list[dict]:
         approx = "" if p.precision == "exact" else f" (location {p.precision})"
         rec = tooltip_record("place", p.id, p.name, p.kind.replace("_", " ") + approx, "", "", p.id)
         anchor, offset = style.LABEL_PLACEMENT.get(p.id, ("middle", [0, -10]))
-        rec.update(position=[round(p.lon, 4), round(p.lat, 4)], label=p.name.split(" (")[0],
+        rec.update(position=[round(p.lon, 4), round(p.lat, 4)], label=p.name.split(" (")[0].split(",")[0],
                    anchor=anchor, offset=offset,
                    radius=6 if p.kind in ("crossing", "port", "rail_station", "depot") else 4)
         rows.append(rec)
@@ -126,7 +127,8 @@ def place_records(places) -> list[dict]:
 
 def places_layers(places, view: style.View, palette: style.Palette) -> list[pdk.Layer]:
     rows = place_records(places)
-    labelled = [r for r in rows if view.labels is None or r["feature_id"] in view.labels]
+    labelled = [{k: r[k] for k in ("label", "position", "anchor", "offset")} for r in rows
+                if view.labels is None or r["feature_id"] in view.labels]
     return [
         pdk.Layer("ScatterplotLayer", id="places", data=rows, pickable=True, get_position="position",
                   get_radius="radius", radius_units="'pixels'", get_fill_color=rgba((255, 255, 255)),
@@ -177,9 +179,10 @@ def route_records(routes, claims, state: MapState, palette: style.Palette) -> li
                    color=rgba(palette.mode[r.mode], 235 if r.status == "reported" else 190),
                    width=width_for(v.value_low, peaks.get(r.volume_metric), palette.line_scale),
                    width_high=width_for(v.value_high, peaks.get(r.volume_metric), palette.line_scale),
-                   dash=list(style.DASH[r.status]))
+                   dash=list(style.DASH[r.status]), has_volume=bool(v.n_claimants))
         rows.append(rec)
-    return rows
+    # deck.gl draws (and picks) later records on top: legs that carry figures win where legs share track.
+    return sorted(rows, key=lambda rec: (rec["has_volume"], rec["width"]))
 
 
 def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
@@ -191,8 +194,8 @@ def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
                   joint_rounded=True),
         pdk.Layer("PathLayer", id="routes", data=rows, pickable=True, auto_highlight=True, get_path="path",
                   get_width="width", width_units="'pixels'", width_min_pixels=1, get_color="color",
-                  get_dash_array="dash", dash_justified=True,
-                  extensions=[PATH_STYLE]),
+                  get_dash_array="dash", dash_justified=True, extensions=[PATH_STYLE],
+                  parameters={"depthCompare": "always"}),  # painter's order, so picking follows draw order
     ]
 
 

@@ -91,7 +91,7 @@ class View:
 
 
 VIEWS = {
-    "overview": View("Overview", 80.0, 52.0, 2.0, labels=(
+    "overview": View("Overview", 81.5, 51.0, 2.0, labels=(
         "LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_TIKHORETSK", "LOC_KURSK", "LOC_PYONGYANG", "LOC_TOROPETS",
         "LOC_KYIV_SVIATOSHYNSKYI", "LOC_USSURIYSK", "LOC_MOZDOK")),
     "tumen": View("Tumen crossing", 130.47, 42.33, 9.3, detailed=True),

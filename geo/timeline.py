@@ -95,11 +95,11 @@ def route_volumes(routes: pd.DataFrame, claims: pd.DataFrame, when, mode: str = 
     is more than CURRENT_WINDOW older than the newest one drops out of the range: it is
     overtaken in time, not overruled (the evidence panel still lists it).
     """
-    standing = latest_per_claimant(claims, when, mode)
     rows = []
     for route in routes.itertuples():
-        fed = standing[(standing["metric"] == route.volume_metric)
-                       & standing["route_ids"].map(lambda ids, rid=route.id: rid in ids)]
+        naming = claims[(claims["metric"] == route.volume_metric)
+                        & claims["route_ids"].map(lambda ids, rid=route.id: rid in ids)]
+        fed = latest_per_claimant(naming, when, mode)
         fed = fed[fed["as_of_date"] >= fed["as_of_date"].max() - CURRENT_WINDOW]
         highs = fed["value_high"].fillna(fed["value"])
         rows.append({

@@ -41,7 +41,7 @@ DEFAULT_OUT = REPO_ROOT / "data" / "basemap"
 # (overview + Tumen detail) stays under the app's 300 KB budget. The Tumen layer
 # keeps the 1:10m river border as drawn (0.002 deg removes only tiny wiggles).
 LAYERS = [
-    ("countries_overview", (15.0, 20.0, 165.0, 75.0), 0.12, 3, 0.05),
+    ("countries_overview", (10.0, 5.0, 170.0, 74.0), 0.15, 2, 0.1),
     ("countries_tumen", (126.0, 39.0, 135.0, 45.5), 0.002, 5, 0.0005),
 ]
 

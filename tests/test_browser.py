@@ -1,0 +1,250 @@
+"""The dashboard in headless Chromium against a real `streamlit run`: what a person sees and does.
+
+Skips without Chromium on a laptop; fails under CI=true, where .ci/run installs it.
+"""
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT, read_rows, require_chromium, write_rows
+from geo import style
+
+pytestmark = pytest.mark.browser
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHART = '[data-testid="stDeckGlJsonChart"]'
+ARTIFACTS = ROOT / "artifacts"
+HOSTILE = "<img src=x onerror=alert(1)>"
+WAIT_MS = 90_000  # software WebGL on two cores: the deck chunk alone takes seconds
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, env=None):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}_stcore/health", timeout=1).read() == b"ok":
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(self.proc.stdout.read().decode())
+                time.sleep(0.3)
+        raise RuntimeError("streamlit did not become healthy within 60 s")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server({"GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws") / "ws.sqlite")})
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def page(chromium):
+    page = chromium.new_page(viewport={"width": 1440, "height": 1000})
+    page.errors = []
+    page.dialogs = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    yield page
+    page.close()
+
+
+def open_app(page, url, query=""):
+    page.goto(url + (f"?{query}" if query else ""))
+    page.wait_for_selector(f"{CHART} canvas", timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1500)  # first frame of software WebGL
+
+
+def wait_idle(page):
+    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=WAIT_MS)
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def lit_pixels(png: bytes) -> int:
+    import io
+    from PIL import Image
+    im = Image.open(io.BytesIO(png)).convert("RGB")
+    counts = im.getcolors(im.width * im.height)
+    bg = max(counts)[1]
+    return sum(n for n, c in counts if max(abs(a - b) for a, b in zip(c, bg)) > 30)
+
+
+def screen_xy(page, lon, lat, view):
+    """Where deck.gl's Web Mercator camera puts a lon/lat inside the chart's canvas, in page pixels."""
+    box = page.locator(f"{CHART} canvas").first.bounding_box()
+    world = 512 * 2 ** view.zoom
+    def merc(lo, la):
+        return ((lo + 180) / 360 * world,
+                (1 - math.log(math.tan(math.pi / 4 + math.radians(la) / 2)) / math.pi) / 2 * world)
+    x, y = merc(lon, lat)
+    cx, cy = merc(view.longitude, view.latitude)
+    return box["x"] + box["width"] / 2 + (x - cx), box["y"] + box["height"] / 2 + (y - cy)
+
+
+def headline_text(page) -> str:
+    return page.locator('[data-testid="headline"]').inner_text()
+
+
+def test_page_loads_with_a_drawn_map_and_no_errors(page, server):
+    open_app(page, server.url)
+    assert page.locator(f"{CHART} canvas").count() >= 1
+    assert lit_pixels(page.locator(CHART).first.screenshot()) > 5000
+    assert "Containers" in headline_text(page)
+    shot(page, "dashboard")
+    if os.environ.get("SAVE_README_SCREENSHOT"):
+        shutil.copy(ARTIFACTS / "dashboard.png", ROOT / "docs" / "screenshot.png")
+    assert page.errors == []
+
+
+def test_moving_the_date_changes_the_map_and_the_headline(page, server):
+    open_app(page, server.url, "date=2025-06")
+    before_map, before_text = page.locator(CHART).first.screenshot(), headline_text(page)
+    slider = page.get_by_role("slider", name="Month")
+    slider.focus()
+    for _ in range(18):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.body.innerText.includes('December 2023')", timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    assert headline_text(page) != before_text
+    assert page.locator(CHART).first.screenshot() != before_map
+    shot(page, "date-2023-12")
+    assert page.errors == []
+
+
+def test_arrow_keys_step_the_months(page, server):
+    open_app(page, server.url, "date=2024-06")
+    page.locator("h1").first.click()  # focus the page, not a widget
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.body.innerText.includes('31 July 2024')", timeout=WAIT_MS)
+
+
+def route_vertex(data, leg_id, index):
+    leg = data.routes.set_index("id").geometry[leg_id]
+    return leg.coords[index]
+
+
+def test_hovering_a_route_shows_its_claimant(page, server, data):
+    open_app(page, server.url, "date=2025-06&layers=basemap,routes")
+    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK", 25)
+    x, y = screen_xy(page, lon, lat, style.VIEWS["overview"])
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    text = tooltip.inner_text()
+    assert "Ussuriysk" in text and "containers" in text
+    assert "South Korea Defense Intelligence Agency" in text
+    shot(page, "hover-route")
+
+
+def test_clicking_a_feature_opens_the_evidence_panel_with_source_links(page, server, data):
+    open_app(page, server.url, "date=2025-06&layers=basemap,routes")
+    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK", 25)
+    page.mouse.click(*screen_xy(page, lon, lat, style.VIEWS["overview"]))
+    panel = page.locator('[data-testid="evidence-panel"]')
+    panel.wait_for(timeout=WAIT_MS)
+    links = panel.locator("a[href^='http']")
+    assert links.count() >= 5
+    hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    assert hrefs <= set(data.claims["url"]) | set(data.routes["source_url"].dropna()) | set(data.events["url"])
+    assert links.first.get_attribute("target") == "_blank"
+    assert "capacity estimate" in panel.inner_text() or "containers" in panel.inner_text()
+    shot(page, "evidence-panel")
+
+
+def test_presenter_mode_hides_the_sidebar_and_steps_scenes_with_arrows(page, server, data):
+    open_app(page, server.url, "present=1&scene=S1")
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    titles = list(data.scenes["title"])
+    assert titles[0] in page.locator("h1").first.inner_text()
+    shot(page, "present-S1")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => document.querySelector('h1').innerText.includes({titles[1]!r})",
+                           timeout=WAIT_MS)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"() => document.querySelector('h1').innerText.includes({titles[0]!r})",
+                           timeout=WAIT_MS)
+    shot(page, "present-S1-again")
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    """The app on a copy of the data in which a place's name is an HTML injection."""
+    data_dir = tmp_path_factory.mktemp("hostile") / "data"
+    shutil.copytree(DATA, data_dir)
+    rows = read_rows(data_dir / "places.csv")
+    for row in rows:
+        if row["id"] == "LOC_KHASAN_STN":
+            row["name"] = HOSTILE
+    write_rows(data_dir / "places.csv", rows)
+    srv = Server({"GEO_DATA_DIR": str(data_dir),
+                  "GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws2") / "ws.sqlite")})
+    yield srv
+    srv.stop()
+
+
+def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_server, data):
+    open_app(page, hostile_server.url, "view=tumen&layers=basemap,places")
+    khasan = data.places.set_index("id").loc["LOC_KHASAN_STN"]
+    x, y = screen_xy(page, khasan.lon, khasan.lat, style.VIEWS["tumen"])
+    page.mouse.move(x - 2, y - 2)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert HOSTILE in tooltip.inner_text()
+    page.mouse.click(x, y)
+    panel = page.locator('[data-testid="evidence-panel"]')
+    panel.wait_for(timeout=WAIT_MS)
+    assert HOSTILE in panel.inner_text()
+    page.wait_for_timeout(500)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.dialogs == [] and page.errors == []
+    shot(page, "hostile-name")
