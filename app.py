@@ -18,7 +18,7 @@ def load_data() -> dataset.Dataset:
     return dataset.load()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def basemap(present: bool, detailed: bool) -> dict:
     data = load_data()
     return layers.basemap_features(data.countries, data.countries_detail if detailed else None,
@@ -51,6 +51,7 @@ def apply_scene(i: int):
     scene = SCENES.iloc[i % len(SCENES)]
     st.session_state.update(scene_index=int(i % len(SCENES)), date=f"{scene.date:%Y-%m}", view=scene.view,
                             layers=[l for l in SHOWN_LAYERS if l in scene.layers])
+    st.query_params["scene"] = scene.id  # the other scene settings travel in their bound widgets
 
 
 def step_month(delta: int):
@@ -102,8 +103,16 @@ with st.sidebar:
     st.toggle("Presenter mode", key="present", bind="query-params")
     st.caption(f"Data version {data.version}. Basemap: Natural Earth (public domain).")
 
+@st.fragment(run_every=PLAY_SECONDS)
+def playback_clock():
+    """Ticks while playing; a tick reruns the whole page, whose first step advances the month.
+    The fragment also runs inside every full run, where it must not rerun again."""
+    if time.monotonic() - st.session_state.get("last_tick", 0) >= 0.8 * PLAY_SECONDS:
+        st.rerun()
+
+
 if st.session_state.get("playing"):
-    st.fragment(lambda: st.rerun(), run_every=PLAY_SECONDS)()
+    playback_clock()
 
 for notice in st.session_state.get("notices", []):
     st.warning(notice, icon="⚠️")
@@ -148,7 +157,10 @@ with map_col:
         st.info("Click a route, arc, marker or area to list every claim behind it.")
 
 if not present:
-    tabs = st.tabs(list(charts.CHART_METRICS) + ["Events"])
-    for tab, (label, metrics) in zip(tabs, charts.CHART_METRICS.items()):
-        tab.altair_chart(charts.step_chart(claims, metrics, map_state.date), width="stretch")
-    tabs[-1].altair_chart(charts.events_timeline(data.events, map_state.date), width="stretch")
+    # One chart at a time: each costs ~60 ms a rerun, and the date control reruns often.
+    chart = st.segmented_control("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart",
+                                 default="Containers shipped")
+    if chart == "Events":
+        st.altair_chart(charts.events_timeline(data.events, map_state.date), width="stretch")
+    elif chart:
+        st.altair_chart(charts.step_chart(claims, charts.CHART_METRICS[chart], map_state.date), width="stretch")

@@ -36,9 +36,15 @@ def months(first, last) -> list[str]:
     return [p.strftime("%Y-%m") for p in pd.period_range(as_timestamp(first), as_timestamp(last), freq="M")]
 
 
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table without geometry: pandas operations on a GeoDataFrame cost several times more."""
+    return pd.DataFrame(frame.drop(columns="geometry")) if "geometry" in frame.columns else frame
+
+
 def known_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
     """Claims published by `when`; in period mode only those whose as-of date is in when's month."""
     when = as_timestamp(when)
+    claims = plain(claims)
     known = claims[claims["reported_date"] <= when]
     if mode == PERIOD:
         known = known[(known["as_of_date"] >= month_start(when)) & (known["as_of_date"] <= when)]
@@ -85,36 +91,40 @@ def claims_for(claims: pd.DataFrame, route_id: str) -> pd.DataFrame:
     return claims[claims["route_ids"].map(lambda ids: route_id in ids)]
 
 
+VOLUME_COLUMNS = ["id", "metric", "unit", "value_low", "value_high", "n_claimants", "claimants", "claim_ids",
+                  "latest_as_of"]
+
+
 def route_volumes(routes: pd.DataFrame, claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
     """Each leg's (or flow's) reported volume on `when`, kept as a range across claimants.
 
-    A leg is fed by the claims that list it in route_ids *and* carry its volume_metric.
-    value_low / value_high are the smallest and largest standing figure among claimants
-    (a claim's own upper bound counts toward value_high); a leg with no such claim has
-    NaN volumes and n_claimants 0. Nothing is averaged. A claimant whose latest figure
-    is more than CURRENT_WINDOW older than the newest one drops out of the range: it is
-    overtaken in time, not overruled (the evidence panel still lists it).
+    A leg is fed by the claims that list it in route_ids *and* carry its volume_metric;
+    for each claimant the latest of those stands. value_low / value_high are the smallest
+    and largest standing figure (a claim's own upper bound counts toward value_high); a
+    leg with no such claim has NaN volumes and n_claimants 0. Nothing is averaged. A
+    claimant whose figure is more than CURRENT_WINDOW older than the leg's newest one
+    drops out of the range: it is overtaken in time, not overruled (the evidence panel
+    still lists it).
     """
-    rows = []
-    for route in routes.itertuples():
-        naming = claims[(claims["metric"] == route.volume_metric)
-                        & claims["route_ids"].map(lambda ids, rid=route.id: rid in ids)]
-        fed = latest_per_claimant(naming, when, mode)
-        fed = fed[fed["as_of_date"] >= fed["as_of_date"].max() - CURRENT_WINDOW]
-        highs = fed["value_high"].fillna(fed["value"])
-        rows.append({
-            "id": route.id,
-            "metric": route.volume_metric or "",
-            "unit": fed["unit"].iloc[0] if len(fed) else "",
-            "value_low": float(fed["value"].min()) if len(fed) else np.nan,
-            "value_high": float(highs.max()) if len(fed) else np.nan,
-            "n_claimants": int(fed["claimant"].nunique()),
-            "claimants": "; ".join(fed["claimant"]),
-            "claim_ids": tuple(fed["id"]),
-            "latest_as_of": fed["as_of_date"].max() if len(fed) else pd.NaT,
-        })
-    return pd.DataFrame(rows, columns=["id", "metric", "unit", "value_low", "value_high", "n_claimants",
-                                       "claimants", "claim_ids", "latest_as_of"])
+    known = known_claims(claims, when, mode)
+    links = known.explode("route_ids").rename(columns={"route_ids": "route_id"})
+    links = links.merge(routes[["id", "volume_metric"]].rename(columns={"id": "route_id"}),
+                        left_on=["route_id", "metric"], right_on=["route_id", "volume_metric"])
+    latest = links.sort_values(["as_of_date", "reported_date", "id"]).groupby(["route_id", "claimant"]).tail(1)
+    newest = latest.groupby("route_id")["as_of_date"].transform("max")
+    fed = latest[latest["as_of_date"] >= newest - CURRENT_WINDOW].sort_values(["route_id", "value", "claimant"])
+    fed = fed.assign(high=fed["value_high"].fillna(fed["value"]))
+    per_route = fed.groupby("route_id").agg(
+        unit=("unit", "first"), value_low=("value", "min"), value_high=("high", "max"),
+        n_claimants=("claimant", "nunique"), claimants=("claimant", "; ".join),
+        claim_ids=("id", tuple), latest_as_of=("as_of_date", "max"))
+    out = routes[["id", "volume_metric"]].rename(columns={"volume_metric": "metric"}).join(per_route, on="id")
+    out["metric"] = out["metric"].fillna("")
+    out["unit"] = out["unit"].fillna("")
+    out["n_claimants"] = out["n_claimants"].fillna(0).astype(int)
+    out["claimants"] = out["claimants"].fillna("")
+    out["claim_ids"] = out["claim_ids"].map(lambda ids: ids if isinstance(ids, tuple) else ())
+    return out[VOLUME_COLUMNS].reset_index(drop=True)
 
 
 def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
@@ -122,16 +132,11 @@ def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[s
     DISPUTE_WINDOW apart, different values. Figures further apart are a change over time,
     not a disagreement.
     """
-    known = known_claims(claims, when, mode)
-    disputed = set()
-    for _, group in known.groupby("metric"):
-        rows = list(group[["id", "claimant", "as_of_date", "value"]].itertuples(index=False))
-        for i, a in enumerate(rows):
-            for b in rows[i + 1:]:
-                if a.claimant != b.claimant and a.value != b.value and \
-                        abs(a.as_of_date - b.as_of_date) <= DISPUTE_WINDOW:
-                    disputed |= {a.id, b.id}
-    return disputed
+    known = known_claims(claims, when, mode)[["id", "metric", "claimant", "as_of_date", "value"]]
+    pairs = known.merge(known, on="metric", suffixes=("", "_other"))
+    clash = pairs[(pairs["claimant"] != pairs["claimant_other"]) & (pairs["value"] != pairs["value_other"])
+                  & ((pairs["as_of_date"] - pairs["as_of_date_other"]).abs() <= DISPUTE_WINDOW)]
+    return set(clash["id"])
 
 
 def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:

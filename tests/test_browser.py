@@ -248,3 +248,21 @@ def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_serve
     assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == [] and page.errors == []
     shot(page, "hostile-name")
+
+
+def test_play_advances_the_months_by_itself(page, server):
+    open_app(page, server.url, "date=2025-08")
+    page.get_by_text("Play").click()
+    page.wait_for_function("() => document.body.innerText.includes('30 September 2025')", timeout=WAIT_MS)
+    page.wait_for_function("() => document.body.innerText.includes('31 October 2025')", timeout=WAIT_MS)
+    assert page.errors == []
+
+
+def test_the_url_follows_the_controls_so_a_copied_link_reopens_the_view(page, server):
+    open_app(page, server.url, "date=2024-06")
+    page.locator("h1").first.click()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('date=2024-07')", timeout=WAIT_MS)
+    copied = page.url
+    open_app(page, copied)
+    assert "31 July 2024" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
