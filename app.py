@@ -2,15 +2,22 @@
 
 A thin layout script: all data handling and layer building lives in geo/.
 """
+import dataclasses
 import time
 
 import streamlit as st
 
-from geo import charts, dataset, layers, panels, state, style, timeline
-from geo.evidence import Filters, evidence_for, headline
+from geo import charts, dataset, export, imported, importer, layers, panels, state, style, timeline, workspace
+from geo.evidence import Evidence, Filters, evidence_for, headline
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
+
+PLAY_SECONDS = 1.5
+EXPORT_TYPES = {"geojson": ("GeoJSON", "application/geo+json"), "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
+                "kml": ("KML", "application/vnd.google-earth.kml+xml"), "csv": ("CSV (zip)", "application/zip"),
+                "html": ("Offline HTML map", "text/html"), "png": ("PNG for slides", "image/png")}
+UPLOAD_TYPES = ["csv", "tsv", "txt", "geojson", "json", "gpkg", "zip", "kml", "kmz"]
 
 
 @st.cache_data(show_spinner=False)
@@ -25,20 +32,39 @@ def basemap(present: bool, detailed: bool) -> dict:
                                    style.palette(present))
 
 
+@st.cache_resource(show_spinner=False)
+def open_workspace(path: str) -> workspace.Workspace | None:
+    try:
+        return workspace.Workspace(path)
+    except workspace.WorkspaceError as err:
+        st.error(f"Your imported data is unavailable: {err}")
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def workspace_snapshot(path: str, version: str) -> workspace.Snapshot | None:
+    """Read once per workspace version and shared read-only by every session (tracks can be large)."""
+    ws = open_workspace(path)
+    return ws.snapshot() if ws else None
+
+
 data = load_data()
-MONTHS = timeline.months("2022-09-01", timeline.default_date(data.claims, data.events))
+WORKSPACE_PATH = str(workspace.default_path())
+ws = open_workspace(WORKSPACE_PATH)
+snapshot = workspace_snapshot(WORKSPACE_PATH, ws.version()) if ws else None
+last_day = max([timeline.default_date(data.claims, data.events)] + imported.last_dates(snapshot))
+MONTHS = timeline.months("2022-09-01", last_day)
 SCENES = data.scenes.reset_index(drop=True)
-SHOWN_LAYERS = [l for l in LAYER_IDS if l in layers.DEFAULT_LAYERS]
-PLAY_SECONDS = 1.5
+LAYER_CHOICES = list(LAYER_IDS)
 
 
 def seed_from_url():
     """On a session's first run, turn the link's parameters into widget values (bad ones become notices)."""
     if "seeded" in st.session_state:
         return
-    values, notices = state.parse_params(st.query_params.to_dict() | {
-        k: st.query_params.get_all(k) for k in state.LIST_PARAMS if k in st.query_params}, MONTHS,
-        list(SCENES["id"]))
+    params = st.query_params.to_dict() | {k: st.query_params.get_all(k) for k in state.LIST_PARAMS
+                                          if k in st.query_params}
+    values, notices = state.parse_params(params, MONTHS, list(SCENES["id"]))
     if "scene" in values:
         apply_scene(SCENES.index[SCENES["id"] == values.pop("scene")][0])
     for key, value in values.items():
@@ -50,7 +76,7 @@ def seed_from_url():
 def apply_scene(i: int):
     scene = SCENES.iloc[i % len(SCENES)]
     st.session_state.update(scene_index=int(i % len(SCENES)), date=f"{scene.date:%Y-%m}", view=scene.view,
-                            layers=[l for l in SHOWN_LAYERS if l in scene.layers])
+                            layers=[l for l in LAYER_CHOICES if l in scene.layers])
     st.query_params["scene"] = scene.id  # the other scene settings travel in their bound widgets
 
 
@@ -75,6 +101,38 @@ def advance_playback():
             step_month(+1)
 
 
+def import_upload():
+    """Import a newly uploaded file once; report in one line, keep the store unchanged on failure."""
+    upload = st.session_state.get("upload")
+    if upload is None or ws is None or upload.file_id in st.session_state.setdefault("imported_files", set()):
+        return
+    st.session_state.imported_files.add(upload.file_id)
+    kind = st.session_state.get("import_kind")
+    try:
+        result = importer.read_file(upload.getvalue(), filename=upload.name, kind=None if kind == "guess" else kind,
+                                    strict=st.session_state.get("strict", False))
+        batch = ws.add(result)
+    except (importer.ImportProblem, workspace.WorkspaceError) as err:
+        st.session_state.import_report = ("error", str(err), [])
+        return
+    st.session_state.import_report = (
+        "success", f"Imported {len(result.frame):,} {result.kind} feature(s) from {upload.name} as batch {batch}.",
+        result.warnings + result.skipped)
+
+
+def remove_batch(batch_id: int):
+    ws.remove(batch_id)
+    st.session_state.import_report = ("success", f"Removed batch {batch_id}.", [])
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def playback_clock():
+    """Ticks while playing; a tick reruns the whole page, whose first step advances the month.
+    The fragment also runs inside every full run, where it must not rerun again."""
+    if time.monotonic() - st.session_state.get("last_tick", 0) >= 0.8 * PLAY_SECONDS:
+        st.rerun()
+
+
 seed_from_url()
 advance_playback()
 present = st.session_state.get("present", False)
@@ -95,21 +153,12 @@ with st.sidebar:
                          "Period: only figures dated within the month.")
     st.selectbox("View", list(style.VIEWS), format_func=lambda v: style.VIEWS[v].label, key="view",
                  bind="query-params")
-    st.multiselect("Layers", SHOWN_LAYERS, default=SHOWN_LAYERS, key="layers", bind="query-params")
+    st.multiselect("Layers", LAYER_CHOICES, default=LAYER_CHOICES, key="layers", bind="query-params")
     st.header("Filter claims")
     st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", bind="query-params")
     st.multiselect("Basis", BASES, key="basis", bind="query-params")
     st.multiselect("Metric family", FAMILIES, key="family", bind="query-params")
     st.toggle("Presenter mode", key="present", bind="query-params")
-    st.caption(f"Data version {data.version}. Basemap: Natural Earth (public domain).")
-
-@st.fragment(run_every=PLAY_SECONDS)
-def playback_clock():
-    """Ticks while playing; a tick reruns the whole page, whose first step advances the month.
-    The fragment also runs inside every full run, where it must not rerun again."""
-    if time.monotonic() - st.session_state.get("last_tick", 0) >= 0.8 * PLAY_SECONDS:
-        st.rerun()
-
 
 if st.session_state.get("playing"):
     playback_clock()
@@ -126,7 +175,10 @@ map_state = layers.MapState(
     filters=Filters(tuple(st.session_state.claimant_type), tuple(st.session_state.basis),
                     tuple(st.session_state.family)),
 )
+if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
+    data = dataclasses.replace(data, claims=imported.with_imported_claims(data.claims, snapshot))
 claims = map_state.filters.apply(data.claims)
+shown_imports = imported.visible(snapshot, map_state)
 
 if present:
     scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
@@ -136,10 +188,16 @@ else:
     st.title("DPRK → Russia arms pipeline")
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
                "Every figure is a claim: click a line or a dot for its sources.")
+front = shown_imports.get("imported-front")
+if front is not None and len(front):
+    st.caption(f"Imported front line as of **{front['as_of'].max():%d %B %Y}**, from "
+               f"{', '.join(sorted(set(front['source_file'])))}.")
 
 map_col, side_col = st.columns([3, 1] if not present else [4, 1])
 with map_col:
-    deck = layers.build_deck(data, map_state, basemap(present, style.VIEWS[map_state.view].detailed))
+    current_basemap = basemap(present, style.VIEWS[map_state.view].detailed)
+    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap),
+                                imported.imported_layers(shown_imports))
     event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",
                             selection_mode="single-object", key="map",
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
@@ -149,7 +207,10 @@ with side_col:
 
 picked = next((objs[0] for objs in (event.selection.objects or {}).values() if objs), None) if event else None
 with map_col:
-    if picked and picked.get("feature_id"):
+    if picked and picked.get("kind") in ("imported", "track"):
+        st.markdown(panels.evidence_panel(Evidence(title=picked["name"], description=f"{picked['detail']} "
+                                                   f"{picked['when']}".strip())), unsafe_allow_html=True)
+    elif picked and picked.get("feature_id"):
         ev = evidence_for(data, picked["kind"], picked["feature_id"], picked.get("place_id", ""),
                           map_state.date, map_state.filters)
         st.markdown(panels.evidence_panel(ev), unsafe_allow_html=True)
@@ -157,10 +218,38 @@ with map_col:
         st.info("Click a route, arc, marker or area to list every claim behind it.")
 
 if not present:
-    # One chart at a time: each costs ~60 ms a rerun, and the date control reruns often.
+    # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
     chart = st.segmented_control("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart",
                                  default="Containers shipped")
     if chart == "Events":
         st.altair_chart(charts.events_timeline(data.events, map_state.date), width="stretch")
     elif chart:
         st.altair_chart(charts.step_chart(claims, charts.CHART_METRICS[chart], map_state.date), width="stretch")
+
+with st.sidebar:
+    st.header("Your data")
+    st.file_uploader("Import a file", type=UPLOAD_TYPES, key="upload", on_change=import_upload,
+                     help="CSV/TSV, GeoJSON, GeoPackage, zipped shapefile, KML/KMZ: claims, events, places, "
+                     "dated front lines, vessel or train tracks, or any points, lines and areas.")
+    st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind")
+    st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
+    status, message, details = st.session_state.get("import_report", (None, "", []))
+    if status:
+        (st.error if status == "error" else st.success)(message)
+        if details:
+            with st.expander(f"{len(details)} note(s) from the import"):
+                st.text("\n".join(details[:200]))
+    if snapshot is not None and len(snapshot.batches):
+        for batch in snapshot.batches.itertuples():
+            row = st.columns([4, 1])
+            row[0].caption(f"#{batch.id} {batch.filename} · {batch.kind} · {batch.feature_count:,}")
+            row[1].button("✕", key=f"remove_{batch.id}", help=f"Remove batch {batch.id}",
+                          on_click=remove_batch, args=(batch.id,))
+    st.header("Export this view")
+    fmt = st.selectbox("Format", list(EXPORT_TYPES), format_func=lambda f: EXPORT_TYPES[f][0], key="export_format")
+    st.download_button(
+        "Download", key="download",
+        data=lambda: export.export(fmt, data, map_state, snapshot, current_basemap),
+        file_name=f"dprk-pipeline-{map_state.date:%Y-%m}.{'zip' if fmt == 'csv' else fmt}",
+        mime=EXPORT_TYPES[fmt][1], on_click="ignore")
+    st.caption(f"Data version {data.version}. Basemap: Natural Earth (public domain).")

@@ -1,4 +1,4 @@
-"""Command line: `python -m geo validate [DATA_DIR]`.
+"""Command line: `python -m geo validate [DATA_DIR]`, and inspect / import / workspace / export for the analyst's own files.
 
 Bad data is reported as one line per problem and a non-zero exit, never a traceback.
 """
@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geo import dataset
+from geo import schema, style
 
 
 def validate(args) -> int:
+    from geo import dataset  # imported here so `inspect` and `import` start without pandas
+    args.data_dir = args.data_dir or str(dataset.DATA_DIR)
     data, problems = dataset.check(args.data_dir)
     if problems:
         for problem in problems:
@@ -27,11 +29,180 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m geo", description=__doc__.splitlines()[0])
     commands = root.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check every data file and the links between them")
-    check.add_argument("data_dir", nargs="?", default=str(dataset.DATA_DIR))
+    check.add_argument("data_dir", nargs="?", help="default: the bundled data folder")
     check.set_defaults(run=validate)
+    add_data_commands(commands)
     return root
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    if args.command == "validate":
+        return args.run(args)
+    return run_data_command(args)
+
+
+# --- bring your own data: inspect, import, workspace, export ----------------------------------------
+# Every failure here is one `error: ...` line on stderr and exit code 2, never a traceback.
+
+EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png")  # geo.export.FORMATS, without importing it
+KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.importer.KINDS, likewise
+
+
+def add_data_commands(commands) -> None:
+
+    def limits_options(p):
+        p.add_argument("file")
+        p.add_argument("--as", dest="kind", choices=KINDS, help="read as this kind instead of guessing")
+        p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of skipping it")
+        p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652")
+        p.add_argument("--max-mb", type=float, help="refuse files (and zip contents) larger than this")
+        p.add_argument("--max-vertices", type=int, help="refuse a geometry with more vertices than this")
+
+    inspect = commands.add_parser("inspect", help="summarise a data file as JSON without importing it")
+    limits_options(inspect)
+    inspect.set_defaults(run=inspect_file)
+    load = commands.add_parser("import", help="add a data file to the workspace ($GEO_WORKSPACE)")
+    limits_options(load)
+    load.add_argument("--again", action="store_true", help="import a file even if the same bytes are in already")
+    load.set_defaults(run=import_file)
+    ws = commands.add_parser("workspace", help="list or remove imported batches")
+    ws_commands = ws.add_subparsers(dest="ws_command", required=True)
+    listing = ws_commands.add_parser("list", help="every imported batch")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=workspace_list)
+    remove = ws_commands.add_parser("remove", help="remove one batch and its features")
+    remove.add_argument("batch_id", type=int)
+    remove.set_defaults(run=workspace_remove)
+    out = commands.add_parser("export", help="export a view of the map: " + ", ".join(EXPORT_FORMATS))
+    out.add_argument("format", choices=EXPORT_FORMATS)
+    out.add_argument("out", help="output file (the csv format writes a zip of claims, sources and about)")
+    out.add_argument("--date", help="month YYYY-MM (default: the latest)")
+    out.add_argument("--layers", help="comma-separated layer ids (default: the map's, plus imported and tracks)")
+    out.add_argument("--view", default="overview")
+    out.add_argument("--mode", default="cumulative", choices=("cumulative", "period"))
+    out.add_argument("--present", action="store_true", help="presenter palette")
+    out.add_argument("--no-workspace", action="store_true", help="bundled data only")
+    out.set_defaults(run=export_view)
+
+
+def run_data_command(args) -> int:
+    from geo.filecheck import ImportProblem
+    try:
+        return args.run(args)
+    except ImportProblem as err:
+        return fail(str(err))
+    except Exception as err:  # the promise is one line, whatever went wrong
+        return fail(describe_error(err))
+    except KeyboardInterrupt:
+        return fail("interrupted")
+
+
+def describe_error(err: Exception) -> str:
+    from geo.dataset import DataError
+    from geo.workspace import WorkspaceError
+    if isinstance(err, WorkspaceError):
+        return str(err)
+    if isinstance(err, DataError):
+        return f"the bundled data has {len(err.problems)} problem(s); run `python -m geo validate`"
+    if isinstance(err, OSError):
+        return f"{getattr(err, 'filename', '') or ''}: {err.strerror or err}".lstrip(": ")
+    return f"unexpected {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
+def fail(message: str) -> int:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+    return 2
+
+
+def read_args(args):
+    """Check the file with the standard library alone (a hostile file is refused before pandas
+    and GDAL load), then read it."""
+    from dataclasses import replace
+    from pathlib import Path
+    from geo import filecheck
+    limits = filecheck.Limits()
+    if args.max_mb:
+        limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
+    if args.max_vertices:
+        limits = replace(limits, max_vertices=args.max_vertices)
+    raw = filecheck.check_file(args.file, limits)
+    from geo import importer
+    return importer.read_file(raw, filename=Path(args.file).name, kind=args.kind, limits=limits,
+                              strict=args.strict, assume_crs=args.crs)
+
+
+def inspect_file(args) -> int:
+    import json
+    result = read_args(args)
+    print(json.dumps(dict(result.summary(), skipped=result.skipped[:50]), indent=2, ensure_ascii=False))
+    return 0
+
+
+def import_file(args) -> int:
+    result = read_args(args)  # read fully before the store is opened: a bad file never touches it
+    from geo.workspace import Workspace
+    ws = Workspace()
+    batches = ws.batches()
+    same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
+    if len(same) and not args.again:
+        return fail(f"{result.filename}: already imported as batch {int(same['id'].iloc[0])} "
+                    "(use --again to import it twice)")
+    batch_id = ws.add(result)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
+          f"{len(result.skipped)} row(s) skipped; workspace {ws.path}")
+    return 0
+
+
+def workspace_list(args) -> int:
+    from geo.workspace import Workspace
+    ws = Workspace()
+    batches = ws.batches()
+    if args.json:
+        print(batches.to_json(orient="records", force_ascii=False))
+        return 0
+    if batches.empty:
+        print(f"no batches in {ws.path}")
+        return 0
+    for b in batches.itertuples():
+        print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}")
+    print(f"{len(batches)} batch(es), version {ws.version()}, in {ws.path}")
+    return 0
+
+
+def workspace_remove(args) -> int:
+    from geo.workspace import Workspace
+    try:
+        Workspace().remove(args.batch_id)
+    except KeyError as err:
+        return fail(str(err.args[0]))
+    print(f"removed batch {args.batch_id}")
+    return 0
+
+
+def export_view(args) -> int:
+    from pathlib import Path
+    from geo import dataset, export, layers, state, timeline
+    from geo.evidence import Filters
+    from geo.workspace import Workspace
+    data = dataset.load()
+    months = timeline.months("2022-09-01", timeline.default_date(data.claims, data.events))
+    month = state.parse_month(args.date, months) if args.date else months[-1]
+    if month is None:
+        return fail(f"--date {args.date!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
+    snapshot = None if args.no_workspace else Workspace().snapshot()
+    chosen = tuple(state.as_list(args.layers)) if args.layers else \
+        layers.DEFAULT_LAYERS + (("imported", "tracks") if snapshot is not None else ())
+    unknown = [l for l in chosen if l not in schema.LAYER_IDS]
+    if unknown:
+        return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
+    if args.view not in style.VIEWS:
+        return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
+    map_state = layers.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
+                                view=args.view, present=args.present, filters=Filters())
+    payload = export.export(args.format, data, map_state, snapshot)
+    Path(args.out).write_bytes(payload)
+    print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
+    return 0

@@ -12,6 +12,14 @@ DATA = ROOT / "data"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_workspace(tmp_path_factory):
+    """Nothing a test imports may reach the user's own workspace."""
+    path = tmp_path_factory.mktemp("workspace") / "workspace.sqlite"
+    os.environ["GEO_WORKSPACE"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def data():
     return dataset.load(DATA)

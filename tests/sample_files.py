@@ -133,14 +133,14 @@ def track_csv(path: Path, n: int = 20) -> Path:
     return path
 
 
-def claims_csv(path: Path, rows: int = 1000, bad_row: int | None = None) -> Path:
+def claims_csv(path: Path, rows: int = 1000, bad_row: int | None = None, prefix: str = "X") -> Path:
     """A claims table in our schema; `bad_row` (spreadsheet row, header = 1) gets an impossible date."""
     header = ("id,metric,family,value,value_high,qualifier,unit,basis,as_of_date,reported_date,claimant,"
               "attribution,claimant_type,outlet,url,place_id,route_ids,note")
     lines = [header]
     for i in range(rows):
         as_of = "2024-13-45" if bad_row is not None and i + 2 == bad_row else "2024-02-01"
-        lines.append(f"X{i:04d},test_metric,munitions,{i + 1},,about,containers,estimate,{as_of},2024-02-10,"
+        lines.append(f"{prefix}{i:04d},test_metric,munitions,{i + 1},,about,containers,estimate,{as_of},2024-02-10,"
                      f"Analyst {i % 3},Analyst {i % 3},think_tank,Outlet {i % 5},https://example.org/{i},,,note {i}")
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -34,6 +34,21 @@ def feature_ids(layer_spec) -> set:
     return {(r.get("properties") or r)["feature_id"] for r in rows}
 
 
+def test_imported_data_joins_the_map(tmp_path, monkeypatch):
+    from geo import importer, workspace
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    ws = workspace.Workspace()
+    point = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Depot X"},'
+             '"geometry":{"type":"Point","coordinates":[100.5,47.5]}}]}')
+    ws.add(importer.read_file(point.encode(), filename="depot.geojson"))
+    track = "track_id,name,timestamp,lon,lat\nA1,Angara,2024-03-12T00:00:00Z,130.3,42.2\nA1,Angara,2024-03-13T00:00:00Z,131.0,42.4\n"
+    ws.add(importer.read_file(track.encode(), filename="angara.csv", kind="tracks"))
+    at = run({"date": "2024-06"})
+    ids = {l["id"] for l in deck(at)["layers"]}
+    assert {"imported", "tracks"} <= ids
+    assert "Depot X" in json.dumps(layer(at, "imported")["data"])
+
+
 def test_default_state_runs_and_holds_every_layer():
     at = run()
     ids = {l["id"] for l in deck(at)["layers"]}

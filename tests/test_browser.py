@@ -265,4 +265,23 @@ def test_the_url_follows_the_controls_so_a_copied_link_reopens_the_view(page, se
     page.wait_for_function("() => location.search.includes('date=2024-07')", timeout=WAIT_MS)
     copied = page.url
     open_app(page, copied)
-    assert "31 July 2024" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    assert page.get_by_text("31 July 2024").count() >= 1
+
+
+def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, server, tmp_path):
+    upload = tmp_path / "sightings.geojson"
+    upload.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
+                      '{"name":"Upload test depot"},"geometry":{"type":"Point","coordinates":[100.5,47.5]}}]}')
+    open_app(page, server.url, "date=2025-06")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
+    page.get_by_text("Imported 1 generic feature(s) from sightings.geojson").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    x, y = screen_xy(page, 100.5, 47.5, style.VIEWS["overview"])
+    page.mouse.move(x - 2, y - 2)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert "Upload test depot" in tooltip.inner_text()
+    shot(page, "uploaded-file")
+    assert page.errors == []
