@@ -3,11 +3,14 @@
 A thin layout script: all data handling and layer building lives in geo/.
 """
 import dataclasses
+import os
 import time
 
+import pandas as pd
 import streamlit as st
 
-from geo import charts, dataset, export, imported, importer, layers, panels, state, style, timeline, workspace
+from geo import (charts, dataset, export, imported, importer, layers, panels, state, style, timeline, tracks,
+                 workspace)
 from geo.evidence import Evidence, Filters, evidence_for, headline
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
@@ -46,6 +49,22 @@ def workspace_snapshot(path: str, version: str) -> workspace.Snapshot | None:
     """Read once per workspace version and shared read-only by every session (tracks can be large)."""
     ws = open_workspace(path)
     return ws.snapshot() if ws else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def prepared_tracks(source: str, _points) -> tracks.PreparedTracks | None:
+    """Tracks simplified once per source (workspace version, or benchmark size), so a date step
+    only cuts a time window. The points are not hashed: `source` names them."""
+    return tracks.prepare_tracks(_points) if _points is not None and len(_points) else None
+
+
+def track_points():
+    """Imported tracks, or BENCH_TRACKS=N synthetic ones for the benchmark (python -m bench --browser)."""
+    if os.environ.get("BENCH_TRACKS"):
+        from bench.synthetic import synthetic_tracks
+        n = int(os.environ["BENCH_TRACKS"])
+        return f"bench-{n}", synthetic_tracks(n) if n else None
+    return f"ws-{snapshot.version}" if snapshot is not None else "none", snapshot.tracks if snapshot else None
 
 
 data = load_data()
@@ -178,7 +197,9 @@ map_state = layers.MapState(
 if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
     data = dataclasses.replace(data, claims=imported.with_imported_claims(data.claims, snapshot))
 claims = map_state.filters.apply(data.claims)
-shown_imports = imported.visible(snapshot, map_state)
+# Live tracks come from geo.tracks (bounded payload); exports draw imported.visible's full paths.
+shown_imports = imported.visible(snapshot, dataclasses.replace(
+    map_state, layers=tuple(l for l in map_state.layers if l != "tracks")))
 
 if present:
     scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
@@ -196,8 +217,14 @@ if front is not None and len(front):
 map_col, side_col = st.columns([3, 1] if not present else [4, 1])
 with map_col:
     current_basemap = basemap(present, style.VIEWS[map_state.view].detailed)
-    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap),
-                                imported.imported_layers(shown_imports))
+    extra = imported.imported_layers(shown_imports)
+    if "tracks" in map_state.layers:
+        source, points = track_points()
+        prepared = prepared_tracks(source, points)
+        if prepared is not None:  # the map state's date is the month's last day: include all of it
+            extra += tracks.track_layers(prepared, map_state.date + pd.Timedelta(days=1), map_state.view,
+                                         budget_bytes=700_000)
+    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap), extra)
     event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",
                             selection_mode="single-object", key="map",
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
@@ -207,7 +234,7 @@ with side_col:
 
 picked = next((objs[0] for objs in (event.selection.objects or {}).values() if objs), None) if event else None
 with map_col:
-    if picked and picked.get("kind") in ("imported", "track"):
+    if picked and picked.get("kind") in ("imported", "track") and picked.get("feature_id"):
         st.markdown(panels.evidence_panel(Evidence(title=picked["name"], description=f"{picked['detail']} "
                                                    f"{picked['when']}".strip())), unsafe_allow_html=True)
     elif picked and picked.get("feature_id"):

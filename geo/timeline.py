@@ -131,12 +131,33 @@ def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[s
     """Ids of known claims that another claimant contradicts: same metric, as-of dates at most
     DISPUTE_WINDOW apart, different values. Figures further apart are a change over time,
     not a disagreement.
+
+    Counted, not compared pairwise, so a claims log of 10^5 rows costs n log n: within each
+    claim's window, the claims by another claimant with another value number
+    window - same claimant - same value + same claimant and value.
     """
-    known = known_claims(claims, when, mode)[["id", "metric", "claimant", "as_of_date", "value"]]
-    pairs = known.merge(known, on="metric", suffixes=("", "_other"))
-    clash = pairs[(pairs["claimant"] != pairs["claimant_other"]) & (pairs["value"] != pairs["value_other"])
-                  & ((pairs["as_of_date"] - pairs["as_of_date_other"]).abs() <= DISPUTE_WINDOW)]
-    return set(clash["id"])
+    known = known_claims(claims, when, mode).sort_values(["metric", "as_of_date"])
+    n = len(known)
+    if n < 2:
+        return set()
+    span = DISPUTE_WINDOW.days
+    metric = pd.factorize(known["metric"])[0].astype(np.int64)
+    day = known["as_of_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    key = metric * 10_000_000 + day  # sorted, since rows are sorted by metric then date
+    lo = np.searchsorted(key, key - span, "left")
+    hi = np.searchsorted(key, key + span, "right")
+    position = np.arange(n, dtype=np.int64)
+
+    def same_in_window(codes: np.ndarray) -> np.ndarray:
+        """For each row, how many rows in its window share its code (itself included)."""
+        combined = np.sort(codes * n + position)
+        return np.searchsorted(combined, codes * n + hi) - np.searchsorted(combined, codes * n + lo)
+
+    claimant = pd.factorize(known["claimant"])[0].astype(np.int64)
+    value = pd.factorize(known["value"])[0].astype(np.int64)
+    both = pd.factorize(pd.Series(list(zip(claimant, value))))[0].astype(np.int64)
+    others = (hi - lo) - same_in_window(claimant) - same_in_window(value) + same_in_window(both)
+    return set(known["id"].to_numpy()[others > 0])
 
 
 def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:

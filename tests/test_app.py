@@ -107,3 +107,13 @@ def test_garbage_parameters_show_a_notice_and_the_defaults(params, word):
     at = run(params)
     assert any(word in w.value for w in at.warning), [w.value for w in at.warning]
     assert set(layers.DEFAULT_LAYERS) <= {l["id"] for l in deck(at)["layers"]}
+
+
+def test_tracks_layer_draws_a_bounded_window_of_many_points(monkeypatch):
+    monkeypatch.setenv("BENCH_TRACKS", "20000")
+    at = run({"date": "2024-03", "view": "sea"})
+    spec = deck(at)
+    ids = {l["id"] for l in spec["layers"]}
+    assert {"tracks", "tracks-path", "tracks-density"} <= ids
+    assert layer(at, "tracks")["data"], "synthetic voyages run through March 2024"
+    assert len(at.get("deck_gl_json_chart")[0].proto.json) < 1_000_000

@@ -117,3 +117,25 @@ def test_routes_on_respects_activity_dates():
 ])
 def test_month_steps(first, last, expected):
     assert timeline.months(first, last) == expected
+
+
+def test_counted_disputes_match_a_pairwise_check_on_random_claims():
+    import numpy as np
+    rng = np.random.default_rng(7)
+    n = 400
+    claims = pd.DataFrame({
+        "id": [f"R{i}" for i in range(n)],
+        "metric": rng.choice(["a", "b", "c"], n),
+        "claimant": rng.choice(["US", "ROK", "HUR", "CSIS"], n),
+        "value": rng.choice([1, 2, 3], n).astype(float),
+        "as_of_date": T("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, n), unit="D"),
+    })
+    claims["reported_date"] = claims["as_of_date"]
+    expected = set()
+    rows = list(claims.itertuples())
+    for a in rows:
+        for b in rows:
+            if a.metric == b.metric and a.claimant != b.claimant and a.value != b.value and \
+                    abs(a.as_of_date - b.as_of_date) <= timeline.DISPUTE_WINDOW:
+                expected.add(a.id)
+    assert timeline.disputed_claims(claims, "2026-01-01") == expected
