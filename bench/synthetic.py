@@ -142,10 +142,10 @@ def synthetic_claims(n_claims: int, seed: int = SEED, real: pd.DataFrame | None 
     who = rng.integers(0, CLAIMANTS, n_claims)
     types = np.asarray(schema.CLAIMANT_TYPES)[np.random.default_rng(seed + 1).integers(
         0, len(schema.CLAIMANT_TYPES), CLAIMANTS)]
-    claimant = pd.Series([f"Synthetic claimant {w:03d}" for w in who], dtype="string")
+    claimant = pd.Series([f"Synthetic claimant {w:03d}" for w in who], dtype=object)
     ids = np.arange(n_claims)
     out = pd.DataFrame({
-        "id": pd.Series([f"SYN{i:06d}" for i in ids], dtype="string"),
+        "id": pd.Series([f"SYN{i:06d}" for i in ids], dtype=object),
         "metric": pick["metric"], "family": pick["family"],
         "value": value, "value_high": high, "qualifier": pick["qualifier"], "unit": pick["unit"],
         "basis": pick["basis"],
@@ -153,11 +153,11 @@ def synthetic_claims(n_claims: int, seed: int = SEED, real: pd.DataFrame | None 
         "reported_date": pd.Series(reported).astype("datetime64[s]"),
         "claimant": claimant,
         "attribution": claimant + " (synthetic)",
-        "claimant_type": pd.Series(types[who], dtype="string"),
-        "outlet": pd.Series(["Synthetic outlet"] * n_claims, dtype="string"),
-        "url": pd.Series([f"https://example.org/synthetic/{i}" for i in ids], dtype="string"),
+        "claimant_type": pd.Series(types[who], dtype=object),
+        "outlet": pd.Series(["Synthetic outlet"] * n_claims, dtype=object),
+        "url": pd.Series([f"https://example.org/synthetic/{i}" for i in ids], dtype=object),
         "place_id": pick["place_id"], "route_ids": pick["route_ids"],
-        "note": pd.Series(["Synthetic claim for benchmarks; not a real report."] * n_claims, dtype="string"),
+        "note": pd.Series(["Synthetic claim for benchmarks; not a real report."] * n_claims, dtype=object),
     })
     return out[schema.CLAIMS.column_names]
 

@@ -78,9 +78,12 @@ def swatch(rgb, dash=False, width=4) -> str:
             f'rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
 
 
-def dot(rgb) -> str:
-    return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:1px solid #222;'
-            f'background:rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
+def dot(rgb, ring=False) -> str:
+    """A filled dot, or (ring) a pale disc with a coloured rim, as the railcar markers are drawn."""
+    fill = f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.35 if ring else 1})"
+    rim = f"2px solid rgb({rgb[0]},{rgb[1]},{rgb[2]})" if ring else "1px solid #222"
+    return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:{rim};'
+            f'background:{fill};vertical-align:middle"></span>')
 
 
 def legend(palette: style.Palette) -> str:
@@ -93,7 +96,7 @@ def legend(palette: style.Palette) -> str:
         (swatch((120, 120, 120), width=2), "hairline: no reported volume yet"),
         (swatch((150, 150, 150), width=10), "width: lowest claim; pale band: highest claim"),
         (swatch(palette.family["munitions"], width=3), "arcs: summary flows (munitions, missiles, troops, reverse)"),
-        (dot(palette.mode["rail"]), "railcars seen in imagery (size = count)"),
+        (dot(palette.mode["rail"], ring=True), "railcars seen in imagery (size = count)"),
         (dot(o["vermillion"]), "missile strike (larger: this month)"),
         (dot(o["yellow"]), "event"),
         (dot(o["orange"]), "factory region (approximate outline)"),
@@ -106,7 +109,9 @@ def legend(palette: style.Palette) -> str:
 APP_CSS = """
 .evidence, .headline, .legend { font-size: 0.9rem; line-height: 1.35; }
 .evidence ul, .headline ul, .legend ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
-.legend ul { list-style: none; padding-left: 0; }
+.legend ul { list-style: none; padding-left: 0; columns: 3 16rem; column-gap: 1.5rem; font-size: 0.85rem; }
+.legend li { break-inside: avoid; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
 .evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
 .evidence .note, .evidence .basis, .headline .who { color: #555; font-size: 0.85em; }
 .disputed { color: #b35900; font-weight: 600; white-space: nowrap; }

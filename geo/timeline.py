@@ -54,9 +54,11 @@ def known_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataF
 def latest_per_claimant(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
     """The standing claim per (metric, claimant) on `when`, sorted by metric then value."""
     known = known_claims(claims, when, mode)
-    ordered = known.sort_values(["metric", "claimant", "as_of_date", "reported_date", "id"])
-    latest = ordered.groupby(["metric", "claimant"], sort=False).tail(1)
-    return latest.sort_values(["metric", "value", "claimant"]).reset_index(drop=True)
+    # Rank on the few columns that decide, then fetch whole rows: sorting every text column is slow.
+    keys = known[["metric", "claimant", "as_of_date", "reported_date", "id", "value"]]
+    latest = keys.sort_values(["metric", "claimant", "as_of_date", "reported_date", "id"]) \
+        .groupby(["metric", "claimant"], sort=False).tail(1).sort_values(["metric", "value", "claimant"])
+    return known.loc[latest.index].reset_index(drop=True)
 
 
 def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -106,7 +108,8 @@ def route_volumes(routes: pd.DataFrame, claims: pd.DataFrame, when, mode: str = 
     drops out of the range: it is overtaken in time, not overruled (the evidence panel
     still lists it).
     """
-    known = known_claims(claims, when, mode)
+    known = known_claims(claims, when, mode)[["id", "metric", "claimant", "value", "value_high", "unit",
+                                               "as_of_date", "reported_date", "route_ids"]]
     links = known.explode("route_ids").rename(columns={"route_ids": "route_id"})
     links = links.merge(routes[["id", "volume_metric"]].rename(columns={"id": "route_id"}),
                         left_on=["route_id", "metric"], right_on=["route_id", "volume_metric"])

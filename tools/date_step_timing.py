@@ -7,7 +7,8 @@ chart's screenshot differs from the one before the key press; screenshots are po
 fast as Chromium takes them (~30-60 ms each here), which bounds the resolution. Prints one
 JSON line with every step and the median.
 
-    python tools/date_step_timing.py [--steps 9] [--chromium /usr/bin/chromium]
+    python tools/date_step_timing.py [--steps 9] [--query "view=sea&layers=basemap,routes"]
+        [--chromium /usr/bin/chromium]
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ from test_browser import CHART, CHROMIUM_ARGS, Server, open_app  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=9)
+    ap.add_argument("--query", default="", help="extra URL parameters, e.g. view=sea")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -34,7 +36,7 @@ def main():
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
-            open_app(page, server.url, "date=2024-07")
+            open_app(page, server.url, "&".join(q for q in ("date=2024-07", args.query) if q))
             chart = page.locator(CHART).first
             page.locator("h1").first.click()  # focus the page so arrows reach the shortcuts
             for i in range(args.steps):
@@ -49,7 +51,7 @@ def main():
             browser.close()
     finally:
         server.stop()
-    print(json.dumps({"steps_ms": steps_ms, "median_ms": statistics.median(steps_ms)}))
+    print(json.dumps({"query": args.query, "steps_ms": steps_ms, "median_ms": statistics.median(steps_ms)}))
 
 
 if __name__ == "__main__":
