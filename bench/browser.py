@@ -8,7 +8,9 @@ PNG, ~50 ms here), so times carry that poll's granularity (reported as poll_ms).
 also notes when the page's text first changes (step_text_ms): the rerun has reached the
 browser; what follows until the redraw is the frontend parsing the deck and drawing it.
 
-Runs app.py when it reads BENCH_TRACKS, else the stand-in bench/browser_app.py.
+    python -m bench.browser [N] [--view overview] [--month 2024-07] [--steps 7] [--shot page.png]
+
+N = 0 times the bundled data alone. The browser tests reuse Server and the Chromium flags.
 """
 from __future__ import annotations
 
@@ -57,29 +59,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def script() -> str:
-    app = ROOT / "app.py"
-    return "app.py" if app.exists() and "BENCH_TRACKS" in app.read_text() else "bench/browser_app.py"
-
-
 class Server:
-    """streamlit run on a free loopback port; stopped by its own process id."""
+    """`streamlit run app.py` on a free loopback port, with extra environment; stopped by its own
+    process id. If it dies or never answers /_stcore/health, the error carries its log."""
 
-    def __init__(self, target: str, env: dict):
+    def __init__(self, env: dict | None = None, target: str = "app.py"):
         self.port = free_port()
+        self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", target, "--server.headless", "true", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline, health = time.time() + 60, f"http://127.0.0.1:{self.port}/_stcore/health"
-        while time.time() < deadline:
+            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline and self.proc.poll() is None:
             try:
-                if urllib.request.urlopen(health, timeout=1).read() == b"ok":
+                if urllib.request.urlopen(f"{self.url}_stcore/health", timeout=1).read() == b"ok":
                     return
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
+        self.log.seek(0)
+        raise RuntimeError("streamlit did not come up: " + self.log.read().decode(errors="replace")[-2000:])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
     def stop(self):
         self.proc.terminate()
@@ -158,11 +162,10 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
     """Page-open and date-step timings with BENCH_TRACKS=n; `shot` saves a final screenshot there."""
     from playwright.sync_api import sync_playwright
 
-    target = script()
     workspace = Path(tempfile.mkdtemp(prefix="bench-ws-"))
-    server = Server(target, {"BENCH_TRACKS": str(n), "GEO_WORKSPACE": str(workspace / "ws.sqlite")})
-    url = f"http://127.0.0.1:{server.port}/?view={view}&date={month}"
-    out = {"case": "browser", "n": n, "view": view, "script": target, "chromium": CHROMIUM, "page_errors": [],
+    server = Server({"BENCH_TRACKS": str(n), "GEO_WORKSPACE": str(workspace / "ws.sqlite")})
+    url = f"{server.url}?view={view}&date={month}"
+    out = {"case": "browser", "n": n, "view": view, "month": month, "chromium": CHROMIUM, "page_errors": [],
            "loadavg_before": round(os.getloadavg()[0], 2)}
     try:
         with sync_playwright() as p:
@@ -206,7 +209,15 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
     return out
 
 
-if __name__ == "__main__":  # python -m bench.browser [N] [SCREENSHOT.png]
+if __name__ == "__main__":
+    import argparse
     import json
-    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
-                             shot=sys.argv[2] if len(sys.argv) > 2 else None)))
+    ap = argparse.ArgumentParser(prog="python -m bench.browser", description="page-open and date-step timings")
+    ap.add_argument("n", nargs="?", type=int, default=100_000, help="synthetic track points (0: none)")
+    ap.add_argument("--view", default="sea")
+    ap.add_argument("--month", default="2024-03")
+    ap.add_argument("--loads", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=7)
+    ap.add_argument("--shot", default=None)
+    a = ap.parse_args()
+    print(json.dumps(measure(a.n, view=a.view, month=a.month, loads=a.loads, steps=a.steps, shot=a.shot)))

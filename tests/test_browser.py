@@ -2,65 +2,22 @@
 
 Skips without Chromium on a laptop; fails under CI=true, where .ci/run installs it.
 """
+import io
 import math
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from bench.browser import CHART, CHROMIUM_ARGS, Server, lit_pixels as lit_image
 from conftest import DATA, ROOT, read_rows, require_chromium, write_rows
 from geo import style
 
 pytestmark = pytest.mark.browser
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHART = '[data-testid="stDeckGlJsonChart"]'
 ARTIFACTS = ROOT / "artifacts"
 HOSTILE = "<img src=x onerror=alert(1)>"
 WAIT_MS = 90_000  # software WebGL on two cores: the deck chunk alone takes seconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env=None):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(self.port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{self.url}_stcore/health", timeout=1).read() == b"ok":
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stdout.read().decode())
-                time.sleep(0.3)
-        raise RuntimeError("streamlit did not become healthy within 60 s")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +65,7 @@ def shot(page, name):
 
 
 def lit_pixels(png: bytes) -> int:
-    import io
-    from PIL import Image
-    im = Image.open(io.BytesIO(png)).convert("RGB")
-    counts = im.getcolors(im.width * im.height)
-    bg = max(counts)[1]
-    return sum(n for n, c in counts if max(abs(a - b) for a, b in zip(c, bg)) > 30)
+    return lit_image(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
 def screen_xy(page, lon, lat, view):
