@@ -107,5 +107,8 @@ VIEWS = {
 }
 
 
+PRESENTER_ZOOM = 0.45
+
+
 def palette(present: bool) -> Palette:
     return PRESENTER if present else ANALYST

@@ -84,7 +84,7 @@ def test_url_reproduces_date_layers_view_and_presenter_mode():
     at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen", "present": "1"})
     spec = deck(at)
     assert {l["id"] for l in spec["layers"]} == {"basemap", "routes", "routes-range", "railcars"}
-    assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom)
+    assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom + style.PRESENTER_ZOOM)
     assert at.session_state["date"] == "2024-06"
     assert "June 2024" in at.markdown[0].value
 
