@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import (charts, dataset, export, imported, importer, layers, panels, state, style, timeline, tracks,
                  workspace)
-from geo.evidence import Evidence, Filters, evidence_for, headline
+from geo.evidence import Evidence, Filters, evidence_for, headline, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
@@ -56,6 +56,12 @@ def prepared_tracks(source: str, _points) -> tracks.PreparedTracks | None:
     """Tracks simplified once per source (workspace version, or benchmark size), so a date step
     only cuts a time window. The points are not hashed: `source` names them."""
     return tracks.prepare_tracks(_points) if _points is not None and len(_points) else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def tracks_by_leg(source: str, _points):
+    """Which legs each imported track ran along (seconds at 10^6 points, so once per source)."""
+    return tracks.tracks_near_legs(_points, load_data().routes) if _points is not None and len(_points) else None
 
 
 def track_points():
@@ -240,6 +246,10 @@ with map_col:
     elif picked and picked.get("feature_id"):
         ev = evidence_for(data, picked["kind"], picked["feature_id"], picked.get("place_id", ""),
                           map_state.date, map_state.filters)
+        source, points = track_points()
+        if picked["kind"] == "route" and points is not None and len(points):
+            names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
+            ev.voyages = voyages_along(tracks_by_leg(source, points), names, picked["feature_id"], map_state.date)
         st.markdown(panels.evidence_panel(ev), unsafe_allow_html=True)
     elif not present:
         st.info("Click a route, arc, marker or area to list every claim behind it.")

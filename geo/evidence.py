@@ -94,6 +94,19 @@ class Evidence:
     disputed: set[str] = field(default_factory=set)  # ids of contradicted claims
     events: list[dict] = field(default_factory=list)
     source_url: str = ""
+    voyages: list[dict] = field(default_factory=list)  # imported tracks that ran along the leg
+
+
+def voyages_along(near: pd.DataFrame | None, names: dict, leg_id: str, when, min_points: int = 3) -> list[dict]:
+    """Imported tracks with at least `min_points` positions near a leg by `when` (tracks.tracks_near_legs
+    rows), most positions first: a voyage seen along the sea leg is evidence for it."""
+    if near is None or near.empty:
+        return []
+    rows = near[(near["leg_id"] == leg_id) & (near["n_points"] >= min_points)
+                & (near["first_t"] <= timeline.as_timestamp(when) + pd.Timedelta(days=1))]
+    return [{"name": names.get(r.track_id, r.track_id), "n_points": int(r.n_points),
+             "first": f"{r.first_t:%Y-%m-%d}", "last": f"{r.last_t:%Y-%m-%d}"}
+            for r in rows.sort_values("n_points", ascending=False).itertuples()]
 
 
 def claims_behind(claims: pd.DataFrame, kind: str, feature_id: str, place_id: str) -> pd.DataFrame:

@@ -47,6 +47,11 @@ def evidence_panel(ev: Evidence) -> str:
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
+    if ev.voyages:
+        parts.append("<p><b>Imported tracks along this leg</b></p><ul>")
+        parts += [f'<li>{escape(v["name"])}: {v["n_points"]:,} positions within 10 km, '
+                  f'{escape(v["first"])} to {escape(v["last"])}</li>' for v in ev.voyages]
+        parts.append("</ul>")
     if ev.events:
         parts.append("<p><b>Events here</b></p><ul>")
         parts += [f'<li>{escape(e["date"])}: {link(e["url"], e["title"])}</li>' for e in ev.events]

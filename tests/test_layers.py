@@ -127,3 +127,19 @@ def test_panels_escape_text_from_data():
     assert "<img" not in out and "&lt;img" in out
     assert "javascript:" not in out.split("href=")[-1] if "href=" in out else True
     assert 'href="javascript' not in out
+
+
+def test_a_voyage_along_the_sea_leg_is_listed_as_its_evidence(data):
+    from geo import tracks
+    leg = data.routes.set_index("id").geometry["L_SEA_RAJIN_DUNAI"]
+    coords = list(leg.coords)
+    points = pd.DataFrame({"track_id": "A1", "name": HOSTILE, "lon": [c[0] for c in coords],
+                           "lat": [c[1] for c in coords],
+                           "t": pd.date_range("2024-03-12", periods=len(coords), freq="h")})
+    near = tracks.tracks_near_legs(points, data.routes)
+    from geo.evidence import voyages_along
+    voyages = voyages_along(near, {"A1": HOSTILE}, "L_SEA_RAJIN_DUNAI", "2024-03-31")
+    assert voyages and voyages[0]["n_points"] >= 3 and voyages[0]["first"] == "2024-03-12"
+    assert voyages_along(near, {"A1": HOSTILE}, "L_SEA_RAJIN_DUNAI", "2024-02-29") == []
+    out = panels.evidence_panel(Evidence(title="Rajin - Dunai", voyages=voyages))
+    assert "Imported tracks along this leg" in out and "<img" not in out
