@@ -64,12 +64,18 @@ def tracks_by_leg(source: str, _points):
     return tracks.tracks_near_legs(_points, load_data().routes) if _points is not None and len(_points) else None
 
 
+@st.cache_resource(show_spinner=False, max_entries=1)
+def bench_tracks(n: int):
+    """BENCH_TRACKS=N synthetic tracks, generated once (0.5 s at 10^5), not on every rerun."""
+    from bench.synthetic import synthetic_tracks
+    return synthetic_tracks(n) if n else None
+
+
 def track_points():
-    """Imported tracks, or BENCH_TRACKS=N synthetic ones for the benchmark (python -m bench --browser)."""
+    """Imported tracks, or BENCH_TRACKS=N synthetic ones for the benchmark (python -m bench.browser N)."""
     if os.environ.get("BENCH_TRACKS"):
-        from bench.synthetic import synthetic_tracks
         n = int(os.environ["BENCH_TRACKS"])
-        return f"bench-{n}", synthetic_tracks(n) if n else None
+        return f"bench-{n}", bench_tracks(n)
     return f"ws-{snapshot.version}" if snapshot is not None else "none", snapshot.tracks if snapshot else None
 
 
@@ -224,9 +230,9 @@ map_col, side_col = st.columns([3, 1] if not present else [4, 1])
 with map_col:
     current_basemap = basemap(present, style.VIEWS[map_state.view].detailed)
     extra = imported.imported_layers(shown_imports)
+    track_source, points = track_points()
     if "tracks" in map_state.layers:
-        source, points = track_points()
-        prepared = prepared_tracks(source, points)
+        prepared = prepared_tracks(track_source, points)
         if prepared is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(prepared, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
@@ -246,10 +252,10 @@ with map_col:
     elif picked and picked.get("feature_id"):
         ev = evidence_for(data, picked["kind"], picked["feature_id"], picked.get("place_id", ""),
                           map_state.date, map_state.filters)
-        source, points = track_points()
         if picked["kind"] == "route" and points is not None and len(points):
             names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
-            ev.voyages = voyages_along(tracks_by_leg(source, points), names, picked["feature_id"], map_state.date)
+            ev.voyages = voyages_along(tracks_by_leg(track_source, points), names, picked["feature_id"],
+                                       map_state.date)
         st.markdown(panels.evidence_panel(ev), unsafe_allow_html=True)
     elif not present:
         st.info("Click a route, arc, marker or area to list every claim behind it.")
