@@ -36,6 +36,26 @@ def basemap(present: bool, detailed: bool) -> dict:
 
 
 @st.cache_resource(show_spinner=False)
+def frozen_layers(present: bool, view: str) -> dict:
+    """The basemap and place layers, serialised once per view and palette (see geo.layers.FrozenLayer)."""
+    return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def prepared_claims(key: tuple, _data: dataset.Dataset) -> layers.Prepared:
+    """The dataset ranked for date steps (geo.layers.prepare), per claims_key: filters, imported claims."""
+    return layers.prepare(_data, Filters(*key[0]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def chart_spec(name: str, key: tuple, _claims) -> dict:
+    """One chart's Vega-Lite spec without the date, per claims_key (the claims are filtered already)."""
+    if name == "Events":
+        return charts.events_timeline(load_data().events)
+    return charts.step_chart(_claims, charts.CHART_METRICS[name])
+
+
+@st.cache_resource(show_spinner=False)
 def open_workspace(path: str) -> workspace.Workspace | None:
     try:
         return workspace.Workspace(path)
@@ -206,8 +226,11 @@ map_state = layers.MapState(
     filters=Filters(tuple(st.session_state.claimant_type), tuple(st.session_state.basis),
                     tuple(st.session_state.family)),
 )
+# What the claims depend on besides the bundled data: the filters and, when shown, imported claims.
+claims_key = (dataclasses.astuple(map_state.filters), "")
 if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
     data = dataclasses.replace(data, claims=imported.with_imported_claims(data.claims, snapshot))
+    claims_key = (claims_key[0], snapshot.version)
 claims = map_state.filters.apply(data.claims)
 # Live tracks come from geo.tracks (bounded payload); exports draw imported.visible's full paths.
 shown_imports = imported.visible(snapshot, dataclasses.replace(
@@ -236,7 +259,9 @@ with map_col:
         if prepared is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(prepared, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap), extra)
+    prepared = prepared_claims(claims_key, data)
+    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap,
+                                                  frozen_layers(present, map_state.view), prepared), extra)
     event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",
                             selection_mode="single-object", key="map",
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
@@ -264,10 +289,9 @@ if not present:
     # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
     chart = st.segmented_control("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart",
                                  default="Containers shipped")
-    if chart == "Events":
-        st.altair_chart(charts.events_timeline(data.events, map_state.date), width="stretch")
-    elif chart:
-        st.altair_chart(charts.step_chart(claims, charts.CHART_METRICS[chart], map_state.date), width="stretch")
+    spec = chart_spec(chart, claims_key, claims) if chart else None
+    if spec:
+        st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
 
 with st.sidebar:
     st.header("Your data")

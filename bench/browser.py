@@ -1,12 +1,10 @@
-"""Browser timings with BENCH_TRACKS=N synthetic tracks, measured the way
-shared/tools/page_timing.py measures a page load: a map counts as drawn once the chart's
-screenshot has enough "lit" pixels (differing from its most common colour by more than 30
-in a channel). Here a date step counts as redrawn once the chart's screenshot differs from
-the one before the step in at least STEP_PIXELS pixels while Streamlit no longer marks the
-chart stale. Each poll takes a screenshot of the chart's box (DevTools captureScreenshot,
-PNG, ~50 ms here), so times carry that poll's granularity (reported as poll_ms). Each poll
-also notes when the page's text first changes (step_text_ms): the rerun has reached the
-browser; what follows until the redraw is the frontend parsing the deck and drawing it.
+"""Browser timings with BENCH_TRACKS=N synthetic tracks. A page open is timed the way
+shared/tools/page_timing.py times it: the map counts as drawn once the chart's screenshot
+has enough "lit" pixels (differing from its most common colour by more than 30 in a
+channel). A date step is timed inside the page: a probe records every WebGL draw call and
+every WebSocket message, so the redraw is the last draw before the map goes quiet (to the
+frame, not to a screenshot poll), and the deck's arrival is the rerun's largest message.
+A step counts only if the chart's screenshot then differs from the one before it.
 
     python -m bench.browser [N] [--view overview] [--month 2024-07] [--steps 7] [--shot page.png]
 
@@ -34,7 +32,6 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHART = '[data-testid="stDeckGlJsonChart"]'
-MAIN = '[data-testid="stMain"]'
 LIT = 500
 STEP_PIXELS = 50
 STALE = f"el => !!el.closest('[data-stale=\"true\"]')"
@@ -136,25 +133,55 @@ def settle(chart: Chart, quiet=3, timeout_s=30) -> Image.Image:
     return last
 
 
-def step(chart: Chart, slider, timeout_s=30) -> tuple[float | None, float | None, list[float]]:
-    """Seconds from the key press to new text on the page (the rerun has reached the browser)
-    and to a redrawn chart, and the poll intervals seen."""
+# Installed before any page script runs: the time of every WebGL draw call and of every
+# WebSocket message, so a redraw is timed to the frame rather than to a screenshot poll.
+PROBE = """
+(() => {
+  const probe = window.__probe = {lastDraw: 0, draws: 0, messages: []};
+  for (const proto of [WebGLRenderingContext.prototype, WebGL2RenderingContext.prototype]) {
+    for (const name of ["drawArrays", "drawElements", "drawArraysInstanced", "drawElementsInstanced"]) {
+      const draw = proto[name];
+      if (!draw) continue;
+      proto[name] = function (...args) { probe.lastDraw = performance.now(); probe.draws++; return draw.apply(this, args); };
+    }
+  }
+  const Socket = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const socket = new Socket(...args);
+    socket.addEventListener("message", e => probe.messages.push(
+      [performance.now(), e.data.byteLength ?? e.data.size ?? e.data.length ?? 0]));
+    return socket;
+  };
+  window.WebSocket.prototype = Socket.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+})();
+"""
+QUIET_MS = 400
+
+
+def step(chart: Chart, slider, timeout_s=30) -> dict:
+    """One date step: milliseconds from the key press to the deck's message arriving (the
+    largest WebSocket message after the press: the rerun's deck JSON) and to the last WebGL
+    draw before the map goes quiet for QUIET_MS, checked against a screenshot that must
+    differ from the one before the step. Streamlit must no longer mark the chart stale."""
+    page = chart.page
     before = settle(chart)
-    main = chart.page.locator(MAIN).first
-    text = main.inner_text()
     slider.focus()
-    t0 = time.perf_counter()
+    t0 = page.evaluate("(() => { window.__probe.messages = []; return performance.now(); })()")
+    draws0 = page.evaluate("window.__probe.draws")
     slider.press("ArrowRight")
-    polls, last, texted = [], t0, None
-    while time.perf_counter() - t0 < timeout_s:
-        now = chart.shot()
-        if texted is None and main.inner_text() != text:
-            texted = time.perf_counter() - t0
-        polls.append(time.perf_counter() - last)
-        last = time.perf_counter()
-        if changed_pixels(before, now) >= STEP_PIXELS and not chart.stale():
-            return texted, last - t0, polls
-    return texted, None, polls
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        page.wait_for_timeout(50)
+        p = page.evaluate("({now: performance.now(), last: window.__probe.lastDraw, draws: window.__probe.draws,"
+                          " messages: window.__probe.messages})")
+        if p["draws"] > draws0 and p["messages"] and p["now"] - p["last"] > QUIET_MS and p["last"] > t0 \
+                and not chart.stale():
+            deck_at, deck_bytes = max(p["messages"], key=lambda m: m[1])
+            changed = changed_pixels(before, chart.shot()) >= STEP_PIXELS
+            return {"redraw_ms": round(p["last"] - t0) if changed else None,
+                    "deck_arrived_ms": round(deck_at - t0), "deck_message_bytes": deck_bytes}
+    return {"redraw_ms": None, "deck_arrived_ms": None, "deck_message_bytes": None}
 
 
 def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: str = "2024-03",
@@ -171,6 +198,7 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.add_init_script(PROBE)
             page.on("pageerror", lambda e: out["page_errors"].append(str(e)[:200]))
             chart, opens = None, []
             for i in range(loads + 1):  # the first load warms the server's caches and is not counted
@@ -182,29 +210,22 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
                 if i:
                     opens.append(time.perf_counter() - t0)
             slider = page.get_by_role("slider", name="Month")
-            texts, redraws, polls = [], [], []
-            for _ in range(steps):
-                texted, took, seen = step(chart, slider)
-                texts.append(texted)
-                redraws.append(took)
-                polls += seen
+            steps_seen = [step(chart, slider) for _ in range(steps)]
             if shot:
                 page.screenshot(path=shot)
             browser.close()
     finally:
         server.stop()
         shutil.rmtree(workspace, ignore_errors=True)
-    def ms(values):
-        return [None if v is None else round(v * 1000) for v in values]
+    def median(key, values):
+        done = [v[key] for v in values if v[key] is not None]
+        return round(statistics.median(done)) if done else None
 
-    def median_ms(values):
-        done = [v for v in values if v is not None]
-        return round(statistics.median(done) * 1000) if done else None
-
-    out.update(open_ms=ms(opens), open_median_ms=median_ms(opens),
-               step_ms=ms(redraws), step_median_ms=median_ms(redraws),
-               step_text_ms=ms(texts), step_text_median_ms=median_ms(texts),
-               poll_ms=round(statistics.median(polls) * 1000) if polls else None,
+    out.update(open_ms=[round(t * 1000) for t in opens], open_median_ms=round(statistics.median(opens) * 1000),
+               step_ms=[s["redraw_ms"] for s in steps_seen], step_median_ms=median("redraw_ms", steps_seen),
+               step_deck_arrived_ms=[s["deck_arrived_ms"] for s in steps_seen],
+               step_deck_arrived_median_ms=median("deck_arrived_ms", steps_seen),
+               deck_message_bytes=median("deck_message_bytes", steps_seen),
                loadavg_after=round(os.getloadavg()[0], 2))
     return out
 

@@ -1,4 +1,9 @@
-"""Altair charts linked to the selected date: step lines per claimant and an events timeline."""
+"""Charts linked to the selected date: step lines per claimant and an events timeline.
+
+Each is built once with altair as a Vega-Lite spec without the date; at_date adds the
+dashed rule for the selected month as one plain layer. A date step then costs no altair
+work (building and validating a spec takes ~100 ms, and the date control reruns often).
+"""
 from __future__ import annotations
 
 import altair as alt
@@ -14,8 +19,8 @@ CHART_METRICS = {
 }
 
 
-def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], when, height: int = 220) -> alt.LayerChart:
-    """Each claimant's figures over time as a step line, with a rule at the selected date."""
+def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict:
+    """Each claimant's figures over time as a step line (capacity estimates labelled so)."""
     rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
     rows = rows.assign(series=rows["claimant"] + rows["metric"].map(
         lambda m: " (capacity estimate)" if "capacity" in m else ""),
@@ -29,16 +34,21 @@ def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], when, height: int
     points = base.mark_point(filled=True, size=50).encode(
         shape=alt.Shape("basis:N", title="basis"),
         tooltip=["series", "as_of", "value", "basis", "id"])
-    rule = alt.Chart(pd.DataFrame({"date": [timeline.as_timestamp(when)]})).mark_rule(
-        color="black", strokeDash=[4, 3]).encode(x="date:T")
-    return alt.layer(lines, points, rule).properties(height=height)
+    return alt.layer(lines, points).properties(height=height).to_dict()
 
 
-def events_timeline(events: pd.DataFrame, when, height: int = 140) -> alt.LayerChart:
+def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
     rows = events.assign(day=events["date"].dt.strftime("%Y-%m-%d"))[["date", "day", "title", "kind"]]
     ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
         x=alt.X("date:T", title=None), y=alt.Y("kind:N", title=None), color=alt.Color("kind:N", legend=None),
         tooltip=["day", "title", "kind"])
-    rule = alt.Chart(pd.DataFrame({"date": [timeline.as_timestamp(when)]})).mark_rule(
-        color="black", strokeDash=[4, 3]).encode(x="date:T")
-    return alt.layer(ticks, rule).properties(height=height)
+    return alt.layer(ticks).properties(height=height).to_dict()
+
+
+def at_date(spec: dict, when) -> dict:
+    """The layered spec with a dashed rule at `when` (local midnight, as the data's dates are)."""
+    day = timeline.as_timestamp(when)
+    rule = {"mark": {"type": "rule", "color": "black", "strokeDash": [4, 3]},
+            "encoding": {"x": {"datum": {"year": day.year, "month": day.month, "date": day.day},
+                               "type": "temporal"}}}
+    return {**spec, "layer": [*spec["layer"], rule]}

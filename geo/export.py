@@ -55,14 +55,14 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def view_features(data, state: layers.MapState, snapshot: Snapshot | None = None) -> gpd.GeoDataFrame:
     """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields."""
     palette = style.palette(state.present)
-    claims = state.filters.apply(data.claims)
+    prepared = layers.prepare(data, state.filters)
     parts = []
     if "routes" in state.layers:
-        for r in layers.route_records(data.routes, claims, state, palette):
+        for r in layers.route_records(prepared, state, palette):
             leg = data.routes[data.routes["id"] == r["feature_id"]].iloc[0]
             parts.append(row("routes", r, leg.geometry, leg["mode"], leg["source_url"]))
     if "flows" in state.layers:
-        for r in layers.flow_records(data.flows, claims, state, palette):
+        for r in layers.flow_records(prepared, state, palette):
             parts.append(row("flows", r, data.flows[data.flows["id"] == r["feature_id"]].geometry.iloc[0], "flow"))
     if "places" in state.layers:
         for p, r in zip(data.places.itertuples(), layers.place_records(data.places)):
@@ -76,7 +76,7 @@ def view_features(data, state: layers.MapState, snapshot: Snapshot | None = None
                                  a.geometry, kind, a.source_url))
     for layer_id, strikes in (("events", False), ("strikes", True)):
         if layer_id in state.layers:
-            for r in layers.event_records(data.events, state, strikes):
+            for r in layers.event_records(prepared, state, strikes):
                 e = data.events[data.events["id"] == r["feature_id"]].iloc[0]
                 parts.append(row(layer_id, r, e.geometry, e["kind"], e["url"]))
     shown = imported.visible(snapshot, state)
@@ -479,7 +479,7 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
             draw_line(line, colour(palette.border), 0.6, z + 0.05)
 
     features = view_features(data, state, snapshot)
-    claims = state.filters.apply(data.claims)
+    prepared = layers.prepare(data, state.filters)
     o = style.OKABE_ITO
     area_style = {"front": o["blue"], "factories": o["orange"], "imported-front": imported.FRONT_RGB,
                   "imported": imported.IMPORTED_RGB}
@@ -496,7 +496,7 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
         if geom.geom_type == "LineString":
             draw_line(geom, colour(rgba(imported.TRACK_RGB, 220)), 1.5, 3)
     if "flows" in state.layers:
-        for r in layers.flow_records(data.flows, claims, state, palette):
+        for r in layers.flow_records(prepared, state, palette):
             (sx, sy), (tx, ty) = mercator(*r["source"]), mercator(*r["target"])
             # A quadratic curve bowed to one side stands in for deck.gl's 3D arc.
             mx, my = (sx + tx) / 2 - (ty - sy) * 0.25, (sy + ty) / 2 + (tx - sx) * 0.25
@@ -505,7 +505,7 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
             ax.plot(curve[:, 0], curve[:, 1], color=colour(r["color"]), linewidth=max(r["width"] * pt, 0.8),
                     alpha=0.8, zorder=3, solid_capstyle="round")
     if "routes" in state.layers:
-        for r in layers.route_records(data.routes, claims, state, palette):
+        for r in layers.route_records(prepared, state, palette):
             line = shapely.LineString(r["path"])
             if r["width_high"] > r["width"]:
                 draw_line(line, colour(r["color"][:3] + [70]), r["width_high"] * pt, 4)
@@ -520,11 +520,11 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
                    zorder=z)
 
     if "railcars" in state.layers:
-        scatter(layers.railcar_records(claims, data.places, state), colour(rgba(palette.mode["rail"], 90)), z=6,
+        scatter(layers.railcar_records(prepared, state), colour(rgba(palette.mode["rail"], 90)), z=6,
                 edge=colour(rgba(palette.mode["rail"])))
     for layer_id, rgb, strikes in (("events", o["yellow"], False), ("strikes", o["vermillion"], True)):
         if layer_id in state.layers:
-            scatter(layers.event_records(data.events, state, strikes), colour(rgba(rgb, 220)), z=7)
+            scatter(layers.event_records(prepared, state, strikes), colour(rgba(rgb, 220)), z=7)
     for geom in features.loc[(features["layer"] == "imported") & (features.geom_type == "Point")].geometry:
         x, y = mercator(geom.x, geom.y)
         ax.scatter([x], [y], s=(10 * pt) ** 2, c=[colour(rgba(imported.IMPORTED_RGB, 230))],

@@ -8,8 +8,12 @@ for the evidence panel.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import math
+import secrets
+import sys
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -20,6 +24,11 @@ from shapely.geometry import box, mapping
 
 from geo import style, timeline
 from geo.evidence import Filters, format_range, format_value
+
+# Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
+# fails and is retried from disk each time (~3 ms a deck). A None entry makes it fail at once.
+if importlib.util.find_spec("ipywidgets") is None:
+    sys.modules.setdefault("pydeck.widget", None)
 
 DEFAULT_LAYERS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes", "events")
 PATH_STYLE = {"@@type": "PathStyleExtension", "dash": True, "highPrecisionDash": True}
@@ -37,15 +46,84 @@ class MapState:
     filters: Filters = field(default_factory=Filters)
 
 
+def defuse(value):
+    """Layer data with every string that deck.gl would not read as text made plain.
+
+    deck.gl's JSON converter reads any string in the spec, data included, that starts with
+    "@@=" as an expression and "@@#" as a constant lookup, and any object with an "@@type" or
+    "@@function" key as a class or a call: a name like that from a file would become code or
+    stop the map from drawing. A zero-width space in front keeps it text, looking the same.
+    Coordinate lists are passed through untouched (they hold only numbers).
+    """
+    if isinstance(value, str):
+        return "\u200b" + value if value.startswith("@@") else value
+    if isinstance(value, dict):
+        return {defuse(k): defuse(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        first = value[0] if len(value) else None
+        if isinstance(first, (int, float)) or (isinstance(first, list) and first and isinstance(first[0], (int, float))):
+            return value
+        return [defuse(v) for v in value]
+    return value
+
+
+def layer_spec(o):
+    """pydeck's serialiser, with layer data defused."""
+    spec = default_serialize(o)
+    if isinstance(o, pdk.Layer) and "data" in spec:
+        spec["data"] = defuse(spec["data"])
+    return spec
+
+
+def compact_json(o) -> str:
+    return json.dumps(o, sort_keys=True, default=layer_spec, separators=(",", ":"), allow_nan=False)
+
+
+class FrozenLayer:
+    """A layer that no date step changes (the basemap, the place markers and labels),
+    serialised once and spliced into every deck that shows it.
+
+    Its id gains a digest of its content and the browser is told to treat its data as
+    unchanged between reruns (dataComparator), so deck.gl keeps what it parsed and
+    tessellated instead of redoing it on every date step; other content means another id,
+    hence a fresh layer. `id`, `type` and `data` are the layer's own, for callers that look.
+    """
+
+    def __init__(self, layer: pdk.Layer):
+        self.id, self.type, self.data = layer.id, layer.type, layer.data
+        spec = json.loads(compact_json(layer))
+        digest = hashlib.blake2b(compact_json(spec).encode(), digest_size=5).hexdigest()
+        spec.update(id=f"{layer.id}#{digest}", dataComparator="@@=true")
+        self.json = compact_json(spec)
+
+
+def layer_name(layer_id: str) -> str:
+    """The layer's name in a deck spec's id: a frozen layer's id carries '#digest'."""
+    return layer_id.split("#", 1)[0]
+
+
 class CompactDeck(pdk.Deck):
-    """A Deck that serialises without indentation and refuses NaN.
+    """A Deck that serialises without indentation, refuses NaN, defuses data strings and
+    splices in frozen layers as they are.
 
     Streamlit sends to_json() to the browser on every rerun; pydeck's default indent=2
     roughly doubles the payload, and a NaN would make the browser's JSON.parse fail.
     """
 
     def to_json(self):
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), allow_nan=False)
+        frozen, token = {}, secrets.token_hex(8)
+
+        def encode(o):
+            if isinstance(o, FrozenLayer):
+                key = f"@@frozen-{token}-{len(frozen)}"
+                frozen[key] = o.json
+                return key
+            return layer_spec(o)
+
+        text = json.dumps(self, sort_keys=True, default=encode, separators=(",", ":"), allow_nan=False)
+        for key, body in frozen.items():
+            text = text.replace(f'"{key}"', body, 1)
+        return text
 
 
 def rgba(rgb, alpha=255) -> list[int]:
@@ -150,6 +228,55 @@ def metric_peaks(claims) -> dict[str, float]:
     return highs.groupby(claims["metric"]).max().to_dict()
 
 
+RAILCAR_METRICS = ("railcars_observed_tumangang", "railcars_observed_khasan")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every date step of one dataset and filter set reuses, worked out once: the
+    claims after the filters with the legs' and flows' volume links and the railcar
+    sightings ranked, each metric's peak, and the legs, flows, places, events and areas as
+    plain records with their coordinates already rounded. Cache it per dataset and filters:
+    a date step then only selects and formats (pandas costs milliseconds per operation even
+    on a hundred rows, and the date control reruns often)."""
+
+    claims: pd.DataFrame
+    volumes: timeline.RouteVolumes
+    flow_volumes: timeline.RouteVolumes
+    sightings: timeline.Standing
+    peaks: dict
+    routes: list[dict]
+    flows: list[dict]
+    places: dict[str, dict]
+    events: list[dict]
+    areas: list[dict]
+
+
+def plain_records(frame) -> list[dict]:
+    return timeline.plain(frame).to_dict("records")
+
+
+def prepare(data, filters: Filters) -> Prepared:
+    claims = timeline.plain(filters.apply(data.claims))
+    routes = [dict(r, path=path_coords(g)) for r, g in zip(plain_records(data.routes), data.routes.geometry)]
+    flows = [dict(f, source=[round(g.coords[0][0], 4), round(g.coords[0][1], 4)],
+                  target=[round(g.coords[-1][0], 4), round(g.coords[-1][1], 4)])
+             for f, g in zip(plain_records(data.flows), data.flows.geometry)]
+    located = data.events[data.events["place_id"] != ""].sort_values("date", kind="stable")
+    events = [dict(e, position=[round(g.x, 4), round(g.y, 4)])
+              for e, g in zip(plain_records(located), located.geometry)]
+    areas = [dict(a, geometry=mapping(shapely.set_precision(g, 1e-4)))
+             for a, g in zip(plain_records(data.areas), data.areas.geometry)]
+    return Prepared(claims, timeline.RouteVolumes(data.routes, claims), timeline.RouteVolumes(data.flows, claims),
+                    timeline.Standing(claims[claims["metric"].isin(RAILCAR_METRICS)]), metric_peaks(claims),
+                    routes, flows, {p["id"]: p for p in plain_records(data.places)}, events, areas)
+
+
+def valid_on(start, end, when) -> bool:
+    """The record's [start, end] covers `when` (no end: still valid), as timeline.valid_on."""
+    return start <= when and (pd.isna(end) or end >= when)
+
+
 def width_for(value: float, peak: float, scale: float) -> float:
     if pd.isna(value) or not peak:
         return style.NO_VOLUME_WIDTH * scale
@@ -157,29 +284,34 @@ def width_for(value: float, peak: float, scale: float) -> float:
     return round((style.MIN_WIDTH + (style.MAX_WIDTH - style.MIN_WIDTH) * share) * scale, 2)
 
 
-def volume_text(v) -> tuple[str, str, str]:
-    if v.n_claimants == 0:
+def volume_text(v: dict) -> tuple[str, str, str]:
+    if v["n_claimants"] == 0:
         return "no reported volume", "", ""
-    spread = f" ({v.n_claimants} claimants disagree)" if v.n_claimants > 1 and v.value_low != v.value_high else ""
-    return (format_range(v.value_low, v.value_high, v.unit) + spread, v.claimants,
-            f"latest as of {v.latest_as_of:%Y-%m-%d}")
+    spread = (f" ({v['n_claimants']} claimants disagree)"
+              if v["n_claimants"] > 1 and v["value_low"] != v["value_high"] else "")
+    return (format_range(v["value_low"], v["value_high"], v["unit"]) + spread, v["claimants"],
+            f"latest as of {v['latest_as_of']:%Y-%m-%d}")
 
 
-def route_records(routes, claims, state: MapState, palette: style.Palette) -> list[dict]:
-    active = timeline.routes_on(routes, state.date)
-    volumes = timeline.route_volumes(active, claims, state.date, state.mode).set_index("id")
-    peaks = metric_peaks(claims)
+def volumes_by_id(volumes: timeline.RouteVolumes, state: MapState) -> dict[str, dict]:
+    return {v["id"]: v for v in volumes.records(state.date, state.mode)}
+
+
+def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -> list[dict]:
+    when = timeline.as_timestamp(state.date)
+    volumes = volumes_by_id(prepared.volumes, state)
     rows = []
-    for r in active.itertuples():
-        v = volumes.loc[r.id]
-        detail, claimant, when = volume_text(v)
-        detail = f"{r.mode}, {r.status}: {detail}"
-        rec = tooltip_record("route", r.id, r.name, detail, claimant, when)
-        rec.update(path=path_coords(r.geometry), status=r.status,
-                   color=rgba(palette.mode[r.mode], 235 if r.status == "reported" else 190),
-                   width=width_for(v.value_low, peaks.get(r.volume_metric), palette.line_scale),
-                   width_high=width_for(v.value_high, peaks.get(r.volume_metric), palette.line_scale),
-                   dash=list(style.DASH[r.status]), has_volume=bool(v.n_claimants))
+    for r in prepared.routes:
+        if not valid_on(r["active_from"], r["active_to"], when):
+            continue
+        v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
+        detail, claimant, when_text = volume_text(v)
+        rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
+        rec.update(path=r["path"], status=r["status"],
+                   color=rgba(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190),
+                   width=width_for(v["value_low"], peak, palette.line_scale),
+                   width_high=width_for(v["value_high"], peak, palette.line_scale),
+                   dash=list(style.DASH[r["status"]]), has_volume=bool(v["n_claimants"]))
         rows.append(rec)
     # deck.gl draws (and picks) later records on top: legs that carry figures win where legs share track.
     return sorted(rows, key=lambda rec: (rec["has_volume"], rec["width"]))
@@ -199,20 +331,18 @@ def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
     ]
 
 
-def flow_records(flows, claims, state: MapState, palette: style.Palette) -> list[dict]:
-    volumes = timeline.route_volumes(flows, claims, state.date, state.mode).set_index("id")
-    peaks = metric_peaks(claims)
+def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) -> list[dict]:
+    volumes = volumes_by_id(prepared.flow_volumes, state)
     rows = []
-    for f in flows.itertuples():
-        v = volumes.loc[f.id]
-        if v.n_claimants == 0:
+    for f in prepared.flows:
+        v = volumes[f["id"]]
+        if v["n_claimants"] == 0:
             continue  # a summary arc appears once a claim gives it a size
         detail, claimant, when = volume_text(v)
-        rec = tooltip_record("flow", f.id, f.name, detail, claimant, when)
-        (x0, y0), (x1, y1) = f.geometry.coords
-        rec.update(source=[round(x0, 4), round(y0, 4)], target=[round(x1, 4), round(y1, 4)],
-                   width=round(width_for(v.value_low, peaks.get(f.volume_metric), palette.line_scale) / 2, 2),
-                   color=rgba(palette.family[f.family], 170))
+        rec = tooltip_record("flow", f["id"], f["name"], detail, claimant, when)
+        width = width_for(v["value_low"], prepared.peaks.get(f["volume_metric"]), palette.line_scale)
+        rec.update(source=f["source"], target=f["target"], width=round(width / 2, 2),
+                   color=rgba(palette.family[f["family"]], 170))
         rows.append(rec)
     return rows
 
@@ -226,19 +356,21 @@ def flows_layer(rows: list[dict]) -> pdk.Layer:
 
 # --- dated points: railcars, strikes, events --------------------------------------------------------
 
-def railcar_records(claims, places, state: MapState) -> list[dict]:
-    sightings = claims[claims["metric"].isin(["railcars_observed_tumangang", "railcars_observed_khasan"])]
-    standing = timeline.latest_per_claimant(sightings, state.date, state.mode)
-    # One marker per place: the latest sighting there, whoever made it.
-    standing = standing.sort_values(["as_of_date", "id"]).groupby("place_id").tail(1)
-    where = places.set_index("id")
+def railcar_records(prepared: Prepared, state: MapState) -> list[dict]:
+    latest: dict[str, dict] = {}
+    for c in (prepared.sightings.records[i] for i in prepared.sightings.on(state.date, state.mode)):
+        # One marker per place: the latest sighting there, whoever made it.
+        if c["place_id"] not in latest or (c["as_of_date"], c["id"]) >= (latest[c["place_id"]]["as_of_date"],
+                                                                        latest[c["place_id"]]["id"]):
+            latest[c["place_id"]] = c
     rows = []
-    for c in standing.itertuples():
-        p = where.loc[c.place_id]
-        rec = tooltip_record("railcars", c.id, f"Railcars at {p['name']}",
-                             format_value(c.value, c.value_high, c.qualifier, c.unit) + " seen in imagery",
-                             c.claimant, f"seen {c.as_of_date:%Y-%m-%d}", c.place_id)
-        rec.update(position=[round(p.lon, 4), round(p.lat, 4)], radius=round(5 + 1.6 * math.sqrt(c.value), 1))
+    for c in sorted(latest.values(), key=lambda c: (c["as_of_date"], c["id"])):
+        p = prepared.places[c["place_id"]]
+        rec = tooltip_record("railcars", c["id"], f"Railcars at {p['name']}",
+                             format_value(c["value"], c["value_high"], c["qualifier"], c["unit"]) + " seen in imagery",
+                             c["claimant"], f"seen {c['as_of_date']:%Y-%m-%d}", c["place_id"])
+        rec.update(position=[round(p["lon"], 4), round(p["lat"], 4)],
+                   radius=round(5 + 1.6 * math.sqrt(c["value"]), 1))
         rows.append(rec)
     return rows
 
@@ -249,17 +381,18 @@ def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
                      get_fill_color=rgba(palette.mode["rail"], 90), get_line_color=rgba(palette.mode["rail"]))
 
 
-def event_records(events, state: MapState, strikes: bool) -> list[dict]:
-    shown = timeline.events_until(events[events["place_id"] != ""], state.date, state.mode)
-    shown = shown[(shown["kind"] == "strike") == strikes]
-    month = timeline.month_start(state.date)
+def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[dict]:
+    """Located events (strikes, or everything else) up to the date; this month's drawn larger."""
+    when, month = timeline.as_timestamp(state.date), timeline.month_start(state.date)
+    start = month if state.mode == timeline.PERIOD else pd.Timestamp.min
     rows = []
-    for e in shown.sort_values("date").itertuples():
-        recent = e.date >= month
-        rec = tooltip_record("strike" if strikes else "event", e.id, e.title, e.description, "",
-                             f"{e.date:%Y-%m-%d}", e.place_id)
-        x, y = e.geometry.x, e.geometry.y
-        rec.update(position=[round(x, 4), round(y, 4)], radius=9 if recent else 6, recent=recent)
+    for e in prepared.events:
+        if not start <= e["date"] <= when or (e["kind"] == "strike") != strikes:
+            continue
+        recent = e["date"] >= month
+        rec = tooltip_record("strike" if strikes else "event", e["id"], e["title"], e["description"], "",
+                             f"{e['date']:%Y-%m-%d}", e["place_id"])
+        rec.update(position=e["position"], radius=9 if recent else 6, recent=recent)
         rows.append(rec)
     return rows
 
@@ -272,17 +405,18 @@ def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
 
 # --- areas -----------------------------------------------------------------------------------------
 
-def area_features(areas, kind: str, state: MapState, rgb) -> dict:
-    shown = timeline.areas_on(areas[areas["kind"] == kind], state.date)
+def area_features(prepared: Prepared, kind: str, state: MapState, rgb) -> dict:
+    when = timeline.as_timestamp(state.date)
     features = []
-    for a in shown.itertuples():
-        until = f"{a.valid_to:%Y-%m-%d}" if pd.notna(a.valid_to) else "still valid"
-        detail = f"approximate outline; {a.plants}" if a.plants else "approximate outline"
-        props = tooltip_record("area", a.id, a.name, detail, "", f"{a.valid_from:%Y-%m-%d} to {until}",
-                               a.place_id)
+    for a in prepared.areas:
+        if a["kind"] != kind or not valid_on(a["valid_from"], a["valid_to"], when):
+            continue
+        until = f"{a['valid_to']:%Y-%m-%d}" if pd.notna(a["valid_to"]) else "still valid"
+        detail = f"approximate outline; {a['plants']}" if a["plants"] else "approximate outline"
+        props = tooltip_record("area", a["id"], a["name"], detail, "", f"{a['valid_from']:%Y-%m-%d} to {until}",
+                               a["place_id"])
         props.update(fill=rgba(rgb, 70), line=rgba(rgb, 230))
-        features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(a.geometry, 1e-4)),
-                         "properties": props})
+        features.append({"type": "Feature", "geometry": a["geometry"], "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -301,34 +435,49 @@ def tooltip(palette: style.Palette) -> dict:
                       "color": "white", "whiteSpace": "normal"}}
 
 
-def build_layers(data, state: MapState, basemap: dict) -> list[pdk.Layer]:
+def static_layers(data, view: str, present: bool, basemap: dict) -> dict[str, list[FrozenLayer]]:
+    """The layers no date step changes (basemap; place markers and labels), frozen. Build
+    them once per view and palette and pass them to build_layers / build_deck."""
+    palette = style.palette(present)
+    return {"basemap": [FrozenLayer(basemap_layer(basemap, palette))],
+            "places": [FrozenLayer(layer) for layer in places_layers(data.places, style.VIEWS[view], palette)]}
+
+
+def build_layers(data, state: MapState, basemap: dict, static: dict | None = None,
+                 prepared: Prepared | None = None) -> list:
+    """The map state's layers, bottom to top. `static` (from static_layers, for the same view
+    and palette) stands in for the basemap and places, and `prepared` (from prepare, for the
+    same filters) for the claims' ranking: both are then free on every date step."""
     palette = style.palette(state.present)
-    claims = state.filters.apply(data.claims)
+    prepared = prepared or prepare(data, state.filters)
     builders = {
         "basemap": lambda: [basemap_layer(basemap, palette)],
-        "front": lambda: [area_layer("front", area_features(data.areas, "front", state, style.OKABE_ITO["blue"]))],
+        "front": lambda: [area_layer("front", area_features(prepared, "front", state, style.OKABE_ITO["blue"]))],
         "factories": lambda: [area_layer("factories", area_features(
-            data.areas, "factory_region", state, style.OKABE_ITO["orange"]))],
-        "routes": lambda: routes_layers(route_records(data.routes, claims, state, palette)),
-        "flows": lambda: [flows_layer(flow_records(data.flows, claims, state, palette))],
-        "railcars": lambda: [railcars_layer(railcar_records(claims, data.places, state), palette)],
-        "events": lambda: [points_layer("events", event_records(data.events, state, strikes=False),
+            prepared, "factory_region", state, style.OKABE_ITO["orange"]))],
+        "routes": lambda: routes_layers(route_records(prepared, state, palette)),
+        "flows": lambda: [flows_layer(flow_records(prepared, state, palette))],
+        "railcars": lambda: [railcars_layer(railcar_records(prepared, state), palette)],
+        "events": lambda: [points_layer("events", event_records(prepared, state, strikes=False),
                                         style.OKABE_ITO["yellow"], palette)],
-        "strikes": lambda: [points_layer("strikes", event_records(data.events, state, strikes=True),
+        "strikes": lambda: [points_layer("strikes", event_records(prepared, state, strikes=True),
                                          style.OKABE_ITO["vermillion"], palette)],
         "places": lambda: places_layers(data.places, style.VIEWS[state.view], palette),
     }
+    for layer_id, frozen in (static or {}).items():
+        builders[layer_id] = lambda frozen=frozen: frozen
     # Drawing order, bottom to top; the order in state.layers does not matter.
     order = ("basemap", "front", "factories", "routes", "flows", "railcars", "events", "strikes", "places")
     return [layer for layer_id in order if layer_id in state.layers for layer in builders[layer_id]()]
 
 
-def build_deck(data, state: MapState, basemap: dict) -> CompactDeck:
+def build_deck(data, state: MapState, basemap: dict, static: dict | None = None,
+               prepared: Prepared | None = None) -> CompactDeck:
     view = style.VIEWS[state.view]
     # The presenter's map is about 1.4 times wider (no sidebar): zoom in to frame the same area.
     zoom = view.zoom + (style.PRESENTER_ZOOM if state.present else 0)
     return CompactDeck(
-        layers=build_layers(data, state, basemap),
+        layers=build_layers(data, state, basemap, static, prepared),
         initial_view_state=pdk.ViewState(longitude=view.longitude, latitude=view.latitude, zoom=zoom,
                                          pitch=view.pitch, bearing=0),
         views=[pdk.View(type="MapView", controller=True)],

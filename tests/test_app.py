@@ -26,7 +26,7 @@ def deck(at) -> dict:
 
 
 def layer(at, layer_id):
-    return next(l for l in deck(at)["layers"] if l["id"] == layer_id)
+    return next(l for l in deck(at)["layers"] if layers.layer_name(l["id"]) == layer_id)
 
 
 def feature_ids(layer_spec) -> set:
@@ -44,14 +44,14 @@ def test_imported_data_joins_the_map(tmp_path, monkeypatch):
     track = "track_id,name,timestamp,lon,lat\nA1,Angara,2024-03-12T00:00:00Z,130.3,42.2\nA1,Angara,2024-03-13T00:00:00Z,131.0,42.4\n"
     ws.add(importer.read_file(track.encode(), filename="angara.csv", kind="tracks"))
     at = run({"date": "2024-06"})
-    ids = {l["id"] for l in deck(at)["layers"]}
+    ids = {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
     assert {"imported", "tracks"} <= ids
     assert "Depot X" in json.dumps(layer(at, "imported")["data"])
 
 
 def test_default_state_runs_and_holds_every_layer():
     at = run()
-    ids = {l["id"] for l in deck(at)["layers"]}
+    ids = {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
     assert set(layers.DEFAULT_LAYERS) <= ids
     assert json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)["html"].count("{") == 4
     assert not at.warning
@@ -83,7 +83,7 @@ def test_changing_the_date_changes_routes_strikes_and_front(data):
 def test_url_reproduces_date_layers_view_and_presenter_mode():
     at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen", "present": "1"})
     spec = deck(at)
-    assert {l["id"] for l in spec["layers"]} == {"basemap", "routes", "routes-range", "railcars"}
+    assert {layers.layer_name(l["id"]) for l in spec["layers"]} == {"basemap", "routes", "routes-range", "railcars"}
     assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom + style.PRESENTER_ZOOM)
     assert at.session_state["date"] == "2024-06"
     assert "June 2024" in at.markdown[0].value
@@ -92,7 +92,7 @@ def test_url_reproduces_date_layers_view_and_presenter_mode():
 def test_full_dates_and_comma_lists_in_links_are_understood():
     at = run({"date": "2024-06-17", "layers": "basemap,flows"})
     assert at.session_state["date"] == "2024-06"
-    assert {l["id"] for l in deck(at)["layers"]} == {"basemap", "flows"}
+    assert {layers.layer_name(l["id"]) for l in deck(at)["layers"]} == {"basemap", "flows"}
 
 
 @pytest.mark.parametrize("params,word", [
@@ -106,14 +106,14 @@ def test_full_dates_and_comma_lists_in_links_are_understood():
 def test_garbage_parameters_show_a_notice_and_the_defaults(params, word):
     at = run(params)
     assert any(word in w.value for w in at.warning), [w.value for w in at.warning]
-    assert set(layers.DEFAULT_LAYERS) <= {l["id"] for l in deck(at)["layers"]}
+    assert set(layers.DEFAULT_LAYERS) <= {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
 
 
 def test_tracks_layer_draws_a_bounded_window_of_many_points(monkeypatch):
     monkeypatch.setenv("BENCH_TRACKS", "20000")
     at = run({"date": "2024-03", "view": "sea"})
     spec = deck(at)
-    ids = {l["id"] for l in spec["layers"]}
+    ids = {layers.layer_name(l["id"]) for l in spec["layers"]}
     assert {"tracks", "tracks-path", "tracks-density"} <= ids
     assert layer(at, "tracks")["data"], "synthetic voyages run through March 2024"
     assert len(at.get("deck_gl_json_chart")[0].proto.json) < 1_000_000

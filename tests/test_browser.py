@@ -17,6 +17,8 @@ from geo import style
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "artifacts"
 HOSTILE = "<img src=x onerror=alert(1)>"
+# deck.gl's JSON converter would read this as a constant lookup and stop drawing the map.
+HOSTILE_DECK = "@@#GL.evil"
 WAIT_MS = 90_000  # software WebGL on two cores: the deck chunk alone takes seconds
 
 
@@ -169,13 +171,16 @@ def test_presenter_mode_hides_the_sidebar_and_steps_scenes_with_arrows(page, ser
 
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory):
-    """The app on a copy of the data in which a place's name is an HTML injection."""
+    """The app on a copy of the data in which one place's name is an HTML injection and
+    another's is a deck.gl JSON directive."""
     data_dir = tmp_path_factory.mktemp("hostile") / "data"
     shutil.copytree(DATA, data_dir)
     rows = read_rows(data_dir / "places.csv")
     for row in rows:
         if row["id"] == "LOC_KHASAN_STN":
             row["name"] = HOSTILE
+        if row["id"] == "LOC_TUMANGANG_STN":
+            row["name"] = HOSTILE_DECK
     write_rows(data_dir / "places.csv", rows)
     srv = Server({"GEO_DATA_DIR": str(data_dir),
                   "GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws2") / "ws.sqlite")})
@@ -200,6 +205,19 @@ def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_serve
     assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == [] and page.errors == []
     shot(page, "hostile-name")
+
+
+def test_a_place_name_deck_gl_would_run_shows_as_text_and_the_map_still_draws(page, hostile_server, data):
+    open_app(page, hostile_server.url, "view=tumen&layers=basemap,places")
+    assert lit_pixels(page.locator(CHART).first.screenshot()) > 5_000, "the map must still draw"
+    station = data.places.set_index("id").loc["LOC_TUMANGANG_STN"]
+    x, y = screen_xy(page, station.lon, station.lat, style.VIEWS["tumen"])
+    page.mouse.move(x - 2, y - 2)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert HOSTILE_DECK in tooltip.inner_text()
+    assert page.errors == []
 
 
 def test_play_advances_the_months_by_itself(page, server):

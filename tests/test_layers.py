@@ -1,4 +1,5 @@
 """Layer builders: explicit ids, deterministic JSON, and contents that follow the date."""
+import dataclasses
 import json
 
 import pandas as pd
@@ -143,3 +144,67 @@ def test_a_voyage_along_the_sea_leg_is_listed_as_its_evidence(data):
     assert voyages_along(near, {"A1": HOSTILE}, "L_SEA_RAJIN_DUNAI", "2024-02-29") == []
     out = panels.evidence_panel(Evidence(title="Rajin - Dunai", voyages=voyages))
     assert "Imported tracks along this leg" in out and "<img" not in out
+
+
+# --- the per-rerun fast path: frozen layers and prepared claims ------------------------------------------
+
+def plain_spec(text: str) -> dict:
+    """A deck spec with frozen layers' digests and data comparators taken out."""
+    out = json.loads(text)
+    for l in out["layers"]:
+        l.pop("dataComparator", None)
+        l["id"] = layers.layer_name(l["id"])
+    return out
+
+
+@pytest.mark.parametrize("view", ["overview", "sea"])
+@pytest.mark.parametrize("mode", [timeline.CUMULATIVE, timeline.PERIOD])
+def test_the_fast_path_draws_exactly_what_the_plain_build_draws(data, view, mode):
+    detail = data.countries_detail if style.VIEWS[view].detailed else None
+    features = layers.basemap_features(data.countries, detail, style.ANALYST)
+    static = layers.static_layers(data, view, False, features)
+    prepared = layers.prepare(data, Filters())
+    for month in ("2023-09", "2024-03", "2024-11", "2025-06", "2025-11"):
+        st = state(month, view=view, mode=mode)
+        fast = layers.build_deck(data, st, features, static, prepared).to_json()
+        assert plain_spec(fast) == json.loads(layers.build_deck(data, st, features).to_json()), month
+
+
+def test_frozen_layers_keep_their_id_across_dates_and_change_it_with_content(data, basemap):
+    static = layers.static_layers(data, "overview", False, basemap)
+
+    def frozen_ids(month, static_=static):
+        deck = json.loads(layers.build_deck(data, state(month), basemap, static_).to_json())
+        return {l["id"]: l for l in deck["layers"] if "#" in l["id"]}
+
+    march, june = frozen_ids("2024-03"), frozen_ids("2025-06")
+    assert set(march) == set(june) and {layers.layer_name(i) for i in march} == {"basemap", "places", "places-labels"}
+    assert all(l["dataComparator"] == "@@=true" for l in march.values()), "the browser keeps their parsed data"
+    detailed = layers.basemap_features(data.countries, data.countries_detail, style.ANALYST)
+    other = frozen_ids("2024-03", layers.static_layers(data, "sea", False, detailed))
+    changed = {layers.layer_name(i) for i in set(other) ^ set(march)}
+    assert changed == {"basemap", "places-labels"}, "new content, new id: the browser must not keep the old data"
+
+
+def test_text_that_deck_gl_would_read_as_code_stays_text(data, basemap):
+    places = data.places.copy()
+    places.loc[places["id"] == "LOC_KHASAN_STN", "name"] = "@@#GL.evil"
+    places.loc[places["id"] == "LOC_RAJIN_PORT", "name"] = "@@=constructor"
+    hostile = dataclasses.replace(data, places=places)
+    deck = json.loads(layers.build_deck(hostile, state(), basemap, layers.static_layers(
+        hostile, "overview", False, basemap)).to_json())
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+
+    data_strings = [s for l in deck["layers"] for s in strings(l.get("data", []))]
+    assert not [s for s in data_strings if s.startswith("@@")]
+    assert "\u200b@@#GL.evil" in data_strings and "\u200b@@=constructor" in data_strings

@@ -1,0 +1,25 @@
+"""Chart specs: built once without the date, with the date added as one rule layer."""
+import json
+
+from geo import charts, timeline
+
+
+def test_step_chart_keeps_every_claimant_and_labels_capacity_estimates(data):
+    spec = charts.step_chart(data.claims, charts.CHART_METRICS["Artillery shells"])
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    shells = data.claims[data.claims["metric"].isin(charts.CHART_METRICS["Artillery shells"])]
+    assert len(rows) == len(shells), "one point per claim, nothing merged"
+    series = {r["series"] for r in rows}
+    assert set(shells["claimant"]) <= {s.replace(" (capacity estimate)", "") for s in series}
+    assert any(s.endswith("(capacity estimate)") for s in series)
+
+
+def test_the_date_rule_sits_on_the_selected_day_and_leaves_the_cached_spec_alone(data):
+    spec = charts.events_timeline(data.events)
+    before = json.dumps(spec, sort_keys=True)
+    dated = charts.at_date(spec, timeline.month_end("2024-06-01"))
+    rule = dated["layer"][-1]
+    assert rule["mark"]["type"] == "rule"
+    assert rule["encoding"]["x"]["datum"] == {"year": 2024, "month": 6, "date": 30}
+    assert len(dated["layer"]) == len(spec["layer"]) + 1
+    assert json.dumps(spec, sort_keys=True) == before
