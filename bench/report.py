@@ -112,14 +112,15 @@ def table(cases: list[dict]) -> str:
                     f"| {fmt_s(o['cache_hit_s'])} |")
     browser = [c for c in cases if c["case"] == "browser"]
     if browser:
-        rows += ["", "| page | N tracks | load avg | page open → map drawn | date step → page text updated "
-                 "| date step → map redrawn | each step (ms) | poll |",
+        rows += ["", "| view | N tracks | load avg | page open → map drawn | date step → deck arrived "
+                 "| date step → map redrawn | each step (ms) | deck message |",
                  "|---|---:|---:|---:|---:|---:|---|---:|"]
         for c in browser:
-            load = f"{c['loadavg_before']}–{c['loadavg_after']}" if "loadavg_before" in c else "–"
-            rows.append(f"| {c['script']} | {c['n']:,} | {load} | {c['open_median_ms']} ms "
-                        f"| {c['step_text_median_ms']} ms | {c['step_median_ms']} ms | {c['step_ms']} "
-                        f"| {c['poll_ms']} ms |")
+            load = f"{c['loadavg_before']}–{c['loadavg_after']}"
+            each = ", ".join("–" if v is None else str(v) for v in c["step_ms"])
+            rows.append(f"| {c['view']} | {c['n']:,} | {load} | {c['open_median_ms']} ms "
+                        f"| {c['step_deck_arrived_median_ms']} ms | {c['step_median_ms']} ms | {each} "
+                        f"| {mb(c['deck_message_bytes'])} |")
     return "\n".join(rows)
 
 

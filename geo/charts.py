@@ -34,7 +34,7 @@ def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220
     points = base.mark_point(filled=True, size=50).encode(
         shape=alt.Shape("basis:N", title="basis"),
         tooltip=["series", "as_of", "value", "basis", "id"])
-    return alt.layer(lines, points).properties(height=height).to_dict()
+    return fit_width(alt.layer(lines, points).properties(height=height).to_dict())
 
 
 def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
@@ -42,7 +42,13 @@ def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
     ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
         x=alt.X("date:T", title=None), y=alt.Y("kind:N", title=None), color=alt.Color("kind:N", legend=None),
         tooltip=["day", "title", "kind"])
-    return alt.layer(ticks).properties(height=height).to_dict()
+    return fit_width(alt.layer(ticks).properties(height=height).to_dict())
+
+
+def fit_width(spec: dict) -> dict:
+    """Stretch to the column's width but keep `height` for the plot itself: fitted in both
+    directions, the two-column claimant legend below took all of it and the plot vanished."""
+    return {**spec, "autosize": {"type": "fit-x", "contains": "padding"}}
 
 
 def at_date(spec: dict, when) -> dict:

@@ -23,3 +23,10 @@ def test_the_date_rule_sits_on_the_selected_day_and_leaves_the_cached_spec_alone
     assert rule["encoding"]["x"]["datum"] == {"year": 2024, "month": 6, "date": 30}
     assert len(dated["layer"]) == len(spec["layer"]) + 1
     assert json.dumps(spec, sort_keys=True) == before
+
+
+def test_the_plot_keeps_its_height_whatever_the_legend_needs(data):
+    # Streamlit fits a stretched chart into its height; with "fit" the legend squeezed the plot to nothing.
+    for spec in (charts.step_chart(data.claims, charts.CHART_METRICS["Troops deployed"]),
+                 charts.events_timeline(data.events)):
+        assert spec["autosize"]["type"] == "fit-x" and spec["height"] >= 140
