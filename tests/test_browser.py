@@ -188,15 +188,21 @@ def hostile_server(tmp_path_factory):
     srv.stop()
 
 
-def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_server, data):
-    open_app(page, hostile_server.url, "view=tumen&layers=basemap,places")
-    khasan = data.places.set_index("id").loc["LOC_KHASAN_STN"]
-    x, y = screen_xy(page, khasan.lon, khasan.lat, style.VIEWS["tumen"])
+def hover_place(page, data, place_id, view="tumen") -> tuple[float, float, str]:
+    """Move the mouse onto a place's marker; its screen position and the tooltip's text."""
+    place = data.places.set_index("id").loc[place_id]
+    x, y = screen_xy(page, place.lon, place.lat, style.VIEWS[view])
     page.mouse.move(x - 2, y - 2)
     page.mouse.move(x, y)
     tooltip = page.locator(".deck-tooltip")
     tooltip.wait_for(state="visible", timeout=10_000)
-    assert HOSTILE in tooltip.inner_text()
+    return x, y, tooltip.inner_text()
+
+
+def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_server, data):
+    open_app(page, hostile_server.url, "view=tumen&layers=basemap,places")
+    x, y, text = hover_place(page, data, "LOC_KHASAN_STN")
+    assert HOSTILE in text
     page.mouse.click(x, y)
     panel = page.locator('[data-testid="evidence-panel"]')
     panel.wait_for(timeout=WAIT_MS)
@@ -210,13 +216,8 @@ def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_serve
 def test_a_place_name_deck_gl_would_run_shows_as_text_and_the_map_still_draws(page, hostile_server, data):
     open_app(page, hostile_server.url, "view=tumen&layers=basemap,places")
     assert lit_pixels(page.locator(CHART).first.screenshot()) > 5_000, "the map must still draw"
-    station = data.places.set_index("id").loc["LOC_TUMANGANG_STN"]
-    x, y = screen_xy(page, station.lon, station.lat, style.VIEWS["tumen"])
-    page.mouse.move(x - 2, y - 2)
-    page.mouse.move(x, y)
-    tooltip = page.locator(".deck-tooltip")
-    tooltip.wait_for(state="visible", timeout=10_000)
-    assert HOSTILE_DECK in tooltip.inner_text()
+    _, _, text = hover_place(page, data, "LOC_TUMANGANG_STN")
+    assert HOSTILE_DECK in text
     assert page.errors == []
 
 
