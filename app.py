@@ -269,7 +269,8 @@ with map_col:
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     st.markdown(panels.legend(palette), unsafe_allow_html=True)
 with side_col:
-    st.markdown(panels.headline_panel(headline(claims, map_state.date, map_state.mode)), unsafe_allow_html=True)
+    st.markdown(panels.headline_panel(headline(claims, map_state.date, map_state.mode, prepared.standing)),
+                unsafe_allow_html=True)
 
 picked = next((objs[0] for objs in (event.selection.objects or {}).values() if objs), None) if event else None
 with map_col:

@@ -153,12 +153,13 @@ def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
     return str(name), str(text), str(url)
 
 
-def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> dict[str, list[dict]]:
-    """The standing claims for each headline figure, one per claimant, largest first."""
-    standing = timeline.latest_per_claimant(claims, when, mode)
+def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE,
+             standing: timeline.Standing | None = None) -> dict[str, list[dict]]:
+    """The standing claims for each headline figure, one per claimant, largest first.
+    `standing` is the claims already ranked (timeline.Standing(claims)), to reuse across dates."""
+    index = standing or timeline.Standing(claims)
+    known = sorted((index.records[i] for i in index.on(when, mode)),
+                   key=lambda c: (c["metric"], -c["value"], c["claimant"]))
     disputed = timeline.disputed_claims(claims, when, mode)
-    out = {}
-    for label, metrics in HEADLINES.items():
-        rows = standing[standing["metric"].isin(metrics)].sort_values(["metric", "value"], ascending=[True, False])
-        out[label] = [dict(claim_row(c), disputed=c["id"] in disputed) for _, c in rows.iterrows()]
-    return out
+    return {label: [dict(claim_row(c), disputed=c["id"] in disputed) for c in known if c["metric"] in metrics]
+            for label, metrics in HEADLINES.items()}

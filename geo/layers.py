@@ -61,7 +61,8 @@ def defuse(value):
         return {defuse(k): defuse(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         first = value[0] if len(value) else None
-        if isinstance(first, (int, float)) or (isinstance(first, list) and first and isinstance(first[0], (int, float))):
+        if isinstance(first, (int, float)) or (
+                isinstance(first, (list, tuple)) and first and isinstance(first[0], (int, float))):
             return value
         return [defuse(v) for v in value]
     return value
@@ -234,13 +235,14 @@ RAILCAR_METRICS = ("railcars_observed_tumangang", "railcars_observed_khasan")
 @dataclass(frozen=True)
 class Prepared:
     """What every date step of one dataset and filter set reuses, worked out once: the
-    claims after the filters with the legs' and flows' volume links and the railcar
-    sightings ranked, each metric's peak, and the legs, flows, places, events and areas as
+    claims after the filters, ranked (for the headline figures), with the legs' and flows'
+    volume links and the railcar sightings ranked, each metric's peak, and the legs, flows, places, events and areas as
     plain records with their coordinates already rounded. Cache it per dataset and filters:
     a date step then only selects and formats (pandas costs milliseconds per operation even
     on a hundred rows, and the date control reruns often)."""
 
     claims: pd.DataFrame
+    standing: timeline.Standing
     volumes: timeline.RouteVolumes
     flow_volumes: timeline.RouteVolumes
     sightings: timeline.Standing
@@ -267,14 +269,10 @@ def prepare(data, filters: Filters) -> Prepared:
               for e, g in zip(plain_records(located), located.geometry)]
     areas = [dict(a, geometry=mapping(shapely.set_precision(g, 1e-4)))
              for a, g in zip(plain_records(data.areas), data.areas.geometry)]
-    return Prepared(claims, timeline.RouteVolumes(data.routes, claims), timeline.RouteVolumes(data.flows, claims),
+    return Prepared(claims, timeline.Standing(claims), timeline.RouteVolumes(data.routes, claims), timeline.RouteVolumes(data.flows, claims),
                     timeline.Standing(claims[claims["metric"].isin(RAILCAR_METRICS)]), metric_peaks(claims),
                     routes, flows, {p["id"]: p for p in plain_records(data.places)}, events, areas)
 
-
-def valid_on(start, end, when) -> bool:
-    """The record's [start, end] covers `when` (no end: still valid), as timeline.valid_on."""
-    return start <= when and (pd.isna(end) or end >= when)
 
 
 def width_for(value: float, peak: float, scale: float) -> float:
@@ -302,7 +300,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
     volumes = volumes_by_id(prepared.volumes, state)
     rows = []
     for r in prepared.routes:
-        if not valid_on(r["active_from"], r["active_to"], when):
+        if not timeline.covers(r["active_from"], r["active_to"], when):
             continue
         v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
         detail, claimant, when_text = volume_text(v)
@@ -383,11 +381,11 @@ def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
 
 def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[dict]:
     """Located events (strikes, or everything else) up to the date; this month's drawn larger."""
-    when, month = timeline.as_timestamp(state.date), timeline.month_start(state.date)
-    start = month if state.mode == timeline.PERIOD else pd.Timestamp.min
+    start, end = timeline.event_window(state.date, state.mode)
+    month = timeline.month_start(state.date)
     rows = []
     for e in prepared.events:
-        if not start <= e["date"] <= when or (e["kind"] == "strike") != strikes:
+        if not start <= e["date"] <= end or (e["kind"] == "strike") != strikes:
             continue
         recent = e["date"] >= month
         rec = tooltip_record("strike" if strikes else "event", e["id"], e["title"], e["description"], "",
@@ -409,7 +407,7 @@ def area_features(prepared: Prepared, kind: str, state: MapState, rgb) -> dict:
     when = timeline.as_timestamp(state.date)
     features = []
     for a in prepared.areas:
-        if a["kind"] != kind or not valid_on(a["valid_from"], a["valid_to"], when):
+        if a["kind"] != kind or not timeline.covers(a["valid_from"], a["valid_to"], when):
             continue
         until = f"{a['valid_to']:%Y-%m-%d}" if pd.notna(a["valid_to"]) else "still valid"
         detail = f"approximate outline; {a['plants']}" if a["plants"] else "approximate outline"

@@ -74,12 +74,20 @@ LABEL_PLACEMENT = {
     "LOC_FRIENDSHIP_BRIDGE": ("start", [10, 18]),
     "LOC_VLADIVOSTOK": ("start", [10, 0]),
     "LOC_USSURIYSK": ("middle", [0, -10]),
+    # Kyiv and Brovary are 20 km apart: their names go to either side. Toropets and the
+    # cosmodrome sit at the rail view's edges: their names point inwards.
+    "LOC_KYIV_SVIATOSHYNSKYI": ("end", [-10, 0]),
+    "LOC_BROVARY": ("start", [10, 0]),
+    "LOC_TOROPETS": ("start", [10, 0]),
+    "LOC_VOSTOCHNY_COSMODROME": ("end", [-10, 0]),
 }
 
 
 @dataclass(frozen=True)
 class View:
-    """A camera preset, and the places worth a label from it (None: every place in view)."""
+    """A camera preset, and the places worth a label from it (None: every place in view).
+    Each preset frames all its labelled places on the analyst's and the presenter's map in a
+    1440-pixel-wide window (tests/test_layers.py checks it)."""
 
     label: str
     longitude: float
@@ -95,13 +103,13 @@ VIEWS = {
         "LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_TIKHORETSK", "LOC_KURSK", "LOC_PYONGYANG", "LOC_TOROPETS",
         "LOC_KYIV_SVIATOSHYNSKYI", "LOC_USSURIYSK", "LOC_MOZDOK")),
     "tumen": View("Tumen crossing", 130.47, 42.33, 9.3, detailed=True),
-    "sea": View("Sea route", 131.6, 42.55, 7.2, detailed=True, labels=(
+    "sea": View("Sea route", 131.42, 42.8, 6.9, detailed=True, labels=(
         "LOC_RAJIN_PORT", "LOC_DUNAI_PORT", "LOC_VOSTOCHNY_PORT", "LOC_VLADIVOSTOK", "LOC_CHONGJIN",
         "LOC_KHASAN_STN", "LOC_USSURIYSK")),
-    "rail": View("Russian rail corridor", 86.0, 52.0, 2.9, labels=(
-        "LOC_USSURIYSK", "LOC_TIKHORETSK", "LOC_MOZDOK", "LOC_YEGORLYK", "LOC_TOROPETS", "LOC_KURSK",
-        "LOC_VOSTOCHNY_COSMODROME")),
-    "front": View("The front", 35.5, 49.6, 5.4, labels=(
+    "rail": View("Russian rail corridor", 81.8, 50.6, 2.15, labels=(
+        "LOC_USSURIYSK", "LOC_TIKHORETSK", "LOC_MOZDOK", "LOC_TOROPETS", "LOC_KURSK",
+        "LOC_VOSTOCHNY_COSMODROME")),  # not Yegorlyk: at this zoom its name sits on Tikhoretsk's
+    "front": View("The front", 35.5, 48.9, 5.2, labels=(
         "LOC_KURSK", "LOC_SUDZHA", "LOC_SUMY", "LOC_KHARKIV", "LOC_KYIV_SVIATOSHYNSKYI", "LOC_DONETSK",
         "LOC_VUHLEDAR", "LOC_ZAPORIZHZHIA", "LOC_TIKHORETSK", "LOC_YEGORLYK", "LOC_BROVARY")),
 }

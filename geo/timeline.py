@@ -102,8 +102,13 @@ def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
     return rows.sort_values(["claimant", "as_of_date", "reported_date", "id"])[columns].reset_index(drop=True)
 
 
+def covers(start, end, when) -> bool:
+    """A [start, end] interval covers `when`; an empty end means still valid."""
+    return start <= when and (pd.isna(end) or end >= when)
+
+
 def valid_on(frame: pd.DataFrame, when, start: str, end: str) -> pd.DataFrame:
-    """Rows whose [start, end] interval covers `when` (an empty end means still valid)."""
+    """Rows whose [start, end] interval covers `when` (covers(), for a whole table)."""
     when = as_timestamp(when)
     return frame[(frame[start] <= when) & (frame[end].isna() | (frame[end] >= when))]
 
@@ -116,10 +121,15 @@ def routes_on(routes: gpd.GeoDataFrame, when) -> gpd.GeoDataFrame:
     return valid_on(routes, when, "active_from", "active_to")
 
 
-def events_until(events: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
+def event_window(when, mode: str = CUMULATIVE) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The dates whose events show on `when`: all until then, or in period mode its month."""
     when = as_timestamp(when)
-    start = month_start(when) if mode == PERIOD else pd.Timestamp.min
-    return events[(events["date"] >= start) & (events["date"] <= when)]
+    return (month_start(when) if mode == PERIOD else pd.Timestamp.min), when
+
+
+def events_until(events: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
+    start, end = event_window(when, mode)
+    return events[(events["date"] >= start) & (events["date"] <= end)]
 
 
 def claims_for(claims: pd.DataFrame, route_id: str) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Layer builders: explicit ids, deterministic JSON, and contents that follow the date."""
 import dataclasses
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -208,3 +209,25 @@ def test_text_that_deck_gl_would_read_as_code_stays_text(data, basemap):
     data_strings = [s for l in deck["layers"] for s in strings(l.get("data", []))]
     assert not [s for s in data_strings if s.startswith("@@")]
     assert "\u200b@@#GL.evil" in data_strings and "\u200b@@=constructor" in data_strings
+
+
+# The map's size in a 1440x900 browser window, measured: analyst layout, presenter layout.
+FRAMES = {"analyst": (726, 600, 0.0), "presenter": (982, 720, style.PRESENTER_ZOOM)}
+
+
+@pytest.mark.parametrize("frame", FRAMES)
+@pytest.mark.parametrize("view", [v for v in style.VIEWS if style.VIEWS[v].labels])
+def test_each_view_frames_every_place_it_labels(data, view, frame):
+    """A presenter stepping to "Across Russia by rail" must see the depots the caption names."""
+    width, height, extra_zoom = FRAMES[frame]
+    v = style.VIEWS[view]
+    scale = 512 * 2 ** (v.zoom + extra_zoom) / (2 * math.pi)  # deck.gl's Web Mercator: 512-pixel world at zoom 0
+
+    def pixel(lon, lat):
+        return scale * math.radians(lon), -scale * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    cx, cy = pixel(v.longitude, v.latitude)
+    places = data.places.set_index("id")
+    for place_id in v.labels:
+        x, y = pixel(places.lon[place_id], places.lat[place_id])
+        assert abs(x - cx) <= width / 2 - 20 and abs(y - cy) <= height / 2 - 20, place_id
