@@ -233,7 +233,8 @@ claims_key = (dataclasses.astuple(map_state.filters), "")
 if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
     data = dataclasses.replace(data, claims=imported.with_imported_claims(data.claims, snapshot))
     claims_key = (claims_key[0], snapshot.version)
-claims = map_state.filters.apply(data.claims)
+prepared = prepared_claims(claims_key, data)
+claims = prepared.claims  # filtered once per filter set, not on every rerun
 # Live tracks come from geo.tracks (bounded payload); exports draw imported.visible's full paths.
 shown_imports = imported.visible(snapshot, dataclasses.replace(
     map_state, layers=tuple(l for l in map_state.layers if l != "tracks")))
@@ -257,11 +258,10 @@ with map_col:
     extra = imported.imported_layers(shown_imports)
     track_source, points = track_points()
     if "tracks" in map_state.layers:
-        prepared = prepared_tracks(track_source, points)
-        if prepared is not None:  # the map state's date is the month's last day: include all of it
-            extra += tracks.track_layers(prepared, map_state.date + pd.Timedelta(days=1), map_state.view,
+        track_set = prepared_tracks(track_source, points)
+        if track_set is not None:  # the map state's date is the month's last day: include all of it
+            extra += tracks.track_layers(track_set, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    prepared = prepared_claims(claims_key, data)
     deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap,
                                                   frozen_layers(present, map_state.view), prepared), extra)
     event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",

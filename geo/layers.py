@@ -235,9 +235,9 @@ RAILCAR_METRICS = ("railcars_observed_tumangang", "railcars_observed_khasan")
 @dataclass(frozen=True)
 class Prepared:
     """What every date step of one dataset and filter set reuses, worked out once: the
-    claims after the filters, ranked (for the headline figures), with the legs' and flows'
-    volume links and the railcar sightings ranked, each metric's peak, and the legs, flows, places, events and areas as
-    plain records with their coordinates already rounded. Cache it per dataset and filters:
+    claims after the filters, ranked per metric and claimant (headline figures, railcar
+    sightings), the legs' and flows' volume links, each metric's peak, and the legs, flows,
+    places, events and areas as plain records with their coordinates already rounded. Cache it per dataset and filters:
     a date step then only selects and formats (pandas costs milliseconds per operation even
     on a hundred rows, and the date control reruns often)."""
 
@@ -245,7 +245,6 @@ class Prepared:
     standing: timeline.Standing
     volumes: timeline.RouteVolumes
     flow_volumes: timeline.RouteVolumes
-    sightings: timeline.Standing
     peaks: dict
     routes: list[dict]
     flows: list[dict]
@@ -269,9 +268,8 @@ def prepare(data, filters: Filters) -> Prepared:
               for e, g in zip(plain_records(located), located.geometry)]
     areas = [dict(a, geometry=mapping(shapely.set_precision(g, 1e-4)))
              for a, g in zip(plain_records(data.areas), data.areas.geometry)]
-    return Prepared(claims, timeline.Standing(claims), timeline.RouteVolumes(data.routes, claims), timeline.RouteVolumes(data.flows, claims),
-                    timeline.Standing(claims[claims["metric"].isin(RAILCAR_METRICS)]), metric_peaks(claims),
-                    routes, flows, {p["id"]: p for p in plain_records(data.places)}, events, areas)
+    return Prepared(claims, timeline.Standing(claims), timeline.RouteVolumes(data.routes, claims),
+                    timeline.RouteVolumes(data.flows, claims), metric_peaks(claims), routes, flows, {p["id"]: p for p in plain_records(data.places)}, events, areas)
 
 
 
@@ -356,7 +354,8 @@ def flows_layer(rows: list[dict]) -> pdk.Layer:
 
 def railcar_records(prepared: Prepared, state: MapState) -> list[dict]:
     latest: dict[str, dict] = {}
-    for c in (prepared.sightings.records[i] for i in prepared.sightings.on(state.date, state.mode)):
+    standing = (prepared.standing.records[i] for i in prepared.standing.on(state.date, state.mode))
+    for c in (c for c in standing if c["metric"] in RAILCAR_METRICS):
         # One marker per place: the latest sighting there, whoever made it.
         if c["place_id"] not in latest or (c["as_of_date"], c["id"]) >= (latest[c["place_id"]]["as_of_date"],
                                                                         latest[c["place_id"]]["id"]):
