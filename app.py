@@ -4,19 +4,21 @@ A thin layout script: all data handling and layer building lives in geo/.
 """
 import dataclasses
 import os
-import time
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from geo import (charts, dataset, export, imported, importer, layers, panels, state, style, timeline, tracks,
-                 workspace)
-from geo.evidence import Evidence, Filters, evidence_for, headline, voyages_along
+                 view as views, workspace)
+from geo.evidence import BASIS_LABELS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
 
 PLAY_SECONDS = 1.5
+controls = st.components.v2.component(
+    "pipeline_controls", js=(Path(__file__).parent / "ui" / "controls.js").read_text(encoding="utf-8"))
 EXPORT_TYPES = {"geojson": ("GeoJSON", "application/geo+json"), "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
                 "kml": ("KML", "application/vnd.google-earth.kml+xml"), "csv": ("CSV (zip)", "application/zip"),
                 "html": ("Offline HTML map", "text/html"), "png": ("PNG for slides", "image/png")}
@@ -37,10 +39,10 @@ def basemap(present: bool, detailed: bool) -> dict:
                                    style.palette(present))
 
 
-@st.cache_resource(show_spinner=False)
-def frozen_layers(present: bool, view: str) -> dict:
-    """The basemap and place layers, serialised once per view and palette (see geo.layers.FrozenLayer)."""
-    return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed))
+@st.cache_resource(show_spinner=False, max_entries=64)
+def frozen_layers(present: bool, view: str, viewport: tuple | None) -> dict:
+    """The basemap and place layers, serialised once per view, palette and map size (see geo.layers.FrozenLayer)."""
+    return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed), viewport)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -109,49 +111,94 @@ last_day = max([timeline.default_date(data.claims, data.events)] + imported.last
 MONTHS = timeline.months("2022-09-01", last_day)
 SCENES = data.scenes.reset_index(drop=True)
 LAYER_CHOICES = list(LAYER_IDS)
+# What a state with nothing set shows; the URL leaves these out (geo.state.to_params).
+DEFAULTS = {"mode": "cumulative", "view": "overview", "layers": LAYER_CHOICES, "claimant_type": [], "basis": [],
+            "family": [], "present": False, "scene": None, "sel": None}
+HUMAN = {"claimant_type": lambda v: v.replace("_", " "), "basis": lambda v: BASIS_LABELS[v].split(" (")[0],
+         "family": lambda v: views.FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
+
+
+def url_state() -> dict:
+    """Everything the URL holds, read from the session (geo.state.ORDER names it)."""
+    ss = st.session_state
+    scene = SCENES.id.iloc[ss.scene_index] if ss.get("present") and "scene_index" in ss else None
+    return {"date": ss.get("date"), "mode": ss.get("mode") or "cumulative", "view": ss.get("view"),
+            "layers": list(ss.get("layers", LAYER_CHOICES)), "claimant_type": list(ss.get("claimant_type", [])),
+            "basis": list(ss.get("basis", [])), "family": list(ss.get("family", [])),
+            "present": bool(ss.get("present")), "scene": scene, "sel": ss.get("sel")}
 
 
 def seed_from_url():
-    """On a session's first run, turn the link's parameters into widget values (bad ones become notices)."""
+    """On a session's first run, turn the link's parameters into widget values (bad ones become
+    notices, shown until the state next changes)."""
     if "seeded" in st.session_state:
         return
     params = st.query_params.to_dict() | {k: st.query_params.get_all(k) for k in state.LIST_PARAMS
                                           if k in st.query_params}
     values, notices = state.parse_params(params, MONTHS, list(SCENES["id"]))
-    if "scene" in values:
-        apply_scene(SCENES.index[SCENES["id"] == values.pop("scene")][0])
+    scene = values.pop("scene", None)
     for key, value in values.items():
         st.session_state[key] = value
+    for key, value in (("date", MONTHS[-1]), ("mode", "cumulative"), ("view", "overview"), ("layers", LAYER_CHOICES)):
+        st.session_state.setdefault(key, value)
+    if st.session_state.get("present"):
+        apply_scene(int(SCENES.index[SCENES["id"] == scene][0]) if scene else 0)
     st.session_state.notices = notices
+    st.session_state.noticed_state = None  # taken at the end of this run, once every widget has its value
     st.session_state.seeded = True
 
 
 def apply_scene(i: int):
+    """A scene is state: month, view, layers and caption all follow it."""
     scene = SCENES.iloc[i % len(SCENES)]
     st.session_state.update(scene_index=int(i % len(SCENES)), date=f"{scene.date:%Y-%m}", view=scene.view,
-                            layers=[l for l in LAYER_CHOICES if l in scene.layers])
-    st.query_params["scene"] = scene.id  # the other scene settings travel in their bound widgets
+                            layers=[l for l in LAYER_CHOICES if l in scene.layers], sel=None)
 
 
-def step_month(delta: int):
-    i = MONTHS.index(st.session_state.get("date", MONTHS[-1]))
-    st.session_state.date = MONTHS[max(0, min(len(MONTHS) - 1, i + delta))]
-
-
-def step_scene(delta: int):
-    apply_scene(st.session_state.get("scene_index", -1 if delta > 0 else 0) + delta)
-
-
-def advance_playback():
-    """While playing, move one month per tick; stop at the last month."""
-    if not st.session_state.get("playing"):
+def step_to(index: int):
+    """Show step `index`: a scene in presenter mode, a month otherwise. Play stops at the end."""
+    if st.session_state.get("present"):
+        apply_scene(max(0, min(len(SCENES) - 1, index)))
         return
-    if time.monotonic() - st.session_state.get("last_tick", 0) >= PLAY_SECONDS:
-        st.session_state.last_tick = time.monotonic()
-        if st.session_state.get("date", MONTHS[-1]) == MONTHS[-1]:
-            st.session_state.playing = False
-        else:
-            step_month(+1)
+    index = max(0, min(len(MONTHS) - 1, index))
+    st.session_state.date = MONTHS[index]
+    if index == len(MONTHS) - 1:
+        st.session_state.playing = False
+
+
+def current_step() -> int:
+    if st.session_state.get("present"):
+        return st.session_state.get("scene_index", 0)
+    return MONTHS.index(st.session_state.get("date", MONTHS[-1]))
+
+
+def on_key_step():
+    """The page's keyboard or Play clock asks for an absolute step (ui/controls.js)."""
+    step = st.session_state.controls.get("step") or {}
+    if "index" in step:
+        st.session_state.step_ack = step.get("seq", 0)
+        step_to(int(step["index"]))
+
+
+def on_viewport():
+    st.session_state.viewport = st.session_state.controls.get("viewport")
+
+
+def close_panel():
+    st.session_state.sel = None
+
+
+def on_map_select():
+    """A click on the map: the clicked feature (or nothing, on empty map) becomes the selection."""
+    objects = st.session_state.map.selection.objects or {}
+    picked = next((objs[0] for objs in objects.values() if objs), None)
+    st.session_state.sel = views.picked_feature(picked)
+
+
+def toggle_present():
+    if st.session_state.get("present"):
+        apply_scene(0)
+    st.session_state.playing = False
 
 
 def import_upload():
@@ -178,46 +225,34 @@ def remove_batch(batch_id: int):
     st.session_state.import_report = ("success", f"Removed batch {batch_id}.", [])
 
 
-@st.fragment(run_every=PLAY_SECONDS)
-def playback_clock():
-    """Ticks while playing; a tick reruns the whole page, whose first step advances the month.
-    The fragment also runs inside every full run, where it must not rerun again."""
-    if time.monotonic() - st.session_state.get("last_tick", 0) >= 0.8 * PLAY_SECONDS:
-        st.rerun()
-
-
 seed_from_url()
-advance_playback()
 present = st.session_state.get("present", False)
 palette = style.palette(present)
 st.html(panels.page_style(present))
+# Always first in the page, so the elements after it keep their place in the tree across reruns:
+# an element that moves is remounted, and a remounted map goes blank and forgets its camera.
+controls(key="controls", data={"index": current_step(), "count": len(SCENES) if present else len(MONTHS),
+                               "ack": st.session_state.get("step_ack", 0), "interval": int(PLAY_SECONDS * 1000),
+                               "playing": bool(st.session_state.get("playing")) and not present},
+         on_step_change=on_key_step, on_viewport_change=on_viewport, on_escape_change=close_panel, height=0)
 
 with st.sidebar:
     st.header("Map")
-    st.select_slider("Month", MONTHS, value=MONTHS[-1], key="date", bind="query-params")
-    nav = st.columns(3)
-    nav[0].button("◀", key="prev_month", help="Previous month (←)", shortcut="Left",
-                  on_click=step_scene if present else step_month, args=(-1,))
-    nav[1].toggle("Play", key="playing")
-    nav[2].button("▶", key="next_month", help="Next month (→)", shortcut="Right",
-                  on_click=step_scene if present else step_month, args=(+1,))
-    st.segmented_control("Count", ["cumulative", "period"], key="mode", default="cumulative",
-                         bind="query-params", help="Cumulative: what was known by the end of the month. "
+    st.select_slider("Month", MONTHS, key="date")
+    nav = st.columns([1, 2, 1])
+    nav[0].button("◀", key="prev_month", help="Previous month (←)", on_click=lambda: step_to(current_step() - 1))
+    nav[1].toggle("Play", key="playing", help="Step through the months, one every 1.5 s")
+    nav[2].button("▶", key="next_month", help="Next month (→)", on_click=lambda: step_to(current_step() + 1))
+    st.segmented_control("Count", ["cumulative", "period"], key="mode",
+                         help="Cumulative: what was known by the end of the month. "
                          "Period: only figures dated within the month.")
-    st.selectbox("View", list(style.VIEWS), format_func=lambda v: style.VIEWS[v].label, key="view",
-                 bind="query-params")
-    st.multiselect("Layers", LAYER_CHOICES, default=LAYER_CHOICES, key="layers", bind="query-params")
+    st.selectbox("View", list(style.VIEWS), format_func=lambda v: style.VIEWS[v].label, key="view")
+    st.multiselect("Layers", LAYER_CHOICES, key="layers", format_func=HUMAN["layers"])
     st.header("Filter claims")
-    st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", bind="query-params")
-    st.multiselect("Basis", BASES, key="basis", bind="query-params")
-    st.multiselect("Metric family", FAMILIES, key="family", bind="query-params")
-    st.toggle("Presenter mode", key="present", bind="query-params")
-
-if st.session_state.get("playing"):
-    playback_clock()
-
-for notice in st.session_state.get("notices", []):
-    st.warning(notice, icon="⚠️")
+    st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", format_func=HUMAN["claimant_type"])
+    st.multiselect("Basis", BASES, key="basis", format_func=HUMAN["basis"])
+    st.multiselect("Metric family", FAMILIES, key="family", format_func=HUMAN["family"])
+    st.toggle("Presenter mode", key="present", on_change=toggle_present)
 
 map_state = layers.MapState(
     date=timeline.month_end(st.session_state.date + "-01"),
@@ -238,22 +273,32 @@ claims = prepared.claims  # filtered once per filter set, not on every rerun
 # Live tracks come from geo.tracks (bounded payload); exports draw imported.visible's full paths.
 shown_imports = imported.visible(snapshot, dataclasses.replace(
     map_state, layers=tuple(l for l in map_state.layers if l != "tracks")))
+the_view = views.build_view(data, prepared, map_state, imported.legend_entries(shown_imports))
 
 if present:
     scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
-    st.markdown(f"# {scene.title} — as of {map_state.date:%B %Y}")
+    bar = st.columns([5, 1], vertical_alignment="center")
+    bar[0].markdown(f"# {scene.title} — as of {map_state.date:%B %Y}")
+    bar[1].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
+                  on_click=lambda: st.session_state.update(present=False))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
 else:
     st.title("DPRK → Russia arms pipeline")
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
-               "Every figure is a claim: click a line or a dot for its sources.")
+               "Every figure is a claim: click a line, an arc, a dot or an area for its sources.")
+# A link's notices stand until the person changes something.
+notices = list(st.session_state.get("notices", [])) if st.session_state.get("noticed_state") in (None, url_state()) \
+    else []
 front = shown_imports.get("imported-front")
 if front is not None and len(front):
-    st.caption(f"Imported front line as of **{front['as_of'].max():%d %B %Y}**, from "
-               f"{', '.join(sorted(set(front['source_file'])))}.")
+    notices.append(f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
+                   f"{', '.join(sorted(set(front['source_file'])))}.")
+with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
+    for notice in notices + the_view.notices:
+        st.warning(notice, icon="⚠️")
 
-map_col, side_col = st.columns([3, 1] if not present else [4, 1])
-with map_col:
+map_col, side_col = st.columns([5, 2] if not present else [4, 1])
+with map_col, st.container(key="map_box"):
     current_basemap = basemap(present, style.VIEWS[map_state.view].detailed)
     extra = imported.imported_layers(shown_imports)
     track_source, points = track_points()
@@ -262,39 +307,45 @@ with map_col:
         if track_set is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(track_set, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    deck = imported.add_to_deck(layers.build_deck(data, map_state, current_basemap,
-                                                  frozen_layers(present, map_state.view), prepared), extra)
-    event = st.pydeck_chart(deck, height=720 if present else 600, on_select="rerun",
-                            selection_mode="single-object", key="map",
-                            alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
-    st.markdown(panels.legend(palette), unsafe_allow_html=True)
+    viewport = st.session_state.get("viewport") or {}
+    # The whole map on screen: the window's height less the title above it.
+    map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
+    map_size = (int(viewport["map_width"]), map_height) if viewport.get("map_width") else None
+    deck = layers.deck_for(data, the_view, current_basemap, frozen_layers(present, map_state.view, map_size), extra,
+                           map_size)
+    st.pydeck_chart(deck, height=map_height, on_select=on_map_select, selection_mode="single-object", key="map",
+                    alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
+    if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
+        st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+    # Tells tests (and the curious) which map size the camera was fitted to.
+    st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size
+            else '<span data-testid="map-fitted" data-size=""></span>')
+
 with side_col:
-    st.markdown(panels.headline_panel(headline(claims, map_state.date, map_state.mode, prepared.standing)),
-                unsafe_allow_html=True)
-
-picked = next((objs[0] for objs in (event.selection.objects or {}).values() if objs), None) if event else None
-with map_col:
-    if picked and picked.get("kind") in ("imported", "track") and picked.get("feature_id"):
-        st.markdown(panels.evidence_panel(Evidence(title=picked["name"], description=f"{picked['detail']} "
-                                                   f"{picked['when']}".strip())), unsafe_allow_html=True)
-    elif picked and picked.get("feature_id"):
-        ev = evidence_for(data, picked["kind"], picked["feature_id"], picked.get("place_id", ""),
-                          map_state.date, map_state.filters)
-        if picked["kind"] == "route" and points is not None and len(points):
+    sel = st.session_state.get("sel")
+    evidence = views.selected_evidence(data, snapshot, sel, map_state) if sel else None
+    if evidence is not None:
+        if sel["kind"] == "route" and points is not None and len(points):
             names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
-            ev.voyages = voyages_along(tracks_by_leg(track_source, points), names, picked["feature_id"],
-                                       map_state.date)
-        st.markdown(panels.evidence_panel(ev), unsafe_allow_html=True)
-    elif not present:
-        st.info("Click a route, arc, marker or area to list every claim behind it.")
-
-if not present:
-    # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
-    chart = st.segmented_control("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart",
-                                 default="Containers shipped")
-    spec = chart_spec(chart, claims_key, claims) if chart else None
-    if spec:
-        st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+            evidence.voyages = voyages_along(tracks_by_leg(track_source, points), names, sel["feature_id"],
+                                             map_state.date)
+        st.button("✕ Close (Esc)", key="close_panel", on_click=close_panel)
+        st.markdown(panels.evidence_panel(evidence), unsafe_allow_html=True)
+    else:
+        if sel:
+            st.caption(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view.")
+        if present:
+            st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+        st.markdown(panels.headline_panel(the_view.headline), unsafe_allow_html=True)
+        if not present:
+            st.caption("Click a route, arc, marker or area to list every claim behind it.")
+            # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
+            chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
+            spec = chart_spec(chart, claims_key, claims) if chart else None
+            if spec:
+                st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+            elif chart:
+                st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
 
 with st.sidebar:
     st.header("Your data")
@@ -323,3 +374,10 @@ with st.sidebar:
         file_name=f"dprk-pipeline-{map_state.date:%Y-%m}.{'zip' if fmt == 'csv' else fmt}",
         mime=EXPORT_TYPES[fmt][1], on_click="ignore")
     st.caption(f"Data version {data.version}. Basemap: Natural Earth (public domain).")
+
+if st.session_state.get("noticed_state") is None:
+    st.session_state.noticed_state = url_state()
+# The address bar follows the state, by ids, so a copied link reopens this page.
+wanted = state.to_params(url_state(), DEFAULTS)
+if st.query_params.to_dict() != wanted:
+    st.query_params.from_dict(wanted)

@@ -121,13 +121,15 @@ def evidence_for(data, kind: str, feature_id: str, place_id: str, when, filters:
     when = timeline.as_timestamp(when)
     behind = claims_behind(filters.apply(data.claims), kind, feature_id, place_id)
     known = timeline.known_claims(behind, when).sort_values(["metric", "as_of_date", "claimant", "id"])
+    # Disputes count every claimant, filtered or not: a filter must not make a figure look settled.
+    everyone = timeline.known_claims(claims_behind(data.claims, kind, feature_id, place_id), when)
     events = data.events[(data.events["place_id"] == place_id) & (data.events["date"] <= when)] \
         if place_id else data.events.iloc[0:0]
     title, description, url = describe(data, kind, feature_id)
     return Evidence(
         title=title, description=description, source_url=url,
         claims=[claim_row(c) for _, c in known.iterrows()],
-        disputed=timeline.disputed_claims(known, when),
+        disputed=timeline.disputed_claims(everyone, when) & set(known["id"]),
         events=[{"date": f"{e.date:%Y-%m-%d}", "title": e.title, "description": e.description, "url": e.url}
                 for e in events.sort_values("date").itertuples()],
     )
@@ -154,12 +156,27 @@ def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
 
 
 def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE,
-             standing: timeline.Standing | None = None) -> dict[str, list[dict]]:
+             standing: timeline.Standing | None = None, all_claims: pd.DataFrame | None = None
+             ) -> dict[str, list[dict]]:
     """The standing claims for each headline figure, one per claimant, largest first.
-    `standing` is the claims already ranked (timeline.Standing(claims)), to reuse across dates."""
+    `standing` is the claims already ranked (timeline.Standing(claims)), to reuse across dates.
+
+    Disputes are judged against `all_claims` (the claims before any filter, when given), so a
+    filter never hides that a figure is contested: the claim keeps its ⚠ mark, and
+    `hidden_disputants` names the claimants the filters hide."""
     index = standing or timeline.Standing(claims)
     known = sorted((index.records[i] for i in index.on(when, mode)),
                    key=lambda c: (c["metric"], -c["value"], c["claimant"]))
-    disputed = timeline.disputed_claims(claims, when, mode)
-    return {label: [dict(claim_row(c), disputed=c["id"] in disputed) for c in known if c["metric"] in metrics]
-            for label, metrics in HEADLINES.items()}
+    everyone = claims if all_claims is None else all_claims
+    disputed = timeline.disputed_claims(everyone, when, mode)
+    shown = set(claims["claimant"])
+    out = {}
+    for label, metrics in HEADLINES.items():
+        rows = []
+        for c in (c for c in known if c["metric"] in metrics):
+            row = dict(claim_row(c), disputed=c["id"] in disputed, hidden_disputants=[])
+            if row["disputed"] and all_claims is not None:
+                row["hidden_disputants"] = sorted(set(timeline.disputants(everyone, c, when, mode)) - shown)
+            rows.append(row)
+        out[label] = rows
+    return out

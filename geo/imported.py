@@ -173,3 +173,16 @@ def add_to_deck(deck: pdk.Deck, extra: list[pdk.Layer]) -> pdk.Deck:
     at = ids.index("places") if "places" in ids else len(ids)
     deck.layers[at:at] = extra
     return deck
+
+
+def legend_entries(shown: dict[str, gpd.GeoDataFrame]) -> list:
+    """Legend rows for the workspace layers that draw something (see imported_layers)."""
+    from geo.view import LegendEntry
+    entries = []
+    if len(shown.get("imported-front", ())):
+        entries.append(LegendEntry("area", FRONT_RGB, "imported front line"))
+    if len(shown.get("imported", ())):
+        entries.append(LegendEntry("area", IMPORTED_RGB, "imported feature (your files)"))
+    if len(shown.get("tracks", ())):
+        entries.append(LegendEntry("line", TRACK_RGB, "imported track", width="sized"))
+    return entries

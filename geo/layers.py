@@ -22,7 +22,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import style, timeline
+from geo import labels, style, timeline
 from geo.evidence import Filters, format_range, format_value
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -205,20 +205,30 @@ def place_records(places) -> list[dict]:
 
 
 def places_layers(places, view: style.View, palette: style.Palette) -> list[pdk.Layer]:
-    rows = place_records(places)
-    labelled = [{k: r[k] for k in ("label", "position", "anchor", "offset")} for r in rows
-                if view.labels is None or r["feature_id"] in view.labels]
-    return [
-        pdk.Layer("ScatterplotLayer", id="places", data=rows, pickable=True, get_position="position",
-                  get_radius="radius", radius_units="'pixels'", get_fill_color=rgba((255, 255, 255)),
-                  get_line_color=rgba(palette.text[:3]), stroked=True, line_width_min_pixels=1.5),
-        pdk.Layer("TextLayer", id="places-labels", data=labelled, pickable=False, get_position="position",
-                  get_text="label", get_size=palette.label_size, size_units="'pixels'",
-                  get_color=list(palette.text), background=True, get_background_color=list(palette.text_outline),
-                  background_padding=[3, 1], get_pixel_offset="offset", get_text_anchor="anchor",
-                  get_alignment_baseline="'bottom'",
-                  font_family="'sans-serif'"),
-    ]
+    """The markers and, for the places the view labels, their names: two layers, because the
+    markers go under the dated points (a strike at a city must win the click) and the names
+    over everything."""
+    return [place_markers_layer(places, palette), place_labels_layer(places, view, palette)]
+
+
+def place_markers_layer(places, palette: style.Palette) -> pdk.Layer:
+    return pdk.Layer("ScatterplotLayer", id="places", data=place_records(places), pickable=True,
+                     get_position="position", get_radius="radius", radius_units="'pixels'",
+                     get_fill_color=rgba((255, 255, 255)), get_line_color=rgba(palette.text[:3]), stroked=True,
+                     line_width_min_pixels=1.5)
+
+
+def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "labels.Camera | None" = None
+                       ) -> pdk.Layer:
+    """The names geo.labels places for this camera and map size: none overlapping, none clipped."""
+    cam = cam or labels.Camera(view.longitude, view.latitude, view.zoom, *style.REFERENCE_MAP)
+    chosen = [{k: r[k] for k in ("label", "position", "anchor", "offset")}
+              for r in labels.place_labels(places, view, cam, palette.label_size)]
+    return pdk.Layer("TextLayer", id="places-labels", data=chosen, pickable=False, get_position="position",
+                     get_text="label", get_size=palette.label_size, size_units="'pixels'",
+                     get_color=list(palette.text), background=True, get_background_color=list(palette.text_outline),
+                     background_padding=[labels.PAD_X, labels.PAD_Y], get_pixel_offset="offset",
+                     get_text_anchor="anchor", get_alignment_baseline="'bottom'", font_family="'sans-serif'")
 
 
 # --- routes and flows ------------------------------------------------------------------------------
@@ -242,6 +252,7 @@ class Prepared:
     on a hundred rows, and the date control reruns often)."""
 
     claims: pd.DataFrame
+    all_claims: pd.DataFrame  # before the filters: a dispute stays marked when the filters hide one side
     standing: timeline.Standing
     volumes: timeline.RouteVolumes
     flow_volumes: timeline.RouteVolumes
@@ -268,7 +279,7 @@ def prepare(data, filters: Filters) -> Prepared:
               for e, g in zip(plain_records(located), located.geometry)]
     areas = [dict(a, geometry=mapping(shapely.set_precision(g, 1e-4)))
              for a, g in zip(plain_records(data.areas), data.areas.geometry)]
-    return Prepared(claims, timeline.Standing(claims), timeline.RouteVolumes(data.routes, claims),
+    return Prepared(claims, timeline.plain(data.claims), timeline.Standing(claims), timeline.RouteVolumes(data.routes, claims),
                     timeline.RouteVolumes(data.flows, claims), metric_peaks(claims), routes, flows, {p["id"]: p for p in plain_records(data.places)}, events, areas)
 
 
@@ -303,7 +314,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
         v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
         detail, claimant, when_text = volume_text(v)
         rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
-        rec.update(path=r["path"], status=r["status"],
+        rec.update(path=r["path"], status=r["status"], mode=r["mode"],
                    color=rgba(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190),
                    width=width_for(v["value_low"], peak, palette.line_scale),
                    width_high=width_for(v["value_high"], peak, palette.line_scale),
@@ -313,10 +324,24 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
     return sorted(rows, key=lambda rec: (rec["has_volume"], rec["width"]))
 
 
+HIT_WIDTH = 14  # pixels around a leg that count as a click on it, so hairlines can be clicked
+
+
 def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
-    """A translucent band for the highest claim under a line for the lowest: disagreement stays visible."""
+    """A translucent band for the highest claim under a line for the lowest: disagreement stays visible.
+
+    Under both, an invisible band HIT_WIDTH pixels wide answers clicks near a leg (Streamlit's
+    chart passes no pickingRadius to deck.gl). It is drawn, and so picked, under the visible
+    line: a click on a drawn leg picks that leg, a click beside a hairline picks the hairline.
+    Its opacity, not its colour, hides it, because a selection redraws colours at full alpha.
+    """
     band = [dict(r, color=r["color"][:3] + [70]) for r in rows if r["width_high"] > r["width"]]
+    hit = [{k: r[k] for k in ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when", "path")}
+           for r in rows]
     return [
+        pdk.Layer("PathLayer", id="routes-hit", data=hit, pickable=True, get_path="path", get_width=HIT_WIDTH,
+                  width_units="'pixels'", get_color=[0, 0, 0, 255], opacity=0.004, cap_rounded=True,
+                  parameters={"depthCompare": "always"}),
         pdk.Layer("PathLayer", id="routes-range", data=band, pickable=False, get_path="path",
                   get_width="width_high", width_units="'pixels'", get_color="color", cap_rounded=True,
                   joint_rounded=True),
@@ -337,7 +362,7 @@ def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) ->
         detail, claimant, when = volume_text(v)
         rec = tooltip_record("flow", f["id"], f["name"], detail, claimant, when)
         width = width_for(v["value_low"], prepared.peaks.get(f["volume_metric"]), palette.line_scale)
-        rec.update(source=f["source"], target=f["target"], width=round(width / 2, 2),
+        rec.update(source=f["source"], target=f["target"], width=round(width / 2, 2), family=f["family"],
                    color=rgba(palette.family[f["family"]], 170))
         rows.append(rec)
     return rows
@@ -352,11 +377,18 @@ def flows_layer(rows: list[dict]) -> pdk.Layer:
 
 # --- dated points: railcars, strikes, events --------------------------------------------------------
 
-def railcar_records(prepared: Prepared, state: MapState) -> list[dict]:
+def railcar_records(prepared: Prepared, state: MapState, notices: list | None = None) -> list[dict]:
+    """One marker per place: the latest sighting there, whoever made it. A sighting whose place
+    is unknown is left out, with a notice naming its file and claim (when `notices` is given)."""
     latest: dict[str, dict] = {}
     standing = (prepared.standing.records[i] for i in prepared.standing.on(state.date, state.mode))
     for c in (c for c in standing if c["metric"] in RAILCAR_METRICS):
-        # One marker per place: the latest sighting there, whoever made it.
+        if c["place_id"] not in prepared.places:
+            if notices is not None:
+                where = c.get("source_file") or "data/claims.csv"
+                notices.append(f"{where}: claim {c['id']}: place_id {c['place_id']!r} is not a known place, "
+                               "so its railcars are not on the map.")
+            continue
         if c["place_id"] not in latest or (c["as_of_date"], c["id"]) >= (latest[c["place_id"]]["as_of_date"],
                                                                         latest[c["place_id"]]["id"]):
             latest[c["place_id"]] = c
@@ -432,52 +464,95 @@ def tooltip(palette: style.Palette) -> dict:
                       "color": "white", "whiteSpace": "normal"}}
 
 
-def static_layers(data, view: str, present: bool, basemap: dict) -> dict[str, list[FrozenLayer]]:
-    """The layers no date step changes (basemap; place markers and labels), frozen. Build
-    them once per view and palette and pass them to build_layers / build_deck."""
+def static_layers(data, view: str, present: bool, basemap: dict,
+                  viewport: tuple[int, int] | None = None) -> dict[str, list[FrozenLayer]]:
+    """The layers no date step changes (basemap; place markers; place names), frozen. Build
+    them once per view, palette and map size and pass them to build_layers / deck_for."""
     palette = style.palette(present)
+    state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present)
     return {"basemap": [FrozenLayer(basemap_layer(basemap, palette))],
-            "places": [FrozenLayer(layer) for layer in places_layers(data.places, style.VIEWS[view], palette)]}
+            "places": [FrozenLayer(place_markers_layer(data.places, palette))],
+            "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette,
+                                                      label_camera(state, viewport)))]}
+
+
+def label_camera(state: MapState, viewport: tuple[int, int] | None = None) -> labels.Camera:
+    cam = camera(state, viewport)
+    size = viewport if viewport and viewport[0] and viewport[1] else style.REFERENCE_MAP
+    return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
+
+
+def view_layers(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
+                viewport: tuple[int, int] | None = None) -> list:
+    """A geo.view.MapView's layers, bottom to top: areas, workspace layers (`extra`), legs and
+    arcs, place markers, dated points, then place names over all. `static` (from
+    static_layers, for the same view and palette) stands in for the basemap and places."""
+    state, records = view.state, view.records
+    palette = style.palette(state.present)
+    o = style.OKABE_ITO
+    builders = {
+        "basemap": lambda: [basemap_layer(basemap, palette)],
+        "front": lambda: [area_layer("front", records["front"])],
+        "factories": lambda: [area_layer("factories", records["factories"])],
+        "routes": lambda: routes_layers(records["routes"]),
+        "flows": lambda: [flows_layer(records["flows"])],
+        "places": lambda: [place_markers_layer(data.places, palette)],
+        "railcars": lambda: [railcars_layer(records["railcars"], palette)],
+        "events": lambda: [points_layer("events", records["events"], o["yellow"], palette)],
+        "strikes": lambda: [points_layer("strikes", records["strikes"], o["vermillion"], palette)],
+        "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
+                                              label_camera(state, viewport))],
+    }
+    for layer_id, frozen in (static or {}).items():
+        builders[layer_id] = lambda frozen=frozen: frozen
+    shown = set(state.layers) | ({"labels"} if "places" in state.layers else set())
+    out = []
+    for layer_id in ("basemap", "front", "factories", "extra", "routes", "flows", "places", "railcars", "events",
+                     "strikes", "labels"):
+        if layer_id == "extra":
+            out += list(extra or [])
+        elif layer_id in shown:
+            out += builders[layer_id]()
+    return out
 
 
 def build_layers(data, state: MapState, basemap: dict, static: dict | None = None,
                  prepared: Prepared | None = None) -> list:
-    """The map state's layers, bottom to top. `static` (from static_layers, for the same view
-    and palette) stands in for the basemap and places, and `prepared` (from prepare, for the
-    same filters) for the claims' ranking: both are then free on every date step."""
-    palette = style.palette(state.present)
+    """The map state's layers, bottom to top (geo.view.build_view, then view_layers)."""
+    from geo.view import build_view
     prepared = prepared or prepare(data, state.filters)
-    builders = {
-        "basemap": lambda: [basemap_layer(basemap, palette)],
-        "front": lambda: [area_layer("front", area_features(prepared, "front", state, style.OKABE_ITO["blue"]))],
-        "factories": lambda: [area_layer("factories", area_features(
-            prepared, "factory_region", state, style.OKABE_ITO["orange"]))],
-        "routes": lambda: routes_layers(route_records(prepared, state, palette)),
-        "flows": lambda: [flows_layer(flow_records(prepared, state, palette))],
-        "railcars": lambda: [railcars_layer(railcar_records(prepared, state), palette)],
-        "events": lambda: [points_layer("events", event_records(prepared, state, strikes=False),
-                                        style.OKABE_ITO["yellow"], palette)],
-        "strikes": lambda: [points_layer("strikes", event_records(prepared, state, strikes=True),
-                                         style.OKABE_ITO["vermillion"], palette)],
-        "places": lambda: places_layers(data.places, style.VIEWS[state.view], palette),
-    }
-    for layer_id, frozen in (static or {}).items():
-        builders[layer_id] = lambda frozen=frozen: frozen
-    # Drawing order, bottom to top; the order in state.layers does not matter.
-    order = ("basemap", "front", "factories", "routes", "flows", "railcars", "events", "strikes", "places")
-    return [layer for layer_id in order if layer_id in state.layers for layer in builders[layer_id]()]
+    return view_layers(data, build_view(data, prepared, state), basemap, static)
+
+
+def camera(state: MapState, viewport: tuple[int, int] | None = None) -> pdk.ViewState:
+    """The view's preset camera, zoomed so the map of `viewport` (width, height in pixels)
+    frames the same area as the preset's reference map (style.REFERENCE_MAP): the whole
+    pipeline at 1280 pixels wide as at 1920. Without a viewport (the first run, before the
+    page has reported its size), the presenter's larger map gets a fixed extra zoom."""
+    view = style.VIEWS[state.view]
+    if viewport and viewport[0] and viewport[1]:
+        ref_w, ref_h = style.REFERENCE_MAP
+        zoom = view.zoom + math.log2(min(viewport[0] / ref_w, viewport[1] / ref_h))
+    else:
+        zoom = view.zoom + (style.PRESENTER_ZOOM if state.present else 0)
+    zoom = round(zoom, 2)  # a few pixels of resize must not move the camera
+    return pdk.ViewState(longitude=view.longitude, latitude=view.latitude, zoom=zoom, pitch=view.pitch, bearing=0)
+
+
+def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
+             viewport: tuple[int, int] | None = None) -> CompactDeck:
+    """The deck of a geo.view.MapView."""
+    return CompactDeck(
+        layers=view_layers(data, view, basemap, static, extra, viewport),
+        initial_view_state=camera(view.state, viewport),
+        views=[pdk.View(type="MapView", controller=True)],
+        map_provider=None,
+        tooltip=tooltip(style.palette(view.state.present)),
+    )
 
 
 def build_deck(data, state: MapState, basemap: dict, static: dict | None = None,
                prepared: Prepared | None = None) -> CompactDeck:
-    view = style.VIEWS[state.view]
-    # The presenter's map is about 1.4 times wider (no sidebar): zoom in to frame the same area.
-    zoom = view.zoom + (style.PRESENTER_ZOOM if state.present else 0)
-    return CompactDeck(
-        layers=build_layers(data, state, basemap, static, prepared),
-        initial_view_state=pdk.ViewState(longitude=view.longitude, latitude=view.latitude, zoom=zoom,
-                                         pitch=view.pitch, bearing=0),
-        views=[pdk.View(type="MapView", controller=True)],
-        map_provider=None,
-        tooltip=tooltip(style.palette(state.present)),
-    )
+    from geo.view import build_view
+    prepared = prepared or prepare(data, state.filters)
+    return deck_for(data, build_view(data, prepared, state), basemap, static)

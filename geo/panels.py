@@ -17,9 +17,13 @@ def link(url: str, text: str) -> str:
     return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(text)}</a>'
 
 
-def disputed_mark(disputed: bool) -> str:
-    return ' <span class="disputed" title="Another claimant gave a different figure for the same metric within a month">⚠ disputed</span>' \
-        if disputed else ""
+def disputed_mark(disputed: bool, hidden: list[str] = ()) -> str:
+    if not disputed:
+        return ""
+    note = (f' <span class="hidden-disputant">by {escape(", ".join(hidden))}, hidden by the filters</span>'
+            if hidden else "")
+    return (' <span class="disputed" title="Another claimant gave a different figure for the same metric within a '
+            f'month">⚠ disputed</span>{note}')
 
 
 def claim_item(claim: dict, disputed: bool = False) -> str:
@@ -70,7 +74,8 @@ def headline_panel(figures: dict[str, list[dict]]) -> str:
         parts.append("<ul>")
         for c in claims:
             capacity = " (capacity estimate, not a count)" if c["basis"].startswith("capacity") else ""
-            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}{disputed_mark(c["disputed"])}<br/>'
+            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}'
+                         f'{disputed_mark(c["disputed"], c.get("hidden_disputants", []))}<br/>'
                          f'<span class="who">{link(c["url"], c["claimant"])}, as of {escape(c["as_of"])}</span></li>')
         parts.append("</ul>")
     parts.append("</div>")
@@ -79,57 +84,93 @@ def headline_panel(figures: dict[str, list[dict]]) -> str:
 
 def swatch(rgb, dash=False, width=4) -> str:
     style_ = "dashed" if dash else "solid"
-    return (f'<span style="display:inline-block;width:28px;border-top:{width}px {style_} '
+    return (f'<span class="swatch" style="display:inline-block;width:28px;border-top:{width}px {style_} '
             f'rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
 
 
-def dot(rgb, ring=False) -> str:
+def arc(rgb) -> str:
+    return (f'<span class="swatch" style="display:inline-block;width:24px;height:10px;border:3px solid '
+            f'rgb({rgb[0]},{rgb[1]},{rgb[2]});border-bottom:none;border-radius:14px 14px 0 0;'
+            f'vertical-align:middle"></span>')
+
+
+def dot(rgb, ring=False, fill=None) -> str:
     """A filled dot, or (ring) a pale disc with a coloured rim, as the railcar markers are drawn."""
-    fill = f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.35 if ring else 1})"
+    fill = fill or f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.35 if ring else 1})"
     rim = f"2px solid rgb({rgb[0]},{rgb[1]},{rgb[2]})" if ring else "1px solid #222"
-    return (f'<span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:{rim};'
-            f'background:{fill};vertical-align:middle"></span>')
+    return (f'<span class="swatch" style="display:inline-block;width:11px;height:11px;border-radius:50%;'
+            f'border:{rim};background:{fill};vertical-align:middle"></span>')
 
 
-def legend(palette: style.Palette) -> str:
-    o = style.OKABE_ITO
-    rows = [
-        (swatch(palette.mode["rail"]), "rail leg, reported (solid)"),
-        (swatch(palette.mode["rail"], dash=True), "rail leg, inferred routing (dashed)"),
-        (swatch(palette.mode["sea"]), "sea leg"),
-        (swatch(palette.mode["air"]), "air link"),
-        (swatch((120, 120, 120), width=2), "hairline: no reported volume yet"),
-        (swatch((150, 150, 150), width=10), "width: lowest claim; pale band: highest claim"),
-        (swatch(palette.family["munitions"], width=3), "arcs: summary flows (munitions, missiles, troops, reverse)"),
-        (dot(palette.mode["rail"], ring=True), "railcars seen in imagery (size = count)"),
-        (dot(o["vermillion"]), "missile strike (larger: this month)"),
-        (dot(o["yellow"]), "event"),
-        (dot(o["orange"]), "factory region (approximate outline)"),
-        (dot(o["blue"]), "front area (approximate outline)"),
-    ]
-    items = "".join(f"<li>{mark} {escape(text)}</li>" for mark, text in rows)
-    return f'<div class="legend" data-testid="legend"><ul>{items}</ul></div>'
+def area(rgb) -> str:
+    return (f'<span class="swatch" style="display:inline-block;width:16px;height:11px;'
+            f'background:rgba({rgb[0]},{rgb[1]},{rgb[2]},0.3);border:2px solid rgb({rgb[0]},{rgb[1]},{rgb[2]});'
+            f'vertical-align:middle"></span>')
+
+
+def legend_mark(entry) -> str:
+    rgb = entry.rgb
+    if entry.symbol == "line":
+        return swatch(rgb, dash=entry.dashed, width=2 if entry.width == "hairline" else 5)
+    if entry.symbol == "band":
+        return (f'<span class="swatch" style="display:inline-block;width:28px;height:10px;'
+                f'background:rgba({rgb[0]},{rgb[1]},{rgb[2]},0.3);vertical-align:middle"></span>')
+    if entry.symbol == "arc":
+        return arc(rgb)
+    if entry.symbol == "ring":
+        return dot(rgb, ring=True)
+    if entry.symbol == "marker":
+        return dot((30, 30, 30), fill="#fff")
+    if entry.symbol == "area":
+        return area(rgb)
+    return dot(rgb)
+
+
+def legend(entries) -> str:
+    """The legend of a geo.view.MapView: one row per symbol the map draws right now."""
+    items = "".join(f'<li data-symbol="{escape(e.symbol)}">{legend_mark(e)} {escape(e.label)}</li>' for e in entries)
+    if not items:
+        items = "<li>nothing drawn: every layer is off or empty on this date</li>"
+    note = ('<p class="legend-note">Line width: lowest standing claim; pale band: highest. '
+            'Dashed: routing inferred. Larger dots: this month.</p>') if entries else ""
+    return (f'<details class="legend" data-testid="legend" open><summary>Legend</summary><ul>{items}</ul>{note}'
+            '</details>')
 
 
 APP_CSS = """
 .evidence, .headline, .legend { font-size: 0.9rem; line-height: 1.35; }
-.evidence ul, .headline ul, .legend ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
-.legend ul { list-style: none; padding-left: 0; columns: 3 16rem; column-gap: 1.5rem; font-size: 0.85rem; }
-.legend li { break-inside: avoid; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+.evidence ul, .headline ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
+[data-testid="stMainBlockContainer"] { padding: 1.2rem 1.5rem 2rem; }
+h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
-.evidence .note, .evidence .basis, .headline .who { color: #555; font-size: 0.85em; }
+.evidence .note, .evidence .basis, .headline .who, .hidden-disputant { color: #555; font-size: 0.85em; }
 .disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
 .headline h5 { margin: 0.5rem 0 0; }
+/* The evidence panel scrolls inside the window, so its whole box stays on screen. */
+.evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
+/* The legend sits in the map's upper right corner (north and east: steppe, taiga and sea). */
+.st-key-map_box { position: relative; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
+  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 46%; }
+.legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
+  font-size: 0.74rem; line-height: 1.25; }
+.legend ul { list-style: none; padding: 0; margin: 0; columns: 2; column-gap: 0.8rem; }
+.legend summary { font-weight: 600; cursor: pointer; }
+.legend .legend-note { margin: 0.2rem 0 0; color: #444; white-space: normal; max-width: 26rem; }
+.legend li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.legend .swatch { margin-right: 0.3rem; }
+.st-key-controls, .st-key-notices:empty { display: none; }
 """
 
-# Presenter mode: no sidebar, large type, high contrast.
+# Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.
 PRESENT_CSS = """
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none !important; }
-html, body, [data-testid="stMarkdownContainer"] { font-size: 20px; color: #000; }
-h1 { font-size: 2.4rem !important; }
-.scene-caption { font-size: 1.4rem; max-width: 70rem; }
-.headline h5 { font-size: 1.3rem; }
+[data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0; }
+html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
+h1 { font-size: 1.9rem !important; padding: 0 !important; }
+.scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; }
+.headline h5 { font-size: 1.2rem; }
+.legend { font-size: 0.85rem; }
 """
 
 

@@ -1,7 +1,10 @@
-"""Reading a shared link: URL parameters to widget values, with a notice for anything unusable.
+"""The page's state in its URL: parameters to widget values and back, by stable ids.
 
-A link must never crash the page: every bad value falls back to its default and adds a
-notice that names the parameter and the value (shown as text, never as HTML).
+Every state a person can set (month, count mode, view, layers, filters, presenter mode,
+scene, selected feature) travels in the link under its id, never its label, so a copied
+link reopens the same page. A link must never crash the page: a bad value falls back to
+its default and adds a notice that names the parameter and exactly the values ignored
+(shown as text, never as HTML).
 """
 from __future__ import annotations
 
@@ -13,6 +16,9 @@ from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 LIST_PARAMS = {"layers": schema.LAYER_IDS, "claimant_type": CLAIMANT_TYPES, "basis": BASES, "family": FAMILIES}
 MODES = ("cumulative", "period")
+SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track")
+# Written in this order, so one state always gives one link.
+ORDER = ("date", "mode", "view", "layers", "claimant_type", "basis", "family", "present", "scene", "sel")
 
 
 def as_list(raw) -> list[str]:
@@ -70,14 +76,45 @@ def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple
             values["scene"] = raw
         else:
             bad("scene", raw, "one of " + ", ".join(scene_ids))
+    if "sel" in params:
+        raw = (as_list(params["sel"])[-1:] or [""])[0]
+        kind, _, feature_id = raw.partition(":")
+        if kind in SELECTION_KINDS and feature_id:
+            values["sel"] = {"kind": kind, "feature_id": feature_id}
+        else:
+            bad("sel", raw, "kind:id, e.g. route:L_RAIL_TUMEN_BRIDGE")
     for name, allowed in LIST_PARAMS.items():
         if name not in params:
             continue
         items = as_list(params[name])
         good = [i for i in items if i in allowed]
         unknown = [i for i in items if i not in allowed]
-        if unknown:
-            bad(name, ",".join(unknown), "values from " + ", ".join(allowed))
+        if name == "layers" and not items:
+            values[name] = []  # ?layers= is a map with every layer off, which a person can set
         if good:
             values[name] = list(dict.fromkeys(good))
+        if unknown and good:
+            notices.append(f"Ignored {name} value(s) {shorten(','.join(unknown))!r}: expected values from "
+                           f"{', '.join(allowed)}. Kept {', '.join(values[name])}.")
+        elif unknown:
+            bad(name, ",".join(unknown), "values from " + ", ".join(allowed))
     return values, notices
+
+
+def to_params(values: dict, defaults: dict) -> dict[str, str]:
+    """The URL parameters of a state: ids only, comma lists, values equal to `defaults` left
+    out (except the month, which is always written: the default month moves as data grows)."""
+    out = {}
+    for name in ORDER:
+        value = values.get(name)
+        if value is None or (name != "date" and value == defaults.get(name)):
+            continue
+        if name == "present":
+            out[name] = "1" if value else "0"
+        elif name == "sel":
+            out[name] = f"{value['kind']}:{value['feature_id']}"
+        elif isinstance(value, (list, tuple)):
+            out[name] = ",".join(value)
+        else:
+            out[name] = str(value)
+    return out

@@ -116,6 +116,8 @@ VIEWS = {
 
 
 PRESENTER_ZOOM = 0.45
+# The map size (width, height in pixels) each preset's zoom frames its places for.
+REFERENCE_MAP = (726, 600)
 
 
 def palette(present: bool) -> Palette:

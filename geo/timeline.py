@@ -229,6 +229,15 @@ def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[s
     return set(known["id"].to_numpy()[others > 0])
 
 
+def disputants(claims: pd.DataFrame, claim: dict, when, mode: str = CUMULATIVE) -> list[str]:
+    """The claimants who contradict one claim (the rule of disputed_claims), by name."""
+    known = known_claims(claims, when, mode)
+    near = known[(known["metric"] == claim["metric"]) & (known["claimant"] != claim["claimant"])
+                 & (known["value"] != claim["value"])
+                 & ((known["as_of_date"] - claim["as_of_date"]).abs() <= DISPUTE_WINDOW)]
+    return sorted(set(near["claimant"]))
+
+
 def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
     ids = disputed_claims(claims, when, mode)
     return set(claims.loc[claims["id"].isin(ids), "metric"])

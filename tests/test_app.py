@@ -80,13 +80,35 @@ def test_changing_the_date_changes_routes_strikes_and_front(data):
     assert early_routes != layer(at, "routes")["data"]
 
 
-def test_url_reproduces_date_layers_view_and_presenter_mode():
-    at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen", "present": "1"})
+def test_url_reproduces_date_layers_and_view():
+    at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen"})
     spec = deck(at)
-    assert {layers.layer_name(l["id"]) for l in spec["layers"]} == {"basemap", "routes", "routes-range", "railcars"}
-    assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom + style.PRESENTER_ZOOM)
+    assert {layers.layer_name(l["id"]) for l in spec["layers"]} == {"basemap", "routes", "routes-range",
+                                                                    "routes-hit", "railcars"}
+    assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom)
     assert at.session_state["date"] == "2024-06"
-    assert "June 2024" in at.markdown[0].value
+    assert not at.warning
+    assert dict(at.query_params) == {"date": "2024-06", "view": "tumen", "layers": "basemap,routes,railcars"}
+
+
+def test_presenter_link_without_a_scene_opens_scene_one_whole():
+    at = run({"present": "1"})
+    first = at.session_state["scene_index"]
+    assert first == 0
+    from geo import dataset
+    scene = dataset.load().scenes.iloc[0]
+    assert at.session_state["date"] == f"{scene.date:%Y-%m}" and at.session_state["view"] == scene.view
+    assert scene.title in at.markdown[0].value and f"{scene.date:%B %Y}" in at.markdown[0].value
+    assert at.query_params["present"] == "1" and at.query_params["scene"] == scene.id
+
+
+def test_turning_presenter_mode_on_applies_scene_one_and_exit_keeps_the_month():
+    at = run({"date": "2025-02"})
+    at.toggle(key="present").set_value(True).run()
+    assert at.session_state["scene_index"] == 0 and at.session_state["date"] == "2023-10"
+    at.button(key="exit_present").click().run()
+    assert at.session_state["present"] is False and at.session_state["date"] == "2023-10"
+    assert "present" not in at.query_params
 
 
 def test_full_dates_and_comma_lists_in_links_are_understood():

@@ -53,6 +53,8 @@ def page(chromium):
 def open_app(page, url, query=""):
     page.goto(url + (f"?{query}" if query else ""))
     page.wait_for_selector(f"{CHART} canvas", timeout=WAIT_MS)
+    # The page reports its map's size and the server fits the camera to it: wait for that run.
+    page.wait_for_selector('[data-testid="map-fitted"]:not([data-size=""])', state="attached", timeout=WAIT_MS)
     wait_idle(page)
     page.wait_for_timeout(1500)  # first frame of software WebGL
 
@@ -70,16 +72,16 @@ def lit_pixels(png: bytes) -> int:
     return lit_image(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
-def screen_xy(page, lon, lat, view):
-    """Where deck.gl's Web Mercator camera puts a lon/lat inside the chart's canvas, in page pixels."""
+def screen_xy(page, lon, lat, view, present=False):
+    """Where the map puts a lon/lat, in page pixels: the camera is the one the server fits to
+    the canvas the page reported (geo.layers.camera), projected as geo.labels does."""
+    from geo import labels, layers
     box = page.locator(f"{CHART} canvas").first.bounding_box()
-    world = 512 * 2 ** view.zoom
-    def merc(lo, la):
-        return ((lo + 180) / 360 * world,
-                (1 - math.log(math.tan(math.pi / 4 + math.radians(la) / 2)) / math.pi) / 2 * world)
-    x, y = merc(lon, lat)
-    cx, cy = merc(view.longitude, view.latitude)
-    return box["x"] + box["width"] / 2 + (x - cx), box["y"] + box["height"] / 2 + (y - cy)
+    view_id = next(k for k, v in style.VIEWS.items() if v == view) if isinstance(view, style.View) else view
+    state = layers.MapState(date=None, view=view_id, present=present)
+    cam = layers.camera(state, (round(box["width"]), round(box["height"])))
+    x, y = labels.Camera(cam.longitude, cam.latitude, cam.zoom, box["width"], box["height"]).pixel(lon, lat)
+    return box["x"] + x, box["y"] + y
 
 
 def headline_text(page) -> str:

@@ -32,7 +32,7 @@ def by_id(spec_, layer_id):
 def test_every_layer_has_its_stable_id(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state())["layers"]}
     assert set(ALL) <= ids
-    assert ids - set(ALL) <= {"routes-range", "places-labels"}
+    assert ids - set(ALL) <= {"routes-range", "routes-hit", "places-labels"}
 
 
 def test_deck_json_is_deterministic_and_clean(data, basemap):
@@ -53,7 +53,7 @@ def test_payload_stays_small(data, view):
 
 def test_only_requested_layers_are_built(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state(layers=("basemap", "routes")))["layers"]}
-    assert ids == {"basemap", "routes", "routes-range"}
+    assert ids == {"basemap", "routes", "routes-range", "routes-hit"}
 
 
 def test_route_widths_follow_the_reported_volume_on_the_date(data, basemap):

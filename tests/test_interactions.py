@@ -1,0 +1,223 @@
+"""The analyst's dashboard as a person uses it, in headless Chromium at 1280×720: every kind of
+feature opens its evidence where the person is looking, links reopen the same picture, Play
+never blanks the map, and quick key presses all count. Screenshots go to artifacts/.
+
+Skips without Chromium on a laptop; fails under CI=true, where .ci/run installs it.
+"""
+import io
+
+import pytest
+from PIL import Image
+
+from bench.browser import CHART, changed_pixels
+from conftest import DATA
+from test_browser import WAIT_MS, chromium, lit_pixels, open_app, screen_xy, server, shot, wait_idle  # noqa: F401
+
+pytestmark = pytest.mark.browser
+SIZE = {"width": 1280, "height": 720}
+PANEL = '[data-testid="evidence-panel"]'
+
+
+@pytest.fixture
+def page(chromium):
+    page = chromium.new_page(viewport=SIZE)
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    page.close()
+
+
+def map_image(page) -> Image.Image:
+    return Image.open(io.BytesIO(page.locator(CHART).first.screenshot())).convert("RGB")
+
+
+def click_and_read_panel(page, x, y) -> str:
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+    panel = page.locator(PANEL)
+    panel.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    box = panel.bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= SIZE["width"] and box["y"] + box["height"] <= SIZE["height"], \
+        f"the evidence panel must open inside the window, not below it: {box}"
+    return panel.inner_text()
+
+
+def close_panel(page):
+    page.locator("h1").first.click()
+    page.keyboard.press("Escape")
+    page.locator(PANEL).wait_for(state="detached", timeout=WAIT_MS)
+    wait_idle(page)
+
+
+def vertex(data, table, feature_id, fraction=0.5):
+    geom = getattr(data, table).set_index("id").geometry[feature_id]
+    point = geom.interpolate(fraction, normalized=True)
+    return point.x, point.y
+
+
+def test_every_kind_of_feature_opens_its_evidence_inside_the_window(page, server, data):
+    # A thick reported leg, and a hairline one (no reported volume in 2023-01) clicked 5 px off its line.
+    open_app(page, server.url, "date=2025-06&layers=basemap,routes")
+    text = click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK", 0.4),
+                                                 "overview"))
+    assert "Ussuriysk" in text and "claim(s) known by this date" in text
+    shot(page, "click-route")
+    close_panel(page)
+
+    open_app(page, server.url, "date=2023-01&view=tumen&layers=basemap,routes")
+    x, y = screen_xy(page, *vertex(data, "routes", "L_RAIL_RAJIN_TUMANGANG", 0.5), "tumen")
+    text = click_and_read_panel(page, x + 5, y)
+    assert "Rajin" in text and "Tumangang" in text
+    shot(page, "click-hairline")
+
+    # An area: the Kursk salient at its peak, clicked inside its outline.
+    open_app(page, server.url, "date=2024-10&view=front&layers=basemap,front")
+    point = data.areas.set_index("id").geometry["A_KURSK_SALIENT_PEAK"].representative_point()
+    text = click_and_read_panel(page, *screen_xy(page, point.x, point.y, "front"))
+    assert "Kursk" in text
+    shot(page, "click-area")
+
+    # A strike at a city: the strike wins over the city's marker under it.
+    open_app(page, server.url, "date=2024-01&view=front&layers=basemap,places,strikes")
+    kharkiv = data.places.set_index("id").loc["LOC_KHARKIV"]
+    text = click_and_read_panel(page, *screen_xy(page, kharkiv.lon, kharkiv.lat, "front"))
+    strike = data.events.set_index("id").loc["E014"]
+    assert strike.title in text, text[:300]
+    shot(page, "click-strike")
+
+    # A place marker and the railcars seen at the crossing.
+    open_app(page, server.url, "date=2024-06&view=tumen&layers=basemap,places")
+    rajin = data.places.set_index("id").loc["LOC_RAJIN_PORT"]
+    assert "Rajin" in click_and_read_panel(page, *screen_xy(page, rajin.lon, rajin.lat, "tumen"))
+    open_app(page, server.url, "date=2024-06&view=tumen&layers=basemap,railcars")
+    station = data.places.set_index("id").loc["LOC_TUMANGANG_STN"]
+    assert "Railcars" in click_and_read_panel(page, *screen_xy(page, station.lon, station.lat, "tumen"))
+    shot(page, "click-railcars")
+
+    # A summary arc, clicked where it is drawn: found on screen along the chord's perpendicular.
+    open_app(page, server.url, "date=2025-06&layers=flows")
+    flow = data.flows.set_index("id").geometry["FL_MUNITIONS"]
+    (x0, y0), (x1, y1) = (screen_xy(page, *flow.coords[0], "overview"), screen_xy(page, *flow.coords[-1], "overview"))
+    image, box = map_image(page), page.locator(CHART).first.bounding_box()
+    mx, my, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, -(y1 - y0), x1 - x0
+    norm = (dx * dx + dy * dy) ** 0.5
+    hits = []
+    for step in range(-200, 201):
+        px, py = mx + dx / norm * step, my + dy / norm * step
+        ix, iy = int(px - box["x"]), int(py - box["y"])
+        if 0 <= ix < image.width and 0 <= iy < image.height and min(image.getpixel((ix, iy))) < 200:
+            hits.append((abs(step), px, py))
+    assert hits, "the munitions arc must be drawn"
+    _, px, py = min(hits)
+    assert "Munitions" in click_and_read_panel(page, px, py) or "munitions" in page.locator(PANEL).inner_text()
+    shot(page, "click-arc")
+    assert page.errors == []
+
+
+def test_escape_closes_the_panel_and_the_link_reopens_it(page, server, data):
+    open_app(page, server.url, "date=2025-06&layers=basemap,routes")
+    click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK", 0.4),
+                                          "overview"))
+    page.wait_for_function("() => location.search.includes('sel=route')", timeout=WAIT_MS)
+    link = page.url
+    close_panel(page)
+    page.wait_for_function("() => !location.search.includes('sel=')", timeout=WAIT_MS)
+    open_app(page, link)
+    assert "Ussuriysk" in page.locator(PANEL).inner_text()
+
+
+STATES = {
+    "analyst-default": "",
+    "tumen-railcars": "date=2024-06&view=tumen&layers=basemap,routes,railcars",
+    "sea-period": "date=2024-02&mode=period&view=sea",
+    "filtered": "date=2024-11&claimant_type=think_tank&family=munitions,troops",
+    "front-selected": "date=2024-10&view=front&sel=area:A_KURSK_SALIENT_PEAK",
+    "presenter": "present=1&scene=S3",
+}
+
+
+def widget_values(page) -> dict:
+    return {"url": page.evaluate("() => location.search"),
+            "headline": page.locator('[data-testid="headline"]').inner_text()
+            if page.locator('[data-testid="headline"]').count() else "",
+            "h1": page.locator("h1").first.inner_text()}
+
+
+@pytest.mark.parametrize("name", STATES)
+def test_a_copied_link_reopens_the_same_picture(page, server, chromium, name):
+    open_app(page, server.url, STATES[name])
+    page.wait_for_timeout(1500)
+    before, values = map_image(page), widget_values(page)
+    shot(page, f"link-{name}")
+    copied = page.url
+    fresh = chromium.new_page(viewport=SIZE)
+    try:
+        open_app(fresh, copied)
+        fresh.wait_for_timeout(1500)
+        after = map_image(fresh)
+        assert widget_values(fresh) == values
+        assert fresh.url == copied, "opening a link must not rewrite it"
+        share = changed_pixels(before, after) / (before.width * before.height)
+        assert share < 0.01, f"{share:.1%} of the map differs after reopening {copied}"
+        assert not fresh.locator('[data-testid="stAlert"]').count(), "a valid link shows no notice"
+    finally:
+        fresh.close()
+
+
+def test_a_bad_value_in_a_link_is_named_and_the_notice_goes_once_the_state_changes(page, server):
+    open_app(page, server.url, "date=2024-06&layers=routes,bogus")
+    alert = page.locator('[data-testid="stAlert"]')
+    assert "bogus" in alert.inner_text() and "Kept routes" in alert.inner_text()
+    page.locator("h1").first.click()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('date=2024-07')", timeout=WAIT_MS)
+    wait_idle(page)
+    assert page.locator('[data-testid="stAlert"]').count() == 0
+
+
+def test_six_quick_key_presses_move_six_months(page, server):
+    open_app(page, server.url, "date=2024-06")
+    page.locator("h1").first.click()
+    for _ in range(6):
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(150)
+    page.wait_for_function("() => location.search.includes('date=2023-12')", timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1000)
+    assert "date=2023-12" in page.url
+
+
+def test_play_keeps_the_map_drawn_and_the_camera_where_the_analyst_left_it(page, server):
+    open_app(page, server.url, "date=2024-01")
+    box = page.locator(CHART).first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 150, cy + 60, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    panned = map_image(page)
+    page.get_by_text("Play").click()
+    blank, months = [], set()
+    for _ in range(16):
+        page.wait_for_timeout(400)
+        if lit_pixels(page.locator(CHART).first.screenshot()) < 500:
+            blank.append(page.evaluate("() => location.search"))
+        months.add(page.evaluate("() => new URLSearchParams(location.search).get('date')"))
+    assert not blank, f"the map went blank while playing: {blank}"
+    assert len(months) >= 3, f"Play must move through the months: {months}"
+    page.get_by_text("Play").click()
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    assert lit_pixels(page.locator(CHART).first.screenshot()) > 5000
+    # The camera stayed panned: the basemap's coastlines sit where the pan put them (the routes
+    # change with the months, the coast does not), so most of the picture still matches.
+    after = map_image(page)
+    share = changed_pixels(panned, after) / (after.width * after.height)
+    assert share < 0.2, f"{share:.0%} of the map moved: Play threw away the pan"
+    shot(page, "after-play")
+    assert page.errors == []

@@ -1,0 +1,87 @@
+// The dashboard's keyboard, Play clock, window size and tooltip placement, kept in the page.
+//
+// Why here and not in Python: Streamlit merges reruns that arrive while one is running, so
+// six quick presses of a shortcut button counted as four. Here each press moves a target
+// step that lives in the page, and the server is sent the absolute target: merged requests
+// lose nothing. Play ticks here too, one step per interval and only once the server has
+// drawn the last one, so it never outruns the map or reruns the page on a timer.
+//
+// data (from the server): {index, count, ack, playing, interval}. ack is the sequence
+// number of the last request the server applied; until it catches up with ours, our own
+// target stands (otherwise a slow rerun would pull the target back).
+export default function (component) {
+  const { data, setStateValue, setTriggerValue } = component;
+  const me = (window.__pipelineControls ??= { target: null, sent: 0, timer: null, size: "" });
+  if (me.target === null || data.ack >= me.sent) me.target = data.index;
+
+  const request = (index) => {
+    index = Math.max(0, Math.min(data.count - 1, index));
+    if (index === me.target) return;
+    me.target = index;
+    me.sent += 1;
+    setStateValue("step", { index, seq: me.sent });
+  };
+
+  // Keys belong to a widget that has focus (the slider, a text box, a list); otherwise to the map.
+  const busy = (el) =>
+    el && el.closest && el.closest('input, textarea, select, [contenteditable="true"], [role="slider"], ' +
+      '[role="combobox"], [role="listbox"], [role="option"], [role="dialog"]');
+  const onKey = (e) => {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || busy(e.target)) return;
+    if (e.key === "ArrowRight") { e.preventDefault(); request(me.target + 1); }
+    else if (e.key === "ArrowLeft") { e.preventDefault(); request(me.target - 1); }
+    else if (e.key === "Escape") setTriggerValue("escape", Date.now());
+  };
+  document.addEventListener("keydown", onKey);
+
+  clearTimeout(me.timer);
+  const tick = () => {
+    if (!window.__pipelineControls.playing) return;
+    if (data.ack >= me.sent && me.target < data.count - 1) request(me.target + 1);
+    me.timer = setTimeout(tick, data.interval);
+  };
+  me.playing = !!data.playing;
+  if (data.playing) me.timer = setTimeout(tick, data.interval);
+
+  // The map's size, so the server can frame each view for the window it is shown in. The
+  // chart mounts seconds after this component (its code loads lazily): watch for it.
+  const report = () => {
+    const chart = document.querySelector('[data-testid="stDeckGlJsonChart"]');
+    if (!chart) return false;
+    const size = { width: window.innerWidth, height: window.innerHeight,
+                   map_width: Math.round(chart.getBoundingClientRect().width) };
+    const key = JSON.stringify(size);
+    if (size.map_width > 0 && key !== me.size) { me.size = key; setStateValue("viewport", size); }
+    return size.map_width > 0;
+  };
+  let resizeTimer = null;
+  const onResize = () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(report, 250); };
+  window.addEventListener("resize", onResize);
+  const waitForChart = setInterval(() => { if (report()) clearInterval(waitForChart); }, 300);
+
+  // deck.gl puts its tooltip right of and below the cursor (by a transform it rewrites on each
+  // move), where the map's edge cuts it off: the separate CSS `translate` pulls it back inside.
+  const keepTooltipInside = () => {
+    const tip = document.querySelector(".deck-tooltip");
+    const chart = tip && tip.closest('[data-testid="stDeckGlJsonChart"]');
+    if (!tip || !chart || tip.style.display === "none") return;
+    const [px, py] = (tip.dataset.shift || "0,0").split(",").map(Number);
+    const box = chart.getBoundingClientRect(), own = tip.getBoundingClientRect();
+    const dx = Math.round(Math.min(0, box.right - 6 - (own.right - px)));
+    const dy = Math.round(Math.min(0, box.bottom - 6 - (own.bottom - py)));
+    if (dx !== px || dy !== py) {
+      tip.dataset.shift = `${dx},${dy}`;
+      tip.style.translate = `${dx}px ${dy}px`;
+    }
+  };
+  const observer = new MutationObserver(keepTooltipInside);
+  observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["style"], childList: true });
+
+  return () => {
+    document.removeEventListener("keydown", onKey);
+    window.removeEventListener("resize", onResize);
+    clearInterval(waitForChart);
+    clearTimeout(resizeTimer);
+    observer.disconnect();
+  };
+}
