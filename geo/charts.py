@@ -19,28 +19,41 @@ CHART_METRICS = {
 }
 
 
-def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict:
-    """Each claimant's figures over time as a step line (capacity estimates labelled so)."""
+BASIS_NAMES = {"count": "count", "imagery_count": "imagery count", "capacity_estimate": "capacity estimate",
+               "estimate": "estimate", "official_statement": "official statement"}
+TIME_AXIS = {"format": "%b %Y", "labelAngle": 0, "tickCount": "month", "labelOverlap": "greedy"}
+
+
+def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict | None:
+    """Each claimant's figures over time as a step line (capacity estimates labelled so), or
+    None when no claim of these metrics passes the filters: the page then says so, where an
+    empty plot would show a meaningless axis."""
     rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
+    if rows.empty:
+        return None
     rows = rows.assign(series=rows["claimant"] + rows["metric"].map(
         lambda m: " (capacity estimate)" if "capacity" in m else ""),
-        as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"))
+        as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
+    unit = rows["unit"].iloc[0] if rows["unit"].nunique() == 1 else None
     base = alt.Chart(rows).encode(
-        x=alt.X("as_of_date:T", title="as of"),
-        y=alt.Y("value:Q", title=None),
-        color=alt.Color("series:N", title="claimant", legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)),
+        x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS)),
+        y=alt.Y("value:Q", title=unit, axis=alt.Axis(format="~s")),
+        color=alt.Color("series:N", title="claimant", legend=alt.Legend(orient="bottom", columns=1, labelLimit=320)),
     )
     lines = base.mark_line(interpolate="step-after")
     points = base.mark_point(filled=True, size=50).encode(
-        shape=alt.Shape("basis:N", title="basis"),
-        tooltip=["series", "as_of", "value", "basis", "id"])
+        shape=alt.Shape("basis_name:N", title="basis", legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("series", title="claimant"), alt.Tooltip("as_of", title="as of"),
+                 alt.Tooltip("value", format=",.0f"), alt.Tooltip("basis_name", title="basis"),
+                 alt.Tooltip("id", title="claim")])
     return fit_width(alt.layer(lines, points).properties(height=height).to_dict())
 
 
 def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
     rows = events.assign(day=events["date"].dt.strftime("%Y-%m-%d"))[["date", "day", "title", "kind"]]
     ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
-        x=alt.X("date:T", title=None), y=alt.Y("kind:N", title=None), color=alt.Color("kind:N", legend=None),
+        x=alt.X("date:T", title=None, axis=alt.Axis(**TIME_AXIS)), y=alt.Y("kind:N", title=None),
+        color=alt.Color("kind:N", legend=None),
         tooltip=["day", "title", "kind"])
     return fit_width(alt.layer(ticks).properties(height=height).to_dict())
 

@@ -139,3 +139,26 @@ def test_tracks_layer_draws_a_bounded_window_of_many_points(monkeypatch):
     assert {"tracks", "tracks-path", "tracks-density"} <= ids
     assert layer(at, "tracks")["data"], "synthetic voyages run through March 2024"
     assert len(at.get("deck_gl_json_chart")[0].proto.json) < 1_000_000
+
+
+def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_removable(tmp_path, monkeypatch):
+    import csv
+    import io
+    from conftest import DATA, read_rows
+    from geo import importer, workspace
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
+    row.update(id="X900", place_id="LOC_NOWHERE")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    ws = workspace.Workspace()
+    batch = ws.add(importer.read_file(out.getvalue().encode(), filename="sightings.csv", kind="claims"))
+    at = run({"date": "2025-06", "view": "tumen"})
+    assert any("sightings.csv" in w.value and "LOC_NOWHERE" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert deck(at)["layers"], "the map still draws"
+    at.button(key=f"remove_{batch}").click().run()
+    assert not at.exception
+    assert not any("LOC_NOWHERE" in w.value for w in at.warning)

@@ -30,3 +30,16 @@ def test_the_plot_keeps_its_height_whatever_the_legend_needs(data):
     for spec in (charts.step_chart(data.claims, charts.CHART_METRICS["Troops deployed"]),
                  charts.events_timeline(data.events)):
         assert spec["autosize"]["type"] == "fit-x" and spec["height"] >= 140
+
+
+def test_the_time_axis_names_the_years_and_ids_become_words(data):
+    spec = charts.step_chart(data.claims, charts.CHART_METRICS["Containers shipped"])
+    text = json.dumps(spec)
+    assert '"format": "%b %Y"' in text
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    assert {r["basis_name"] for r in rows} <= set(charts.BASIS_NAMES.values())
+    assert "imagery_count" not in {r["basis_name"] for r in rows}
+
+
+def test_a_chart_with_no_claim_under_the_filters_is_none_not_an_empty_plot(data):
+    assert charts.step_chart(data.claims.iloc[0:0], charts.CHART_METRICS["Troops deployed"]) is None

@@ -1,0 +1,64 @@
+"""Place names on the map: none overlaps another and none runs off the map, in every view, at the
+window sizes people use. The map sizes are measured in headless Chromium (tests/test_interactions.py
+runs at the first): the analyst's map beside the sidebar and panel, the presenter's full-width map."""
+import itertools
+import json
+
+import pytest
+
+from geo import labels, layers, style, timeline
+
+MAPS = {  # window -> (analyst map, presenter map), width x height in pixels
+    "1280x720": ((658, 590), (978, 530)),
+    "1440x900": ((772, 770), (1106, 710)),
+    "1920x1080": ((1115, 950), (1490, 890)),
+}
+MUST_SHOW = {
+    "overview": ("LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_KURSK"),
+    "tumen": ("LOC_TUMANGANG_STN", "LOC_KHASAN_STN", "LOC_FRIENDSHIP_BRIDGE"),
+    "sea": ("LOC_RAJIN_PORT", "LOC_DUNAI_PORT", "LOC_VOSTOCHNY_PORT"),
+    "rail": ("LOC_USSURIYSK", "LOC_TIKHORETSK", "LOC_TOROPETS"),
+    "front": ("LOC_KURSK", "LOC_SUDZHA", "LOC_KHARKIV"),
+}
+
+
+def placed(data, view, size, present):
+    state = layers.MapState(date=timeline.month_end("2024-06-01"), view=view, present=present)
+    cam = layers.label_camera(state, size)
+    return labels.place_labels(data.places, style.VIEWS[view], cam, style.palette(present).label_size), cam
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["analyst", "presenter"])
+@pytest.mark.parametrize("window", MAPS)
+@pytest.mark.parametrize("view", style.VIEWS)
+def test_no_label_overlaps_another_or_leaves_the_map(data, view, window, present):
+    size = MAPS[window][present]
+    shown, cam = placed(data, view, size, present)
+    for a, b in itertools.combinations(shown, 2):
+        assert not labels.overlaps(a["box"], b["box"]), (a["label"], b["label"])
+    for label in shown:
+        left, top, right, bottom = label["box"]
+        assert 0 <= left and right <= size[0] and 0 <= top and bottom <= size[1], label
+    names = {label["place_id"] for label in shown}
+    assert set(MUST_SHOW[view]) <= names, f"{view} at {window} must name {set(MUST_SHOW[view]) - names}"
+
+
+def test_the_deck_draws_exactly_the_placed_labels(data):
+    size = MAPS["1280x720"][0]
+    state = layers.MapState(date=timeline.month_end("2024-06-01"), view="overview")
+    basemap = layers.basemap_features(data.countries, None, style.ANALYST)
+    from geo import view as views
+    deck = json.loads(layers.deck_for(data, views.build_view(data, layers.prepare(data, state.filters), state),
+                                      basemap, viewport=size).to_json())
+    drawn = next(l for l in deck["layers"] if l["id"] == "places-labels")["data"]
+    shown, _ = placed(data, "overview", size, False)
+    assert [d["label"] for d in drawn] == [s["label"] for s in shown]
+
+
+def test_a_label_that_would_cover_another_moves_to_a_free_side(data):
+    """Rajin, Vladivostok and Ussuriysk sit within a few pixels of each other in the overview."""
+    shown, cam = placed(data, "overview", MAPS["1280x720"][0], False)
+    names = {s["place_id"]: s for s in shown}
+    assert {"LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_USSURIYSK"} <= set(names)
+    assert len({tuple(names[p]["offset"]) + (names[p]["anchor"],) for p in
+                ("LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_USSURIYSK")}) >= 2

@@ -1,0 +1,111 @@
+"""geo.view: one object says what a map state shows; the legend, notices and disputes follow from it."""
+import json
+
+import pandas as pd
+import pytest
+
+from geo import layers, panels, style, timeline, view as views
+from geo.evidence import Filters
+
+
+def state(month="2024-06", **kw):
+    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+
+
+def build(data, st):
+    return views.build_view(data, layers.prepare(data, st.filters), st)
+
+
+def drawn_symbols(deck: dict, palette) -> set:
+    """(symbol, colour, dashed, width class) of every record the deck's layers draw, read off the
+    deck JSON itself, not the view."""
+    out = set()
+    for layer in deck["layers"]:
+        name, data = layers.layer_name(layer["id"]), layer.get("data")
+        rows = data["features"] if isinstance(data, dict) else data or []
+        for r in rows:
+            props = r.get("properties", r)
+            if name == "routes":
+                hair = props["width"] <= style.NO_VOLUME_WIDTH * palette.line_scale
+                out.add(("line", tuple(props["color"][:3]), props["dash"] != [0, 0], "hairline" if hair else "sized"))
+            elif name == "routes-range":
+                out.add(("band", tuple(props["color"][:3]), False, ""))
+            elif name == "flows":
+                out.add(("arc", tuple(props["color"][:3]), False, ""))
+            elif name == "railcars":
+                out.add(("ring", tuple(palette.mode["rail"]), False, ""))
+            elif name in ("strikes", "events"):
+                rgb = style.OKABE_ITO["vermillion" if name == "strikes" else "yellow"]
+                out.add(("dot", rgb, False, ""))
+            elif name in ("front", "factories"):
+                out.add(("area", tuple(props["line"][:3]), False, ""))
+            elif name == "places":
+                out.add(("marker", (255, 255, 255), False, ""))
+    return out
+
+
+@pytest.mark.parametrize("month,view,present", [("2023-10", "overview", False), ("2024-06", "tumen", False),
+                                                ("2024-11", "front", True), ("2025-06", "rail", False)])
+def test_the_legend_lists_exactly_what_the_deck_draws(data, month, view, present):
+    st = state(month, view=view, present=present)
+    v = build(data, st)
+    basemap = layers.basemap_features(data.countries, None, style.palette(present))
+    deck = json.loads(layers.deck_for(data, v, basemap).to_json())
+    legend = {(e.symbol, tuple(e.rgb), e.dashed, e.width) for e in v.legend}
+    assert legend == drawn_symbols(deck, style.palette(present))
+    html = panels.legend(v.legend)
+    assert html.count("<li") == len(v.legend)
+
+
+def test_the_legend_shows_each_arc_in_the_colour_it_is_drawn(data):
+    v = build(data, state("2025-06", layers=("flows",)))
+    arcs = {e.rgb: e.label for e in v.legend if e.symbol == "arc"}
+    families = {f["family"] for f in v.features("flows")}
+    assert len(arcs) == len(families) >= 2, arcs
+    assert any("troops" in label for label in arcs.values())
+
+
+def test_a_layer_that_is_off_has_no_legend_row(data):
+    v = build(data, state("2025-06", layers=("basemap", "routes")))
+    assert {e.symbol for e in v.legend} <= {"line", "band"}
+
+
+def test_a_railcar_claim_at_an_unknown_place_is_left_out_with_a_notice(data):
+    claims = data.claims.copy()
+    row = claims[claims["metric"] == "railcars_observed_tumangang"].iloc[[0]].assign(
+        id="X1", place_id="LOC_NOWHERE", source_file="sightings.csv")
+    broken = data.__class__(**{**data.__dict__, "claims": pd.concat([claims, row], ignore_index=True)})
+    v = build(broken, state("2025-06"))
+    assert any("sightings.csv" in n and "X1" in n and "LOC_NOWHERE" in n for n in v.notices), v.notices
+    assert all(r["place_id"] != "LOC_NOWHERE" for r in v.features("railcars"))
+
+
+def dispute_across_bases(data):
+    """A month, a headline claim and its basis, where every claimant disputing it used another basis."""
+    for month in timeline.months("2023-01-01", "2025-11-30"):
+        v = build(data, state(month))
+        for c in (c for rows in v.headline.values() for c in rows if c["disputed"]):
+            row = data.claims.set_index("id").loc[c["id"]]
+            others = timeline.disputants(data.claims, dict(row, id=c["id"]), timeline.month_end(month + "-01"))
+            bases = set(data.claims.loc[data.claims["claimant"].isin(others), "basis"])
+            if row["basis"] not in bases:
+                return month, c["id"], row["basis"]
+    pytest.fail("the data holds no dispute between claims of different bases")
+
+
+def test_filters_never_hide_a_dispute(data):
+    """The ⚠ mark reflects every claimant; the one the filters hide is named."""
+    month, claim_id, basis = dispute_across_bases(data)
+    filtered = build(data, state(month, filters=Filters(bases=(basis,))))
+    same = next(c for rows in filtered.headline.values() for c in rows if c["id"] == claim_id)
+    assert same["disputed"], "filtering out the other claimant must not make the figure look settled"
+    assert same["hidden_disputants"], "the panel names who disputes it"
+    assert "hidden by the filters" in panels.headline_panel(filtered.headline)
+
+
+def test_a_click_on_an_area_reads_its_fields_from_properties():
+    picked = views.picked_feature({"type": "Feature", "properties": {"kind": "area", "feature_id": "A1",
+                                                                     "place_id": "LOC_KURSK", "name": "Salient"}})
+    assert picked["kind"] == "area" and picked["feature_id"] == "A1"
+    assert views.picked_feature({"kind": "route", "feature_id": "L1"})["feature_id"] == "L1"
+    assert views.picked_feature({"name": "no kind"}) is None
