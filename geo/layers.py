@@ -22,7 +22,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import style, timeline
+from geo import railways, style, timeline
 from geo.evidence import Filters, format_range, format_value
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -138,6 +138,20 @@ def tooltip_record(kind, feature_id, name, detail="", claimant="", when="", plac
 
 def path_coords(geom, ndigits=4) -> list[list[float]]:
     return [[round(x, ndigits), round(y, ndigits)] for x, y in geom.coords]
+
+
+# Views that zoom into the Tumen estuary draw legs at full detail inside this box (the 1:10m
+# basemap's) and thin them beyond it, where those views never look closely: the long rail
+# legs follow real track across Russia, and at full detail would push the deck JSON past
+# its 300 KB budget.
+DETAIL_BOX = (126.0, 39.0, 135.0, 45.5)
+FAR_TOLERANCE_DEG = 0.05
+
+
+def thinned_outside(geom, box=DETAIL_BOX, tolerance=FAR_TOLERANCE_DEG) -> list[list[float]]:
+    """The leg's path with the stretches outside `box` simplified (Douglas-Peucker); the
+    inside is untouched."""
+    return path_coords(railways.simplify_outside(geom, box, lambda line: shapely.simplify(line, tolerance)))
 
 
 # --- basemap ---------------------------------------------------------------------------------------
@@ -259,7 +273,8 @@ def plain_records(frame) -> list[dict]:
 
 def prepare(data, filters: Filters) -> Prepared:
     claims = timeline.plain(filters.apply(data.claims))
-    routes = [dict(r, path=path_coords(g)) for r, g in zip(plain_records(data.routes), data.routes.geometry)]
+    routes = [dict(r, path=path_coords(g), path_far=thinned_outside(g))
+              for r, g in zip(plain_records(data.routes), data.routes.geometry)]
     flows = [dict(f, source=[round(g.coords[0][0], 4), round(g.coords[0][1], 4)],
                   target=[round(g.coords[-1][0], 4), round(g.coords[-1][1], 4)])
              for f, g in zip(plain_records(data.flows), data.flows.geometry)]
@@ -296,6 +311,7 @@ def volumes_by_id(volumes: timeline.RouteVolumes, state: MapState) -> dict[str, 
 def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -> list[dict]:
     when = timeline.as_timestamp(state.date)
     volumes = volumes_by_id(prepared.volumes, state)
+    path_key = "path_far" if style.VIEWS[state.view].detailed else "path"
     rows = []
     for r in prepared.routes:
         if not timeline.covers(r["active_from"], r["active_to"], when):
@@ -303,7 +319,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
         v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
         detail, claimant, when_text = volume_text(v)
         rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
-        rec.update(path=r["path"], status=r["status"],
+        rec.update(path=r[path_key], status=r["status"],
                    color=rgba(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190),
                    width=width_for(v["value_low"], peak, palette.line_scale),
                    width_high=width_for(v["value_high"], peak, palette.line_scale),
