@@ -43,7 +43,8 @@ from geo import imported, layers, style, timeline
 from geo.workspace import Snapshot
 
 TITLE = "DPRK → Russia arms pipeline"
-NATURAL_EARTH = "Basemap: Natural Earth 1:10m Admin 0 countries (public domain), naturalearthdata.com"
+NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
+                 "naturalearthdata.com")
 WGS84 = "EPSG:4326"
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
 FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png")
@@ -132,6 +133,8 @@ def sources(data, state: layers.MapState, snapshot: Snapshot | None = None,
         rows.append({"type": "feature source", "claimant": "", "outlet": "", "url": url, "note": ""})
     rows.append({"type": "basemap", "claimant": "", "outlet": "Natural Earth", "url": "https://www.naturalearthdata.com/",
                  "note": "public domain"})
+    rows.append({"type": "rail track", "claimant": "", "outlet": "Natural Earth 1:10m railroads",
+                 "url": "https://www.naturalearthdata.com/", "note": "public domain; the track the rail legs follow"})
     if snapshot is not None and set(state.layers) & {"imported", "tracks"}:
         for b in snapshot.batches.itertuples():
             rows.append({"type": "imported file", "claimant": "", "outlet": b.filename, "url": "",
@@ -611,7 +614,7 @@ def legend_handles(state, features, palette, Line2D, Patch, pt) -> list:
 
 
 def footer_text(meta: dict, width: int = 235) -> str:
-    """Six lines at most: version and basemap always, then claimants, outlets and imported
+    """Seven lines at most: version, basemap and rail track always, then claimants, outlets and imported
     files, each list cut to its share with 'and N more'."""
     imported_files = [a.split(": ", 1)[1] for a in meta["attribution"] if a.startswith("Imported file")]
 
@@ -630,8 +633,8 @@ def footer_text(meta: dict, width: int = 235) -> str:
     lines = listing("Claims from", meta["claimants"], 2) + listing("Outlets", meta["outlets"], 2)
     if imported_files:
         lines += listing("Imported files", imported_files, 1)
-    lines.append(f"{NATURAL_EARTH}. Data version {meta['data_version']}; generated {meta['generated_at']}. "
-                 f"{meta['note']}")
+    lines += textwrap.wrap(f"{NATURAL_EARTH}. Data version {meta['data_version']}; generated {meta['generated_at']}. "
+                           f"{meta['note']}", width)
     return "\n".join(lines)
 
 
