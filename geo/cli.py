@@ -45,7 +45,9 @@ def main(argv=None) -> int:
 # --- bring your own data: inspect, import, workspace, export ----------------------------------------
 # Every failure here is one `error: ...` line on stderr and exit code 2, never a traceback.
 
-EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png")  # geo.export.FORMATS, without importing it
+EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")  # geo.export.FORMATS, unimported
+VIDEO_FORMATS = ("mp4", "gif")
+VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.video.SIZES
 KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.importer.KINDS, likewise
 
 
@@ -83,6 +85,13 @@ def add_data_commands(commands) -> None:
     out.add_argument("--mode", default="cumulative", choices=("cumulative", "period"))
     out.add_argument("--present", action="store_true", help="presenter palette")
     out.add_argument("--no-workspace", action="store_true", help="bundled data only")
+    video = out.add_argument_group("mp4 and gif (presenter palette)")
+    video.add_argument("--scenes", help="scenes to show, e.g. S1-S7 or S2,S5 (default: every scene in scenes.csv)")
+    video.add_argument("--from", dest="first", help="first month YYYY-MM: show the months from here to --to "
+                       "in --view with --layers, instead of the scenes")
+    video.add_argument("--to", dest="last", help="last month YYYY-MM (default: the latest)")
+    video.add_argument("--size", default="1280x720", choices=VIDEO_SIZES)
+    video.add_argument("--seconds", type=float, default=4.0, help="seconds each slide stays on screen (default 4)")
     out.set_defaults(run=export_view)
 
 
@@ -200,9 +209,42 @@ def export_view(args) -> int:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
     if args.view not in style.VIEWS:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
+    if args.format in VIDEO_FORMATS:
+        return export_video(args, data, months, chosen if args.layers else None, snapshot)
+    if args.scenes or args.first or args.last:
+        return fail("--scenes, --from and --to are for the mp4 and gif formats")
     map_state = layers.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
                                 view=args.view, present=args.present, filters=Filters())
     payload = export.export(args.format, data, map_state, snapshot)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
+    return 0
+
+
+def export_video(args, data, months, chosen, snapshot) -> int:
+    """The scenes (or the months --from..--to) as MP4 or GIF, with a progress line on stderr."""
+    from geo import state, video
+    if args.scenes and (args.first or args.last):
+        return fail("use either --scenes or --from/--to, not both")
+    try:
+        if args.first or args.last:
+            first = state.parse_month(args.first, months) if args.first else None
+            last = state.parse_month(args.last, months) if args.last else months[-1]
+            if first is None or last is None:
+                bad = args.first if first is None else args.last
+                return fail(f"month {bad!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
+            shots = video.month_shots(data, first, last, view=args.view, layer_ids=chosen, mode=args.mode)
+        else:
+            shots = video.scene_shots(data, args.scenes)
+    except ValueError as err:
+        return fail(str(err))
+
+    def progress(fraction, message):
+        print(f"\r{fraction:4.0%} {message:<60}", end="", file=sys.stderr, flush=True)
+
+    path = video.write(args.format, data, shots, args.out, video.parse_size(args.size), snapshot, progress,
+                       seconds_per_shot=args.seconds)
+    print(file=sys.stderr)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes, {args.format}, {args.size}, {len(shots)} slide(s) "
+          f"+ sources, {shots[0].state.date:%Y-%m} to {shots[-1].state.date:%Y-%m})")
     return 0

@@ -43,10 +43,12 @@ from geo import imported, layers, style, timeline
 from geo.workspace import Snapshot
 
 TITLE = "DPRK → Russia arms pipeline"
-NATURAL_EARTH = "Basemap: Natural Earth 1:10m Admin 0 countries (public domain), naturalearthdata.com"
+NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
+                 "naturalearthdata.com")
 WGS84 = "EPSG:4326"
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
-FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png")
+FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")
+VIDEO_FORMATS = ("mp4", "gif")  # a sequence of slides, not one view: see geo.video
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -132,6 +134,8 @@ def sources(data, state: layers.MapState, snapshot: Snapshot | None = None,
         rows.append({"type": "feature source", "claimant": "", "outlet": "", "url": url, "note": ""})
     rows.append({"type": "basemap", "claimant": "", "outlet": "Natural Earth", "url": "https://www.naturalearthdata.com/",
                  "note": "public domain"})
+    rows.append({"type": "rail track", "claimant": "", "outlet": "Natural Earth 1:10m railroads",
+                 "url": "https://www.naturalearthdata.com/", "note": "public domain; the track the rail legs follow"})
     if snapshot is not None and set(state.layers) & {"imported", "tracks"}:
         for b in snapshot.batches.itertuples():
             rows.append({"type": "imported file", "claimant": "", "outlet": b.filename, "url": "",
@@ -409,6 +413,20 @@ def extent(view: style.View, countries: gpd.GeoDataFrame, aspect: float) -> tupl
 
 def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100) -> bytes:
     """A slide: the same records as the map, drawn with matplotlib (Agg, no display needed)."""
+    fig, meta = slide_figure(data, state, snapshot, width_px, height_px, dpi)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=dpi, facecolor="white",
+                metadata={"Title": f"{TITLE}, as of {meta['date']}", "Source": f"data version {meta['data_version']}"})
+    return out.getvalue()
+
+
+def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
+                 heading: str | None = None, caption: str | None = None, px_scale: float = 1.0):
+    """The slide as a matplotlib Figure (with an Agg canvas) and its metadata. With a `caption`
+    (video frames), the caption takes the footer's place and `heading` follows the title;
+    the sources then go on a closing frame of their own (geo.video). `px_scale` multiplies
+    the map's pixel sizes (line widths, markers, labels), so a larger frame of the same
+    slide draws them larger in proportion."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import PatchCollection
     from matplotlib.figure import Figure
@@ -421,7 +439,7 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
     view = style.VIEWS[state.view]
     countries = data.countries
     detail = data.countries_detail if view.detailed else None
-    pt = 72 / dpi  # points per pixel: deck widths are in pixels
+    pt = 72 / dpi * px_scale  # points per pixel: deck widths are in pixels
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.13, 0.74, 0.78))
@@ -547,7 +565,8 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
 
     # title, legend and footer
     meta = metadata(data, state, snapshot, features)
-    fig.text(0.01, 0.965, f"{TITLE}", fontsize=20, weight="bold", va="center")
+    fig.text(0.01, 0.965, f"{TITLE}" + (f": {heading}" if heading else ""), fontsize=20, weight="bold",
+             va="center")
     fig.text(0.01, 0.93, f"as of {state.date:%d %B %Y} · {state.mode} · {view.label} view"
              + (" · filtered claims" if any(asdict(state.filters).values()) else ""), fontsize=12, va="center",
              color="#333")
@@ -555,12 +574,18 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.91), frameon=False, fontsize=10,
                title="Legend", title_fontproperties={"weight": "bold", "size": 11}, alignment="left",
                handlelength=3)
-    footer = footer_text(meta)
-    fig.text(0.01, 0.115, footer, fontsize=8, va="top", ha="left", color="#333", linespacing=1.35)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=dpi, facecolor="white",
-                metadata={"Title": f"{TITLE}, as of {meta['date']}", "Source": f"data version {meta['data_version']}"})
-    return out.getvalue()
+    if caption is None:
+        fig.text(0.01, 0.115, footer_text(meta), fontsize=8, va="top", ha="left", color="#333", linespacing=1.35)
+    else:
+        fig.text(0.01, 0.115, "\n".join(textwrap.wrap(caption, CAPTION_WIDTH)[:3]), fontsize=13, va="top", ha="left",
+                 color="#111", linespacing=1.3)
+        fig.text(0.01, 0.012, f"Every figure is a claim by the named claimant. {NATURAL_EARTH}. Data version "
+                 f"{meta['data_version']}. Sources on the closing frame.", fontsize=7.5, va="bottom", ha="left",
+                 color="#555")
+    return fig, meta
+
+
+CAPTION_WIDTH = 150  # characters per caption line at 13 pt on a 16-inch-wide slide
 
 
 def rgba(rgb, alpha=255):
@@ -611,7 +636,7 @@ def legend_handles(state, features, palette, Line2D, Patch, pt) -> list:
 
 
 def footer_text(meta: dict, width: int = 235) -> str:
-    """Six lines at most: version and basemap always, then claimants, outlets and imported
+    """Seven lines at most: version, basemap and rail track always, then claimants, outlets and imported
     files, each list cut to its share with 'and N more'."""
     imported_files = [a.split(": ", 1)[1] for a in meta["attribution"] if a.startswith("Imported file")]
 
@@ -630,8 +655,8 @@ def footer_text(meta: dict, width: int = 235) -> str:
     lines = listing("Claims from", meta["claimants"], 2) + listing("Outlets", meta["outlets"], 2)
     if imported_files:
         lines += listing("Imported files", imported_files, 1)
-    lines.append(f"{NATURAL_EARTH}. Data version {meta['data_version']}; generated {meta['generated_at']}. "
-                 f"{meta['note']}")
+    lines += textwrap.wrap(f"{NATURAL_EARTH}. Data version {meta['data_version']}; generated {meta['generated_at']}. "
+                           f"{meta['note']}", width)
     return "\n".join(lines)
 
 
@@ -647,6 +672,12 @@ def export(fmt: str, data, state, snapshot=None, basemap: dict | None = None) ->
         return to_csv(data, state, snapshot)
     if fmt == "png":
         return to_png(data, state, snapshot)
+    if fmt in VIDEO_FORMATS:
+        # the presenter's scene sequence at 1280x720, with this view's filters; geo.video
+        # renders other sequences and sizes, with a progress callback
+        from geo import video
+        return video.to_bytes(fmt, data, video.scene_shots(data, present=True, filters=state.filters),
+                              snapshot=snapshot)
     if fmt == "html":
         if basemap is None:
             detail = data.countries_detail if style.VIEWS[state.view].detailed else None

@@ -22,7 +22,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import labels, style, timeline
+from geo import labels, railways, style, timeline
 from geo.evidence import Filters, format_range, format_value
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -138,6 +138,20 @@ def tooltip_record(kind, feature_id, name, detail="", claimant="", when="", plac
 
 def path_coords(geom, ndigits=4) -> list[list[float]]:
     return [[round(x, ndigits), round(y, ndigits)] for x, y in geom.coords]
+
+
+# Views that zoom into the Tumen estuary draw legs at full detail inside this box (the 1:10m
+# basemap's) and thin them beyond it, where those views never look closely: the long rail
+# legs follow real track across Russia, and at full detail would push the deck JSON past
+# its 300 KB budget.
+DETAIL_BOX = (126.0, 39.0, 135.0, 45.5)
+FAR_TOLERANCE_DEG = 0.05
+
+
+def thinned_outside(geom, box=DETAIL_BOX, tolerance=FAR_TOLERANCE_DEG) -> list[list[float]]:
+    """The leg's path with the stretches outside `box` simplified (Douglas-Peucker); the
+    inside is untouched."""
+    return path_coords(railways.simplify_outside(geom, box, lambda line: shapely.simplify(line, tolerance)))
 
 
 # --- basemap ---------------------------------------------------------------------------------------
@@ -270,7 +284,8 @@ def plain_records(frame) -> list[dict]:
 
 def prepare(data, filters: Filters) -> Prepared:
     claims = timeline.plain(filters.apply(data.claims))
-    routes = [dict(r, path=path_coords(g)) for r, g in zip(plain_records(data.routes), data.routes.geometry)]
+    routes = [dict(r, path=path_coords(g), path_far=thinned_outside(g))
+              for r, g in zip(plain_records(data.routes), data.routes.geometry)]
     flows = [dict(f, source=[round(g.coords[0][0], 4), round(g.coords[0][1], 4)],
                   target=[round(g.coords[-1][0], 4), round(g.coords[-1][1], 4)])
              for f, g in zip(plain_records(data.flows), data.flows.geometry)]
@@ -307,6 +322,7 @@ def volumes_by_id(volumes: timeline.RouteVolumes, state: MapState) -> dict[str, 
 def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -> list[dict]:
     when = timeline.as_timestamp(state.date)
     volumes = volumes_by_id(prepared.volumes, state)
+    path_key = "path_far" if style.VIEWS[state.view].detailed else "path"
     rows = []
     for r in prepared.routes:
         if not timeline.covers(r["active_from"], r["active_to"], when):
@@ -314,7 +330,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
         v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
         detail, claimant, when_text = volume_text(v)
         rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
-        rec.update(path=r["path"], status=r["status"], mode=r["mode"],
+        rec.update(path=r[path_key], status=r["status"], mode=r["mode"],
                    color=rgba(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190),
                    width=width_for(v["value_low"], peak, palette.line_scale),
                    width_high=width_for(v["value_high"], peak, palette.line_scale),
@@ -327,17 +343,26 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
 HIT_WIDTH = 14  # pixels around a leg that count as a click on it, so hairlines can be clicked
 
 
-def routes_layers(rows: list[dict]) -> list[pdk.Layer]:
+def hit_path(path: list, zoom: float) -> list:
+    """A leg's path simplified to a pixel at `zoom`: the click band is HIT_WIDTH pixels wide, so
+    that much error is invisible to a click and halves what the band adds to the deck."""
+    tolerance = 360.0 / (512 * 2 ** zoom)
+    digits = max(1, math.ceil(-math.log10(tolerance)))
+    line = shapely.simplify(shapely.LineString(path), tolerance) if len(path) > 2 else shapely.LineString(path)
+    return path_coords(line, digits)
+
+
+def routes_layers(rows: list[dict], zoom: float = 2.0) -> list[pdk.Layer]:
     """A translucent band for the highest claim under a line for the lowest: disagreement stays visible.
 
-    Under both, an invisible band HIT_WIDTH pixels wide answers clicks near a leg (Streamlit's
-    chart passes no pickingRadius to deck.gl). It is drawn, and so picked, under the visible
+    Under both, an invisible band HIT_WIDTH pixels wide answers clicks near a thin leg (Streamlit's
+    chart passes no pickingRadius to deck.gl; wide legs are easy to hit as drawn). It is drawn, and so picked, under the visible
     line: a click on a drawn leg picks that leg, a click beside a hairline picks the hairline.
     Its opacity, not its colour, hides it, because a selection redraws colours at full alpha.
     """
     band = [dict(r, color=r["color"][:3] + [70]) for r in rows if r["width_high"] > r["width"]]
-    hit = [{k: r[k] for k in ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when", "path")}
-           for r in rows]
+    hit = [dict({k: r[k] for k in ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when")},
+                path=hit_path(r["path"], zoom)) for r in rows if r["width"] < HIT_WIDTH / 2]
     return [
         pdk.Layer("PathLayer", id="routes-hit", data=hit, pickable=True, get_path="path", get_width=HIT_WIDTH,
                   width_units="'pixels'", get_color=[0, 0, 0, 255], opacity=0.004, cap_rounded=True,
@@ -494,7 +519,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "basemap": lambda: [basemap_layer(basemap, palette)],
         "front": lambda: [area_layer("front", records["front"])],
         "factories": lambda: [area_layer("factories", records["factories"])],
-        "routes": lambda: routes_layers(records["routes"]),
+        "routes": lambda: routes_layers(records["routes"], style.VIEWS[state.view].zoom),
         "flows": lambda: [flows_layer(records["flows"])],
         "places": lambda: [place_markers_layer(data.places, palette)],
         "railcars": lambda: [railcars_layer(records["railcars"], palette)],

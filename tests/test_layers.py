@@ -43,6 +43,21 @@ def test_deck_json_is_deterministic_and_clean(data, basemap):
     assert '"mapStyle":"__MAP_STYLE__"' in first.replace(" ", ""), "no tile basemap may be requested"
 
 
+def test_close_up_views_thin_long_legs_only_outside_the_detail_box(data, basemap):
+    def path(view):
+        rows = by_id(spec(data, basemap, state("2025-11", view=view)), "routes")["data"]
+        return next(r["path"] for r in rows if r["feature_id"] == "L_RAIL_USSURIYSK_TIKHORETSK")
+
+    def inside(p):
+        x0, y0, x1, y1 = layers.DETAIL_BOX
+        return [xy for xy in p if x0 <= xy[0] <= x1 and y0 <= xy[1] <= y1]
+
+    full, thin = path("overview"), path("tumen")
+    assert len(thin) < len(full) / 2
+    assert inside(thin) == inside(full) and len(inside(full)) > 5
+    assert thin[0] == full[0] and thin[-1] == full[-1]
+
+
 @pytest.mark.parametrize("view", ["overview", "tumen"])
 def test_payload_stays_small(data, view):
     detail = data.countries_detail if style.VIEWS[view].detailed else None
