@@ -211,6 +211,7 @@ with st.sidebar:
     st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", bind="query-params")
     st.multiselect("Basis", BASES, key="basis", bind="query-params")
     st.multiselect("Metric family", FAMILIES, key="family", bind="query-params")
+    st.segmented_control("Group claimants by", ["organisation", "government"], key="group_by", default="organisation")
     st.toggle("Presenter mode", key="present", bind="query-params")
 
 if st.session_state.get("playing"):
@@ -269,8 +270,9 @@ with map_col:
                             alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     st.markdown(panels.legend(palette), unsafe_allow_html=True)
 with side_col:
-    st.markdown(panels.headline_panel(headline(claims, map_state.date, map_state.mode, prepared.standing)),
-                unsafe_allow_html=True)
+    group_by = st.session_state.get("group_by") or "organisation"
+    st.markdown(panels.headline_panel(headline(claims, map_state.date, map_state.mode, prepared.standing_for(group_by),
+                                               group_by), group_by), unsafe_allow_html=True)
 
 picked = next((objs[0] for objs in (event.selection.objects or {}).values() if objs), None) if event else None
 with map_col:

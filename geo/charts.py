@@ -22,8 +22,8 @@ CHART_METRICS = {
 def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict:
     """Each claimant's figures over time as a step line (capacity estimates labelled so)."""
     rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
-    rows = rows.assign(series=rows["claimant"] + rows["metric"].map(
-        lambda m: " (capacity estimate)" if "capacity" in m else ""),
+    capacity = (rows["basis"] == "capacity_estimate") | rows["metric"].str.contains("capacity")
+    rows = rows.assign(series=rows["claimant"] + capacity.map({True: " (capacity estimate)", False: ""}),
         as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"))
     base = alt.Chart(rows).encode(
         x=alt.X("as_of_date:T", title="as of"),

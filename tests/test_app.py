@@ -117,3 +117,23 @@ def test_tracks_layer_draws_a_bounded_window_of_many_points(monkeypatch):
     assert {"tracks", "tracks-path", "tracks-density"} <= ids
     assert layer(at, "tracks")["data"], "synthetic voyages run through March 2024"
     assert len(at.get("deck_gl_json_chart")[0].proto.json) < 1_000_000
+
+
+def headline_html(at) -> str:
+    return next(m.value for m in at.markdown if 'data-testid="headline"' in m.value)
+
+
+def test_headline_groups_by_organisation_or_by_government():
+    at = run({"date": "2025-06"})
+    by_org = headline_html(at)
+    assert 'data-group-by="organisation"' in by_org
+    assert "US National Security Council" in by_org and "US Department of State" in by_org
+    assert "more than 20,000 containers" in by_org  # the MSMT's hedge, as stated
+    assert "(capacity estimate, not a count)" in by_org
+    at.segmented_control(key="group_by").set_value("government").run()
+    assert not at.exception, at.exception
+    by_gov = headline_html(at)
+    assert 'data-group-by="government"' in by_gov
+    containers = by_gov.split("<h5>Containers</h5>")[1].split("<h5>")[0]
+    assert containers.count("United States government") == 1
+    assert '<small class="agency">US Department of State</small>' in containers
