@@ -175,8 +175,9 @@ def test_a_capacity_metric_holds_only_capacity_estimates(data_copy):
 
 @pytest.mark.parametrize("hedge", ["more than", "over", "about", "around", "at least", "up to", "nearly"])
 def test_a_hedging_note_needs_a_qualifier(data_copy, hedge):
-    i = row_of(data_copy, "claims.csv", "F015")
-    set_cell(data_copy, "claims.csv", i, "note", f"The agency said {hedge} 28,000 containers.")
+    i = row_of(data_copy, "claims.csv", "F071")
+    assert read_rows(data_copy / "claims.csv")[i]["qualifier"] == ""
+    set_cell(data_copy, "claims.csv", i, "note", f"The agency said {hedge} 4,700 were killed or wounded.")
     assert f"claims.csv:{i + 2}:qualifier: the note hedges ('{hedge}') but qualifier is empty" in problems_in(data_copy)
 
 
