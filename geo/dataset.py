@@ -332,6 +332,10 @@ def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.D
     out["caveat"] = ["; ".join(w for w, on in (("capacity estimate, not a count", k == "capacity_estimate"),
                                                ("unverified", v == "unverified")) if on)
                      for k, v in zip(out["metric_kind"], out["verification"])]
+    # Plain Python strings, as frame() keeps them (cheaper to sort and take than Arrow strings).
+    for column in ("claimant", "claimant_type", "government_id", "government", "agency", "family", "metric_kind",
+                   "caveat"):
+        out[column] = out[column].fillna("").astype(object)
     return out
 
 
