@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import (charts, dataset, export, imported, importer, layers, panels, state, style, timeline, tracks,
                  view as views, workspace)
-from geo.evidence import BASIS_LABELS, Filters, voyages_along
+from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
@@ -113,7 +113,7 @@ SCENES = data.scenes.reset_index(drop=True)
 LAYER_CHOICES = list(LAYER_IDS)
 # What a state with nothing set shows; the URL leaves these out (geo.state.to_params).
 DEFAULTS = {"mode": "cumulative", "view": "overview", "layers": LAYER_CHOICES, "claimant_type": [], "basis": [],
-            "family": [], "present": False, "scene": None, "sel": None}
+            "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None}
 HUMAN = {"claimant_type": lambda v: v.replace("_", " "), "basis": lambda v: BASIS_LABELS[v].split(" (")[0],
          "family": lambda v: views.FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
 
@@ -125,6 +125,7 @@ def url_state() -> dict:
     return {"date": ss.get("date"), "mode": ss.get("mode") or "cumulative", "view": ss.get("view"),
             "layers": list(ss.get("layers", LAYER_CHOICES)), "claimant_type": list(ss.get("claimant_type", [])),
             "basis": list(ss.get("basis", [])), "family": list(ss.get("family", [])),
+            "group_by": ss.get("group_by") or "organisation",
             "present": bool(ss.get("present")), "scene": scene, "sel": ss.get("sel")}
 
 
@@ -139,7 +140,8 @@ def seed_from_url():
     scene = values.pop("scene", None)
     for key, value in values.items():
         st.session_state[key] = value
-    for key, value in (("date", MONTHS[-1]), ("mode", "cumulative"), ("view", "overview"), ("layers", LAYER_CHOICES)):
+    for key, value in (("date", MONTHS[-1]), ("mode", "cumulative"), ("view", "overview"), ("layers", LAYER_CHOICES),
+                       ("group_by", "organisation")):
         st.session_state.setdefault(key, value)
     if st.session_state.get("present"):
         apply_scene(int(SCENES.index[SCENES["id"] == scene][0]) if scene else 0)
@@ -252,6 +254,9 @@ with st.sidebar:
     st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", format_func=HUMAN["claimant_type"])
     st.multiselect("Basis", BASES, key="basis", format_func=HUMAN["basis"])
     st.multiselect("Metric family", FAMILIES, key="family", format_func=HUMAN["family"])
+    st.segmented_control("Group claimants by", list(GROUPINGS), key="group_by",
+                         help="Organisation: each agency speaks for itself. Government: a government's agencies "
+                         "are one voice, its latest figure standing.")
     st.toggle("Presenter mode", key="present", on_change=toggle_present)
 
 map_state = layers.MapState(
@@ -262,6 +267,7 @@ map_state = layers.MapState(
     present=present,
     filters=Filters(tuple(st.session_state.claimant_type), tuple(st.session_state.basis),
                     tuple(st.session_state.family)),
+    group_by=st.session_state.group_by or "organisation",
 )
 # What the claims depend on besides the bundled data: the filters and, when shown, imported claims.
 claims_key = (dataclasses.astuple(map_state.filters), "")
@@ -336,7 +342,7 @@ with side_col:
             st.caption(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view.")
         if present:
             st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
-        st.markdown(panels.headline_panel(the_view.headline), unsafe_allow_html=True)
+        st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
             # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.

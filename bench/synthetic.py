@@ -159,7 +159,16 @@ def synthetic_claims(n_claims: int, seed: int = SEED, real: pd.DataFrame | None 
         "place_id": pick["place_id"], "route_ids": pick["route_ids"],
         "note": pd.Series(["Synthetic claim for benchmarks; not a real report."] * n_claims, dtype=object),
     })
-    return out[schema.CLAIMS.column_names]
+    # The columns the loader joins in from the registries (see dataset.with_registries).
+    out["claimant_id"] = pd.Series([f"SYN_{w:03d}" for w in who], dtype=object)
+    out["checked"] = pd.Series(pd.NaT, index=out.index).astype("datetime64[s]")
+    out["checked_url"], out["verification"], out["restates"] = "", "", ""
+    out["government_id"], out["government"], out["agency"] = out["claimant_id"], claimant, ""
+    out["metric_kind"] = pick["metric_kind"]
+    out["caveat"] = ""
+    for column in ("checked_url", "verification", "restates", "agency", "caveat"):
+        out[column] = out[column].astype(object)
+    return out[[c for c in real.columns if c != "geometry"]]
 
 
 def with_claims(data: dataset.Dataset, claims: pd.DataFrame) -> dataset.Dataset:

@@ -31,9 +31,9 @@ def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220
     rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
     if rows.empty:
         return None
-    rows = rows.assign(series=rows["claimant"] + rows["metric"].map(
-        lambda m: " (capacity estimate)" if "capacity" in m else ""),
-        as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
+    capacity = (rows["basis"] == "capacity_estimate") | rows["metric"].str.contains("capacity")
+    rows = rows.assign(series=rows["claimant"] + capacity.map({True: " (capacity estimate)", False: ""}),
+                       as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
     unit = rows["unit"].iloc[0] if rows["unit"].nunique() == 1 else None
     base = alt.Chart(rows).encode(
         x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS)),

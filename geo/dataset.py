@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class Dataset:
     routes: gpd.GeoDataFrame
     areas: gpd.GeoDataFrame
     scenes: pd.DataFrame
+    claimants: pd.DataFrame
+    metrics: pd.DataFrame
     countries: gpd.GeoDataFrame
     countries_detail: gpd.GeoDataFrame
     version: str
@@ -90,7 +93,8 @@ def check(data_dir: Path | str = DATA_DIR) -> tuple[Dataset | None, list[Problem
     basemaps, found = read_basemaps(data_dir)
     problems += found
     problems += check_links(frames, raws)
-    problems += check_claims(frames["claims"], raws["claims"])
+    problems += check_registries(frames, raws)
+    problems += check_claims(frames["claims"], raws["claims"], frames["metrics"], frames["claimants"])
     if len(basemaps) == len(BASEMAP_FILES):
         problems += check_countries(frames["places"], raws["places"], basemaps)
     if problems:
@@ -111,6 +115,10 @@ def check_links(frames, raws) -> list[Problem]:
     places = {r["id"]: r for r in frames["places"] if r["id"]}
     route_ids = {r["id"] for r in frames["routes"] if r["id"]} | {r["id"] for r in frames["flows"] if r["id"]}
     metrics = {r["metric"] for r in frames["claims"] if r["metric"]}
+    registered = {"claimant": ({r["id"] for r in frames["claimants"] if r["id"]}, "claimant", "claimants.csv"),
+                  "claimants": ({r["id"] for r in frames["claimants"] if r["id"]}, "claimant", "claimants.csv"),
+                  "metric": ({r["id"] for r in frames["metrics"] if r["id"]}, "metric", "metrics.csv"),
+                  "claim": ({r["id"] for r in frames["claims"] if r["id"]}, "claim", "claims.csv")}
     for table in schema.TABLES:
         name, rows = table.filename, raws[table.name].rows
         for record, row in zip(frames[table.name], rows):
@@ -118,6 +126,12 @@ def check_links(frames, raws) -> list[Problem]:
                 value = record.get(column.name)
                 if column.kind == "place" and value and value not in places:
                     problems.append(Problem(name, row, column.name, f"unknown place id {value!r}"))
+                if column.kind in registered and value:
+                    known, what, where = registered[column.kind]
+                    for ref in (value if isinstance(value, tuple) else (value,)):
+                        if ref not in known:
+                            problems.append(Problem(name, row, column.name, f"unknown {what} id {ref!r} "
+                                                                            f"(not in {where})"))
                 if column.kind == "routes" and value:
                     for ref in value:
                         if ref not in route_ids:
@@ -143,8 +157,51 @@ def check_links(frames, raws) -> list[Problem]:
     return problems
 
 
-def check_claims(claims, raw) -> list[Problem]:
+# Words by which a source hedges a figure: a note using one needs a qualifier.
+HEDGES = ("more than", "over", "about", "around", "at least", "up to", "nearly", "roughly", "approximately",
+          "almost", "no fewer than", "as many as", "some")
+HEDGE_RE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) + r")\s+(?:\$|US\$)?(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|half|a (?:million|"
+                      r"billion|thousand|hundred|dozen|third|quarter|half))\b)",
+                      re.IGNORECASE)
+# A claimant is an organisation: no reporting chain, no person.
+CHAIN_RE = re.compile(r"\bvia\b|as summari[sz]ed by|as recounted by|\bquoted by\b", re.IGNORECASE)
+PERSON_RE = re.compile(r"\((?:[A-Z][a-z]+\.? ){1,2}[A-Z][a-z'-]+\)|\b(?:President|Minister|Secretary|Ambassador|"
+                       r"spokes(?:person|man|woman)|chief|lawmaker|Deputy)\s+[A-Z][a-z]+ [A-Z][a-z]+")
+DUPLICATE_DAYS = 7
+
+
+def hedge_in(note: str) -> str | None:
+    match = HEDGE_RE.search(note or "")
+    return match.group(1).lower() if match else None
+
+
+def check_registries(frames, raws) -> list[Problem]:
+    """Claimants are organisations; a parent chain must end (no cycles)."""
     problems = []
+    parents = {r["id"]: r.get("parent") or () for r in frames["claimants"] if r["id"]}
+    for record, row in zip(frames["claimants"], raws["claimants"].rows):
+        name = record.get("name") or ""
+        for pattern, why in ((CHAIN_RE, "a reporting chain"), (PERSON_RE, "a person")):
+            found = pattern.search(name)
+            if found:
+                problems.append(Problem("claimants.csv", row, "name",
+                                        f"claimant name {name!r} holds {why} ({found.group(0)!r}): "
+                                        "put it in claims.csv attribution"))
+        seen, todo = set(), list(parents.get(record.get("id"), ()))
+        while todo:
+            parent = todo.pop()
+            if parent == record.get("id"):
+                problems.append(Problem("claimants.csv", row, "parent", f"{parent!r} is its own ancestor"))
+                break
+            if parent not in seen:
+                seen.add(parent)
+                todo += list(parents.get(parent, ()))
+    return problems
+
+
+def check_claims(claims, raw, metrics=(), claimants=()) -> list[Problem]:
+    problems = []
+    metric = {m["id"]: m for m in metrics if m.get("id")}
     for record, row in zip(claims, raw.rows):
         low, high = record.get("value"), record.get("value_high")
         if low is not None and high is not None and high < low:
@@ -153,6 +210,50 @@ def check_claims(claims, raw) -> list[Problem]:
         if as_of and reported and as_of > reported:
             problems.append(Problem("claims.csv", row, "as_of_date",
                                     f"as-of date {as_of} is after the publication date {reported}"))
+        m = metric.get(record.get("metric"))
+        if m and record.get("unit") and record["unit"] != m["unit"]:
+            problems.append(Problem("claims.csv", row, "unit", f"unit {record['unit']!r} differs from metric "
+                                                               f"{m['id']!r}'s unit {m['unit']!r}"))
+        if m and record.get("basis"):
+            capacity_metric = m["kind"] == "capacity_estimate"
+            if (record["basis"] == "capacity_estimate") != capacity_metric:
+                problems.append(Problem("claims.csv", row, "basis",
+                                        f"basis {record['basis']!r} in {m['kind']} metric {m['id']!r}: capacity "
+                                        "estimates belong in capacity metrics only, and only they do"))
+        hedge = hedge_in(record.get("note"))
+        if hedge and not record.get("qualifier"):
+            problems.append(Problem("claims.csv", row, "qualifier",
+                                    f"the note hedges ({hedge!r}) but qualifier is empty"))
+        if record.get("verification") == "verified" and not (record.get("checked") and record.get("checked_url")):
+            problems.append(Problem("claims.csv", row, "checked",
+                                    "a verified claim needs the date (checked) and the page (checked_url) it "
+                                    "was read against"))
+        if record.get("checked") and reported and record["checked"] < reported:
+            problems.append(Problem("claims.csv", row, "checked",
+                                    f"checked {record['checked']} before it was published ({reported})"))
+    problems += check_duplicates(claims, raw)
+    return problems
+
+
+def check_duplicates(claims, raw) -> list[Problem]:
+    """Same claimant, metric and value with as-of dates at most DUPLICATE_DAYS apart is one claim
+    stored twice, unless one row says it restates the other."""
+    problems, groups = [], {}
+    for record, row in zip(claims, raw.rows):
+        if record.get("claimant") and record.get("metric") and record.get("value") is not None \
+                and record.get("as_of_date"):
+            groups.setdefault((record["claimant"], record["metric"], record["value"]), []).append((record, row))
+    for rows in groups.values():
+        for i, (a, row_a) in enumerate(rows):
+            for b, row_b in rows[:i]:
+                if abs((a["as_of_date"] - b["as_of_date"]).days) > DUPLICATE_DAYS:
+                    continue
+                if a.get("restates") == b["id"] or b.get("restates") == a["id"]:
+                    continue
+                problems.append(Problem("claims.csv", row_a, "restates",
+                                        f"same claimant, metric and value as {b['id']} (row {row_b}) within "
+                                        f"{DUPLICATE_DAYS} days: one claim stored twice? Set restates to "
+                                        f"{b['id']!r} if this row restates it"))
     return problems
 
 
@@ -187,12 +288,55 @@ def frame(records: list[dict], table: schema.Table) -> pd.DataFrame:
             df[column.name] = pd.to_datetime(df[column.name]).astype("datetime64[s]")
         elif column.kind in ("number", "lon", "lat"):
             df[column.name] = pd.to_numeric(df[column.name]).astype("float64")
-        elif column.kind in ("routes", "layers"):
+        elif column.kind in ("routes", "layers", "claimants"):
             df[column.name] = df[column.name].map(lambda v: tuple(v) if v else ())
         else:
             # Plain Python strings: on tables this size, far cheaper to sort and take than Arrow strings.
             df[column.name] = df[column.name].fillna("").astype(object)
     return df
+
+
+def governments(claimants: pd.DataFrame) -> dict[str, str]:
+    """Each claimant's top organisation: follow a single parent up to the root. A joint
+    claimant (two parents) is its own top, never silently filed under one of them."""
+    parent = {r.id: r.parent for r in claimants.itertuples()}
+    top = {}
+    for cid in parent:
+        at, seen = cid, set()
+        while len(parent.get(at, ())) == 1 and at not in seen:
+            seen.add(at)
+            at = parent[at][0]
+        top[cid] = at
+    return top
+
+
+def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Claims with the registries' words joined in. `claimant_id` keeps the registry id and
+    `claimant` becomes the organisation's name, so everything that groups or prints by claimant
+    works on organisations; `government` and `government_id` name its top organisation and
+    `agency` the claimant itself when it is not that top (for "group by government").
+    `family` and `metric_kind` come from the metric, `claimant_type` from the claimant."""
+    name = dict(zip(claimants["id"], claimants["name"]))
+    kind = dict(zip(claimants["id"], claimants["type"]))
+    top = governments(claimants)
+    out = claims.rename(columns={"claimant": "claimant_id"})
+    ids = out["claimant_id"]
+    out.insert(out.columns.get_loc("claimant_id") + 1, "claimant", ids.map(name))
+    out["claimant_type"] = ids.map(kind)
+    out["government_id"] = ids.map(top)
+    out["government"] = out["government_id"].map(name)
+    out["agency"] = [n if t != c else "" for n, t, c in zip(out["claimant"], out["government_id"], ids)]
+    out["family"] = out["metric"].map(dict(zip(metrics["id"], metrics["family"])))
+    out["metric_kind"] = out["metric"].map(dict(zip(metrics["id"], metrics["kind"])))
+    # Spelled out for exports and tooltips: what the figure is not.
+    out["caveat"] = ["; ".join(w for w, on in (("capacity estimate, not a count", k == "capacity_estimate"),
+                                               ("unverified", v == "unverified")) if on)
+                     for k, v in zip(out["metric_kind"], out["verification"])]
+    # Plain Python strings, as frame() keeps them (cheaper to sort and take than Arrow strings).
+    for column in ("claimant", "claimant_type", "government_id", "government", "agency", "family", "metric_kind",
+                   "caveat"):
+        out[column] = out[column].fillna("").astype(object)
+    return out
 
 
 def build(frames, raws, basemaps, version) -> Dataset:
@@ -210,9 +354,13 @@ def build(frames, raws, basemaps, version) -> Dataset:
     def geoframe(name, table):
         return gpd.GeoDataFrame(frame(frames[name], table), geometry=raws[name].geometries, crs=CRS)
 
+    claimants = frame(frames["claimants"], schema.CLAIMANTS)
+    metrics = frame(frames["metrics"], schema.METRICS)
     return Dataset(
         places=places,
-        claims=at_place(frame(frames["claims"], schema.CLAIMS)),
+        claims=at_place(with_registries(frame(frames["claims"], schema.CLAIMS), claimants, metrics)),
+        claimants=claimants,
+        metrics=metrics,
         events=at_place(frame(frames["events"], schema.EVENTS)),
         flows=flows,
         routes=geoframe("routes", schema.ROUTES),

@@ -11,10 +11,15 @@ QUALIFIER_WORDS = {"about": "about ", "at_least": "at least ", "more_than": "mor
 BASIS_LABELS = {
     "count": "count",
     "imagery_count": "imagery count",
-    "capacity_estimate": "capacity estimate (containers × rounds per container), not a count",
+    "capacity_estimate": "capacity estimate (a conversion of containers or tonnage), not a count",
     "estimate": "estimate",
     "official_statement": "official statement",
 }
+
+CAPACITY_LABEL = "capacity estimate, not a count"
+UNVERIFIED_LABEL = "unverified"
+# Grouping of claimants in the headline: each organisation on its own, or by government.
+GROUPINGS = {"organisation": "claimant", "government": "government"}
 
 # The headline figures beside the map: label -> metrics, in the order they are shown.
 HEADLINES = {
@@ -66,8 +71,19 @@ def format_range(low: float, high: float, unit: str) -> str:
     return format_value(low, high if high != low else None, None, unit)
 
 
+def is_capacity(claim) -> bool:
+    return claim.get("basis") == "capacity_estimate" or claim.get("metric_kind") == "capacity_estimate"
+
+
+def text_of(claim, column: str) -> str:
+    value = claim.get(column, "")
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
 def claim_row(claim) -> dict:
-    """One claim as the evidence panel and exports show it (plain text; escaping happens at output)."""
+    """One claim as the evidence panel and exports show it (plain text; escaping happens at output).
+    `value` keeps the claimant's own hedge ("more than 20,000 containers")."""
+    checked = claim.get("checked")
     return {
         "id": claim["id"],
         "metric": claim["metric"],
@@ -81,7 +97,34 @@ def claim_row(claim) -> dict:
         "outlet": claim["outlet"],
         "url": claim["url"],
         "note": claim["note"],
+        "qualifier": text_of(claim, "qualifier"),
+        "capacity": is_capacity(claim),
+        "government": text_of(claim, "government") or claim["claimant"],
+        "agency": text_of(claim, "agency"),
+        "verification": text_of(claim, "verification"),
+        "checked": f"{checked:%Y-%m-%d}" if checked is not None and pd.notna(checked) else "",
+        "checked_url": text_of(claim, "checked_url"),
+        "restates": text_of(claim, "restates"),
     }
+
+
+def headline_claims(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims a headline may show: not marked unverified, and not a restatement of another row."""
+    keep = pd.Series(True, index=claims.index)
+    if "verification" in claims.columns:
+        keep &= claims["verification"].fillna("") != "unverified"
+    if "restates" in claims.columns:
+        keep &= claims["restates"].fillna("") == ""
+    return claims[keep]
+
+
+def headline_standing(claims: pd.DataFrame, group_by: str = "organisation") -> timeline.Standing:
+    """The headline's claims ranked per metric and organisation (or government)."""
+    who = GROUPINGS.get(group_by, "claimant")
+    shown = headline_claims(claims)
+    if who not in shown.columns:  # imported claims alone carry no registry columns
+        shown = shown.assign(government=shown["claimant"])
+    return timeline.Standing(shown, who=who)
 
 
 @dataclass
@@ -156,17 +199,21 @@ def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
 
 
 def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE,
-             standing: timeline.Standing | None = None, all_claims: pd.DataFrame | None = None
-             ) -> dict[str, list[dict]]:
-    """The standing claims for each headline figure, one per claimant, largest first.
-    `standing` is the claims already ranked (timeline.Standing(claims)), to reuse across dates.
+             standing: timeline.Standing | None = None, group_by: str = "organisation",
+             all_claims: pd.DataFrame | None = None) -> dict[str, list[dict]]:
+    """The standing claims for each headline figure, one per organisation (group_by
+    "organisation") or per government ("government": a government's agencies are one voice,
+    its latest figure standing, and the row names the agency that gave it), largest first.
+    Unverified claims and restatements never stand in a headline.
+    `standing` is headline_standing(claims, group_by), ranked once to reuse across dates.
 
     Disputes are judged against `all_claims` (the claims before any filter, when given), so a
     filter never hides that a figure is contested: the claim keeps its ⚠ mark, and
     `hidden_disputants` names the claimants the filters hide."""
-    index = standing or timeline.Standing(claims)
+    index = standing or headline_standing(claims, group_by)
+    who = GROUPINGS.get(group_by, "claimant")
     known = sorted((index.records[i] for i in index.on(when, mode)),
-                   key=lambda c: (c["metric"], -c["value"], c["claimant"]))
+                   key=lambda c: (c["metric"], -c["value"], c.get(who) or c["claimant"]))
     everyone = claims if all_claims is None else all_claims
     disputed = timeline.disputed_claims(everyone, when, mode)
     shown = set(claims["claimant"])

@@ -685,7 +685,7 @@ def required(table: schema.Table) -> set[str]:
 
 def guess_kind(columns, geom_types: list[str], filename: str) -> str:
     cols = columns_lower(columns)
-    if required(schema.CLAIMS) <= cols:
+    if required(schema.IMPORTED_CLAIMS) <= cols:
         return "claims"
     if {"id", "name", "kind", "lon", "lat", "country", "precision"} <= cols:
         return "places"
@@ -780,7 +780,7 @@ def iso_or_same(raw: str) -> str:
 
 
 def normalise_claims(frame, loaded, filename):
-    out = schema_kind(frame, loaded, filename, schema.CLAIMS)
+    out = schema_kind(frame, loaded, filename, schema.IMPORTED_CLAIMS)
     out["name"] = out["metric"].astype(str) + " — " + out["claimant"].astype(str)
     return drop_problem_rows(out, loaded)
 

@@ -14,6 +14,7 @@ import json
 import math
 import secrets
 import sys
+from functools import cached_property
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -23,7 +24,7 @@ from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
 from geo import labels, railways, style, timeline
-from geo.evidence import Filters, format_range, format_value
+from geo.evidence import Filters, format_range, format_value, headline_standing
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
 # fails and is retried from disk each time (~3 ms a deck). A None entry makes it fail at once.
@@ -44,6 +45,7 @@ class MapState:
     view: str = "overview"
     present: bool = False
     filters: Filters = field(default_factory=Filters)
+    group_by: str = "organisation"  # headline claimants: each organisation, or one voice per government
 
 
 def defuse(value):
@@ -277,6 +279,17 @@ class Prepared:
     events: list[dict]
     areas: list[dict]
 
+    @cached_property
+    def headline_standings(self) -> dict:
+        return {}
+
+    def standing_for(self, group_by: str = "organisation") -> timeline.Standing:
+        """The headline's ranking (verified claims, no restatements) per grouping, built once."""
+        cache = self.headline_standings
+        if group_by not in cache:
+            cache[group_by] = headline_standing(self.claims, group_by)
+        return cache[group_by]
+
 
 def plain_records(frame) -> list[dict]:
     return timeline.plain(frame).to_dict("records")
@@ -421,7 +434,8 @@ def railcar_records(prepared: Prepared, state: MapState, notices: list | None = 
     for c in sorted(latest.values(), key=lambda c: (c["as_of_date"], c["id"])):
         p = prepared.places[c["place_id"]]
         rec = tooltip_record("railcars", c["id"], f"Railcars at {p['name']}",
-                             format_value(c["value"], c["value_high"], c["qualifier"], c["unit"]) + " seen in imagery",
+                             format_value(c["value"], c["value_high"], c["qualifier"], c["unit"]) + " seen in imagery"
+                             + (" (unverified)" if c.get("verification") == "unverified" else ""),
                              c["claimant"], f"seen {c['as_of_date']:%Y-%m-%d}", c["place_id"])
         rec.update(position=[round(p["lon"], 4), round(p["lat"], 4)],
                    radius=round(5 + 1.6 * math.sqrt(c["value"]), 1))

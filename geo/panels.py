@@ -26,12 +26,32 @@ def disputed_mark(disputed: bool, hidden: list[str] = ()) -> str:
             f'month">⚠ disputed</span>{note}')
 
 
+def unverified_mark(claim: dict) -> str:
+    return (' <span class="unverified" title="Not confirmed against a stored copy of its source">unverified</span>'
+            if claim.get("verification") == "unverified" else "")
+
+
+def capacity_mark(claim: dict) -> str:
+    return ' <span class="capacity">(capacity estimate, not a count)</span>' if claim.get("capacity") else ""
+
+
+def checked_line(claim: dict) -> str:
+    if not claim.get("checked"):
+        return ""
+    where = link(claim["checked_url"], "source copy") if claim.get("checked_url") else "its source"
+    return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
+
+
 def claim_item(claim: dict, disputed: bool = False) -> str:
-    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{disputed_mark(disputed)}'
+    restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
+                if claim.get("restates") else "")
+    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+            f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
             f'{escape(claim["claimant"])} · as of {escape(claim["as_of"])} · published {escape(claim["published"])}<br/>'
+            f'<span class="attribution">{escape(claim.get("attribution", ""))}</span> · '
             f'<span class="outlet">{link(claim["url"], claim["outlet"])}</span>'
-            f'<br/><span class="note">{escape(claim["note"])}</span></li>')
+            f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
 
 
 def evidence_panel(ev: Evidence) -> str:
@@ -64,8 +84,16 @@ def evidence_panel(ev: Evidence) -> str:
     return "".join(parts)
 
 
-def headline_panel(figures: dict[str, list[dict]]) -> str:
-    parts = ['<div class="headline" data-testid="headline">']
+def who_line(c: dict, group_by: str) -> str:
+    """The claimant; grouped by government, the government with the agency in smaller type."""
+    if group_by == "government":
+        agency = f' <small class="agency">{escape(c["agency"])}</small>' if c.get("agency") else ""
+        return f'{link(c["url"], c["government"])}{agency}'
+    return link(c["url"], c["claimant"])
+
+
+def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation") -> str:
+    parts = [f'<div class="headline" data-testid="headline" data-group-by="{escape(group_by, quote=True)}">']
     for label, claims in figures.items():
         parts.append(f"<h5>{escape(label)}</h5>")
         if not claims:
@@ -73,10 +101,11 @@ def headline_panel(figures: dict[str, list[dict]]) -> str:
             continue
         parts.append("<ul>")
         for c in claims:
-            capacity = " (capacity estimate, not a count)" if c["basis"].startswith("capacity") else ""
+            capacity = " (capacity estimate, not a count)" if c.get("capacity") or c["basis"].startswith("capacity") \
+                else ""
             parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}'
                          f'{disputed_mark(c["disputed"], c.get("hidden_disputants", []))}<br/>'
-                         f'<span class="who">{link(c["url"], c["claimant"])}, as of {escape(c["as_of"])}</span></li>')
+                         f'<span class="who">{who_line(c, group_by)}, as of {escape(c["as_of"])}</span></li>')
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)
@@ -145,6 +174,8 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
 .evidence .note, .evidence .basis, .headline .who, .hidden-disputant { color: #555; font-size: 0.85em; }
 .disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
+.unverified { color: #7a1f1f; font-weight: 600; white-space: nowrap; }
+.evidence .capacity, .evidence .checked, .evidence .attribution, .headline .agency { color: #555; font-size: 0.85em; }
 .headline h5 { margin: 0.5rem 0 0; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
 .evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }

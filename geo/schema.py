@@ -15,6 +15,10 @@ QUALIFIERS = ("about", "at_least", "more_than", "up_to", "range")
 BASES = ("count", "imagery_count", "capacity_estimate", "estimate", "official_statement")
 CLAIMANT_TYPES = ("government", "intelligence_service", "think_tank", "multilateral_body", "media",
                   "self_reported")
+METRIC_KINDS = ("count", "capacity_estimate", "share", "money", "rate")
+METRIC_PERIODS = ("cumulative", "annual", "single_event", "point_in_time", "per_week", "per_month",
+                  "three_months")
+VERIFICATIONS = ("verified", "unverified")
 EVENT_KINDS = ("transfer", "imagery", "strike", "sanction", "diplomatic", "deployment")
 MODES = ("rail", "sea", "road", "air")
 ROUTE_STATUSES = ("reported", "inferred")
@@ -29,7 +33,9 @@ class Column:
     """One column of a table.
 
     kind is one of: id, text, number, date, url, choice, lon, lat, iso3, place (a place
-    id), routes (;-separated route or flow ids) and layers (;-separated layer ids).
+    id), routes (;-separated route or flow ids), layers (;-separated layer ids), claimant
+    and metric (ids in the two registries), claimants (;-separated claimant ids) and claim
+    (a claim id).
     """
 
     name: str
@@ -65,7 +71,51 @@ PLACES = Table("places", "places.csv", (
     Column("source_url", "url"),
 ))
 
+CLAIMANTS = Table("claimants", "claimants.csv", (
+    Column("id", "id"),
+    Column("name"),
+    Column("type", "choice", choices=CLAIMANT_TYPES),
+    Column("country", "iso3", required=False),
+    Column("parent", "claimants", required=False),
+    Column("note", required=False),
+))
+
+METRICS = Table("metrics", "metrics.csv", (
+    Column("id", "id"),
+    Column("family", "choice", choices=FAMILIES),
+    Column("unit"),
+    Column("kind", "choice", choices=METRIC_KINDS),
+    Column("period", "choice", choices=METRIC_PERIODS),
+    Column("counts"),
+))
+
+# The bundled claims: claimant and metric are ids into the two registries above, and each
+# row says when and where it was last read against its source.
 CLAIMS = Table("claims", "claims.csv", (
+    Column("id", "id"),
+    Column("metric", "metric"),
+    Column("value", "number"),
+    Column("value_high", "number", required=False),
+    Column("qualifier", "choice", required=False, choices=QUALIFIERS),
+    Column("unit"),
+    Column("basis", "choice", choices=BASES),
+    Column("as_of_date", "date"),
+    Column("reported_date", "date"),
+    Column("claimant", "claimant"),
+    Column("attribution"),
+    Column("outlet"),
+    Column("url", "url"),
+    Column("place_id", "place", required=False),
+    Column("route_ids", "routes", required=False),
+    Column("note"),
+    Column("checked", "date", required=False),
+    Column("checked_url", "url", required=False),
+    Column("verification", "choice", choices=VERIFICATIONS),
+    Column("restates", "claim", required=False),
+))
+
+# Claims a user imports keep the older, self-contained shape: claimant, family and type as text.
+IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("id", "id"),
     Column("metric"),
     Column("family", "choice", choices=FAMILIES),
@@ -142,7 +192,7 @@ AREAS = Table("areas", "areas.geojson", (
     Column("source_url", "url"),
 ))
 
-TABLES = (PLACES, CLAIMS, EVENTS, FLOWS, SCENES, ROUTES, AREAS)
+TABLES = (PLACES, CLAIMANTS, METRICS, CLAIMS, EVENTS, FLOWS, SCENES, ROUTES, AREAS)
 
 # Geometry each GeoJSON table may hold.
 GEOMETRY_TYPES = {

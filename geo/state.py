@@ -18,7 +18,9 @@ LIST_PARAMS = {"layers": schema.LAYER_IDS, "claimant_type": CLAIMANT_TYPES, "bas
 MODES = ("cumulative", "period")
 SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track")
 # Written in this order, so one state always gives one link.
-ORDER = ("date", "mode", "view", "layers", "claimant_type", "basis", "family", "present", "scene", "sel")
+ORDER = ("date", "mode", "view", "layers", "claimant_type", "basis", "family", "group_by", "present", "scene",
+         "sel")
+GROUPINGS = ("organisation", "government")
 
 
 def as_list(raw) -> list[str]:
@@ -64,6 +66,12 @@ def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple
             values["mode"] = raw[0]
         else:
             bad("mode", raw[0], "cumulative or period")
+    if "group_by" in params:
+        raw = (as_list(params["group_by"])[-1:] or [""])[0]
+        if raw in GROUPINGS:
+            values["group_by"] = raw
+        else:
+            bad("group_by", raw, "organisation or government")
     if "present" in params:
         raw = (as_list(params["present"])[-1:] or [""])[0].lower()
         if raw in TRUE_WORDS | FALSE_WORDS:

@@ -64,12 +64,14 @@ class Standing:
 
     `rows` are the claims sorted by group, claimant, as-of date, publication date and id
     (`records`: the same as dicts); on() returns the positions of the standing claims.
+    `who` is the column that says whose claim it is: "claimant" (the organisation) or
+    "government" (its top organisation, so a government's agencies stand as one voice).
     """
 
-    def __init__(self, claims: pd.DataFrame, group: str = "metric"):
-        self.rows = plain(claims).sort_values([group, "claimant", "as_of_date", "reported_date", "id"],
+    def __init__(self, claims: pd.DataFrame, group: str = "metric", who: str = "claimant"):
+        self.rows = plain(claims).sort_values([group, who, "as_of_date", "reported_date", "id"],
                                               kind="stable").reset_index(drop=True)
-        codes = pd.MultiIndex.from_frame(self.rows[[group, "claimant"]]).codes
+        codes = pd.MultiIndex.from_frame(self.rows[[group, who]]).codes
         self.key = codes[0].astype(np.int64) * (len(self.rows) + 1) + codes[1]
         self.as_of = days(self.rows["as_of_date"])
         self.reported = days(self.rows["reported_date"])

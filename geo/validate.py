@@ -184,6 +184,12 @@ def parse_cell(column: schema.Column, text: str):
         if text not in column.choices:
             raise ValueError(f"{text!r} is not one of {', '.join(column.choices)}")
         return text
+    if kind == "claimants":
+        items = tuple(p.strip() for p in text.split(";") if p.strip())
+        bad = [p for p in items if not ID_RE.match(p)]
+        if bad:
+            raise ValueError(f"id {bad[0]!r} may hold only letters, digits, _ and -")
+        return items
     if kind in ("routes", "layers"):
         items = tuple(p.strip() for p in text.split(";") if p.strip())
         if kind == "layers":

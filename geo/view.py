@@ -65,7 +65,8 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         "factories": lambda: area_features(prepared, "factory_region", state, style.OKABE_ITO["orange"]),
     }
     records = {layer_id: build() for layer_id, build in builders.items() if layer_id in state.layers}
-    figures = headline(prepared.claims, state.date, state.mode, prepared.standing, prepared.all_claims)
+    figures = headline(prepared.claims, state.date, state.mode, prepared.standing_for(state.group_by),
+                       state.group_by, prepared.all_claims)
     view = MapView(state, records, [], figures, notices)
     view.legend = legend_entries(view, palette) + list(extra_legend)
     return view

@@ -146,9 +146,12 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     import io
     from conftest import DATA, read_rows
     from geo import importer, workspace
+    from geo.schema import IMPORTED_CLAIMS
     monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
     row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
-    row.update(id="X900", place_id="LOC_NOWHERE")
+    row = {c.name: row.get(c.name, "") for c in IMPORTED_CLAIMS.columns} | {
+        "id": "X900", "place_id": "LOC_NOWHERE", "family": "rail", "claimant_type": "think_tank",
+        "claimant": "Imagery Watch", "as_of_date": "2025-05-01", "reported_date": "2025-05-10"}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(row))
     writer.writeheader()
@@ -162,3 +165,23 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     at.button(key=f"remove_{batch}").click().run()
     assert not at.exception
     assert not any("LOC_NOWHERE" in w.value for w in at.warning)
+
+
+def headline_html(at) -> str:
+    return next(m.value for m in at.markdown if 'data-testid="headline"' in m.value)
+
+
+def test_headline_groups_by_organisation_or_by_government():
+    at = run({"date": "2025-06"})
+    by_org = headline_html(at)
+    assert 'data-group-by="organisation"' in by_org
+    assert "US National Security Council" in by_org and "US Department of State" in by_org
+    assert "more than 20,000 containers" in by_org  # the MSMT's hedge, as stated
+    assert "(capacity estimate, not a count)" in by_org
+    at.segmented_control(key="group_by").set_value("government").run()
+    assert not at.exception, at.exception
+    by_gov = headline_html(at)
+    assert 'data-group-by="government"' in by_gov
+    containers = by_gov.split("<h5>Containers</h5>")[1].split("<h5>")[0]
+    assert containers.count("United States government") == 1
+    assert '<small class="agency">US Department of State</small>' in containers

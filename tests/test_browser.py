@@ -150,7 +150,9 @@ def test_clicking_a_feature_opens_the_evidence_panel_with_source_links(page, ser
     links = panel.locator("a[href^='http']")
     assert links.count() >= 5
     hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
-    assert hrefs <= set(data.claims["url"]) | set(data.routes["source_url"].dropna()) | set(data.events["url"])
+    # Claims link their cited page and, once re-checked, the copy they were read against.
+    assert hrefs <= set(data.claims["url"]) | set(data.claims["checked_url"]) | \
+        set(data.routes["source_url"].dropna()) | set(data.events["url"])
     assert links.first.get_attribute("target") == "_blank"
     assert "capacity estimate" in panel.inner_text() or "containers" in panel.inner_text()
     shot(page, "evidence-panel")

@@ -100,3 +100,47 @@ def test_areas_are_labelled_approximate(data):
     assert (data.areas["precision"] == "approximate").all()
     kursk = data.areas[data.areas["name"].str.contains("Kursk salient")]
     assert len(kursk) >= 3
+
+
+def test_every_claim_names_registry_ids_and_says_how_it_was_checked(data):
+    claims = data.claims
+    assert set(claims["claimant_id"]) <= set(data.claimants["id"])
+    assert set(claims["metric"]) <= set(data.metrics["id"])
+    verified = claims["verification"] == "verified"
+    assert (claims.loc[verified, "checked"].notna() & (claims.loc[verified, "checked_url"] != "")).all()
+    assert set(claims["verification"]) <= {"verified", "unverified"}
+
+
+@pytest.mark.parametrize("claim_id,qualifier", [
+    ("F003", "about"), ("F012", "more_than"), ("F018", "about"), ("F019", "more_than"), ("F025", "more_than"),
+    ("F027", "about"), ("F036", "at_least"), ("F059", "about"), ("F074", "about"),
+])
+def test_hedges_the_sources_use_are_kept(data, claim_id, qualifier):
+    assert data.claims.set_index("id").loc[claim_id, "qualifier"] == qualifier
+
+
+def test_scope_faults_of_issue_11_stay_fixed(data):
+    c = data.claims.set_index("id")
+    assert c.loc["F042", "metric"] == "ballistic_missiles_fired_cumulative"  # a war-to-date total
+    assert c.loc["F023", "metric"] == "artillery_shells_capacity_152mm_equiv"
+    assert c.loc["F026", "basis"] == "capacity_estimate" and c.loc["F026", "metric_kind"] == "capacity_estimate"
+    assert f"{c.loc['F011', 'reported_date']:%Y-%m-%d}" == "2024-06-22"
+    assert c.loc["S007", "restates"] == "F061"
+    annual = c[c["metric"] == "artillery_shells_annual"]
+    assert {"F027", "F029", "F030", "F031"} <= set(annual.index) and set(annual["unit"]) == {"rounds per year"}
+    fleet = c[c["metric"] == "ship_voyages"]
+    assert set(fleet["unit"]) == {"voyages"} and not {"F088", "F089"} & set(fleet.index)
+
+
+def test_capacity_estimates_live_only_in_capacity_metrics(data):
+    capacity = data.claims["basis"] == "capacity_estimate"
+    assert (capacity == (data.claims["metric_kind"] == "capacity_estimate")).all()
+    assert (data.claims.loc[capacity, "caveat"].str.contains("capacity estimate, not a count")).all()
+
+
+def test_one_government_is_one_registry_tree(data):
+    us = data.claims[data.claims["claimant_id"].isin(["US_NSC", "US_STATE", "US_DOD", "US_UN_MISSION", "US_GOV"])]
+    assert set(us["government"]) == {"United States government"}
+    joint = data.claims[data.claims["claimant_id"] == "US_KR_OFFICIALS"]
+    assert len(joint) and set(joint["government_id"]) == {"US_KR_OFFICIALS"}, "a joint claimant is never filed under one"
+    assert not data.claimants["name"].str.contains(r"\bvia\b|as summari|Zelensky|Kirby|Shoigu|Budanov").any()

@@ -139,3 +139,33 @@ def test_counted_disputes_match_a_pairwise_check_on_random_claims():
                     abs(a.as_of_date - b.as_of_date) <= timeline.DISPUTE_WINDOW:
                 expected.add(a.id)
     assert timeline.disputed_claims(claims, "2026-01-01") == expected
+
+
+def test_annual_shell_figures_once_under_different_metrics_are_now_compared(data):
+    """Zelensky's 2024 figure and the MSMT's were stored as artillery_shells_annual and
+    artillery_rounds_annual: merged, the dispute check sees two claimants disagree."""
+    c = data.claims.set_index("id")
+    assert c.loc["F029", "metric"] == c.loc["F031", "metric"] == "artillery_shells_annual"
+    assert c.loc["F029", "claimant"] != c.loc["F031", "claimant"]
+    assert {"F029", "F031"} <= timeline.disputed_claims(data.claims, "2025-06-30")
+
+
+def test_merged_metric_dispute_on_a_fixture():
+    rows = pd.DataFrame({"id": ["A", "B"], "metric": ["artillery_shells_annual"] * 2, "value": [3.5e6, 9e6],
+                         "value_high": [float("nan")] * 2, "claimant": ["Ukraine", "MSMT"],
+                         "as_of_date": pd.to_datetime(["2024-12-02", "2024-12-15"]),
+                         "reported_date": pd.to_datetime(["2024-12-02", "2025-05-29"])})
+    assert timeline.disputed_claims(rows, "2025-05-28") == set()  # the MSMT report is not out yet
+    assert timeline.disputed_claims(rows, "2025-05-29") == {"A", "B"}
+
+
+def test_grouping_by_government_lets_one_agency_overtake_another(data):
+    from geo.evidence import headline
+    when = "2025-11-30"
+    by_org = headline(data.claims, when)["Containers"]
+    by_gov = headline(data.claims, when, group_by="government")["Containers"]
+    us_org = [c for c in by_org if c["government"] == "United States government"]
+    us_gov = [c for c in by_gov if c["government"] == "United States government"]
+    assert len({c["claimant"] for c in us_org}) >= 2 and len(us_gov) == 1
+    assert us_gov[0]["agency"] == "US Department of State"
+    assert all(c["verification"] != "unverified" for c in by_org + by_gov)

@@ -127,3 +127,92 @@ def test_cli_validate_passes_on_bundled_data():
     result = run_cli("validate", "data")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "claims:" in result.stdout and "claimants:" in result.stdout
+
+
+# --- Registries and fidelity rules (issue 11): each breaks one copy and expects file:row:column.
+
+def row_of(data_dir, filename, record_id) -> int:
+    """The index of a record in read_rows (its editor line is index + 2)."""
+    return next(i for i, r in enumerate(read_rows(data_dir / filename)) if r["id"] == record_id)
+
+
+def test_unknown_claimant_id(data_copy):
+    set_cell(data_copy, "claims.csv", row_of(data_copy, "claims.csv", "F001"), "claimant", "NOBODY")
+    assert "claims.csv:2:claimant: unknown claimant id 'NOBODY' (not in claimants.csv)" in problems_in(data_copy)
+
+
+def test_unknown_metric_id(data_copy):
+    set_cell(data_copy, "claims.csv", row_of(data_copy, "claims.csv", "F001"), "metric", "containers_total")
+    assert "claims.csv:2:metric: unknown metric id 'containers_total' (not in metrics.csv)" in problems_in(data_copy)
+
+
+def test_unknown_parent_claimant(data_copy):
+    i = row_of(data_copy, "claimants.csv", "US_NSC")
+    set_cell(data_copy, "claimants.csv", i, "parent", "US_WHITE_HOUSE")
+    assert f"claimants.csv:{i + 2}:parent: unknown claimant id 'US_WHITE_HOUSE' (not in claimants.csv)" \
+        in problems_in(data_copy)
+
+
+def test_unit_must_equal_the_metrics_unit(data_copy):
+    set_cell(data_copy, "claims.csv", row_of(data_copy, "claims.csv", "F001"), "unit", "shipments")
+    assert ("claims.csv:2:unit: unit 'shipments' differs from metric 'containers_shipped_cumulative''s unit "
+            "'containers'") in problems_in(data_copy)
+
+
+def test_capacity_basis_outside_a_capacity_metric(data_copy):
+    set_cell(data_copy, "claims.csv", row_of(data_copy, "claims.csv", "F016"), "basis", "capacity_estimate")
+    i = row_of(data_copy, "claims.csv", "F016")
+    assert any(p.startswith(f"claims.csv:{i + 2}:basis: basis 'capacity_estimate' in count metric "
+                            "'artillery_shells_cumulative'") for p in problems_in(data_copy))
+
+
+def test_a_capacity_metric_holds_only_capacity_estimates(data_copy):
+    i = row_of(data_copy, "claims.csv", "F019")
+    set_cell(data_copy, "claims.csv", i, "basis", "official_statement")
+    assert any(p.startswith(f"claims.csv:{i + 2}:basis: basis 'official_statement' in capacity_estimate metric "
+                            "'artillery_shells_capacity_152mm_equiv'") for p in problems_in(data_copy))
+
+
+@pytest.mark.parametrize("hedge", ["more than", "over", "about", "around", "at least", "up to", "nearly"])
+def test_a_hedging_note_needs_a_qualifier(data_copy, hedge):
+    i = row_of(data_copy, "claims.csv", "F071")
+    assert read_rows(data_copy / "claims.csv")[i]["qualifier"] == ""
+    set_cell(data_copy, "claims.csv", i, "note", f"The agency said {hedge} 4,700 were killed or wounded.")
+    assert f"claims.csv:{i + 2}:qualifier: the note hedges ('{hedge}') but qualifier is empty" in problems_in(data_copy)
+
+
+def test_a_hedge_dropped_from_the_qualifier_is_caught(data_copy):
+    set_cell(data_copy, "claims.csv", row_of(data_copy, "claims.csv", "F001"), "qualifier", "")
+    assert "claims.csv:2:qualifier: the note hedges ('more than') but qualifier is empty" in problems_in(data_copy)
+
+
+def test_one_briefing_stored_twice_needs_restates(data_copy):
+    s007, f061 = row_of(data_copy, "claims.csv", "S007"), row_of(data_copy, "claims.csv", "F061")
+    set_cell(data_copy, "claims.csv", s007, "restates", "")
+    assert any(p.startswith(f"claims.csv:{s007 + 2}:restates: same claimant, metric and value as F061 "
+                            f"(row {f061 + 2}) within 7 days") for p in problems_in(data_copy))
+
+
+def test_restates_must_name_a_claim(data_copy):
+    i = row_of(data_copy, "claims.csv", "S007")
+    set_cell(data_copy, "claims.csv", i, "restates", "F999")
+    assert f"claims.csv:{i + 2}:restates: unknown claim id 'F999' (not in claims.csv)" in problems_in(data_copy)
+
+
+@pytest.mark.parametrize("name,what", [
+    ("US officials (via WSJ)", "a reporting chain ('via')"),
+    ("Analysts (as summarized by Evrim Agaci)", "a reporting chain ('as summarized by')"),
+    ("Ukraine President Volodymyr Zelensky", "a person ('President Volodymyr Zelensky')"),
+    ("Kharkiv regional police (Serhii Bolvinov)", "a person ('(Serhii Bolvinov)')"),
+])
+def test_a_claimant_is_an_organisation_not_a_chain_or_a_person(data_copy, name, what):
+    i = row_of(data_copy, "claimants.csv", "US_GOV")
+    set_cell(data_copy, "claimants.csv", i, "name", name)
+    assert f"claimants.csv:{i + 2}:name: claimant name {name!r} holds {what}: put it in claims.csv attribution" \
+        in problems_in(data_copy)
+
+
+def test_a_verified_claim_says_where_it_was_checked(data_copy):
+    i = row_of(data_copy, "claims.csv", "F001")
+    set_cell(data_copy, "claims.csv", i, "checked_url", "")
+    assert any(p.startswith(f"claims.csv:{i + 2}:checked: a verified claim needs the date") for p in problems_in(data_copy))
