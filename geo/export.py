@@ -39,7 +39,8 @@ import pyogrio
 import shapely
 import shapely.ops
 
-from geo import imported, layers, style, timeline
+from geo import imported, layers, panels, style, timeline
+from geo import view as views
 from geo.workspace import Snapshot
 
 TITLE = "DPRK → Russia arms pipeline"
@@ -55,32 +56,29 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # --- what the view shows ---------------------------------------------------------------------------------
 
 def view_features(data, state: layers.MapState, snapshot: Snapshot | None = None) -> gpd.GeoDataFrame:
-    """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields."""
-    palette = style.palette(state.present)
-    prepared = layers.prepare(data, state.filters)
+    """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields:
+    the records of geo.view.build_view, the same the map draws, plus the workspace's layers
+    (tracks over the map's window, not their whole history)."""
+    view = views.build_view(data, layers.prepare(data, state.filters), state)
+    tables = {"routes": (data.routes, "source_url"), "flows": (data.flows, None), "front": (data.areas, "source_url"),
+              "factories": (data.areas, "source_url"), "events": (data.events, "url"),
+              "strikes": (data.events, "url")}
+    kinds = {"flows": "flow", "front": "front", "factories": "factory_region", "railcars": "railcars"}
+    claims = data.claims.set_index("id")
     parts = []
-    if "routes" in state.layers:
-        for r in layers.route_records(prepared, state, palette):
-            leg = data.routes[data.routes["id"] == r["feature_id"]].iloc[0]
-            parts.append(row("routes", r, leg.geometry, leg["mode"], leg["source_url"]))
-    if "flows" in state.layers:
-        for r in layers.flow_records(prepared, state, palette):
-            parts.append(row("flows", r, data.flows[data.flows["id"] == r["feature_id"]].geometry.iloc[0], "flow"))
+    for layer_id in ("routes", "flows", "railcars", "front", "factories", "events", "strikes"):
+        for r in view.features(layer_id):
+            if layer_id == "railcars":
+                parts.append(row(layer_id, r, shapely.Point(r["position"]), "railcars",
+                                 str(claims.at[r["feature_id"], "url"]) if r["feature_id"] in claims.index else ""))
+                continue
+            frame, url_column = tables[layer_id]
+            feature = frame[frame["id"] == r["feature_id"]].iloc[0]
+            kind = kinds.get(layer_id) or feature.get("mode") or feature.get("kind", "")
+            parts.append(row(layer_id, r, feature.geometry, kind, feature[url_column] if url_column else ""))
     if "places" in state.layers:
         for p, r in zip(data.places.itertuples(), layers.place_records(data.places)):
             parts.append(row("places", r, p.geometry, p.kind, p.source_url))
-    for layer_id, kind in (("front", "front"), ("factories", "factory_region")):
-        if layer_id in state.layers:
-            for a in timeline.areas_on(data.areas[data.areas["kind"] == kind], state.date).itertuples():
-                until = f"{a.valid_to:%Y-%m-%d}" if pd.notna(a.valid_to) else "still valid"
-                parts.append(row(layer_id, {"feature_id": a.id, "name": a.name, "detail": a.description,
-                                            "claimant": "", "when": f"{a.valid_from:%Y-%m-%d} to {until}"},
-                                 a.geometry, kind, a.source_url))
-    for layer_id, strikes in (("events", False), ("strikes", True)):
-        if layer_id in state.layers:
-            for r in layers.event_records(prepared, state, strikes):
-                e = data.events[data.events["id"] == r["feature_id"]].iloc[0]
-                parts.append(row(layer_id, r, e.geometry, e["kind"], e["url"]))
     shown = imported.visible(snapshot, state)
     for layer_id in ("imported-front", "imported"):
         for _, f in shown.get(layer_id, imported.empty_frame([])).iterrows():
@@ -352,6 +350,10 @@ EXTERNAL = re.compile(r"""<script[^>]*\bsrc=["']?https?:[^>]*>\s*</script>|<link
                       re.I)
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:; worker-src blob:; connect-src data: blob:; font-src data:")
+LEGEND_CSS = ("details.legend{position:fixed;right:10px;top:10px;z-index:10;background:rgba(255,255,255,.93);"
+              "font:12px/1.35 sans-serif;color:#222;padding:6px 10px;border:1px solid #bbb;border-radius:4px;"
+              "max-width:46vw}details.legend ul{list-style:none;margin:0;padding:0;columns:2;column-gap:12px}"
+              "details.legend summary{font-weight:600;cursor:pointer}details.legend p{margin:4px 0 0}")
 FOOTER_CSS = ("#export-footer{position:fixed;left:0;right:0;bottom:0;z-index:10;background:rgba(255,255,255,.93);"
               "font:12px/1.4 sans-serif;color:#222;padding:6px 10px;max-height:30vh;overflow:auto}"
               "#export-footer h1{font-size:15px;margin:0 0 2px}#export-footer p{margin:0}")
@@ -374,8 +376,10 @@ def to_html(data, state, basemap: dict, snapshot=None) -> str:
               + "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:4]) + "</details></div>")
     page = page.replace("<title>pydeck</title>", f"<title>{html.escape(TITLE)}, as of {meta['date']}</title>", 1)
     page = page.replace("<head>", f'<head>\n    <meta http-equiv="Content-Security-Policy" content="{CSP}" />', 1)
-    page = page.replace("</style>", FOOTER_CSS + "\n    </style>", 1)
-    return page.replace("<body>", "<body>\n    " + footer, 1)
+    page = page.replace("</style>", FOOTER_CSS + LEGEND_CSS + "\n    </style>", 1)
+    view = views.build_view(data, layers.prepare(data, state.filters), state,
+                            imported.legend_entries(imported.visible(snapshot, state)))
+    return page.replace("<body>", "<body>\n    " + panels.legend(view.legend) + footer, 1)
 
 
 # --- PNG ---------------------------------------------------------------------------------------------
@@ -570,7 +574,9 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     fig.text(0.01, 0.93, f"as of {state.date:%d %B %Y} · {state.mode} · {view.label} view"
              + (" · filtered claims" if any(asdict(state.filters).values()) else ""), fontsize=12, va="center",
              color="#333")
-    handles = legend_handles(state, features, palette, Line2D, Patch, pt)
+    map_view = views.build_view(data, layers.prepare(data, state.filters), state,
+                                imported.legend_entries(imported.visible(snapshot, state)))
+    handles = legend_handles(map_view.legend, Line2D, Patch, pt)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.91), frameon=False, fontsize=10,
                title="Legend", title_fontproperties={"weight": "bold", "size": 11}, alignment="left",
                handlelength=3)
@@ -592,46 +598,25 @@ def rgba(rgb, alpha=255):
     return layers.rgba(rgb, alpha)
 
 
-def legend_handles(state, features, palette, Line2D, Patch, pt) -> list:
-    o = style.OKABE_ITO
-    shown = set(features["layer"])
+def legend_handles(entries, Line2D, Patch, pt) -> list:
+    """matplotlib handles for a geo.view.MapView's legend: the same rows as the page's legend."""
     h = []
-    if "routes" in shown:
-        modes = set(features.loc[features["layer"] == "routes", "kind"])
-        rail = tuple(np.array(palette.mode["rail"]) / 255)
-        h += [Line2D([], [], color=rail, lw=6 * pt, label="rail leg, reported"),
-              Line2D([], [], color=rail, lw=6 * pt, linestyle=(0, (4, 3)), label="rail leg, inferred routing")]
-        h += [Line2D([], [], color=tuple(np.array(palette.mode[m]) / 255), lw=6 * pt, label=f"{m} leg")
-              for m in ("sea", "road", "air") if m in modes]
-        h += [Line2D([], [], color="0.45", lw=1.5 * pt, label="hairline: no reported volume yet"),
-              Line2D([], [], color="0.6", lw=12 * pt, alpha=0.35,
-                     label="width: lowest claim;\npale band: highest claim")]
-    if "flows" in shown:
-        h.append(Line2D([], [], color=tuple(np.array(palette.family["munitions"]) / 255), lw=3 * pt,
-                        label="arcs: summary flows"))
     marker = dict(marker="o", linestyle="", markeredgecolor="#222", markersize=9)
-    if "places" in state.layers:
-        h.append(Line2D([], [], markerfacecolor="white", label="place", **marker))
-    if "railcars" in state.layers:
-        h.append(Line2D([], [], markerfacecolor=tuple(np.array(palette.mode["rail"]) / 255), alpha=0.6,
-                        label="railcars seen in imagery", **marker))
-    if "strikes" in state.layers:
-        h.append(Line2D([], [], markerfacecolor=tuple(np.array(o["vermillion"]) / 255), label="missile strike",
-                        **marker))
-    if "events" in state.layers:
-        h.append(Line2D([], [], markerfacecolor=tuple(np.array(o["yellow"]) / 255), label="event", **marker))
-    if "front" in state.layers:
-        h.append(Patch(facecolor=tuple(np.array(o["blue"]) / 255), alpha=0.45, label="front area (approximate)"))
-    if "factories" in state.layers:
-        h.append(Patch(facecolor=tuple(np.array(o["orange"]) / 255), alpha=0.45, label="factory region (approximate)"))
-    if "imported-front" in shown:
-        h.append(Patch(facecolor=tuple(np.array(imported.FRONT_RGB) / 255), alpha=0.3,
-                       edgecolor=tuple(np.array(imported.FRONT_RGB) / 255), label="imported front snapshot"))
-    if "imported" in shown:
-        h.append(Line2D([], [], markerfacecolor=tuple(np.array(imported.IMPORTED_RGB) / 255),
-                        label="imported features", **marker))
-    if "tracks" in shown:
-        h.append(Line2D([], [], color=tuple(np.array(imported.TRACK_RGB) / 255), lw=1.5, label="imported tracks"))
+    for e in entries:
+        rgb = tuple(np.array(e.rgb) / 255)
+        if e.symbol == "line":
+            h.append(Line2D([], [], color=rgb, lw=(1.5 if e.width == "hairline" else 6) * pt,
+                            linestyle=(0, (4, 3)) if e.dashed else "-", label=e.label))
+        elif e.symbol == "band":
+            h.append(Line2D([], [], color=rgb, lw=12 * pt, alpha=0.3, label=e.label))
+        elif e.symbol == "arc":
+            h.append(Line2D([], [], color=rgb, lw=3 * pt, label=e.label))
+        elif e.symbol == "area":
+            h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=e.label))
+        elif e.symbol == "ring":
+            h.append(Line2D([], [], markerfacecolor=rgb, alpha=0.6, label=e.label, **marker))
+        else:
+            h.append(Line2D([], [], markerfacecolor=rgb, label=e.label, **marker))
     return h
 
 

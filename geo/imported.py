@@ -43,10 +43,15 @@ def features_on(features: gpd.GeoDataFrame, when, mode: str = timeline.CUMULATIV
     return shown[~dated | ((shown["date"] >= start) & (shown["date"] <= when))]
 
 
-def tracks_until(tracks: pd.DataFrame, when) -> gpd.GeoDataFrame:
-    """Each track's path up to the end of `when`'s day (a lone point while it has one fix)."""
+TRACK_WINDOW_DAYS = 31  # the map draws each track's last month (geo.tracks.track_layers)
+
+
+def tracks_until(tracks: pd.DataFrame, when, window_days: int | None = TRACK_WINDOW_DAYS) -> gpd.GeoDataFrame:
+    """Each track's path in the `window_days` before the end of `when`'s day, as the map draws
+    it (None: its whole history); a lone point while it has one fix."""
     until = timeline.as_timestamp(when) + pd.Timedelta(days=1)
-    seen = tracks[tracks["t"] < until]
+    since = until - pd.Timedelta(days=window_days) if window_days else pd.Timestamp.min
+    seen = tracks[(tracks["t"] < until) & (tracks["t"] >= since)]
     rows = []
     for track_id, points in seen.groupby("track_id", sort=True):
         points = points.sort_values("t")
@@ -92,7 +97,10 @@ def last_dates(snapshot: Snapshot | None) -> list:
 
 def with_imported_claims(claims_frame: pd.DataFrame, snapshot: Snapshot | None) -> pd.DataFrame:
     """Bundled and imported claims in one table (imported ones carry their source_file)."""
-    base = timeline.plain(claims_frame).assign(source_file="")
+    base = timeline.plain(claims_frame)
+    if "source_file" in base.columns:  # already joined (the app passes its merged table): join once
+        base = base[base["source_file"].fillna("") == ""]
+    base = base.assign(source_file="")
     mine = claims(snapshot, base)
     return base if mine.empty else pd.concat([base, mine[base.columns]], ignore_index=True)
 

@@ -223,3 +223,61 @@ def test_cli_export_writes_each_format(tmp_path, data):
     bad = subprocess.run([sys.executable, "-m", "geo", "export", "png", str(tmp_path / "x.png"), "--date", "1999-01"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: --date '1999-01'")
+
+
+def view_ids(data, state) -> dict[str, set]:
+    from geo import view as views
+    v = views.build_view(data, layers.prepare(data, state.filters), state)
+    out = {layer_id: {r["feature_id"] for r in v.features(layer_id)} for layer_id in v.records}
+    out["places"] = set(data.places["id"])
+    return {k: ids for k, ids in out.items() if ids}
+
+
+def test_every_vector_format_holds_exactly_the_view_and_a_railcar_month_its_railcars(data, tmp_path):
+    import pyogrio
+    state = layers.MapState(date=timeline.month_end("2024-06-01"), view="tumen")
+    expected = view_ids(data, state)
+    assert expected.get("railcars"), "June 2024 has railcar sightings at the crossing"
+    geojson = json.loads(export.export("geojson", data, state))
+    got = {}
+    for f in geojson["features"]:
+        got.setdefault(f["properties"]["layer"], set()).add(f["properties"]["id"])
+    assert got == expected
+    for fmt in ("gpkg", "kml"):
+        path = tmp_path / f"view.{fmt}"
+        path.write_bytes(export.export(fmt, data, state))
+        layers_in_file = {name for name, _ in pyogrio.list_layers(path)} - {"metadata", "sources"}
+        got = {}
+        for name in layers_in_file:
+            frame = pyogrio.read_dataframe(path, layer=name)
+            column = "id" if "id" in frame.columns else "Name"
+            got[name] = set(frame[column]) if fmt == "gpkg" else set(frame["id"]) if "id" in frame.columns else None
+        assert {k for k in got} == set(expected), fmt
+        if fmt == "gpkg":
+            assert got == expected
+    html = export.export("html", data, state, basemap=layers.basemap_features(data.countries, None, style.ANALYST))
+    assert 'data-testid="legend"' in html.decode() if isinstance(html, bytes) else html
+
+
+def test_imported_claims_are_exported_once_even_from_the_apps_merged_table(data, snapshot):
+    from geo import imported
+    merged = data.__class__(**{**data.__dict__, "claims": imported.with_imported_claims(data.claims, snapshot)})
+    rows = list(csv.DictReader(io.StringIO(export.claims_csv(merged, state("2024-06"), snapshot).decode("utf-8-sig"))))
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)), "a claim appears twice"
+    assert "M1" in ids
+
+
+def test_tracks_export_the_month_the_map_draws_not_their_whole_history(data, tmp_path):
+    lines = ["track_id,name,timestamp,lon,lat"]
+    for day in range(0, 120, 5):  # one position every five days from January to April 2024
+        t = pd.Timestamp("2024-01-01") + pd.Timedelta(days=day)
+        lines.append(f"V1,Test vessel,{t:%Y-%m-%dT%H:%M:%SZ},{130 + day / 100:.2f},42.0")
+    ws = Workspace(tmp_path / "tracks.sqlite")
+    ws.add(read_file("\n".join(lines).encode(), filename="vessel.csv", kind="tracks"))
+    exported = json.loads(export.export("geojson", data, state("2024-03"), ws.snapshot()))
+    track = next(f for f in exported["features"] if f["properties"]["layer"] == "tracks")
+    lons = [c[0] for c in track["geometry"]["coordinates"]]
+    first_day = (min(lons) - 130) * 100
+    assert first_day >= 60 - 31 - 1, "positions older than the map's 31-day window must not be exported"
+    assert max(lons) <= 130 + 91 / 100, "nor positions after the month"
