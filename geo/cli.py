@@ -152,7 +152,7 @@ def import_file(args) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
-          f"{len(result.skipped)} row(s) skipped; workspace {ws.path}")
+          f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
     return 0
 
 
@@ -164,11 +164,11 @@ def workspace_list(args) -> int:
         print(batches.to_json(orient="records", force_ascii=False))
         return 0
     if batches.empty:
-        print(f"no batches in {ws.path}")
+        print(f"no batches in {ws.where}")
         return 0
     for b in batches.itertuples():
         print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}")
-    print(f"{len(batches)} batch(es), version {ws.version()}, in {ws.path}")
+    print(f"{len(batches)} batch(es), version {ws.version()}, in {ws.where}")
     return 0
 
 

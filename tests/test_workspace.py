@@ -1,22 +1,31 @@
-"""The workspace store: all-or-nothing imports, data that survives a restart, and writers that do not collide."""
+"""The workspace store, once per store (SQLite and PostGIS): all-or-nothing imports, data that
+survives a restart, writers that do not collide, snapshots that match their version, and
+viewers who cannot change anything."""
 import hashlib
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import sample_files as sf
 from conftest import ROOT
-from geo import workspace
+from geo import access, workspace
 from geo.importer import read_file
-from geo.workspace import Workspace, WorkspaceError, front_on
+from geo.workspace import NotAllowed, Workspace, WorkspaceError, front_on
+
+VIEWER = access.User("vera", editor=False, source=access.HEADER)
+EDITOR = access.User("edith", editor=True, source=access.HEADER)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def store_path(tmp_path, monkeypatch):
+    """The SQLite store alone, for what only a file can show (its bytes, its lock, its journal)."""
     path = tmp_path / "store" / "workspace.sqlite"
     monkeypatch.setenv("GEO_WORKSPACE", str(path))
     return path
@@ -31,6 +40,18 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def contents(target) -> str:
+    """Everything a store holds, to compare before and after: the SQLite file's bytes, or every
+    row of every PostGIS table (identity counters aside: PostgreSQL never rolls those back)."""
+    if not workspace.is_url(target):
+        return digest(__import__("pathlib").Path(target))
+    import psycopg
+    with psycopg.connect(target) as con:
+        tables = ["meta", "batches", "features", "track_points", "audit"]
+        return hashlib.sha256(repr([con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+                                    for t in tables]).encode()).hexdigest()
+
+
 def test_store_lives_where_GEO_WORKSPACE_says_and_defaults_outside_the_repo(store_path, monkeypatch, tmp_path):
     assert Workspace().path == store_path and store_path.exists()
     monkeypatch.delenv("GEO_WORKSPACE")
@@ -39,7 +60,13 @@ def test_store_lives_where_GEO_WORKSPACE_says_and_defaults_outside_the_repo(stor
     assert ROOT not in workspace.default_path().parents
 
 
-def test_a_new_object_and_a_new_process_read_back_what_was_added(tmp_path, store_path):
+def test_a_url_opens_postgis_and_a_path_sqlite(store):
+    ws = Workspace()
+    assert ws.store == ("postgis" if store.startswith("postgresql://") else "sqlite")
+    assert isinstance(ws, Workspace) and ws.version() == "empty"
+
+
+def test_a_new_object_and_a_new_process_read_back_what_was_added(tmp_path, store):
     ws = Workspace()
     landmark = ws.add(read_file(sf.projected_gpkg(tmp_path / "esb.gpkg")))
     ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")))
@@ -54,7 +81,31 @@ def test_a_new_object_and_a_new_process_read_back_what_was_added(tmp_path, store
     assert "esb.gpkg" in proc.stdout and "ais.csv" in proc.stdout and again.version() in proc.stdout
 
 
-def test_import_via_the_cli_prints_the_batch_and_counts(tmp_path):
+def test_both_stores_give_the_same_results(tmp_path, postgres):
+    files = [sf.projected_gpkg(tmp_path / "esb.gpkg"), sf.track_csv(tmp_path / "ais.csv"),
+             sf.acled_csv(tmp_path / "acled.csv"), sf.front_geojson(tmp_path / "front.geojson", "2024-08-20"),
+             sf.claims_csv(tmp_path / "claims.csv", 50), sf.kml(tmp_path / "sightings.kml")]
+    lite, pg = Workspace(tmp_path / "ws.sqlite"), Workspace(postgres.new_database())
+    for ws in (lite, pg):
+        for f in files:
+            ws.add(read_file(f))
+        ws.remove(3)
+    a, b = lite.snapshot(), pg.snapshot()
+    assert a.version == b.version != "empty"
+    pd.testing.assert_frame_equal(a.batches.drop(columns="imported_at"), b.batches.drop(columns="imported_at"))
+    pd.testing.assert_frame_equal(a.tracks, b.tracks, check_exact=True)
+    for left, right in ((a.features, b.features), (a.fronts, b.fronts)):
+        assert list(left.columns) == list(right.columns)
+        pd.testing.assert_frame_equal(pd.DataFrame(left.drop(columns="geometry")),
+                                      pd.DataFrame(right.drop(columns="geometry")))
+        assert list(left.geometry.to_wkb()) == list(right.geometry.to_wkb())
+    assert lite.counts() == pg.counts()
+    window = dict(since="2023-10-02", until="2023-10-05 12:00")
+    pd.testing.assert_frame_equal(lite.tracks(**window), pg.tracks(**window))
+    assert 0 < len(pg.tracks(**window)) < len(b.tracks)
+
+
+def test_import_via_the_cli_prints_the_batch_and_counts(tmp_path, store):
     proc = cli("import", sf.acled_csv(tmp_path / "acled.csv"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("batch 1: 2 events record(s) from acled.csv")
@@ -63,21 +114,21 @@ def test_import_via_the_cli_prints_the_batch_and_counts(tmp_path):
     assert Workspace().counts()["features"] == 2
 
 
-def test_failed_strict_import_at_row_900_leaves_the_store_unchanged(tmp_path, store_path):
+def test_failed_strict_import_at_row_900_leaves_the_store_unchanged(tmp_path, store):
     Workspace().add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
-    before = digest(store_path)
+    before = contents(store)
     proc = cli("import", sf.claims_csv(tmp_path / "claims.csv", 1000, bad_row=900), "--strict")
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: claims.csv: row 900, column as_of_date: '2024-13-45' is not a date "
                                    "(YYYY-MM-DD)")
-    assert digest(store_path) == before
+    assert contents(store) == before
     assert Workspace().counts() == {"batches": 1, "features": 2, "track_points": 0}
 
 
-def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch):
+def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch, store):
     ws = Workspace()
     ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
-    counts, version = ws.counts(), ws.version()
+    counts, version, before = ws.counts(), ws.version(), contents(store)
     real = workspace.feature_rows
 
     def dies_at_row_900(*args):
@@ -87,35 +138,71 @@ def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch):
             yield row
 
     monkeypatch.setattr(workspace, "feature_rows", dies_at_row_900)
+    monkeypatch.setattr("geo.postgis.feature_rows", dies_at_row_900, raising=False)
     with pytest.raises(OSError):
         ws.add(read_file(sf.claims_csv(tmp_path / "claims.csv", 1000)))
-    assert ws.counts() == counts and ws.version() == version
+    assert ws.counts() == counts and ws.version() == version and contents(store) == before
     assert list(ws.batches()["filename"]) == ["acled.csv"]
 
 
-def test_two_processes_importing_at_once_both_land(tmp_path, store_path):
+def test_a_bad_track_point_the_database_refuses_late_rolls_back_the_whole_file(tmp_path, monkeypatch, store):
+    """The store itself refuses the last point (NULL longitude), after PostGIS has been sent
+    earlier COPY chunks: nothing of the file may stay."""
+    monkeypatch.setattr("geo.postgis.COPY_ROWS", 4, raising=False)
+    ws = Workspace()
+    ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    before = contents(store)
+    result = read_file(sf.track_csv(tmp_path / "ais.csv"))
+    result.frame.loc[result.frame.index[-1], "lon"] = np.nan
+    with pytest.raises(WorkspaceError, match="(?i)null"):
+        ws.add(result)
+    assert contents(store) == before and ws.counts() == {"batches": 1, "features": 2, "track_points": 0}
+
+
+@contextmanager
+def writers_held(target):
+    """Hold every writer at the door while the test starts them: SQLite's write lock, or an
+    exclusive lock on the PostGIS batches table."""
+    if workspace.is_url(target):
+        import psycopg
+        with psycopg.connect(target) as con:
+            con.execute("LOCK TABLE batches IN ACCESS EXCLUSIVE MODE")
+            yield
+            con.commit()
+    else:
+        gate = sqlite3.connect(target, isolation_level=None)
+        gate.execute("BEGIN IMMEDIATE")
+        yield
+        gate.execute("COMMIT")
+        gate.close()
+
+
+def test_two_processes_importing_at_once_both_land_with_distinct_batch_ids(tmp_path, store):
     Workspace()  # create the schema first, as the app would have
     files = [sf.claims_csv(tmp_path / f"claims_{i}.csv", 3000, prefix=f"P{i}_") for i in range(2)]
-    # Hold the write lock while both start, so they are certain to meet at the door.
-    gate = sqlite3.connect(store_path, isolation_level=None)
-    gate.execute("BEGIN IMMEDIATE")
-    procs = [subprocess.Popen([sys.executable, "-m", "geo", "import", str(f)], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for f in files]
-    time.sleep(3)
-    assert [p.poll() for p in procs] == [None, None], "both must be waiting for the lock"
-    gate.execute("COMMIT")
-    gate.close()
+    with writers_held(store):
+        procs = [subprocess.Popen([sys.executable, "-m", "geo", "import", str(f)], cwd=ROOT, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for f in files]
+        time.sleep(4)
+        assert [p.poll() for p in procs] == [None, None], "both must be waiting for the lock"
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     ws = Workspace()
     assert ws.counts() == {"batches": 2, "features": 6000, "track_points": 0}
-    assert sorted(ws.batches()["feature_count"]) == [3000, 3000]
-    with sqlite3.connect(store_path) as con:
-        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    batches = ws.batches()
+    assert sorted(batches["feature_count"]) == [3000, 3000] and batches["id"].is_unique
+    said = sorted(int(out.split(":")[0].split()[1]) for out, _ in outputs)
+    assert said == sorted(batches["id"])
+    for prefix in ("P0_", "P1_"):  # each file's rows all went to one batch
+        mine = ws.features()[lambda f: f["id"].str.startswith(prefix)]
+        assert len(mine) == 3000 and mine["batch_id"].nunique() == 1
+    if not workspace.is_url(store):
+        with sqlite3.connect(store) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_remove_takes_a_batch_out_and_restores_the_earlier_version(tmp_path):
+def test_remove_takes_a_batch_out_and_restores_the_earlier_version(tmp_path, store):
     ws = Workspace()
     ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
     version = ws.version()
@@ -126,9 +213,11 @@ def test_remove_takes_a_batch_out_and_restores_the_earlier_version(tmp_path):
     assert ws.version() == version and ws.tracks().empty
     missing = cli("workspace", "remove", 99)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: no batch 99 in the workspace"
+    twice = cli("workspace", "remove", batch)
+    assert twice.returncode == 2 and f"batch {batch} was removed already" in twice.stderr
 
 
-def test_fronts_come_back_dated_and_front_on_picks_the_snapshot(tmp_path):
+def test_fronts_come_back_dated_and_front_on_picks_the_snapshot(tmp_path, store):
     ws = Workspace()
     ws.add(read_file(sf.front_geojson(tmp_path / "front.geojson", "2024-08-20")))
     ws.add(read_file(sf.front_geojson(tmp_path / "deepstate_2024-09-01.geojson", None, shift=0.5)))
@@ -148,3 +237,16 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path, monkeypatch)
         Workspace()
     proc = cli("workspace", "list")
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_an_unreachable_database_is_one_clear_error_without_the_password(monkeypatch):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    monkeypatch.setenv("GEO_WORKSPACE", f"postgresql://ana:s3cret@127.0.0.1:{port}/geo")
+    with pytest.raises(WorkspaceError, match=f"cannot open the workspace postgresql://ana@127.0.0.1:{port}/geo"):
+        Workspace()
+    proc = cli("workspace", "list")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: cannot open the workspace")
+    assert "s3cret" not in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
