@@ -21,7 +21,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 LOCAL, HEADER, LOGIN = "local", "header", "login"
@@ -42,6 +42,7 @@ class User:
 class Config:
     header: str | None = None
     editors: tuple[str, ...] | None = None  # None: not configured
+    local: str = field(default="local", compare=False)  # the local user's name
 
 
 def config(env: Mapping[str, str] | None = None) -> Config:
@@ -56,7 +57,7 @@ def config(env: Mapping[str, str] | None = None) -> Config:
         editors = tuple(e.strip() for e in env["GEO_EDITORS"].split(",") if e.strip())
     elif "editors" in from_file:
         editors = tuple(str(e).strip() for e in from_file["editors"])
-    return Config(header=header, editors=editors)
+    return Config(header=header, editors=editors, local=local_name(env))
 
 
 def is_editor(name: str, source: str, cfg: Config) -> bool:
@@ -81,8 +82,7 @@ def local_name(env: Mapping[str, str] | None = None) -> str:
 def local_user(cfg: Config | None = None) -> User:
     """The user of the command line, or of an app with no proxy header and no login."""
     cfg = cfg or config()
-    name = local_name()
-    return User(name, is_editor(name, LOCAL, cfg), LOCAL)
+    return User(cfg.local, is_editor(cfg.local, LOCAL, cfg), LOCAL)
 
 
 def identify(headers: Mapping[str, str] | None = None, login: Mapping | None = None,

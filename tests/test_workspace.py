@@ -250,3 +250,171 @@ def test_an_unreachable_database_is_one_clear_error_without_the_password(monkeyp
     proc = cli("workspace", "list")
     assert proc.returncode == 2 and proc.stderr.startswith("error: cannot open the workspace")
     assert "s3cret" not in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+# --- one snapshot, one version ------------------------------------------------------------------------
+
+def import_meanwhile(monkeypatch, store, files):
+    """Make the next snapshot's feature read wait until `files` are imported over another
+    connection: the import lands between the snapshot's reads."""
+    landed = []
+
+    def during(read):
+        def wrapped(*args, **kw):
+            if not landed:
+                worker = threading.Thread(target=lambda: landed.extend(Workspace(store).add(read_file(f))
+                                                                      for f in files))
+                worker.start()
+                worker.join(60)
+                assert len(landed) == len(files), "the concurrent import did not land"
+            return read(*args, **kw)
+        return wrapped
+
+    if workspace.is_url(store):
+        from geo import postgis
+        monkeypatch.setattr(postgis, "feature_rows_of", during(postgis.feature_rows_of))
+    else:
+        monkeypatch.setattr(workspace.SqliteWorkspace, "_feature_rows",
+                            staticmethod(during(workspace.SqliteWorkspace._feature_rows)))
+    return landed
+
+
+def consistent(snap) -> bool:
+    counts = snap.batches.groupby(snap.batches["kind"] == "tracks")["feature_count"].sum()
+    return (snap.version == workspace.version_of(snap.batches)
+            and len(snap.features) == counts.get(False, 0) and len(snap.tracks) == counts.get(True, 0)
+            and set(snap.features["batch_id"]) <= set(snap.batches["id"]))
+
+
+def test_a_snapshot_taken_during_an_import_matches_its_version(tmp_path, monkeypatch, store):
+    ws = Workspace()
+    ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    before = ws.version()
+    landed = import_meanwhile(monkeypatch, store, [sf.claims_csv(tmp_path / "claims.csv", 500),
+                                                   sf.track_csv(tmp_path / "ais.csv")])
+    snap = ws.snapshot()
+    assert landed and ws.version() != before  # the import really landed mid-snapshot
+    assert snap.version == before and consistent(snap)
+    assert list(snap.batches["filename"]) == ["acled.csv"] and len(snap.features) == 2 and snap.tracks.empty
+    assert consistent(ws.snapshot()) and ws.snapshot().version == ws.version()
+
+
+def test_snapshots_stay_consistent_while_imports_and_removals_run(tmp_path, store):
+    files = [sf.claims_csv(tmp_path / f"c{i}.csv", 300, prefix=f"C{i}_") for i in range(4)] + \
+            [sf.track_csv(tmp_path / "ais.csv")]
+    Workspace()
+    errors = []
+
+    def churn():
+        try:
+            writer = Workspace(store)
+            for f in files:
+                writer.remove(writer.add(read_file(f))) if f.name == "c1.csv" else writer.add(read_file(f))
+        except Exception as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    seen = set()
+    while worker.is_alive():
+        snap = Workspace(store).snapshot()
+        assert consistent(snap), snap.version
+        seen.add(snap.version)
+    worker.join()
+    assert not errors and len(seen) >= 2
+    assert consistent(Workspace().snapshot())
+
+
+# --- schema versions ----------------------------------------------------------------------------------
+
+def test_a_version_1_sqlite_store_is_migrated_and_keeps_its_batches(store_path):
+    store_path.parent.mkdir(parents=True)
+    with sqlite3.connect(store_path) as con:
+        con.executescript(workspace.SCHEMA_V1)
+        con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        con.execute("INSERT INTO batches(filename, kind, format, imported_at, feature_count, sha256) "
+                    "VALUES ('old.geojson', 'generic', 'geojson', '2025-01-01T00:00:00+00:00', 1, 'abc')")
+        con.execute("INSERT INTO features(batch_id, kind, name, properties) VALUES (1, 'generic', 'old', '{}')")
+    ws = Workspace()
+    assert ws.schema_version == 2
+    batch = ws.batches().iloc[0]
+    assert (batch["filename"], batch["imported_by"], batch["removed_at"]) == ("old.geojson", "", None)
+    ws.remove(1, EDITOR)
+    assert ws.batches(removed=True).iloc[0]["removed_by"] == "edith" and ws.audit()["action"].tolist() == ["remove"]
+    with sqlite3.connect(store_path) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+
+
+def test_a_store_newer_than_this_program_is_refused_in_one_line(store):
+    Workspace()
+    if workspace.is_url(store):
+        import psycopg
+        with psycopg.connect(store) as con:
+            con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    else:
+        with sqlite3.connect(store) as con:
+            con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(WorkspaceError, match="has schema version 99; this program reads up to"):
+        Workspace()
+
+
+def test_a_postgis_store_takes_a_new_migration_step_once_and_keeps_its_data(tmp_path, monkeypatch, postgres):
+    from geo import postgis
+    url = postgres.new_database()
+    Workspace(url).add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    monkeypatch.setattr(postgis, "MIGRATIONS",
+                        {**postgis.MIGRATIONS, 2: "ALTER TABLE batches ADD COLUMN note text DEFAULT ''"})
+    opened = [Workspace(url) for _ in range(2)]  # the second open finds nothing to do
+    assert [w.schema_version for w in opened] == [2, 2] and opened[1].counts()["features"] == 2
+    import psycopg
+    with psycopg.connect(url) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT note FROM batches").fetchall() == [("",)]
+
+
+# --- editors and viewers ------------------------------------------------------------------------------
+
+def test_a_viewer_cannot_remove_or_import_and_the_attempt_is_logged(tmp_path, store, caplog):
+    ws = Workspace()
+    batch = ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")), EDITOR)
+    version = ws.version()
+    with pytest.raises(NotAllowed, match="vera may view but not remove batch 1"):
+        ws.remove(batch, VIEWER)
+    with pytest.raises(NotAllowed, match="vera may view but not import ais.csv"):
+        ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")), VIEWER)
+    assert ws.version() == version and ws.counts() == {"batches": 1, "features": 2, "track_points": 0}
+    assert "refused remove of 1 by viewer vera" in caplog.text
+    log = ws.audit()
+    assert log[["user_name", "action", "outcome"]].values.tolist() == [
+        ["edith", "import", "done"], ["vera", "remove", "refused"], ["vera", "import", "refused"]]
+    assert int(log["batch_id"].iloc[1]) == batch
+
+
+def test_a_removal_by_an_editor_records_who_and_when_and_keeps_the_row(tmp_path, store):
+    ws = Workspace()
+    keep = ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")), EDITOR)
+    gone = ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")), access.User("ivan", True))
+    ws.remove(gone, EDITOR)
+    assert list(ws.batches()["id"]) == [keep]
+    row = ws.batches(removed=True).set_index("id").loc[gone]
+    assert (row["imported_by"], row["removed_by"]) == ("ivan", "edith")
+    assert pd.Timestamp(row["removed_at"]) >= pd.Timestamp(row["imported_at"])
+    assert ws.audit()[["user_name", "action", "batch_id"]].values.tolist()[-1] == ["edith", "remove", gone]
+    listing = cli("workspace", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "acled.csv  by edith" in listing.stdout
+    assert f"removed:\n{gone:>5}" in listing.stdout and "ais.csv  by ivan; removed 20" in listing.stdout
+    assert "by edith" in listing.stdout.split("removed:")[1] and listing.stdout.strip().endswith(ws.where)
+    assert f"edith            remove  done     batch {gone}" in cli("workspace", "log").stdout
+
+
+def test_the_command_line_acts_as_the_local_user_under_the_editor_list(tmp_path, store, monkeypatch):
+    import os
+    batch = Workspace().add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    env = dict(os.environ, GEO_USER="carol", GEO_EDITORS="dave")
+    refused = cli("workspace", "remove", batch, env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == f"error: carol may view but not remove batch {batch}: only editors change the workspace"
+    done = cli("workspace", "remove", batch, env=dict(env, GEO_EDITORS="dave,carol"))
+    assert done.returncode == 0, done.stderr
+    assert Workspace().batches(removed=True)["removed_by"].tolist() == ["carol"]
