@@ -190,15 +190,18 @@ class Workspace:
 
     def add(self, result: ImportResult, user: access.User | None = None) -> int:
         """Store one import; returns its batch id."""
-        user = self._authorise(user, "import", None, result.filename)
+        user = self.authorise(user, "import", None, result.filename)
         return self._add(result, user)
 
     def remove(self, batch_id: int, user: access.User | None = None) -> None:
         """Take a batch's features out; its row stays, marked with who removed it and when."""
-        user = self._authorise(user, "remove", int(batch_id), "")
+        user = self.authorise(user, "remove", int(batch_id), "")
         self._remove(int(batch_id), user)
 
-    def _authorise(self, user, action, batch_id, detail) -> access.User:
+    def authorise(self, user: access.User | None, action: str, batch_id: int | None = None,
+                  detail: str = "") -> access.User:
+        """The user, if an editor; otherwise log and audit the refusal and raise NotAllowed.
+        add() and remove() call it themselves; callers may call it first to refuse early."""
         user = user or access.local_user()
         if user.editor:
             return user
