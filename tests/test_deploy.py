@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from bench.browser import CHART, CHROMIUM_ARGS, Server, free_port
-from conftest import ROOT, require_chromium
+from bench.load import start_nginx
+from conftest import require_chromium
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 90_000
@@ -35,24 +35,12 @@ def need(tool):
 
 
 class Nginx:
+    """deploy/nginx.conf as shipped, on free ports (bench.load.start_nginx), stopped by its own pid."""
+
     def __init__(self, folder, ports, password_file):
+        need("nginx")
         self.port = free_port()
-        conf = (ROOT / "deploy/nginx.conf").read_text()
-        conf = conf.replace("127.0.0.1:8501", f"127.0.0.1:{ports[0]}").replace("127.0.0.1:8502", f"127.0.0.1:{ports[1]}")
-        conf = conf.replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{self.port}")
-        conf = conf.replace("auth_basic_user_file htpasswd;", f"auth_basic_user_file {password_file};")
-        (folder / "nginx.conf").write_text(conf)
-        self.proc = subprocess.Popen([need("nginx"), "-p", f"{folder}/", "-c", str(folder / "nginx.conf"), "-e", "stderr",
-                                      "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(self.url, timeout=1)
-            except urllib.error.HTTPError:  # 401: it answers
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"nginx did not start: {self.proc.stderr.read()}")
+        self.proc = start_nginx(folder, ports, self.port, password_file)
 
     @property
     def url(self):

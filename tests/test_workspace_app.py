@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 import sample_files as sf
