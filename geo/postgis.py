@@ -14,14 +14,18 @@ Tables (schema version in meta; MIGRATIONS below is the path from each version t
 
 Every write is one transaction, so an import is all-or-nothing; concurrent imports each get
 their own identity value and do not wait on each other. A snapshot reads in one REPEATABLE
-READ transaction, so its version always describes the data it holds. Each operation opens its
-own connection: a Workspace may be shared across threads, and nothing is held between reruns.
+READ transaction, so its version always describes the data it holds. Each operation borrows a
+connection of its own (a few idle ones are kept for the next), so a Workspace may be shared
+across Streamlit's threads; no transaction is ever held between operations.
+The index on track_points.t serves Workspace.tracks(since=, until=) and GIS clients' time
+filters (QGIS's temporal controller).
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
+import threading
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +39,7 @@ from geo.workspace import (AUDIT_COLUMNS, BATCH_COLUMNS, Snapshot, Workspace, Wo
 SCHEMA_VERSION = 1
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
 COPY_ROWS = 200_000  # track points per COPY chunk: bounded memory for files of millions of points
+IDLE_CONNECTIONS = 4  # kept open per Workspace (per server process): reruns are short and frequent
 
 MIGRATIONS = {
     1: """
@@ -141,6 +146,8 @@ class PostgisWorkspace(Workspace):
         self.url = str(default_target() if target is None else target)
         self.path = None
         self.where = redact(self.url)
+        self._lock = threading.Lock()
+        self._idle = []
         with self._connect() as con, con.transaction():
             self.schema_version = migrate(con, self.where)
 
@@ -153,17 +160,63 @@ class PostgisWorkspace(Workspace):
             raise WorkspaceError(f"cannot open the workspace {self.where}: {one_line(err)}") from None
 
     def _run(self, work, read_only=False):
-        """work(con) in one transaction on a fresh connection; database errors become one line."""
+        """work(con) in one transaction; database errors become one line. Connections are reused
+        (a few idle ones are kept): the app asks for the version on every rerun, and a new
+        connection costs more than the query."""
         psycopg = self._psycopg
+        con = self._borrow()
         try:
-            with self._connect() as con:
-                if read_only:  # one consistent view of the whole database for every query in work
-                    con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-                    con.read_only = True
-                with con.transaction():
-                    return work(con)
-        except psycopg.Error as err:
+            # Set on every use: a reused connection must not carry the last caller's mode.
+            con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ if read_only else None
+            con.read_only = read_only  # read-only: one consistent view for every query in work
+            with con.transaction():
+                result = work(con)
+        except psycopg.OperationalError as err:
+            con.close()
             raise WorkspaceError(f"workspace {self.where}: {one_line(err)}") from None
+        except psycopg.Error as err:
+            self._give_back(con)
+            raise WorkspaceError(f"workspace {self.where}: {one_line(err)}") from None
+        except BaseException:
+            self._give_back(con)  # the transaction was rolled back; the connection is fine
+            raise
+        self._give_back(con)
+        return result
+
+    def _borrow(self):
+        """An idle connection that still answers, else a new one. The check runs before any work,
+        so an idle connection the server dropped (a restart, a timeout) costs a reconnect, never
+        a half-done write."""
+        with self._lock:
+            con = self._idle.pop() if self._idle else None
+        if con is not None:
+            try:
+                con.execute("SELECT 1")
+                con.rollback()
+                return con
+            except self._psycopg.Error:
+                con.close()
+                self.close()  # the others most likely went the same way
+        return self._connect()
+
+    def _give_back(self, con):
+        idle = con.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if idle and not con.closed and len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(con)
+                return
+        con.close()
+
+    def close(self):
+        """Close the idle connections (done too when the object is collected)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            con.close()
+
+    def __del__(self):
+        if getattr(self, "_idle", None):
+            self.close()
 
     # --- writing -------------------------------------------------------------------------------------
 

@@ -418,3 +418,24 @@ def test_the_command_line_acts_as_the_local_user_under_the_editor_list(tmp_path,
     done = cli("workspace", "remove", batch, env=dict(env, GEO_EDITORS="dave,carol"))
     assert done.returncode == 0, done.stderr
     assert Workspace().batches(removed=True)["removed_by"].tolist() == ["carol"]
+
+
+def test_a_postgis_workspace_reconnects_when_the_server_drops_its_idle_connections(tmp_path, postgres):
+    import psycopg
+    url = postgres.new_database()
+    ws = Workspace(url)
+    ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    version = ws.version()  # leaves idle connections behind for reuse
+
+    def drop_all():
+        with psycopg.connect(url, autocommit=True) as con:
+            killed = con.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        assert killed >= 1
+        time.sleep(0.2)
+
+    drop_all()
+    assert ws.version() == version
+    drop_all()
+    ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")))  # a write, too, on a fresh connection
+    assert ws.counts() == {"batches": 2, "features": 2, "track_points": 21}
