@@ -348,10 +348,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.url and not args.start:
         parser.error("give a URL, or --start R")
-    cluster = None
+    cluster = scratch = None
     if args.start:
-        if not args.workspace:
-            args.workspace = str(Path(tempfile.mkdtemp(prefix="geo-load-ws-")) / "workspace.sqlite")
+        if not args.workspace:  # a throwaway SQLite workspace, removed afterwards
+            scratch = Path(tempfile.mkdtemp(prefix="geo-load-ws-"))
+            args.workspace = str(scratch / "workspace.sqlite")
         cluster = Cluster(args.start, args.workspace)
         args.url, args.user, args.pid = cluster.url, cluster.auth, cluster.pids
     try:
@@ -360,6 +361,8 @@ def main(argv=None) -> int:
     finally:
         if cluster:
             cluster.stop()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
