@@ -186,7 +186,8 @@ def import_upload():
 
 
 def remove_batch(batch_id: int):
-    """The store checks the user again: a disabled button's click can still be sent by hand."""
+    """The user is checked at click time, here and in the store: the page may have been drawn
+    while they could still edit."""
     try:
         ws.remove(batch_id, current_user())
     except workspace.WorkspaceError as err:
