@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import (charts, dataset, export, imported, importer, layers, panels, state, style, timeline, tracks,
-                 view as views, workspace)
+from geo import (access, charts, dataset, export, imported, importer, layers, panels, state, style, timeline,
+                 tracks, view as views, workspace)
 from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
@@ -203,6 +203,16 @@ def toggle_present():
     st.session_state.playing = False
 
 
+def current_user() -> access.User:
+    """Who sent this request (geo.access): the proxy's header, st.login, or the local user.
+    Worked out afresh in every callback, from nothing a browser can set in session state."""
+    try:
+        login = st.user.to_dict()
+    except Exception:  # no script context (outside a request)
+        login = None
+    return access.identify(st.context.headers, login)
+
+
 def import_upload():
     """Import a newly uploaded file once; report in one line, keep the store unchanged on failure."""
     upload = st.session_state.get("upload")
@@ -210,10 +220,12 @@ def import_upload():
         return
     st.session_state.imported_files.add(upload.file_id)
     kind = st.session_state.get("import_kind")
+    user = current_user()
     try:
+        ws.authorise(user, "import", detail=upload.name)  # before reading: a viewer's file costs nothing
         result = importer.read_file(upload.getvalue(), filename=upload.name, kind=None if kind == "guess" else kind,
                                     strict=st.session_state.get("strict", False))
-        batch = ws.add(result)
+        batch = ws.add(result, user)
     except (importer.ImportProblem, workspace.WorkspaceError) as err:
         st.session_state.import_report = ("error", str(err), [])
         return
@@ -223,7 +235,16 @@ def import_upload():
 
 
 def remove_batch(batch_id: int):
-    ws.remove(batch_id)
+    """The user is checked at click time, here and in the store: the page may have been drawn
+    while they could still edit."""
+    try:
+        ws.remove(batch_id, current_user())
+    except workspace.WorkspaceError as err:
+        st.session_state.import_report = ("error", str(err), [])
+        return
+    except KeyError as err:  # removed meanwhile, by another session or server
+        st.session_state.import_report = ("error", str(err.args[0]), [])
+        return
     st.session_state.import_report = ("success", f"Removed batch {batch_id}.", [])
 
 
@@ -355,11 +376,18 @@ with side_col:
 
 with st.sidebar:
     st.header("Your data")
+    user = current_user()
+    if user.source == access.LOGIN and not user.name:
+        st.button("Sign in to import", key="sign_in", on_click=st.login)
+    elif user.source != access.LOCAL or not user.editor:
+        st.caption(f"Signed in as **{user.label}**, " + ("editor." if user.editor else
+                   "viewer: you can see and export; editors import and remove."))
     st.file_uploader("Import a file", type=UPLOAD_TYPES, key="upload", on_change=import_upload,
+                     disabled=not user.editor or ws is None,
                      help="CSV/TSV, GeoJSON, GeoPackage, zipped shapefile, KML/KMZ: claims, events, places, "
                      "dated front lines, vessel or train tracks, or any points, lines and areas.")
-    st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind")
-    st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
+    st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind", disabled=not user.editor)
+    st.checkbox("Strict: refuse the whole file if any row is bad", key="strict", disabled=not user.editor)
     status, message, details = st.session_state.get("import_report", (None, "", []))
     if status:
         (st.error if status == "error" else st.success)(message)
@@ -369,9 +397,20 @@ with st.sidebar:
     if snapshot is not None and len(snapshot.batches):
         for batch in snapshot.batches.itertuples():
             row = st.columns([4, 1])
-            row[0].caption(f"#{batch.id} {batch.filename} · {batch.kind} · {batch.feature_count:,}")
+            row[0].caption(f"#{batch.id} {batch.filename} · {batch.kind} · {batch.feature_count:,} · "
+                           f"by {batch.imported_by or '?'}, {batch.imported_at[:16].replace('T', ' ')}")
+            # Shown to viewers too, disabled; the callback and the store refuse them anyway.
             row[1].button("✕", key=f"remove_{batch.id}", help=f"Remove batch {batch.id}",
-                          on_click=remove_batch, args=(batch.id,))
+                          on_click=remove_batch, args=(batch.id,), disabled=not user.editor)
+    # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
+    # earlier version, whose snapshot was cached before the removal.
+    history = ws.batches(removed=True) if ws is not None else None
+    removed = history[history["removed_at"].notna()] if history is not None else []
+    if len(removed):
+        with st.expander(f"Removed batches ({len(removed)})"):
+            for batch in removed.itertuples():
+                st.caption(f"#{batch.id} {batch.filename} · imported by {batch.imported_by or '?'} · removed by "
+                           f"{batch.removed_by}, {batch.removed_at[:16].replace('T', ' ')}")
     st.header("Export this view")
     fmt = st.selectbox("Format", list(EXPORT_TYPES), format_func=lambda f: EXPORT_TYPES[f][0], key="export_format")
     st.download_button(

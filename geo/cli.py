@@ -68,11 +68,14 @@ def add_data_commands(commands) -> None:
     limits_options(load)
     load.add_argument("--again", action="store_true", help="import a file even if the same bytes are in already")
     load.set_defaults(run=import_file)
-    ws = commands.add_parser("workspace", help="list or remove imported batches")
+    ws = commands.add_parser("workspace", help="list, remove or audit imported batches")
     ws_commands = ws.add_subparsers(dest="ws_command", required=True)
     listing = ws_commands.add_parser("list", help="every imported batch")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--removed", action="store_true", help="with --json: removed batches too")
     listing.set_defaults(run=workspace_list)
+    history = ws_commands.add_parser("log", help="who imported and removed what, and refused attempts")
+    history.set_defaults(run=workspace_log)
     remove = ws_commands.add_parser("remove", help="remove one batch and its features")
     remove.add_argument("batch_id", type=int)
     remove.set_defaults(run=workspace_remove)
@@ -161,30 +164,47 @@ def import_file(args) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
-          f"{len(result.skipped)} row(s) skipped; workspace {ws.path}")
+          f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
     return 0
 
 
 def workspace_list(args) -> int:
     from geo.workspace import Workspace
     ws = Workspace()
-    batches = ws.batches()
+    everything = ws.batches(removed=True)
+    live = everything[everything["removed_at"].isna()]
     if args.json:
-        print(batches.to_json(orient="records", force_ascii=False))
+        print((everything if args.removed else live).to_json(orient="records", force_ascii=False))
         return 0
-    if batches.empty:
-        print(f"no batches in {ws.path}")
+    if everything.empty:
+        print(f"no batches in {ws.where}")
         return 0
-    for b in batches.itertuples():
-        print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}")
-    print(f"{len(batches)} batch(es), version {ws.version()}, in {ws.path}")
+    for b in live.itertuples():
+        print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}"
+              f"  by {b.imported_by or '?'}")
+    gone = everything[everything["removed_at"].notna()]
+    if len(gone):
+        print("removed:")
+        for b in gone.itertuples():
+            print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}"
+                  f"  by {b.imported_by or '?'}; removed {b.removed_at} by {b.removed_by}")
+    print(f"{len(live)} batch(es), version {ws.version()}, in {ws.where}")
+    return 0
+
+
+def workspace_log(args) -> int:
+    """Every import and removal, and every refused attempt, oldest first."""
+    from geo.workspace import Workspace
+    for a in Workspace().audit().itertuples():
+        batch = f"batch {int(a.batch_id)}" if a.batch_id is not None and a.batch_id == a.batch_id else ""
+        print(f"{a.at}  {a.user_name:<16} {a.action:<7} {a.outcome:<8} {batch} {a.detail}".rstrip())
     return 0
 
 
 def workspace_remove(args) -> int:
     from geo.workspace import Workspace
     try:
-        Workspace().remove(args.batch_id)
+        Workspace().remove(args.batch_id)  # as the local user: refused unless an editor (geo.access)
     except KeyError as err:
         return fail(str(err.args[0]))
     print(f"removed batch {args.batch_id}")

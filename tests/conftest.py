@@ -52,3 +52,29 @@ def require_chromium():
     if os.environ.get("CI"):
         pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM}")
     pytest.skip(f"Chromium not found at {CHROMIUM}")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL + PostGIS server (tests/pg_server.py). Skipped on a laptop without
+    PostgreSQL; under CI=true, where .ci/run installs it, failing to start it is a failure."""
+    try:
+        import pg_server
+        server = pg_server.Server()
+    except Exception as err:  # Unavailable, or psycopg missing
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true but no PostgreSQL/PostGIS server could be started: {err}")
+        pytest.skip(f"no PostgreSQL/PostGIS here: {err}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def store(request, tmp_path, monkeypatch) -> str:
+    """GEO_WORKSPACE for one test, once per store: a fresh SQLite file, or a fresh PostGIS database."""
+    if request.param == "sqlite":
+        target = str(tmp_path / "store" / "workspace.sqlite")
+    else:
+        target = request.getfixturevalue("postgres").new_database()
+    monkeypatch.setenv("GEO_WORKSPACE", target)
+    return target
