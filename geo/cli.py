@@ -87,15 +87,27 @@ def add_data_commands(commands) -> None:
 
 
 def run_data_command(args) -> int:
+    """This process is the CLI's own, so it decides what reaches stderr: GDAL's warnings (which
+    pyogrio raises as Python warnings) and log lines are collected here, never changed inside
+    geo/, and printed only when the command succeeds."""
+    import logging
+    import warnings
     from geo.filecheck import ImportProblem
-    try:
-        return args.run(args)
-    except ImportProblem as err:
-        return fail(str(err))
-    except Exception as err:  # the promise is one line, whatever went wrong
-        return fail(describe_error(err))
-    except KeyboardInterrupt:
-        return fail("interrupted")
+    logging.getLogger("pyogrio").addHandler(logging.NullHandler())
+    logging.getLogger("pyogrio").propagate = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = args.run(args)
+        except ImportProblem as err:
+            return fail(str(err))
+        except Exception as err:  # the promise is one line, whatever went wrong
+            return fail(describe_error(err))
+        except KeyboardInterrupt:
+            return fail("interrupted")
+    for warning in {str(w.message).splitlines()[0] for w in caught if issubclass(w.category, RuntimeWarning)}:
+        print(f"note: {warning}", file=sys.stderr)
+    return code
 
 
 def describe_error(err: Exception) -> str:
