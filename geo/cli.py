@@ -58,6 +58,14 @@ def add_data_commands(commands) -> None:
         p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652")
         p.add_argument("--max-mb", type=float, help="refuse files (and zip contents) larger than this")
         p.add_argument("--max-vertices", type=int, help="refuse a geometry with more vertices than this")
+        p.add_argument("--date-column", help="the column holding the date or time, instead of the one found")
+        order = p.add_mutually_exclusive_group()
+        order.add_argument("--day-first", dest="dayfirst", action="store_const", const=True,
+                           help="read dates such as 02/01/2024 day first (2 January)")
+        order.add_argument("--month-first", dest="dayfirst", action="store_const", const=False,
+                           help="read dates such as 02/01/2024 month first (1 February)")
+        p.add_argument("--coords", metavar="LON,LAT", help="the columns holding longitude and latitude")
+        p.add_argument("--swap-axes", action="store_true", help="the file holds lat, lon: swap them")
 
     inspect = commands.add_parser("inspect", help="summarise a data file as JSON without importing it")
     limits_options(inspect)
@@ -138,10 +146,28 @@ def read_args(args):
         limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
+    extra = dict(date_column=args.date_column, dayfirst=args.dayfirst, swap_axes=args.swap_axes,
+                 coord_columns=tuple(args.coords.split(",", 1)) if args.coords else None)
+    if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+        from geo import importer
+        return importer.read_file(args.file, kind=args.kind, limits=limits, strict=args.strict,
+                                  assume_crs=args.crs, progress=progress_printer(args), **extra)
     raw = filecheck.check_file(args.file, limits)
     from geo import importer
     return importer.read_file(raw, filename=Path(args.file).name, kind=args.kind, limits=limits,
-                              strict=args.strict, assume_crs=args.crs)
+                              strict=args.strict, assume_crs=args.crs, progress=progress_printer(args), **extra)
+
+
+def progress_printer(args):
+    """A progress line on stderr (a terminal only) while a large file is read."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: float, total: float = 1.0):
+        print(f"\rreading {args.file}: {100 * done / (total or 1):5.1f}%", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+    return show
 
 
 def inspect_file(args) -> int:

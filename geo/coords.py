@@ -350,6 +350,9 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         in_range = in_lonlat_range(series.values)
     elif not in_range[present].any() and not swap and not lonlat_by_name:
         coords = shapely.get_coordinates(geoms[present])
+        swapped = next((n for n in notes if "swapped" in n), None)
+        if swapped:
+            raise ImportProblem(filename, swapped)
         raise ImportProblem(filename, "the file says lon/lat (EPSG:4326) but no coordinate is within ±180/±90 "
                                       f"(x from {coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
                                       "it was probably saved in a projected CRS without saying so")

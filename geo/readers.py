@@ -81,7 +81,7 @@ def read_geojson(raw, filename, tmp, limits, options):
 
 def read_topojson(raw, filename, tmp, limits, options):
     precheck_geojson(raw, filename, limits)
-    loaded = load_vector(write_temp(raw, tmp, "input.topojson"), filename, "topojson", limits, driver="TopoJSON")
+    loaded = load_vector(write_temp(raw, tmp, "input.topojson"), filename, "topojson", limits)
     return loaded
 
 
@@ -90,7 +90,7 @@ def read_gpkg(raw, filename, tmp, limits, options):
 
 
 def read_flatgeobuf(raw, filename, tmp, limits, options):
-    return load_vector(write_temp(raw, tmp, "input.fgb"), filename, "flatgeobuf", limits, driver="FlatGeobuf")
+    return load_vector(write_temp(raw, tmp, "input.fgb"), filename, "flatgeobuf", limits)
 
 
 GPX_LAYERS = ("waypoints", "routes", "tracks")
@@ -100,7 +100,7 @@ def read_gpx(raw, filename, tmp, limits, options):
     """Waypoints, routes and tracks (as lines), with a `layer` column; track points are kept
     out (the tracks hold them)."""
     precheck_gpx(raw, filename, limits)
-    return load_vector(write_temp(raw, tmp, "input.gpx"), filename, "gpx", limits, driver="GPX", only=GPX_LAYERS,
+    return load_vector(write_temp(raw, tmp, "input.gpx"), filename, "gpx", limits, only=GPX_LAYERS,
                        always_layer=True)
 
 
@@ -255,11 +255,11 @@ def concat_layers(parts: list[tuple[str, Loaded]], fmt: str) -> Loaded:
 
 # --- GDAL-read formats -------------------------------------------------------------------------------
 
-def load_vector(path: Path, filename: str, fmt: str, limits: Limits, driver: str | None = None,
+def load_vector(path: Path, filename: str, fmt: str, limits: Limits,
                 only: tuple[str, ...] | None = None, always_layer: bool = False) -> Loaded:
     """Through pyogrio: every layer that has features, joined with a `layer` column when there
     is more than one (GPKG tables, GPX waypoints and tracks)."""
-    opts = {"driver": driver} if driver else {}
+    opts = {}  # GDAL finds the driver from the content; options here would be per call only
     try:
         listed = pyogrio.list_layers(path)
         layers = [str(name) for name, geom_type in listed]
