@@ -26,6 +26,11 @@ class Limits:
     max_track_points: int = 5_000_000
     max_vertices: int = 1_000_000  # in any one geometry
     max_zip_members: int = 1_000
+    max_track_csv_bytes: int | None = None  # a track CSV (streamed) may be this large; default 5 x max_bytes
+
+    @property
+    def track_csv_bytes(self) -> int:
+        return self.max_track_csv_bytes if self.max_track_csv_bytes is not None else 5 * self.max_bytes
 
 
 class ImportProblem(Exception):
@@ -47,7 +52,22 @@ def first_line(err) -> str:
 
 
 
+def too_big(size: int, filename: str, limits: Limits) -> ImportProblem:
+    more = f"; a track CSV may have up to {limits.track_csv_bytes / MB:,.0f} MB" \
+        if Path(filename).suffix.lower() in TEXT_EXTS else ""
+    return ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB{more})")
+
+
+def byte_cap(filename: str, limits: Limits) -> int:
+    """CSV/TSV files may be larger (up to track_csv_bytes): the importer streams track files
+    and refuses any other CSV above max_bytes once it has seen the header."""
+    if Path(filename).suffix.lower() in TEXT_EXTS:
+        return max(limits.max_bytes, limits.track_csv_bytes)
+    return limits.max_bytes
+
+
 def read_bytes(source, filename: str, limits: Limits) -> bytes:
+    cap = byte_cap(filename, limits)
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
     else:
@@ -56,13 +76,13 @@ def read_bytes(source, filename: str, limits: Limits) -> bytes:
             size = path.stat().st_size
             if not path.is_file():
                 raise ImportProblem(filename, "not a regular file")
-            if size > limits.max_bytes:
-                raise ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+            if size > cap:
+                raise too_big(size, filename, limits)
             raw = path.read_bytes()
         except OSError as err:
             raise ImportProblem(filename, f"cannot open the file ({err.strerror or err})") from None
-    if len(raw) > limits.max_bytes:
-        raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+    if len(raw) > cap:
+        raise too_big(len(raw), filename, limits)
     if not raw.strip():
         raise ImportProblem(filename, "file is empty")
     return raw

@@ -67,10 +67,14 @@ class ImportResult:
         geoms = self.frame.geometry
         present = geoms[geoms.notna() & ~geoms.is_empty] if len(geoms) else geoms
         bounds = [round(float(v), 6) for v in present.total_bounds] if len(present) else None
+        if bounds is None and self.kind == "tracks" and len(self.frame):  # streamed tracks: lon/lat only
+            lon, lat = self.frame["lon"], self.frame["lat"]
+            bounds = [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
         return {
             "file": self.filename, "format": self.format, "kind": self.kind,
             "feature_count": int(len(self.frame)),
-            "geometry_types": sorted(set(present.geom_type)) if len(present) else [],
+            "geometry_types": sorted(set(present.geom_type)) if len(present) else
+            (["Point"] if self.kind == "tracks" and len(self.frame) else []),
             "input_crs": self.input_crs,
             "bounds_lonlat": bounds,
             "columns": [c for c in self.frame.columns if c != "geometry"],
@@ -211,6 +215,9 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
         if streamed is not None:
             frame, loaded = streamed
             return result_of(frame, loaded, filename, digest, "tracks", None, opts)
+    if len(raw) > limits.max_bytes:
+        raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB; "
+                                      "only a track CSV may be larger)")
     with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
         loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns))
         return finish(loaded, filename, digest, limits, opts)

@@ -301,3 +301,57 @@ def test_vessel_positions_become_tracks_split_by_track_id(tmp_path):
     assert frame["t"].iloc[0] == pd.Timestamp("2016-02-24 00:00")
     assert any("date_add" in w and "month first" in w for w in result.warnings)
     assert result.summary()["date_column"] == "date_add"
+
+
+# --- large track files, streamed ---------------------------------------------------------------------------
+
+def messy_tracks(path, n=3000):
+    """Month-first times where only a late row decides the order, a blank line, a row with too many
+    fields, an empty time, a bad latitude."""
+    lines = ["mmsi,vessel_name,date_add,lat,lon"]
+    for i in range(n):
+        month, day = 1 + i % 12, 1 + i % 12
+        lines.append(f"{273000000 + i % 7},V{i % 7},{month:02d}/{day:02d}/2024 {i % 24}:{i % 60:02d},"
+                     f"{42 + (i % 100) / 100:.3f},{130 + (i % 50) / 50:.3f}")
+    lines[2000] = "273000001,V1,01/25/2024 3:00,42.5,130.5"  # the row that decides: month first
+    lines[10] = ""
+    lines[20] = "273000002,V2,02/02/2024 1:00,42.1,130.1,extra"
+    lines[30] = "273000003,V3,,42.1,130.1"
+    lines[40] = "273000004,V4,03/03/2024 1:00,north,130.1"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_large_track_csv_is_streamed_with_the_same_result_rows_and_warnings(tmp_path, monkeypatch):
+    path = messy_tracks(tmp_path / "ais.csv")
+    whole = read_file(path)
+    from geo import bigcsv
+    monkeypatch.setattr(bigcsv, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(bigcsv, "BLOCK_BYTES", 20_000)  # many chunks
+    seen = []
+    streamed = read_file(path, progress=seen.append)
+    assert streamed.details.get("streamed") and not whole.details.get("streamed")
+    assert streamed.kind == whole.kind == "tracks"
+    assert streamed.skipped == whole.skipped == [
+        "row 21, column -: 6 fields but the header has 5", "row 31, column date_add: empty value",
+        "row 41, column lat: 'north' is not a number"]
+    cols = ["track_id", "name", "t", "lon", "lat"]
+    a, b = (r.frame[cols].reset_index(drop=True) for r in (whole, streamed))
+    for frame in (a, b):
+        frame["track_id"], frame["name"] = frame["track_id"].astype(str).tolist(), frame["name"].astype(str).tolist()
+    pd.testing.assert_frame_equal(a, b)
+    assert any("month first" in w and "01/25/2024" in w for w in streamed.warnings)
+    assert streamed.summary()["bounds_lonlat"] == whole.summary()["bounds_lonlat"]
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    with pytest.raises(ImportProblem, match=r"ais.csv: row 21, column -: 6 fields"):
+        read_file(path, strict=True)
+
+
+def test_streamed_tracks_are_stored_like_any_other(tmp_path, monkeypatch):
+    from geo import bigcsv
+    monkeypatch.setattr(bigcsv, "STREAM_BYTES", 1000)
+    result = read_file(sf.track_csv(tmp_path / "ais.csv"))
+    assert result.details.get("streamed")
+    store = Workspace()
+    store.add(result)
+    assert store.counts()["track_points"] == 21
