@@ -135,9 +135,9 @@ def fail(message: str) -> int:
     return 2
 
 
-def read_args(args):
+def read_args(args, preview: bool = False):
     """Check the file with the standard library alone (a hostile file is refused before pandas
-    and GDAL load), then read it."""
+    and GDAL load), then read it: an ImportResult, or with preview=True importer.preview's dict."""
     from dataclasses import replace
     from pathlib import Path
     from geo import filecheck
@@ -146,16 +146,18 @@ def read_args(args):
         limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
-    extra = dict(date_column=args.date_column, dayfirst=args.dayfirst, swap_axes=args.swap_axes,
-                 coord_columns=tuple(args.coords.split(",", 1)) if args.coords else None)
+    options = dict(kind=args.kind, strict=args.strict, assume_crs=args.crs, date_column=args.date_column,
+                   dayfirst=args.dayfirst, swap_axes=args.swap_axes,
+                   coord_columns=tuple(c.strip() for c in args.coords.split(",", 1)) if args.coords else None,
+                   progress=progress_printer(args))
     if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it
-        from geo import importer
-        return importer.read_file(args.file, kind=args.kind, limits=limits, strict=args.strict,
-                                  assume_crs=args.crs, progress=progress_printer(args), **extra)
-    raw = filecheck.check_file(args.file, limits)
+        source, filename = args.file, None
+    else:
+        source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
     from geo import importer
-    return importer.read_file(raw, filename=Path(args.file).name, kind=args.kind, limits=limits,
-                              strict=args.strict, assume_crs=args.crs, progress=progress_printer(args), **extra)
+    if preview:
+        return importer.preview(source, filename=filename, limits=limits, **options)
+    return importer.read_file(source, filename=filename, limits=limits, **options)
 
 
 def progress_printer(args):
@@ -172,8 +174,7 @@ def progress_printer(args):
 
 def inspect_file(args) -> int:
     import json
-    result = read_args(args)
-    print(json.dumps(dict(result.summary(), skipped=result.skipped[:50]), indent=2, ensure_ascii=False))
+    print(json.dumps(read_args(args, preview=True), indent=2, ensure_ascii=False, default=str))
     return 0
 
 

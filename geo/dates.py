@@ -307,10 +307,17 @@ def finish(out: pd.Series, text: pd.Series, rows, column: str, problems: dict, w
 
 
 def parse_dates(values: pd.Series, rows, column: str, problems: dict, notes: list | None = None,
-                dayfirst: bool | None = None) -> pd.Series:
-    """Dates (midnight) as datetime64[s]."""
-    out, _ = parse_column(values, rows, column, problems, notes if notes is not None else [], dayfirst, "date")
+                dayfirst: bool | None = None, chosen: dict | None = None) -> pd.Series:
+    """Dates (midnight) as datetime64[s]; `chosen`, if given, is updated with how they were read."""
+    out, how = parse_column(values, rows, column, problems, notes if notes is not None else [], dayfirst, "date")
+    if chosen is not None:
+        chosen.update(how)
     return out.dt.floor("D").astype("datetime64[s]")
+
+
+def describe(chosen: dict) -> str | None:
+    """'day first', 'month first', 'ISO 8601', 'YYYYMMDD', 'Unix seconds', ... for a preview."""
+    return chosen.get("order") or chosen.get("shape")
 
 
 def parse_times(values: pd.Series, rows, column: str, problems: dict, notes: list | None = None,

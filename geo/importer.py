@@ -154,7 +154,7 @@ def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), pr
     return guarded(run, filename)
 
 
-def preview(source, filename: str | None = None, *, parts=None, limits: Limits = Limits(), **options) -> dict:
+def preview(source=None, filename: str | None = None, *, parts=None, limits: Limits = Limits(), **options) -> dict:
     """What the importer finds, without storing anything: the summary of read_file() (format,
     kind, feature count, CRS, bounds, date column and how it was read, warnings, skipped rows),
     plus the columns an analyst may pick from. Takes the same overrides as read_file()."""
@@ -164,7 +164,16 @@ def preview(source, filename: str | None = None, *, parts=None, limits: Limits =
     summary["skipped"] = result.skipped[:50]
     summary["kinds"] = list(KINDS)
     summary["source_columns"] = result.details.get("source_columns", summary["columns"])
+    summary["swap_suggested"] = any("swapped" in w and "as asked" not in w for w in result.warnings)
+    summary["sample_rows"] = sample_rows(result.frame)
     return summary
+
+
+def sample_rows(frame, n: int = 10) -> list[dict]:
+    """The first rows as plain text, for a preview table."""
+    head = frame.drop(columns=frame.geometry.name).head(n) if "geometry" in frame.columns else frame.head(n)
+    return [{str(k): ("" if v is None or (isinstance(v, float) and v != v) else str(v)) for k, v in row.items()}
+            for row in head.to_dict("records")]
 
 
 def options_kwargs(opts: Options) -> dict:
@@ -220,7 +229,10 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
                                       "only a track CSV may be larger)")
     with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
         loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns))
-        return finish(loaded, filename, digest, limits, opts)
+        result = finish(loaded, filename, digest, limits, opts)
+    if progress:
+        progress(1.0)
+    return result
 
 
 def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Options) -> ImportResult:

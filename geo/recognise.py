@@ -218,7 +218,11 @@ def events_frame(frame, loaded, filename, opts):
         return low[name].map(text) if name in low.columns else pd.Series(default, index=low.index, dtype=object)
 
     def day(name):
-        return dates.parse_dates(low[name], rows, name, loaded.problems, loaded.warnings, opts.dayfirst)
+        chosen: dict = {}
+        out = dates.parse_dates(low[name], rows, name, loaded.problems, loaded.warnings, opts.dayfirst, chosen)
+        loaded.details.setdefault("date_column", name)
+        loaded.details.setdefault("date_format", dates.describe(chosen))
+        return out
 
     if source == "acled":
         out = pd.DataFrame({
@@ -269,8 +273,10 @@ def normalise_front(frame, loaded, filename, opts):
         values = low[column]
         if from_name is not None:
             values = values.where(values.map(text) != "", from_name.isoformat())
-        as_of = dates.parse_dates(values, loaded.rows, column, loaded.problems, loaded.warnings, opts.dayfirst)
-        loaded.details["date_column"] = column
+        chosen: dict = {}
+        as_of = dates.parse_dates(values, loaded.rows, column, loaded.problems, loaded.warnings, opts.dayfirst,
+                                  chosen)
+        loaded.details.update(date_column=column, date_format=dates.describe(chosen))
     elif from_name is not None:
         as_of = pd.Series(pd.Timestamp(from_name), index=low.index).astype("datetime64[s]")
         loaded.warnings.append(f"snapshot date {from_name} taken from the file name")
@@ -325,7 +331,7 @@ def normalise_tracks(frame, loaded, filename, opts):
         loaded.problems.setdefault(int(loaded.rows[i]), (id_col, "empty value"))
     out_t, chosen = dates.parse_column(low[time_col], loaded.rows, time_col, loaded.problems, loaded.warnings,
                                        opts.dayfirst, "timestamp")
-    loaded.details["date_format"] = chosen.get("order") or chosen.get("shape")
+    loaded.details["date_format"] = dates.describe(chosen)
     arr = np.asarray(geoms.array, dtype=object)
     valid = present_mask(arr)
     lon, lat = np.full(len(low), np.nan), np.full(len(low), np.nan)
@@ -350,14 +356,15 @@ def normalise_generic(frame, loaded, filename, opts):
         raise ImportProblem(filename, f"no column {opts.date_column!r} for the date", 1)
     if column is not None and not pd.api.types.is_numeric_dtype(out[column]):
         unread: dict = {}
-        parsed = dates.parse_dates(out[column], loaded.rows, column, unread, loaded.warnings, opts.dayfirst)
+        chosen: dict = {}
+        parsed = dates.parse_dates(out[column], loaded.rows, column, unread, loaded.warnings, opts.dayfirst, chosen)
         blank = sum(1 for _, (_, m) in unread.items() if m == "empty value")
         if len(unread) - blank:
             loaded.warnings.append(f"column {column}: {len(unread) - blank} value(s) are not dates, so the column "
                                    f"is kept as text (first: row {min(r for r, (_, m) in unread.items() if m != 'empty value')})")
         elif parsed.notna().any():
             out["date"] = parsed
-            loaded.details["date_column"] = column
+            loaded.details.update(date_column=column, date_format=dates.describe(chosen))
     return drop_problem_rows(gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84), loaded)
 
 

@@ -355,3 +355,39 @@ def test_streamed_tracks_are_stored_like_any_other(tmp_path, monkeypatch):
     store = Workspace()
     store.add(result)
     assert store.counts()["track_points"] == 21
+
+
+# --- preview -----------------------------------------------------------------------------------------------
+
+def test_preview_says_what_was_found_and_takes_overrides(tmp_path):
+    path = sf.vessel_positions(tmp_path / "positions.csv", blank_time_row=3)
+    found = importer.preview(path)
+    assert found["format"] == "csv" and found["kind"] == "tracks" and found["feature_count"] == 5
+    assert found["date_column"] == "date_add" and found["date_format"] == "month first"
+    assert found["coordinate_columns"] == ["lon", "lat"]
+    assert found["skipped_rows"] == 1 and found["skipped"] == ["row 3, column date_add: empty value"]
+    assert found["bounds_lonlat"][0] == pytest.approx(130.3)
+    assert "speed" in found["source_columns"] and len(found["sample_rows"]) == 5
+    as_generic = importer.preview(path, kind="generic", coord_columns=("lon", "lat"))
+    assert as_generic["kind"] == "generic" and as_generic["feature_count"] == 6
+    assert Workspace().counts()["batches"] == 0, "a preview stores nothing"
+
+
+def test_preview_of_shapefile_parts_and_of_a_swapped_file(tmp_path):
+    shp = sf.shapefile_parts(tmp_path / "export")
+    found = importer.preview(parts=[(p.name, p.read_bytes()) for p in shp.parent.iterdir()])
+    assert found["format"] == "shapefile" and found["file"] == "provinces.shp"
+    swapped = importer.preview(sf.rail_geojson(tmp_path / "rail.geojson", swapped=True))
+    assert swapped["swap_suggested"] is True
+
+
+def test_cli_inspect_prints_the_preview(tmp_path):
+    path = sf.acled_with_times(tmp_path / "acled.csv")
+    proc = subprocess.run([sys.executable, "-m", "geo", "inspect", str(path), "--month-first"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found["kind"] == "events" and found["date_column"] == "event_date"
+    assert found["date_format"] == "month first"
+    assert found["skipped"] == ["row 2, column event_date: '14/08/2020 00:00:00' is not a month-first date "
+                                "(column event_date is read month first)"]
