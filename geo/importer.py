@@ -32,6 +32,7 @@ control snapshots), tracks (timestamped points of vessels or trains) and generic
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import tempfile
 from dataclasses import dataclass, field
@@ -39,12 +40,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo import bigcsv, coords, readers, recognise
 from geo.coords import WGS84, present_mask
 from geo.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
-from geo.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, read_bytes, sniff  # noqa: F401
+from geo.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
 from geo.readers import Loaded, ReadOptions, extract, load  # noqa: F401
 from geo.recognise import KindOptions, guess_kind  # noqa: F401
 
@@ -160,6 +162,11 @@ def preview(source=None, filename: str | None = None, *, parts=None, limits: Lim
     plus the columns an analyst may pick from. Takes the same overrides as read_file()."""
     result = read_parts(parts, filename=filename, limits=limits, **options) if parts is not None else \
         read_file(source, filename=filename, limits=limits, **options)
+    return preview_of(result)
+
+
+def preview_of(result: ImportResult) -> dict:
+    """preview()'s dict for a result already read (the page keeps the result to import it)."""
     summary = result.summary()
     summary["skipped"] = result.skipped[:50]
     summary["kinds"] = list(KINDS)
@@ -172,8 +179,33 @@ def preview(source=None, filename: str | None = None, *, parts=None, limits: Lim
 def sample_rows(frame, n: int = 10) -> list[dict]:
     """The first rows as plain text, for a preview table."""
     head = frame.drop(columns=frame.geometry.name).head(n) if "geometry" in frame.columns else frame.head(n)
-    return [{str(k): ("" if v is None or (isinstance(v, float) and v != v) else str(v)) for k, v in row.items()}
-            for row in head.to_dict("records")]
+    return [{str(k): cell_text(v) for k, v in row.items()} for row in head.to_dict("records")]
+
+
+def cell_text(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else value.isoformat(sep=" ")
+    return str(value)
+
+
+def header_columns(parts) -> list[str]:
+    """A CSV's column names from its first line, for choosing columns when a preview failed
+    before they were known; [] for other formats or an unreadable header."""
+    parts = dict(parts)
+    if len(parts) != 1:
+        return []
+    (name, raw), = parts.items()
+    try:
+        if sniff(bytes(raw[:65536]), name) != "csv":
+            return []
+        text, _ = decode_text(bytes(raw[:65536]), name)
+    except ImportProblem:
+        return []
+    line = text.splitlines()[0] if text else ""
+    delimiter = readers.sniff_delimiter(text)
+    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter), []) if c.strip()]
 
 
 def options_kwargs(opts: Options) -> dict:
