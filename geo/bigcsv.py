@@ -117,7 +117,7 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
             empty_rows.append(np.flatnonzero(blank) + count)
             for axis, store in (("lon", lons), ("lat", lats)):
                 text = stripped[cols[axis]]
-                number = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
+                number = to_float(text)
                 store.append(number)
                 for i in np.flatnonzero(~np.isfinite(number) & ~blank):
                     value = text[int(i)].as_py()
@@ -213,6 +213,16 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
     if progress:
         progress(1.0)
     return frame, loaded
+
+
+def to_float(text: pa.Array) -> np.ndarray:
+    """Text to float64, NaN where a cell is blank or not a number (pyarrow's cast when every cell
+    is a number, pandas' lenient parse otherwise)."""
+    try:
+        return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
+                       pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
 
 
 def sorted_categories(values) -> pd.Categorical:
