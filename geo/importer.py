@@ -275,6 +275,10 @@ def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Opt
     if len(loaded.frame) > cap:
         raise ImportProblem(filename, f"{len(loaded.frame):,} records (limit {cap:,} for {kind})")
     source_columns = [str(c) for c in loaded.frame.columns]
+    if loaded.geometry is None and kind in ("front", "tracks", "generic"):
+        raise ImportProblem(filename, "no geometry: no coordinate columns (such as lat/lon, latitude/longitude, "
+                                      "Facility Latitude, y/x) and no WKT or GeoJSON column found; name the "
+                                      "coordinate columns (--coords LON,LAT)")
     frame, input_crs, notes = coords.to_lonlat(loaded, filename, kind, limits.max_vertices, opts.assume_crs,
                                                opts.swap_axes)
     loaded.warnings += notes

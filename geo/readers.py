@@ -125,7 +125,11 @@ def read_geoparquet(raw, filename, tmp, limits, options):
 
 def parquet_table(path: Path, filename: str, options) -> Loaded:
     """A plain Parquet table (no geo metadata): points from its coordinate columns."""
-    frame = pd.read_parquet(path)
+    import pyarrow as pa
+    try:
+        frame = pd.read_parquet(path)
+    except (ValueError, pa.ArrowException, OSError) as err:
+        raise ImportProblem(filename, f"unreadable Parquet: {first_line(err)}") from None
     loaded = Loaded(frame, None, np.arange(1, len(frame) + 1), "parquet", None)
     table_geometry(loaded, filename, options, Limits())
     return loaded
