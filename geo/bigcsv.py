@@ -190,6 +190,10 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
         keep[record] = False
     if cols["delimiter"] != ",":
         warnings.insert(0, f"delimiter {cols['delimiter']!r}")
+    if cols["encoding"] != "utf8":
+        warnings.insert(0, "decoded as Windows-1252 (cp1252): the file is not UTF-8")
+    if cols["coord_how"] not in ("by name", "as asked"):
+        warnings.append(f"coordinate columns {cols['lon']}/{cols['lat']} found {cols['coord_how']}")
     warnings.append(f"read in chunks ({count:,} rows)")
     loaded.details.update(date_column=recognise_name(cols["time"]), track_id_column=recognise_name(cols["id"]),
                           date_format=("day first" if dayfirst else "month first") if note else None,
