@@ -66,6 +66,7 @@ def add_data_commands(commands) -> None:
                            help="read dates such as 02/01/2024 month first (1 February)")
         p.add_argument("--coords", metavar="LON,LAT", help="the columns holding longitude and latitude")
         p.add_argument("--swap-axes", action="store_true", help="the file holds lat, lon: swap them")
+        p.add_argument("--progress", action="store_true", help="print progress on stderr (default: on a terminal)")
 
     inspect = commands.add_parser("inspect", help="summarise a data file as JSON without importing it")
     limits_options(inspect)
@@ -161,14 +162,21 @@ def read_args(args, preview: bool = False):
 
 
 def progress_printer(args):
-    """A progress line on stderr (a terminal only) while a large file is read."""
-    if not sys.stderr.isatty():
+    """Progress on stderr while a file is read: a line rewritten in place on a terminal, one line
+    per step of 10 % otherwise (with --progress)."""
+    tty = sys.stderr.isatty()
+    if not (tty or args.progress):
         return None
+    shown = [-1]
 
     def show(done: float, total: float = 1.0):
-        print(f"\rreading {args.file}: {100 * done / (total or 1):5.1f}%", end="", file=sys.stderr, flush=True)
-        if done >= total:
-            print(file=sys.stderr)
+        percent = 100 * done / (total or 1)
+        if tty:
+            print(f"\rreading {args.file}: {percent:5.1f}%", end="\n" if done >= total else "", file=sys.stderr,
+                  flush=True)
+        elif int(percent // 10) > shown[0]:
+            shown[0] = int(percent // 10)
+            print(f"progress: reading {args.file}: {percent:.0f}%", file=sys.stderr, flush=True)
     return show
 
 

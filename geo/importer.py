@@ -260,7 +260,7 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
         raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB; "
                                       "only a track CSV may be larger)")
     with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
-        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns))
+        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind))
         result = finish(loaded, filename, digest, limits, opts)
     if progress:
         progress(1.0)

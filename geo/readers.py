@@ -54,6 +54,7 @@ class Loaded:
 @dataclass(frozen=True)
 class ReadOptions:
     coord_columns: tuple[str, str] | None = None  # (lon, lat) column names, instead of finding them
+    kind: str | None = None  # a kind asked for, where it changes what is read (GPX as tracks)
 
 
 def load(raw: bytes, filename: str, tmp: Path, limits: Limits, options: ReadOptions = ReadOptions(),
@@ -100,8 +101,27 @@ def read_gpx(raw, filename, tmp, limits, options):
     """Waypoints, routes and tracks (as lines), with a `layer` column; track points are kept
     out (the tracks hold them)."""
     precheck_gpx(raw, filename, limits)
-    return load_vector(write_temp(raw, tmp, "input.gpx"), filename, "gpx", limits, only=GPX_LAYERS,
-                       always_layer=True)
+    path = write_temp(raw, tmp, "input.gpx")
+    if options.kind == "tracks":
+        return gpx_track_points(path, filename, limits)
+    return load_vector(path, filename, "gpx", limits, only=GPX_LAYERS, always_layer=True)
+
+
+def gpx_track_points(path: Path, filename: str, limits: Limits) -> Loaded:
+    """A GPX file read as tracks: one row per track point with its time, the track's name
+    (or `track N`) as its id."""
+    loaded = load_vector(path, filename, "gpx", limits, only=("track_points",))
+    try:
+        names = pyogrio.read_dataframe(path, layer="tracks", read_geometry=False)
+    except GDAL_ERRORS as err:
+        raise ImportProblem(filename, f"unreadable gpx: {first_line(err)}") from None
+    fids = loaded.frame["track_fid"].astype(int)
+    label = {i: (str(n).strip() if isinstance(n, str) and n.strip() else f"track {i + 1}")
+             for i, n in enumerate(names["name"] if "name" in names.columns else [None] * len(names))}
+    ids = fids.map(lambda i: label.get(i, f"track {i + 1}"))
+    loaded.frame = pd.DataFrame({"track_id": ids, "name": ids, "time": loaded.frame.get("time")})
+    loaded.warnings.append(f"read the GPX track points ({len(ids):,}) as tracks")
+    return loaded
 
 
 def read_geoparquet(raw, filename, tmp, limits, options):

@@ -230,6 +230,15 @@ def test_gpx_waypoints_and_tracks(tmp_path):
     assert line.geom_type == "MultiLineString" and len(line.geoms[0].coords) == 3
 
 
+def test_gpx_track_points_as_tracks(tmp_path):
+    result = read_file(sf.gpx(tmp_path / "walk.gpx"), kind="tracks")
+    frame = result.frame
+    assert result.kind == "tracks" and list(frame["track_id"].unique()) == ["crossing"]
+    assert list(frame["t"]) == [pd.Timestamp("2024-03-01 08:00"), pd.Timestamp("2024-03-01 08:10"),
+                                pd.Timestamp("2024-03-01 08:20")]
+    assert frame[["lon", "lat"]].iloc[-1].tolist() == pytest.approx([130.644, 42.429])
+
+
 def test_topojson(tmp_path):
     result = read_file(sf.topojson(tmp_path / "areas.topojson"))
     assert result.format == "topojson"
@@ -391,3 +400,21 @@ def test_cli_inspect_prints_the_preview(tmp_path):
     assert found["date_format"] == "month first"
     assert found["skipped"] == ["row 2, column event_date: '14/08/2020 00:00:00' is not a month-first date "
                                 "(column event_date is read month first)"]
+
+
+@pytest.mark.parametrize("name", ["stations.fgb", "stations.parquet", "areas.topojson", "walk.gpx"])
+def test_the_cli_imports_the_new_formats(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".fgb"):
+        points_frame().to_file(path, driver="FlatGeobuf")
+    elif name.endswith(".parquet"):
+        points_frame().to_parquet(path)
+    elif name.endswith(".topojson"):
+        sf.topojson(path)
+    else:
+        sf.gpx(path)
+    proc = subprocess.run([sys.executable, "-m", "geo", "import", str(path), "--progress"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert f"from {name}" in proc.stdout
+    assert f"progress: reading {path}: 100%" in proc.stderr
