@@ -418,3 +418,25 @@ def test_the_cli_imports_the_new_formats(tmp_path, name):
     assert proc.returncode == 0, proc.stderr
     assert f"from {name}" in proc.stdout
     assert f"progress: reading {path}: 100%" in proc.stderr
+
+
+def test_an_imported_claim_is_checked_exactly_as_a_bundled_one(tmp_path):
+    """Same code as `python -m geo validate`: a duplicate id is refused on its row with the same words."""
+    path = sf.claims_csv(tmp_path / "claims.csv", 3)
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace("X0002", "X0000", 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = read_file(path)
+    assert result.skipped == ["row 4, column id: duplicate id 'X0000' (first on row 2)"]
+    from geo import validate, schema
+    raw, _ = validate.read_raw(path, schema.CLAIMS)
+    _, problems = validate.parse_table(raw, "claims.csv")
+    assert [p.message for p in problems] == ["duplicate id 'X0000' (first on row 2)"]
+
+
+def test_claims_with_day_first_dates_are_rewritten_then_validated(tmp_path):
+    path = sf.claims_csv(tmp_path / "claims.csv", 2)
+    path.write_text(path.read_text().replace("2024-02-01", "13/02/2024").replace("2024-02-10", "14/02/2024"))
+    result = read_file(path)
+    assert result.skipped == [] and set(result.frame["as_of_date"]) == {pd.Timestamp("2024-02-13")}
+    assert any("day first" in w for w in result.warnings)
