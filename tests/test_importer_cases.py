@@ -264,6 +264,8 @@ def test_shapefile_from_a_multi_file_upload(tmp_path):
     assert result.filename == "provinces.shp" and len(result.frame) == 2
     with pytest.raises(ImportProblem, match=r"provinces.shp: 'provinces.shp' lacks its .dbf"):
         read_parts([(n, b) for n, b in parts if not n.endswith(".dbf")])
+    without_prj = read_parts([(n, b) for n, b in parts if not n.endswith(".prj")])
+    assert without_prj.input_crs is None and any(".prj missing" in w for w in without_prj.warnings)
     with pytest.raises(ImportProblem, match="no .shp among them"):
         read_parts([("a.csv", b"x,y\n1,2\n"), ("b.csv", b"x,y\n1,2\n")])
 
