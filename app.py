@@ -310,6 +310,10 @@ with st.sidebar:
     if not uploads:
         st.session_state.pop("import_preview", None)
     else:
+        earlier = st.session_state.get("import_preview")
+        if earlier is not None and earlier[0][0] != tuple(u.file_id for u in uploads):  # other files: found afresh
+            for choice in ("import_date_column", "import_lon", "import_lat"):
+                st.session_state[choice] = AS_FOUND
         lon_lat = (picked("import_lon"), picked("import_lat"))
         options = dict(kind=picked("import_kind"), date_column=picked("import_date_column"),
                        dayfirst={"day first": True, "month first": False}.get(st.session_state.get("import_order")),
@@ -323,7 +327,9 @@ with st.sidebar:
                 preview = (key, importer.read_parts(parts, progress=lambda f: bar.progress(min(1.0, f)), **options), None)
             except importer.ImportProblem as err:
                 preview = (key, None, str(err))
-            except Exception as err:  # an importer bug: one line here, never a traceback
+            except Exception as err:  # an importer bug: one line here, the traceback only in the server's log
+                import logging
+                logging.getLogger(__name__).exception("importer failed on %s", uploads[0].name)
                 preview = (key, None, f"{uploads[0].name}: the importer failed ({type(err).__name__}); "
                                       "please report this file")
             bar.empty()
@@ -347,6 +353,9 @@ with st.sidebar:
                 with st.expander(f"{len(found['warnings']) + len(found['skipped'])} note(s) before importing"):
                     st.text("\n".join(found["warnings"] + found["skipped"]))
         columns = [AS_FOUND] + (result.details.get("source_columns", []) if result is not None else header)
+        for choice in ("import_date_column", "import_lon", "import_lat"):  # columns of files no longer here
+            if st.session_state.get(choice, AS_FOUND) not in columns:
+                st.session_state[choice] = AS_FOUND
         with st.expander("Change what was found", expanded=result is None):
             st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind")
             st.selectbox("Date or time column", columns, key="import_date_column")
