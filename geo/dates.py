@@ -226,7 +226,12 @@ def parse_column(values: pd.Series, rows, column: str, problems: dict, notes: li
     out = pd.Series(pd.NaT, index=index, dtype="datetime64[ms]")
     if numeric:
         compact = pd.to_datetime(text[present], format="%Y%m%d", errors="coerce")
-        if compact.notna().all() and compact.dt.year.between(1800, 2200).all():
+        years = pd.to_numeric(text[present], errors="coerce")
+        if text[present].str.fullmatch(r"\d{4}").all() and years.between(1000, 2200).all():
+            out[present] = pd.to_datetime(years.astype(int).astype(str), format="%Y")
+            chosen["shape"] = "year"
+            notes.append(f"column {column}: years such as {uniques[0]} read as 1 January of that year")
+        elif compact.notna().all() and compact.dt.year.between(1800, 2200).all():
             out[present] = compact
             chosen["shape"] = "YYYYMMDD"
             notes.append(f"column {column}: numbers such as {uniques[0]} read as dates (YYYYMMDD)")

@@ -66,6 +66,13 @@ def test_date_shapes_and_the_note_saying_how_they_were_read(values, expected, no
         assert any(note in n for n in notes), notes
 
 
+def test_a_column_of_years_is_read_as_years_not_unix_seconds():
+    problems, notes = {}, []
+    out, _ = dates.parse_column(pd.Series(["2022", "2024", ""]), [2, 3, 4], "year", problems, notes)
+    assert list(out[:2]) == [pd.Timestamp("2022-01-01"), pd.Timestamp("2024-01-01")]
+    assert problems == {4: ("year", "empty value")} and any("1 January" in n for n in notes)
+
+
 def test_a_cell_that_contradicts_the_columns_order_is_a_problem_not_a_guess():
     problems, notes = {}, []
     out, _ = dates.parse_column(pd.Series(["13/01/2024", "01/14/2024", "05/05/2024"]), [2, 3, 4], "d", problems, notes)
