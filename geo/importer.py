@@ -109,8 +109,8 @@ def read_file(source, filename: str | None = None, kind: str | None = None, limi
               progress=None) -> ImportResult:
     """Read a path or bytes; raise ImportProblem (one line) for anything unusable.
 
-    A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(done,
-    total)` is called as a large file is read (fractions of its bytes)."""
+    A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(fraction)`
+    is called with 0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
     opts = Options(kind, strict, assume_crs, date_column, dayfirst, tuple(coord_columns) if coord_columns else None,
                    swap_axes)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".shp", ".shx", ".dbf"):
@@ -152,7 +152,10 @@ def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), pr
                                              "among the files given")
             if others:
                 loaded.warnings.append(f"ignored {', '.join(sorted(others))}: not part of a shapefile")
-            return finish(loaded, filename, digest.hexdigest(), limits, opts)
+            result = finish(loaded, filename, digest.hexdigest(), limits, opts)
+        if progress:
+            progress(1.0)
+        return result
     return guarded(run, filename)
 
 
