@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import (access, charts, dataset, export, imported, importer, layers, panels, state, style, timeline,
-                 tracks, view as views, workspace)
+from geo import (access, charts, dataset, export, imported, importer, layers, panels, previewmap, state, style,
+                 timeline, tracks, view as views, workspace)
 from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
@@ -213,27 +213,6 @@ def current_user() -> access.User:
     return access.identify(st.context.headers, login)
 
 
-def import_upload():
-    """Import a newly uploaded file once; report in one line, keep the store unchanged on failure."""
-    upload = st.session_state.get("upload")
-    if upload is None or ws is None or upload.file_id in st.session_state.setdefault("imported_files", set()):
-        return
-    st.session_state.imported_files.add(upload.file_id)
-    kind = st.session_state.get("import_kind")
-    user = current_user()
-    try:
-        ws.authorise(user, "import", detail=upload.name)  # before reading: a viewer's file costs nothing
-        result = importer.read_file(upload.getvalue(), filename=upload.name, kind=None if kind == "guess" else kind,
-                                    strict=st.session_state.get("strict", False))
-        batch = ws.add(result, user)
-    except (importer.ImportProblem, workspace.WorkspaceError) as err:
-        st.session_state.import_report = ("error", str(err), [])
-        return
-    st.session_state.import_report = (
-        "success", f"Imported {len(result.frame):,} {result.kind} feature(s) from {upload.name} as batch {batch}.",
-        result.warnings + result.skipped)
-
-
 def remove_batch(batch_id: int):
     """The user is checked at click time, here and in the store: the page may have been drawn
     while they could still edit."""
@@ -382,12 +361,97 @@ with st.sidebar:
     elif user.source != access.LOCAL or not user.editor:
         st.caption(f"Signed in as **{user.label}**, " + ("editor." if user.editor else
                    "viewer: you can see and export; editors import and remove."))
-    st.file_uploader("Import a file", type=UPLOAD_TYPES, key="upload", on_change=import_upload,
-                     disabled=not user.editor or ws is None,
-                     help="CSV/TSV, GeoJSON, GeoPackage, zipped shapefile, KML/KMZ: claims, events, places, "
-                     "dated front lines, vessel or train tracks, or any points, lines and areas.")
-    st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind", disabled=not user.editor)
-    st.checkbox("Strict: refuse the whole file if any row is bad", key="strict", disabled=not user.editor)
+    # Upload (a shapefile as its parts), preview what was found, change it, then import.
+    AS_FOUND, ORDERS = "(as found)", ("decide from the values", "day first", "month first")
+    uploads = st.file_uploader(
+        "Import a file", key=f"upload_{st.session_state.setdefault('upload_round', 0)}", accept_multiple_files=True,
+        disabled=not user.editor or ws is None,
+        type=UPLOAD_TYPES + ["topojson", "fgb", "parquet", "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"],
+        help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
+             ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
+             "train tracks, or any points, lines and areas.")
+
+    def picked(key):
+        value = st.session_state.get(key, AS_FOUND)
+        return None if value == AS_FOUND or (key == "import_kind" and value == "guess") else value
+
+    def import_previewed():
+        result = st.session_state.get("import_preview", (None, None))[1]
+        if result is None or ws is None:
+            return
+        user = current_user()  # checked at click time, here and in the store
+        try:
+            ws.authorise(user, "import", detail=result.filename)
+            batch = ws.add(result, user)
+        except workspace.WorkspaceError as err:
+            st.session_state.import_report = ("error", str(err), [])
+            return
+        st.session_state.import_report = (
+            "success", f"Imported {len(result.frame):,} {result.kind} feature(s) from {result.filename} as batch "
+                       f"{batch}.", result.warnings + result.skipped)
+        st.session_state.upload_round += 1
+        st.session_state.pop("import_preview", None)
+
+    if not uploads:
+        st.session_state.pop("import_preview", None)
+    else:
+        earlier = st.session_state.get("import_preview")
+        if earlier is not None and earlier[0][0] != tuple(u.file_id for u in uploads):  # other files: found afresh
+            for choice in ("import_date_column", "import_lon", "import_lat"):
+                st.session_state[choice] = AS_FOUND
+        lon_lat = (picked("import_lon"), picked("import_lat"))
+        options = dict(kind=picked("import_kind"), date_column=picked("import_date_column"),
+                       dayfirst={"day first": True, "month first": False}.get(st.session_state.get("import_order")),
+                       coord_columns=lon_lat if all(lon_lat) else None,
+                       swap_axes=st.session_state.get("import_swap", False), strict=st.session_state.get("strict", False))
+        key = (tuple(u.file_id for u in uploads), tuple(sorted(options.items())))
+        if st.session_state.get("import_preview", (None,))[0] != key:
+            bar = st.progress(0.0, text=f"Reading {uploads[0].name}…")
+            parts = [(u.name, u.getvalue()) for u in uploads]
+            try:
+                preview = (key, importer.read_parts(parts, progress=lambda f: bar.progress(min(1.0, f)), **options), None)
+            except importer.ImportProblem as err:
+                preview = (key, None, str(err))
+            except Exception as err:  # an importer bug: one line here, the traceback only in the server's log
+                import logging
+                logging.getLogger(__name__).exception("importer failed on %s", uploads[0].name)
+                preview = (key, None, f"{uploads[0].name}: the importer failed ({type(err).__name__}); "
+                                      "please report this file")
+            bar.empty()
+            st.session_state.import_preview = preview + (importer.header_columns(parts),)
+        _, result, problem, header = st.session_state.import_preview
+        if problem:
+            st.error(problem)
+        if result is not None:
+            found = importer.preview_of(result)
+            st.markdown(f"**{found['file']}**: {found['feature_count']:,} {found['kind']} feature(s) "
+                        f"({found['format']}), {found['skipped_rows']:,} row(s) skipped")
+            st.caption(" · ".join(part for part in (
+                f"CRS {found['input_crs'] or 'lon/lat'}",
+                f"coordinates {'/'.join(found['coordinate_columns'])}" if found["coordinate_columns"] else "",
+                f"dates from {found['date_column']} ({found['date_format'] or 'as stored'})"
+                if found["date_column"] else "no date column") if part))
+            if found["bounds_lonlat"]:
+                st.pydeck_chart(previewmap.bounds_deck(found["bounds_lonlat"]), height=180, key="import_preview_map")
+            st.dataframe(pd.DataFrame(found["sample_rows"]), height=150, hide_index=True)
+            if found["warnings"] or found["skipped"]:
+                with st.expander(f"{len(found['warnings']) + len(found['skipped'])} note(s) before importing"):
+                    st.text("\n".join(found["warnings"] + found["skipped"]))
+        columns = [AS_FOUND] + (result.details.get("source_columns", []) if result is not None else header)
+        for choice in ("import_date_column", "import_lon", "import_lat"):  # columns of files no longer here
+            if st.session_state.get(choice, AS_FOUND) not in columns:
+                st.session_state[choice] = AS_FOUND
+        with st.expander("Change what was found", expanded=result is None):
+            st.selectbox("Import as", ("guess",) + importer.KINDS, key="import_kind")
+            st.selectbox("Date or time column", columns, key="import_date_column")
+            st.selectbox("Dates such as 02/01/2024", ORDERS, key="import_order")
+            pair = st.columns(2)
+            pair[0].selectbox("Longitude", columns, key="import_lon")
+            pair[1].selectbox("Latitude", columns, key="import_lat")
+            st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
+            st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
+        st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
+                  on_click=import_previewed)
     status, message, details = st.session_state.get("import_report", (None, "", []))
     if status:
         (st.error if status == "error" else st.success)(message)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CHART = '[data-testid="stDeckGlJsonChart"]'
+CHART = '.st-key-map_box [data-testid="stDeckGlJsonChart"]'  # the main map, not an import preview
 LIT = 500
 STEP_PIXELS = 50
 STALE = f"el => !!el.closest('[data-stale=\"true\"]')"

@@ -1,11 +1,15 @@
 """`python -m bench`: one JSON line per case, ours beside a naive build.
 
-    python -m bench [--sizes 1000 10000 ...] [--claims 100000] [--smoke] [--browser] [--out FILE]
+    python -m bench [--sizes 1000 10000 ...] [--claims 100000] [--imports 5000000] [--smoke] [--browser]
+                    [--out FILE]
 
 For each size N, synthetic tracks are written to a temporary folder (never data/), then each
 of ours / naive / naive-window runs in a fresh subprocess (bench.measure) so peak RSS is
 per case; naive ones are cut off after --timeout seconds and reported as "timeout". The
-claims case does the same with N synthetic claims. --browser adds page timings in headless
+claims case does the same with N synthetic claims. The import case writes N synthetic track
+points as an AIS-style CSV and imports it --import-runs times (read_file, then Workspace.add
+into a throwaway workspace), each in a fresh process (bench.importing), for time and peak RSS.
+--browser adds page timings in headless
 Chromium (bench.browser). --out also writes every line, with the machine's description,
 to one JSON file for bench.report.
 """
@@ -93,10 +97,44 @@ def case(kind: str, n: int, a, tmp: Path) -> dict:
     return line
 
 
+def write_track_csv(n: int, path: Path) -> Path:
+    """N synthetic positions as an AIS-style CSV (mmsi-like id, vessel name, ISO time, lat, lon)."""
+    frame = synthetic.synthetic_tracks(n)
+    out = frame[["track_id", "name", "t", "lat", "lon"]].rename(columns={"t": "timestamp"})
+    out["timestamp"] = out["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.to_csv(path, index=False, float_format="%.5f", chunksize=500_000)
+    return path
+
+
+def import_case(n: int, a, tmp: Path) -> dict:
+    import statistics
+    path = write_track_csv(n, tmp / f"synthetic-tracks-{n}.csv")
+    line = {"case": "import", "n": n, "file_mb": round(path.stat().st_size / 2 ** 20, 1),
+            "loadavg_before": loadavg(), "runs": []}
+    for run in range(a.import_runs):
+        store = tmp / f"workspace-{run}.sqlite"
+        cmd = [sys.executable, "-m", "bench.importing", str(path), str(store)]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=a.ours_timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+        line["runs"].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for leftover in tmp.glob(f"workspace-{run}.sqlite*"):
+            leftover.unlink()
+    for key in ("read_s", "store_s", "total_s", "peak_rss_mb", "peak_rss_read_mb"):
+        line[f"median_{key}"] = round(statistics.median(r[key] for r in line["runs"]), 2)
+    line["max_peak_rss_mb"] = max(r["peak_rss_mb"] for r in line["runs"])
+    line["loadavg_after"] = loadavg()
+    path.unlink()
+    return line
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES), help="track points per case (none: skip)")
     ap.add_argument("--claims", type=int, nargs="*", default=[CLAIMS], help="claims per case (none: skip)")
+    ap.add_argument("--imports", type=int, nargs="*", default=[5_000_000],
+                    help="track points per import case (a CSV read and stored; none: skip)")
+    ap.add_argument("--import-runs", type=int, default=3, help="runs per import case (the median is reported)")
     ap.add_argument("--smoke", action="store_true", help="the smallest tracks case only, two steps (for CI)")
     ap.add_argument("--browser", action="store_true", help="add headless-Chromium timings")
     ap.add_argument("--browser-sizes", type=int, nargs="+", default=[100_000])
@@ -111,7 +149,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     a = parser().parse_args(argv)
     if a.smoke:
-        a.sizes, a.claims, a.steps, a.browser = [min(a.sizes or SIZES)], [], 2, False
+        a.sizes, a.claims, a.steps, a.browser, a.imports = [min(a.sizes or SIZES)], [], 2, False, []
     lines = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
@@ -119,6 +157,9 @@ def main(argv=None) -> int:
             for n in sizes:
                 lines.append(case(kind, n, a, tmp))
                 print(json.dumps(lines[-1]), flush=True)
+        for n in a.imports or []:
+            lines.append(import_case(n, a, tmp))
+            print(json.dumps(lines[-1]), flush=True)
         if a.browser:
             from bench import browser
             for n in a.browser_sizes:

@@ -60,6 +60,15 @@ def add_data_commands(commands) -> None:
         p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652")
         p.add_argument("--max-mb", type=float, help="refuse files (and zip contents) larger than this")
         p.add_argument("--max-vertices", type=int, help="refuse a geometry with more vertices than this")
+        p.add_argument("--date-column", help="the column holding the date or time, instead of the one found")
+        order = p.add_mutually_exclusive_group()
+        order.add_argument("--day-first", dest="dayfirst", action="store_const", const=True,
+                           help="read dates such as 02/01/2024 day first (2 January)")
+        order.add_argument("--month-first", dest="dayfirst", action="store_const", const=False,
+                           help="read dates such as 02/01/2024 month first (1 February)")
+        p.add_argument("--coords", metavar="LON,LAT", help="the columns holding longitude and latitude")
+        p.add_argument("--swap-axes", action="store_true", help="the file holds lat, lon: swap them")
+        p.add_argument("--progress", action="store_true", help="print progress on stderr (default: on a terminal)")
 
     inspect = commands.add_parser("inspect", help="summarise a data file as JSON without importing it")
     limits_options(inspect)
@@ -99,15 +108,27 @@ def add_data_commands(commands) -> None:
 
 
 def run_data_command(args) -> int:
+    """This process is the CLI's own, so it decides what reaches stderr: GDAL's warnings (which
+    pyogrio raises as Python warnings) and log lines are collected here, never changed inside
+    geo/, and printed only when the command succeeds."""
+    import logging
+    import warnings
     from geo.filecheck import ImportProblem
-    try:
-        return args.run(args)
-    except ImportProblem as err:
-        return fail(str(err))
-    except Exception as err:  # the promise is one line, whatever went wrong
-        return fail(describe_error(err))
-    except KeyboardInterrupt:
-        return fail("interrupted")
+    logging.getLogger("pyogrio").addHandler(logging.NullHandler())
+    logging.getLogger("pyogrio").propagate = False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = args.run(args)
+        except ImportProblem as err:
+            return fail(str(err))
+        except Exception as err:  # the promise is one line, whatever went wrong
+            return fail(describe_error(err))
+        except KeyboardInterrupt:
+            return fail("interrupted")
+    for warning in {str(w.message).splitlines()[0] for w in caught if issubclass(w.category, RuntimeWarning)}:
+        print(f"note: {warning}", file=sys.stderr)
+    return code
 
 
 def describe_error(err: Exception) -> str:
@@ -127,9 +148,9 @@ def fail(message: str) -> int:
     return 2
 
 
-def read_args(args):
+def read_args(args, preview: bool = False):
     """Check the file with the standard library alone (a hostile file is refused before pandas
-    and GDAL load), then read it."""
+    and GDAL load), then read it: an ImportResult, or with preview=True importer.preview's dict."""
     from dataclasses import replace
     from pathlib import Path
     from geo import filecheck
@@ -138,16 +159,42 @@ def read_args(args):
         limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
-    raw = filecheck.check_file(args.file, limits)
+    options = dict(kind=args.kind, strict=args.strict, assume_crs=args.crs, date_column=args.date_column,
+                   dayfirst=args.dayfirst, swap_axes=args.swap_axes,
+                   coord_columns=tuple(c.strip() for c in args.coords.split(",", 1)) if args.coords else None,
+                   progress=progress_printer(args))
+    if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+        source, filename = args.file, None
+    else:
+        source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
     from geo import importer
-    return importer.read_file(raw, filename=Path(args.file).name, kind=args.kind, limits=limits,
-                              strict=args.strict, assume_crs=args.crs)
+    if preview:
+        return importer.preview(source, filename=filename, limits=limits, **options)
+    return importer.read_file(source, filename=filename, limits=limits, **options)
+
+
+def progress_printer(args):
+    """Progress on stderr while a file is read: a line rewritten in place on a terminal, one line
+    per step of 10 % otherwise (with --progress)."""
+    tty = sys.stderr.isatty()
+    if not (tty or args.progress):
+        return None
+    shown = [-1]
+
+    def show(done: float, total: float = 1.0):
+        percent = 100 * done / (total or 1)
+        if tty:
+            print(f"\rreading {args.file}: {percent:5.1f}%", end="\n" if done >= total else "", file=sys.stderr,
+                  flush=True)
+        elif int(percent // 10) > shown[0]:
+            shown[0] = int(percent // 10)
+            print(f"progress: reading {args.file}: {percent:.0f}%", file=sys.stderr, flush=True)
+    return show
 
 
 def inspect_file(args) -> int:
     import json
-    result = read_args(args)
-    print(json.dumps(dict(result.summary(), skipped=result.skipped[:50]), indent=2, ensure_ascii=False))
+    print(json.dumps(read_args(args, preview=True), indent=2, ensure_ascii=False, default=str))
     return 0
 
 

@@ -26,6 +26,11 @@ class Limits:
     max_track_points: int = 5_000_000
     max_vertices: int = 1_000_000  # in any one geometry
     max_zip_members: int = 1_000
+    max_track_csv_bytes: int | None = None  # a track CSV (streamed) may be this large; default 5 x max_bytes
+
+    @property
+    def track_csv_bytes(self) -> int:
+        return self.max_track_csv_bytes if self.max_track_csv_bytes is not None else 5 * self.max_bytes
 
 
 class ImportProblem(Exception):
@@ -47,7 +52,22 @@ def first_line(err) -> str:
 
 
 
+def too_big(size: int, filename: str, limits: Limits) -> ImportProblem:
+    more = f"; a track CSV may have up to {limits.track_csv_bytes / MB:,.0f} MB" \
+        if Path(filename).suffix.lower() in TEXT_EXTS else ""
+    return ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB{more})")
+
+
+def byte_cap(filename: str, limits: Limits) -> int:
+    """CSV/TSV files may be larger (up to track_csv_bytes): the importer streams track files
+    and refuses any other CSV above max_bytes once it has seen the header."""
+    if Path(filename).suffix.lower() in TEXT_EXTS:
+        return max(limits.max_bytes, limits.track_csv_bytes)
+    return limits.max_bytes
+
+
 def read_bytes(source, filename: str, limits: Limits) -> bytes:
+    cap = byte_cap(filename, limits)
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
     else:
@@ -56,13 +76,13 @@ def read_bytes(source, filename: str, limits: Limits) -> bytes:
             size = path.stat().st_size
             if not path.is_file():
                 raise ImportProblem(filename, "not a regular file")
-            if size > limits.max_bytes:
-                raise ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+            if size > cap:
+                raise too_big(size, filename, limits)
             raw = path.read_bytes()
         except OSError as err:
             raise ImportProblem(filename, f"cannot open the file ({err.strerror or err})") from None
-    if len(raw) > limits.max_bytes:
-        raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+    if len(raw) > cap:
+        raise too_big(len(raw), filename, limits)
     if not raw.strip():
         raise ImportProblem(filename, "file is empty")
     return raw
@@ -71,8 +91,13 @@ def read_bytes(source, filename: str, limits: Limits) -> bytes:
 
 
 TEXT_EXTS = (".csv", ".tsv", ".txt", ".tab")
-JSON_EXTS = (".geojson", ".json")
+JSON_EXTS = (".geojson", ".json", ".topojson")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+SUPPORTED = ("CSV, TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, or a shapefile "
+             "(its parts together, or zipped)")
+SHP_MAGIC = b"\x00\x00\x27\x0a"
 
 
 def sniff(raw: bytes, filename: str) -> str:
@@ -82,20 +107,26 @@ def sniff(raw: bytes, filename: str) -> str:
         return "zip"
     if raw[:16] == b"SQLite format 3\x00":
         return "gpkg"
+    if raw[:3] == b"fgb" and raw[3:4] == b"\x03":
+        return "flatgeobuf"
+    if raw[:4] == b"PAR1":
+        return "geoparquet"
     head = strip_bom(raw[:65536]).lstrip()
     if head[:1] in (b"{", b"["):
+        if re.search(rb'"type"\s*:\s*"Topology"', head):
+            return "topojson"
         return "geojson"
     if head[:1] == b"<":
         if re.search(rb"<(\w+:)?kml[\s>]", head[:65536]):
             return "kml"
-        raise ImportProblem(filename, "an XML file that is not KML (supported: CSV, TSV, GeoJSON, GeoPackage, "
-                                      "zipped shapefile, KML, KMZ)")
-    if ext in (".shp", ".shx", ".dbf"):
-        raise ImportProblem(filename, "a shapefile comes in several parts: zip the .shp, .shx, .dbf and .prj "
-                                      "together and import the zip")
+        if re.search(rb"<(\w+:)?gpx[\s>]", head[:65536]):
+            return "gpx"
+        raise ImportProblem(filename, f"an XML file that is neither KML nor GPX (supported: {SUPPORTED})")
+    if raw[:4] == SHP_MAGIC or ext in (".shp", ".shx", ".dbf"):
+        raise ImportProblem(filename, "a shapefile comes in several parts: give the path of the .shp with its "
+                                      ".shx, .dbf and .prj beside it, upload the parts together, or zip them")
     if looks_binary(raw):
-        raise ImportProblem(filename, "binary content that is not a supported format (supported: CSV, TSV, "
-                                      "GeoJSON, GeoPackage, zipped shapefile, KML, KMZ)")
+        raise ImportProblem(filename, f"binary content that is not a supported format (supported: {SUPPORTED})")
     if ext in JSON_EXTS:
         raise ImportProblem(filename, "not JSON: the file does not start with '{'")
     if ext in (".kml",):
@@ -164,6 +195,12 @@ def precheck_kml(raw: bytes, filename: str, limits: Limits):
                                       f"(limit {limits.max_vertices:,})")
 
 
+def precheck_gpx(raw: bytes, filename: str, limits: Limits):
+    points = raw.count(b"<trkpt") + raw.count(b"<rtept") + raw.count(b"<wpt")
+    if points > max(limits.max_features, limits.max_track_points):
+        raise ImportProblem(filename, f"about {points:,} points (limit {max(limits.max_features, limits.max_track_points):,})")
+
+
 def largest_segment(raw: bytes, start: bytes, count, min_bytes: int) -> int:
     """The largest vertex estimate among geometries, looking only at segments (from one
     coordinates marker to the next) long enough to hold more than the limit."""
@@ -223,10 +260,12 @@ def check(raw: bytes, filename: str, limits: Limits) -> str:
     fmt = sniff(raw, filename)
     if fmt == "zip":
         check_zip(raw, filename, limits)
-    elif fmt == "geojson":
+    elif fmt in ("geojson", "topojson"):
         precheck_geojson(raw, filename, limits)
     elif fmt == "kml":
         precheck_kml(raw, filename, limits)
+    elif fmt == "gpx":
+        precheck_gpx(raw, filename, limits)
     elif fmt == "csv":
         decode_text(raw, filename)
     return fmt

@@ -182,3 +182,95 @@ def truncated_geojson(path: Path) -> Path:
         for i in range(50)]})
     path.write_text(text[: len(text) // 2])
     return path
+
+
+# --- round two: files from third parties ------------------------------------------------------------
+
+def acled_with_times(path: Path) -> Path:
+    """ACLED's own export writes event_date as day/month/year with a midnight time."""
+    path.write_text(
+        "event_id_cnty,event_date,year,event_type,location,latitude,longitude,source,notes,fatalities\n"
+        "UKR900,14/08/2020 00:00:00,2020,Battles,Avdiivka,48.1394,37.7497,Src,n,1\n"
+        "UKR901,03/09/2020 00:00:00,2020,Battles,Avdiivka,48.1394,37.7497,Src,n,0\n", encoding="utf-8")
+    return path
+
+
+def vessel_positions(path: Path, blank_time_row: int | None = None) -> Path:
+    """Vessel positions as a port authority exports them: month-first `date_add` with a time."""
+    lines = ["vessel id,track id,lat,lon,speed,course,date_add"]
+    for i in range(6):
+        track = 11 if i < 3 else 12
+        when = "" if blank_time_row is not None and i + 2 == blank_time_row else f"2/{24 + i % 3}/2016 {i}:00"
+        lines.append(f"V7,{track},{42.2 + i * 0.05:.3f},{130.3 + i * 0.1:.3f},{10 + i},{90 + i},{when}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# Moscow - Kursk - Belgorod - Kharkiv: swapped, it would lie in Iran and Turkmenistan.
+RAIL_LONLAT = [(37.62, 55.75), (36.19, 51.73), (36.59, 50.60), (36.23, 49.99)]
+
+
+def rail_geojson(path: Path, swapped: bool = False) -> Path:
+    coords = [[lat, lon] if swapped else [lon, lat] for lon, lat in RAIL_LONLAT]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Trans-Siberian"},
+         "geometry": {"type": "LineString", "coordinates": coords}}]}))
+    return path
+
+
+def gpx(path: Path) -> Path:
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="GPS" xmlns="http://www.topografix.com/GPX/1/1">
+<wpt lat="42.4214" lon="130.6081"><name>Tumangang</name><time>2024-03-01T08:00:00Z</time></wpt>
+<wpt lat="42.429" lon="130.644"><name>Khasan</name></wpt>
+<trk><name>crossing</name><trkseg>
+<trkpt lat="42.4214" lon="130.6081"><time>2024-03-01T08:00:00Z</time></trkpt>
+<trkpt lat="42.425" lon="130.62"><time>2024-03-01T08:10:00Z</time></trkpt>
+<trkpt lat="42.429" lon="130.644"><time>2024-03-01T08:20:00Z</time></trkpt>
+</trkseg></trk></gpx>
+""", encoding="utf-8")
+    return path
+
+
+def topojson(path: Path) -> Path:
+    """Two areas sharing an arc, quantised, as topojson writes them."""
+    doc = {"type": "Topology",
+           "transform": {"scale": [0.001, 0.001], "translate": [130.0, 42.0]},
+           "objects": {"areas": {"type": "GeometryCollection", "geometries": [
+               {"type": "Polygon", "arcs": [[0, 1]], "properties": {"name": "west"}},
+               {"type": "Polygon", "arcs": [[-1, 2]], "properties": {"name": "east"}}]}},
+           "arcs": [[[500, 0], [0, 1000]],
+                    [[500, 1000], [-500, 0], [0, -1000], [500, 0]],
+                    [[500, 0], [500, 0], [0, 1000], [-500, 0]]]}
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def shapefile_parts(folder: Path, stem: str = "provinces", prj: str | None = None,
+                    points=((130.6081, 42.4214), (130.644, 42.429))) -> Path:
+    """A shapefile's parts side by side, as GIS software leaves them; `prj` replaces the .prj
+    ("" for an empty one), None keeps GDAL's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = gpd.GeoDataFrame({"name": [f"p{i}" for i in range(len(points))]},
+                             geometry=[Point(p) for p in points], crs="EPSG:4326")
+    frame.to_file(folder / f"{stem}.shp")
+    if prj is not None:
+        (folder / f"{stem}.prj").write_text(prj)
+    return folder / f"{stem}.shp"
+
+
+KML_EXTENDED = """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Schema name="stations" id="stations"><SimpleField name="Станция" type="string"/></Schema>
+<Placemark><name>Хасан</name><TimeStamp><when>2024-03-05</when></TimeStamp>
+<ExtendedData><Data name="Оператор"><value>РЖД</value></Data><Data name="тип"><value>станция</value></Data>
+</ExtendedData><Point><coordinates>130.644,42.429</coordinates></Point></Placemark>
+<Placemark><name>Туманган</name><TimeSpan><begin>2024-01-01</begin><end>2024-02-01</end></TimeSpan>
+<ExtendedData><SchemaData schemaUrl="#stations"><SimpleData name="Станция">Туманган</SimpleData></SchemaData>
+</ExtendedData><Point><coordinates>130.6081,42.4214</coordinates></Point></Placemark>
+</Document></kml>"""
+
+
+def kml_extended(path: Path) -> Path:
+    path.write_text(KML_EXTENDED, encoding="utf-8")
+    return path

@@ -249,6 +249,8 @@ def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, serv
                       '{"name":"Upload test depot"},"geometry":{"type":"Point","coordinates":[100.5,47.5]}}]}')
     open_app(page, server.url, "date=2025-06")
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
+    page.get_by_text("1 generic feature(s) (geojson)").wait_for(timeout=WAIT_MS)  # the preview, nothing stored yet
+    page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("Imported 1 generic feature(s) from sightings.geojson").wait_for(timeout=WAIT_MS)
     wait_idle(page)
     page.wait_for_timeout(1500)
@@ -259,4 +261,28 @@ def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, serv
     tooltip.wait_for(state="visible", timeout=10_000)
     assert "Upload test depot" in tooltip.inner_text()
     shot(page, "uploaded-file")
+    assert page.errors == []
+
+
+def test_a_shapefile_uploaded_as_its_parts_is_previewed_and_its_dates_can_be_read_month_first(page, server, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    gpd.GeoDataFrame({"name": ["Tumangang", "Khasan"], "date": ["02/01/2024", "03/04/2024"]},
+                     geometry=[Point(130.6081, 42.4214), Point(130.644, 42.429)], crs=4326
+                     ).to_file(folder / "stations.shp")
+    open_app(page, server.url, "date=2025-06")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+        [str(p) for p in sorted(folder.iterdir())])
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("2 generic feature(s) (shapefile)").wait_for(timeout=WAIT_MS)
+    sidebar.get_by_text("dates from date (day first)").wait_for(timeout=WAIT_MS)
+    sidebar.get_by_text("Change what was found").click()
+    page.wait_for_timeout(1000)  # the expander opens with an animation
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Dates such as").click()
+    page.get_by_role("option", name="month first").click()
+    sidebar.get_by_text("dates from date (month first)").wait_for(timeout=WAIT_MS)
+    assert sidebar.locator('[data-testid="stDeckGlJsonChart"]').count() == 1, "the preview's map of the bounds"
+    shot(page, "import-preview")
     assert page.errors == []

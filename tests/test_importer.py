@@ -14,7 +14,7 @@ from shapely.geometry import Point, Polygon
 
 import sample_files as sf
 from conftest import ROOT
-from geo import importer
+from geo import importer, readers
 from geo.importer import ImportProblem, Limits, read_file
 from geo.workspace import Workspace, front_on
 
@@ -213,7 +213,7 @@ def test_limits_are_configurable(tmp_path):
 
 def test_zip_members_are_checked_before_anything_is_extracted(tmp_path, monkeypatch):
     extracted = []
-    monkeypatch.setattr(importer, "extract", lambda *a, **k: extracted.append(a) or b"")
+    monkeypatch.setattr(readers, "extract", lambda *a, **k: extracted.append(a) or b"")
     with pytest.raises(ImportProblem, match="path traversal"):
         read_file(sf.traversal_zip(tmp_path / "evil.zip"))
     assert extracted == []

@@ -46,7 +46,8 @@ export default function (component) {
   // The map's size, so the server can frame each view for the window it is shown in. The
   // chart mounts seconds after this component (its code loads lazily): watch for it.
   const report = () => {
-    const chart = document.querySelector('[data-testid="stDeckGlJsonChart"]');
+    // The main map (the sidebar may hold a small preview map too).
+    const chart = document.querySelector('.st-key-map_box [data-testid="stDeckGlJsonChart"]');
     if (!chart) return false;
     const size = { width: window.innerWidth, height: window.innerHeight,
                    map_width: Math.round(chart.getBoundingClientRect().width) };
