@@ -137,11 +137,15 @@ class Client:
                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         self.http("PUT", urls.upload_url, body, {"Content-Type": f"multipart/form-data; boundary={boundary}",
                                                   "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")})
-        state = WidgetState(id=self.widgets["upload"])
+        # The uploader's key counts the imports of this session (upload_0, upload_1, ...): a new
+        # round clears it. Choosing the file shows the preview; the Import button stores it.
+        key = max((k for k in self.widgets if re.fullmatch(r"upload_\d+", k)), key=lambda k: int(k.split("_")[1]))
+        state = WidgetState(id=self.widgets[key])
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.name, info.size, info.file_id = name, len(data), urls.file_id
         info.file_urls.CopyFrom(urls)
         self.rerun(state)
+        self.rerun(state, WidgetState(id=self.widgets["import_button"], trigger_value=True))
         found = [IMPORTED.search(t) for t in self.texts]
         batch = next((int(m.group(1)) for m in found if m), None)
         if batch is None:

@@ -57,7 +57,7 @@ def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path,
     monkeypatch.setenv("GEO_EDITORS", "edith")
     at = run(AppTest.from_file(APP, default_timeout=30))
     button = at.button(key="remove_1")
-    assert button.disabled and at.file_uploader(key="upload").disabled  # shown, but disabled for a viewer
+    assert button.disabled and at.file_uploader(key="upload_0").disabled  # shown, but disabled for a viewer
     assert any("vera" in c.value and "viewer" in c.value for c in at.sidebar.caption)
     # A forged click on the disabled button (what a hand-made BackMsg carries): Streamlit drops it.
     button._value = True  # AppTest's click() refuses disabled widgets, so set the trigger directly
