@@ -111,30 +111,37 @@ def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation
     return "".join(parts)
 
 
+def mark(css: str) -> str:
+    """A legend symbol: an empty inline box drawn by its CSS."""
+    return f'<span class="swatch" style="display:inline-block;vertical-align:middle;{css}"></span>'
+
+
+def rgb_css(rgb, alpha=None) -> str:
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})" if alpha is None else f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha})"
+
+
 def swatch(rgb, dash=False, width=4) -> str:
-    style_ = "dashed" if dash else "solid"
-    return (f'<span class="swatch" style="display:inline-block;width:28px;border-top:{width}px {style_} '
-            f'rgb({rgb[0]},{rgb[1]},{rgb[2]});vertical-align:middle"></span>')
+    return mark(f"width:28px;border-top:{width}px {'dashed' if dash else 'solid'} {rgb_css(rgb)}")
 
 
 def arc(rgb) -> str:
-    return (f'<span class="swatch" style="display:inline-block;width:24px;height:10px;border:3px solid '
-            f'rgb({rgb[0]},{rgb[1]},{rgb[2]});border-bottom:none;border-radius:14px 14px 0 0;'
-            f'vertical-align:middle"></span>')
+    return mark(f"width:24px;height:10px;border:3px solid {rgb_css(rgb)};border-bottom:none;"
+                "border-radius:14px 14px 0 0")
 
 
 def dot(rgb, ring=False, fill=None) -> str:
     """A filled dot, or (ring) a pale disc with a coloured rim, as the railcar markers are drawn."""
-    fill = fill or f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{0.35 if ring else 1})"
-    rim = f"2px solid rgb({rgb[0]},{rgb[1]},{rgb[2]})" if ring else "1px solid #222"
-    return (f'<span class="swatch" style="display:inline-block;width:11px;height:11px;border-radius:50%;'
-            f'border:{rim};background:{fill};vertical-align:middle"></span>')
+    rim = f"2px solid {rgb_css(rgb)}" if ring else "1px solid #222"
+    return mark(f"width:11px;height:11px;border-radius:50%;border:{rim};"
+                f"background:{fill or rgb_css(rgb, 0.35 if ring else 1)}")
 
 
 def area(rgb) -> str:
-    return (f'<span class="swatch" style="display:inline-block;width:16px;height:11px;'
-            f'background:rgba({rgb[0]},{rgb[1]},{rgb[2]},0.3);border:2px solid rgb({rgb[0]},{rgb[1]},{rgb[2]});'
-            f'vertical-align:middle"></span>')
+    return mark(f"width:16px;height:11px;background:{rgb_css(rgb, 0.3)};border:2px solid {rgb_css(rgb)}")
+
+
+def band(rgb) -> str:
+    return mark(f"width:28px;height:10px;background:{rgb_css(rgb, 0.3)}")
 
 
 def legend_mark(entry) -> str:
@@ -142,8 +149,7 @@ def legend_mark(entry) -> str:
     if entry.symbol == "line":
         return swatch(rgb, dash=entry.dashed, width=2 if entry.width == "hairline" else 5)
     if entry.symbol == "band":
-        return (f'<span class="swatch" style="display:inline-block;width:28px;height:10px;'
-                f'background:rgba({rgb[0]},{rgb[1]},{rgb[2]},0.3);vertical-align:middle"></span>')
+        return band(rgb)
     if entry.symbol == "arc":
         return arc(rgb)
     if entry.symbol == "ring":

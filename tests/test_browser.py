@@ -122,14 +122,20 @@ def test_arrow_keys_step_the_months(page, server):
     page.wait_for_function("() => document.body.innerText.includes('31 July 2024')", timeout=WAIT_MS)
 
 
-def route_vertex(data, leg_id, index):
-    leg = data.routes.set_index("id").geometry[leg_id]
-    return leg.coords[index]
+def route_vertex(data, leg_id, index=None):
+    """A point of a leg that no other leg runs near (legs along the same railway share track,
+    and a click there picks whichever is drawn on top): the point farthest from the others."""
+    import shapely
+    legs = data.routes.set_index("id").geometry
+    leg, others = legs[leg_id], shapely.union_all([g for i, g in legs.items() if i != leg_id])
+    points = [leg.interpolate(f / 40, normalized=True) for f in range(2, 39)]
+    best = max(points, key=lambda p: p.distance(others))
+    return best.x, best.y
 
 
 def test_hovering_a_route_shows_its_claimant(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
-    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK", 25)
+    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK")
     x, y = screen_xy(page, lon, lat, style.VIEWS["overview"])
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y)
@@ -143,7 +149,7 @@ def test_hovering_a_route_shows_its_claimant(page, server, data):
 
 def test_clicking_a_feature_opens_the_evidence_panel_with_source_links(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
-    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK", 25)
+    lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK")
     page.mouse.click(*screen_xy(page, lon, lat, style.VIEWS["overview"]))
     panel = page.locator('[data-testid="evidence-panel"]')
     panel.wait_for(timeout=WAIT_MS)

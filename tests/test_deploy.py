@@ -143,6 +143,8 @@ def test_an_import_through_one_replica_shows_on_the_other_and_a_viewer_cannot_im
             assert "vera" in sidebar(vera).inner_text() and "viewer" in sidebar(vera).inner_text()
             assert sidebar(vera).locator('input[type="file"]').is_disabled()
             sidebar(edith).locator('input[type="file"]').set_input_files(str(upload))  # upload via nginx
+            sidebar(edith).get_by_text("1 generic feature(s) (geojson)").wait_for(timeout=WAIT_MS)  # the preview
+            sidebar(edith).get_by_role("button", name="Import", exact=True).click()
             edith.get_by_text("Imported 1 generic feature(s) from depot.geojson").wait_for(timeout=WAIT_MS)
             rerun(vera)
             sidebar(vera).get_by_text("#1 depot.geojson · generic · 1 · by edith").wait_for(timeout=WAIT_MS)

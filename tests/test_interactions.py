@@ -11,7 +11,8 @@ from PIL import Image
 
 from bench.browser import CHART, changed_pixels
 from conftest import DATA
-from test_browser import WAIT_MS, chromium, lit_pixels, open_app, screen_xy, server, shot, wait_idle  # noqa: F401
+from test_browser import (WAIT_MS, chromium, lit_pixels, open_app, route_vertex, screen_xy, server, shot,  # noqa: F401
+                          wait_idle)
 
 pytestmark = pytest.mark.browser
 SIZE = {"width": 1280, "height": 720}
@@ -53,7 +54,10 @@ def close_panel(page):
     wait_idle(page)
 
 
-def vertex(data, table, feature_id, fraction=0.5):
+def vertex(data, table, feature_id, fraction=None):
+    """A point along a feature; for legs, by default the one farthest from every other leg."""
+    if fraction is None:
+        return route_vertex(data, feature_id)
     geom = getattr(data, table).set_index("id").geometry[feature_id]
     point = geom.interpolate(fraction, normalized=True)
     return point.x, point.y
@@ -62,14 +66,14 @@ def vertex(data, table, feature_id, fraction=0.5):
 def test_every_kind_of_feature_opens_its_evidence_inside_the_window(page, server, data):
     # A thick reported leg, and a hairline one (no reported volume in 2023-01) clicked 5 px off its line.
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
-    text = click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK", 0.4),
+    text = click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK"),
                                                  "overview"))
     assert "Ussuriysk" in text and "claim(s) known by this date" in text
     shot(page, "click-route")
     close_panel(page)
 
     open_app(page, server.url, "date=2023-01&view=tumen&layers=basemap,routes")
-    x, y = screen_xy(page, *vertex(data, "routes", "L_RAIL_RAJIN_TUMANGANG", 0.5), "tumen")
+    x, y = screen_xy(page, *vertex(data, "routes", "L_RAIL_RAJIN_TUMANGANG"), "tumen")
     text = click_and_read_panel(page, x + 5, y)
     assert "Rajin" in text and "Tumangang" in text
     shot(page, "click-hairline")
@@ -120,7 +124,7 @@ def test_every_kind_of_feature_opens_its_evidence_inside_the_window(page, server
 
 def test_escape_closes_the_panel_and_the_link_reopens_it(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
-    click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK", 0.4),
+    click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK"),
                                           "overview"))
     page.wait_for_function("() => location.search.includes('sel=route')", timeout=WAIT_MS)
     link = page.url
@@ -163,7 +167,7 @@ def test_a_copied_link_reopens_the_same_picture(page, server, chromium, name):
         assert fresh.url == copied, "opening a link must not rewrite it"
         share = changed_pixels(before, after) / (before.width * before.height)
         assert share < 0.01, f"{share:.1%} of the map differs after reopening {copied}"
-        assert not fresh.locator('[data-testid="stAlert"]').count(), "a valid link shows no notice"
+        assert not fresh.locator('[data-testid="stAlertContentWarning"]').count(), "a valid link shows no notice"
     finally:
         fresh.close()
 
@@ -221,3 +225,49 @@ def test_play_keeps_the_map_drawn_and_the_camera_where_the_analyst_left_it(page,
     assert share < 0.2, f"{share:.0%} of the map moved: Play threw away the pan"
     shot(page, "after-play")
     assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def workspace_server(tmp_path_factory):
+    """The app with a workspace holding one imported depot and one vessel's track."""
+    from bench.browser import Server
+    from geo import importer, workspace
+    path = tmp_path_factory.mktemp("ws-click") / "ws.sqlite"
+    ws = workspace.Workspace(path)
+    depot = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Click test depot"},'
+             '"geometry":{"type":"Point","coordinates":[100.5,47.5]}}]}')
+    ws.add(importer.read_file(depot.encode(), filename="depot.geojson"))
+    rows = ["track_id,name,timestamp,lon,lat"] + [
+        f"V9,Click test vessel,2024-06-{day:02d}T00:00:00Z,{131.0 + day * 0.05:.2f},{42.0 + day * 0.02:.2f}"
+        for day in range(1, 29)]
+    ws.add(importer.read_file("\n".join(rows).encode(), filename="vessel.csv", kind="tracks"))
+    srv = Server({"GEO_WORKSPACE": str(path)})
+    yield srv
+    srv.stop()
+
+
+def test_imported_features_and_tracks_open_their_evidence_too(page, workspace_server):
+    open_app(page, workspace_server.url, "date=2024-06&layers=basemap,imported")
+    text = click_and_read_panel(page, *screen_xy(page, 100.5, 47.5, "overview"))
+    assert "Click test depot" in text
+    open_app(page, workspace_server.url, "date=2024-06&view=sea&layers=basemap,tracks")
+    text = click_and_read_panel(page, *screen_xy(page, 131.0 + 14 * 0.05, 42.0 + 14 * 0.02, "sea"))
+    assert "Click test vessel" in text
+    shot(page, "click-track")
+
+
+def test_a_tooltip_near_the_map_s_edge_stays_inside_the_map(page, server, data):
+    open_app(page, server.url, "date=2024-06&layers=basemap,places")
+    box = page.locator(CHART).first.bounding_box()
+    east = max(data.places.itertuples(), key=lambda p: screen_xy(page, p.lon, p.lat, "overview")[0]
+               if screen_xy(page, p.lon, p.lat, "overview")[0] < box["x"] + box["width"] - 5 else -1)
+    x, y = screen_xy(page, east.lon, east.lat, "overview")
+    assert x > box["x"] + box["width"] - 200, "the test needs a place near the right edge"
+    page.mouse.move(x - 2, y - 2)
+    page.mouse.move(x, y)
+    tip = page.locator(".deck-tooltip")
+    tip.wait_for(state="visible", timeout=10_000)
+    page.wait_for_timeout(300)
+    own = tip.bounding_box()
+    assert own["x"] + own["width"] <= box["x"] + box["width"] + 1, (own, box)
+    assert own["y"] + own["height"] <= box["y"] + box["height"] + 1, (own, box)
