@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from geo import (access, charts, dataset, export, imported, importer, layers, panels, previewmap, state, style,
-                 timeline, tracks, view as views, workspace)
+                 timeline, tracks, video, view as views, workspace)
 from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
@@ -40,9 +40,11 @@ def basemap(present: bool, detailed: bool) -> dict:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def frozen_layers(present: bool, view: str, viewport: tuple | None) -> dict:
-    """The basemap and place layers, serialised once per view, palette and map size (see geo.layers.FrozenLayer)."""
-    return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed), viewport)
+def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple = ()) -> dict:
+    """The basemap and place layers, serialised once per view, palette, map size and scene focus
+    (see geo.layers.FrozenLayer)."""
+    return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed), viewport,
+                                focus)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -227,6 +229,34 @@ def remove_batch(batch_id: int):
     st.session_state.import_report = ("success", f"Removed batch {batch_id}.", [])
 
 
+def video_controls(where: str):
+    """Render the scenes, or the months between two dates, as MP4 or GIF for slides, with a
+    progress bar; the file is kept in the session until something else is rendered."""
+    what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
+    if what == "a range of months":
+        span = st.select_slider("Months", MONTHS, value=(MONTHS[max(0, len(MONTHS) - 13)], MONTHS[-1]),
+                                key=f"video_months_{where}")
+    cols = st.columns(2)
+    fmt = cols[0].selectbox("Format", list(video.FORMATS), key=f"video_fmt_{where}",
+                            format_func=lambda f: {"mp4": "MP4 (H.264)", "gif": "GIF"}.get(f, f))
+    size = cols[1].selectbox("Size", list(video.SIZES), key=f"video_size_{where}")
+    if st.button("Render video", key=f"video_render_{where}"):
+        bar = st.progress(0.0, text="Drawing the frames…")
+        filters = map_state.filters
+        shots = (video.scene_shots(data, filters=filters) if what == "the scenes" else
+                 video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
+                                   mode=map_state.mode, filters=filters))
+        clip = video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
+                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…"))
+        bar.empty()
+        st.session_state.video = (fmt, size, clip)
+    if st.session_state.get("video"):
+        fmt_, size_, clip = st.session_state.video
+        st.download_button(f"Download the {fmt_.upper()} ({size_}, {len(clip) / 1e6:.1f} MB)", clip,
+                           file_name=f"dprk-pipeline.{fmt_}", mime="video/mp4" if fmt_ == "mp4" else "image/gif",
+                           key=f"video_download_{where}", on_click="ignore")
+
+
 seed_from_url()
 present = st.session_state.get("present", False)
 palette = style.palette(present)
@@ -269,6 +299,9 @@ map_state = layers.MapState(
                     tuple(st.session_state.family)),
     group_by=st.session_state.group_by or "organisation",
 )
+if present:  # the scene frames the places its caption speaks of, and its topic leads the figures
+    scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
+    map_state = dataclasses.replace(map_state, focus=tuple(scene.focus), topic=scene.topic or "")
 # What the claims depend on besides the bundled data: the filters and, when shown, imported claims.
 claims_key = (dataclasses.astuple(map_state.filters), "")
 if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
@@ -282,10 +315,11 @@ shown_imports = imported.visible(snapshot, dataclasses.replace(
 the_view = views.build_view(data, prepared, map_state, imported.legend_entries(shown_imports))
 
 if present:
-    scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
-    bar = st.columns([5, 1], vertical_alignment="center")
+    bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {scene.title} — as of {map_state.date:%B %Y}")
-    bar[1].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
+    with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
+        video_controls("present")
+    bar[2].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
                   on_click=lambda: st.session_state.update(present=False))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
 else:
@@ -317,7 +351,7 @@ with map_col, st.container(key="map_box"):
     # The whole map on screen: the window's height less the title above it.
     map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
     map_size = (int(viewport["map_width"]), map_height) if viewport.get("map_width") else None
-    deck = layers.deck_for(data, the_view, current_basemap, frozen_layers(present, map_state.view, map_size), extra,
+    deck = layers.deck_for(data, the_view, current_basemap, frozen_layers(present, map_state.view, map_size, map_state.focus), extra,
                            map_size)
     st.pydeck_chart(deck, height=map_height, on_select=on_map_select, selection_mode="single-object", key="map",
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
@@ -327,7 +361,8 @@ with map_col, st.container(key="map_box"):
     st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size
             else '<span data-testid="map-fitted" data-size=""></span>')
 
-with side_col:
+# In presenter mode the side column scrolls inside the map's height: the page itself never scrolls.
+with side_col, st.container(height=map_height if present else "content", border=False, key="side"):
     sel = st.session_state.get("sel")
     evidence = views.selected_evidence(data, snapshot, sel, map_state) if sel else None
     if evidence is not None:
@@ -482,7 +517,9 @@ with st.sidebar:
         data=lambda: export.export(fmt, data, map_state, snapshot, current_basemap),
         file_name=f"dprk-pipeline-{map_state.date:%Y-%m}.{'zip' if fmt == 'csv' else fmt}",
         mime=EXPORT_TYPES[fmt][1], on_click="ignore")
-    st.caption(f"Data version {data.version}. Basemap: Natural Earth (public domain).")
+    with st.expander("Video for slides"):
+        video_controls("sidebar")
+    st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
 
 if st.session_state.get("noticed_state") is None:
     st.session_state.noticed_state = url_state()

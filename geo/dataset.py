@@ -126,6 +126,10 @@ def check_links(frames, raws) -> list[Problem]:
                 value = record.get(column.name)
                 if column.kind == "place" and value and value not in places:
                     problems.append(Problem(name, row, column.name, f"unknown place id {value!r}"))
+                if column.kind == "places" and value:
+                    for ref in value:
+                        if ref not in places:
+                            problems.append(Problem(name, row, column.name, f"unknown place id {ref!r}"))
                 if column.kind in registered and value:
                     known, what, where = registered[column.kind]
                     for ref in (value if isinstance(value, tuple) else (value,)):
@@ -288,7 +292,7 @@ def frame(records: list[dict], table: schema.Table) -> pd.DataFrame:
             df[column.name] = pd.to_datetime(df[column.name]).astype("datetime64[s]")
         elif column.kind in ("number", "lon", "lat"):
             df[column.name] = pd.to_numeric(df[column.name]).astype("float64")
-        elif column.kind in ("routes", "layers", "claimants"):
+        elif column.kind in ("routes", "layers", "claimants", "places"):
             df[column.name] = df[column.name].map(lambda v: tuple(v) if v else ())
         else:
             # Plain Python strings: on tables this size, far cheaper to sort and take than Arrow strings.

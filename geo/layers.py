@@ -46,6 +46,8 @@ class MapState:
     present: bool = False
     filters: Filters = field(default_factory=Filters)
     group_by: str = "organisation"  # headline claimants: each organisation, or one voice per government
+    focus: tuple[str, ...] = ()  # place ids the camera must frame (a presenter's scene), instead of the preset
+    topic: str = ""  # the headline figure that leads (a presenter's scene)
 
 
 def defuse(value):
@@ -504,20 +506,21 @@ def tooltip(palette: style.Palette) -> dict:
 
 
 def static_layers(data, view: str, present: bool, basemap: dict,
-                  viewport: tuple[int, int] | None = None) -> dict[str, list[FrozenLayer]]:
+                  viewport: tuple[int, int] | None = None, focus: tuple[str, ...] = ()) -> dict[str, list[FrozenLayer]]:
     """The layers no date step changes (basemap; place markers; place names), frozen. Build
-    them once per view, palette and map size and pass them to build_layers / deck_for."""
+    them once per view, palette, map size and scene focus and pass them to build_layers / deck_for."""
     palette = style.palette(present)
-    state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present)
+    state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
     return {"basemap": [FrozenLayer(basemap_layer(basemap, palette))],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette,
-                                                      label_camera(state, viewport)))]}
+                                                      label_camera(state, viewport, data.places)))]}
 
 
-def label_camera(state: MapState, viewport: tuple[int, int] | None = None) -> labels.Camera:
-    cam = camera(state, viewport)
-    size = viewport if viewport and viewport[0] and viewport[1] else style.REFERENCE_MAP
+def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None) -> labels.Camera:
+    cam = camera(state, viewport, places)
+    size = viewport if viewport and viewport[0] and viewport[1] else \
+        style.PRESENTER_MAP if state.focus else style.REFERENCE_MAP
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
 
 
@@ -540,7 +543,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "events": lambda: [points_layer("events", records["events"], o["yellow"], palette)],
         "strikes": lambda: [points_layer("strikes", records["strikes"], o["vermillion"], palette)],
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
-                                              label_camera(state, viewport))],
+                                              label_camera(state, viewport, data.places))],
     }
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
@@ -563,13 +566,44 @@ def build_layers(data, state: MapState, basemap: dict, static: dict | None = Non
     return view_layers(data, build_view(data, prepared, state), basemap, static)
 
 
-def camera(state: MapState, viewport: tuple[int, int] | None = None) -> pdk.ViewState:
+FOCUS_PADDING = (110, 70)  # pixels kept clear around a scene's places: room for their names
+MAX_FOCUS_ZOOM = 9.5
+
+
+def world_pixel(lon: float, lat: float) -> tuple[float, float]:
+    """deck.gl's Web Mercator at zoom 0: a 512-pixel world, y growing southwards."""
+    return (lon + 180) / 360 * 512, (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * 512
+
+
+def fit_bounds(points: list[tuple[float, float]], size: tuple[int, int],
+               padding: tuple[int, int] = FOCUS_PADDING, max_zoom: float = MAX_FOCUS_ZOOM) -> tuple[float, float, float]:
+    """Longitude, latitude and zoom that frame `points` on a map of `size` pixels, `padding` from its edges."""
+    xy = [world_pixel(lon, lat) for lon, lat in points]
+    x0, x1 = min(x for x, _ in xy), max(x for x, _ in xy)
+    y0, y1 = min(y for _, y in xy), max(y for _, y in xy)
+    room_w, room_h = max(size[0] - 2 * padding[0], 50), max(size[1] - 2 * padding[1], 50)
+    scale = min(room_w / (x1 - x0) if x1 > x0 else math.inf, room_h / (y1 - y0) if y1 > y0 else math.inf)
+    zoom = min(max_zoom, math.log2(scale)) if math.isfinite(scale) else max_zoom
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * cy / 512))))
+    return cx / 512 * 360 - 180, lat, zoom
+
+
+def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None) -> pdk.ViewState:
     """The view's preset camera, zoomed so the map of `viewport` (width, height in pixels)
     frames the same area as the preset's reference map (style.REFERENCE_MAP): the whole
-    pipeline at 1280 pixels wide as at 1920. Without a viewport (the first run, before the
-    page has reported its size), the presenter's larger map gets a fixed extra zoom."""
+    pipeline at 1280 pixels wide as at 1920. A scene's `focus` places (with `places`, the
+    places table) are framed instead, at any size. Without a viewport (the first run, before
+    the page has reported its size), the presenter's map is taken at its 1280×720 size."""
     view = style.VIEWS[state.view]
-    if viewport and viewport[0] and viewport[1]:
+    known = bool(viewport and viewport[0] and viewport[1])
+    if state.focus and places is not None:
+        size = viewport if known else style.PRESENTER_MAP
+        chosen = places[places["id"].isin(state.focus)]
+        lon, lat, zoom = fit_bounds(list(zip(chosen["lon"], chosen["lat"])), size)
+        return pdk.ViewState(longitude=round(lon, 4), latitude=round(lat, 4), zoom=round(zoom, 2), pitch=view.pitch,
+                             bearing=0)
+    if known:
         ref_w, ref_h = style.REFERENCE_MAP
         zoom = view.zoom + math.log2(min(viewport[0] / ref_w, viewport[1] / ref_h))
     else:
@@ -583,7 +617,7 @@ def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list 
     """The deck of a geo.view.MapView."""
     return CompactDeck(
         layers=view_layers(data, view, basemap, static, extra, viewport),
-        initial_view_state=camera(view.state, viewport),
+        initial_view_state=camera(view.state, viewport, data.places),
         views=[pdk.View(type="MapView", controller=True)],
         map_provider=None,
         tooltip=tooltip(style.palette(view.state.present)),

@@ -207,7 +207,10 @@ html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; 
 h1 { font-size: 1.9rem !important; padding: 0 !important; }
 .scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; }
 .headline h5 { font-size: 1.2rem; }
-.legend { font-size: 0.85rem; }
+.legend { font-size: 0.8rem; }
+.legend ul { columns: 1; }
+.legend li { white-space: normal; }
+.legend .legend-note { display: none; }
 """
 
 

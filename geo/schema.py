@@ -163,6 +163,10 @@ SCENES = Table("scenes", "scenes.csv", (
     Column("view", "choice", choices=VIEWS),
     Column("layers", "layers"),
     Column("caption"),
+    # The places the caption speaks of: the presenter's camera frames them at any window size.
+    Column("focus", "places", required=False),
+    # Which headline figure leads while the scene is shown (geo.evidence.HEADLINES).
+    Column("topic", "choice", required=False, choices=("Containers", "Shells", "Missiles", "Troops")),
 ))
 
 ROUTES = Table("routes", "routes.geojson", (

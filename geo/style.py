@@ -118,6 +118,9 @@ VIEWS = {
 PRESENTER_ZOOM = 0.45
 # The map size (width, height in pixels) each preset's zoom frames its places for.
 REFERENCE_MAP = (726, 600)
+# The presenter's map in a 1280×720 window, measured: the size scenes are framed for until
+# the page reports its own.
+PRESENTER_MAP = (978, 530)
 
 
 def palette(present: bool) -> Palette:

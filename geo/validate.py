@@ -190,7 +190,7 @@ def parse_cell(column: schema.Column, text: str):
         if bad:
             raise ValueError(f"id {bad[0]!r} may hold only letters, digits, _ and -")
         return items
-    if kind in ("routes", "layers"):
+    if kind in ("routes", "layers", "places"):
         items = tuple(p.strip() for p in text.split(";") if p.strip())
         if kind == "layers":
             bad = [p for p in items if p not in schema.LAYER_IDS]

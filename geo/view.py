@@ -67,6 +67,11 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
     records = {layer_id: build() for layer_id, build in builders.items() if layer_id in state.layers}
     figures = headline(prepared.claims, state.date, state.mode, prepared.standing_for(state.group_by),
                        state.group_by, prepared.all_claims)
+    if state.topic in figures:  # a scene's topic leads the headline
+        figures = {state.topic: figures[state.topic]} | {k: v for k, v in figures.items() if k != state.topic}
+    if state.present:  # across a room, the strikes must stand out from the places
+        for r in records.get("strikes", []):
+            r["radius"] = round(r["radius"] * 1.6, 1)
     view = MapView(state, records, [], figures, notices)
     view.legend = legend_entries(view, palette) + list(extra_legend)
     return view

@@ -185,3 +185,18 @@ def test_headline_groups_by_organisation_or_by_government():
     containers = by_gov.split("<h5>Containers</h5>")[1].split("<h5>")[0]
     assert containers.count("United States government") == 1
     assert '<small class="agency">US Department of State</small>' in containers
+
+
+def test_the_page_renders_a_video_of_the_months_for_slides():
+    import imageio.v3 as iio
+    at = run({"date": "2024-06"})
+    at.radio(key="video_what_sidebar").set_value("a range of months").run()
+    at.select_slider(key="video_months_sidebar").set_value(("2024-04", "2024-06")).run()
+    at.selectbox(key="video_fmt_sidebar").set_value("gif").run()
+    at.button(key="video_render_sidebar").click().run(timeout=240)
+    assert not at.exception, at.exception
+    fmt, size, clip = at.session_state["video"]
+    frames = iio.imread(clip, index=None, extension=".gif")
+    assert fmt == "gif" and frames.shape[0] == 4, "three months and the closing frame of sources"
+    assert frames.shape[1:3] == (720, 1280)
+    assert (frames[0] != frames[-1]).any()

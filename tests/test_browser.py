@@ -72,15 +72,22 @@ def lit_pixels(png: bytes) -> int:
     return lit_image(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
-def screen_xy(page, lon, lat, view, present=False):
-    """Where the map puts a lon/lat, in page pixels: the camera is the one the server fits to
-    the canvas the page reported (geo.layers.camera), projected as geo.labels does."""
-    from geo import labels, layers
+def map_camera(page, view, present=False, focus=()):
+    """The camera the server fits to the canvas the page reported (geo.layers.camera), as a
+    geo.labels.Camera in the canvas's own pixels, and the canvas's box on the page."""
+    from geo import dataset, labels, layers
     box = page.locator(f"{CHART} canvas").first.bounding_box()
     view_id = next(k for k, v in style.VIEWS.items() if v == view) if isinstance(view, style.View) else view
-    state = layers.MapState(date=None, view=view_id, present=present)
-    cam = layers.camera(state, (round(box["width"]), round(box["height"])))
-    x, y = labels.Camera(cam.longitude, cam.latitude, cam.zoom, box["width"], box["height"]).pixel(lon, lat)
+    state = layers.MapState(date=None, view=view_id, present=present, focus=tuple(focus))
+    size = (round(box["width"]), round(box["height"]))
+    cam = layers.camera(state, size, dataset.load().places if focus else None)
+    return labels.Camera(cam.longitude, cam.latitude, cam.zoom, size[0], size[1]), box
+
+
+def screen_xy(page, lon, lat, view, present=False, focus=()):
+    """Where the map puts a lon/lat, in page pixels."""
+    cam, box = map_camera(page, view, present, focus)
+    x, y = cam.pixel(lon, lat)
     return box["x"] + x, box["y"] + y
 
 
