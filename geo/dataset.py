@@ -1,7 +1,9 @@
 """Load the data directory into typed GeoDataFrames, checking every file and every link between files."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point
 
-from geo import schema
+from geo import schema, validate
 from geo.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Problem, km_between,
                           parse_table, read_raw)
 
@@ -109,6 +111,22 @@ def load(data_dir: Path | str = DATA_DIR) -> Dataset:
     return dataset
 
 
+def reference_ids(data_dir: Path | str = DATA_DIR) -> tuple[set[str], set[str]]:
+    """The bundled place ids and route/flow ids, read straight from their files (cheap), for
+    checking an imported file's references as the bundled files' are checked."""
+    data_dir = Path(data_dir)
+
+    def ids(table: schema.Table) -> set[str]:
+        path = data_dir / table.filename
+        if table.is_geojson:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            return {str(f["properties"]["id"]) for f in doc.get("features", []) if (f.get("properties") or {}).get("id")}
+        with path.open(newline="", encoding="utf-8") as f:
+            return {row["id"] for row in csv.DictReader(f) if row.get("id")}
+
+    return ids(schema.PLACES), ids(schema.ROUTES) | ids(schema.FLOWS)
+
+
 def check_links(frames, raws) -> list[Problem]:
     """Every id that one file uses must exist in the file that defines it."""
     problems = []
@@ -121,25 +139,16 @@ def check_links(frames, raws) -> list[Problem]:
                   "claim": ({r["id"] for r in frames["claims"] if r["id"]}, "claim", "claims.csv")}
     for table in schema.TABLES:
         name, rows = table.filename, raws[table.name].rows
+        problems += validate.reference_problems(table, frames[table.name], rows, name, set(places), route_ids)
         for record, row in zip(frames[table.name], rows):
             for column in table.columns:
                 value = record.get(column.name)
-                if column.kind == "place" and value and value not in places:
-                    problems.append(Problem(name, row, column.name, f"unknown place id {value!r}"))
-                if column.kind == "places" and value:
-                    for ref in value:
-                        if ref not in places:
-                            problems.append(Problem(name, row, column.name, f"unknown place id {ref!r}"))
                 if column.kind in registered and value:
                     known, what, where = registered[column.kind]
                     for ref in (value if isinstance(value, tuple) else (value,)):
                         if ref not in known:
                             problems.append(Problem(name, row, column.name, f"unknown {what} id {ref!r} "
                                                                             f"(not in {where})"))
-                if column.kind == "routes" and value:
-                    for ref in value:
-                        if ref not in route_ids:
-                            problems.append(Problem(name, row, column.name, f"unknown route or flow id {ref!r}"))
             if table.name in ("routes", "flows") and record.get("volume_metric") and \
                     record["volume_metric"] not in metrics:
                 problems.append(Problem(name, row, "volume_metric",

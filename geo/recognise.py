@@ -10,6 +10,8 @@ whose values are dates with times), split by that id.
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +147,22 @@ def iso_dates(values: pd.Series, rows, column: str, loaded: Loaded, opts: KindOp
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _reference_ids(data_dir: str, stamp: tuple) -> tuple[frozenset, frozenset]:
+    from geo import dataset
+    places, routes = dataset.reference_ids(data_dir)
+    return frozenset(places), frozenset(routes)
+
+
+def bundled_reference_ids() -> tuple[frozenset, frozenset]:
+    """The bundled place and route ids, reread when those files change."""
+    from geo import dataset
+    folder = Path(dataset.DATA_DIR)
+    stamp = tuple((folder / f).stat().st_mtime_ns if (folder / f).exists() else 0
+                  for f in (schema.PLACES.filename, schema.ROUTES.filename, schema.FLOWS.filename))
+    return _reference_ids(str(folder), stamp)
+
+
 def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: schema.Table,
                 opts: KindOptions) -> gpd.GeoDataFrame:
     """Our own tables (claims, places, events): every cell checked by validate.parse_table, as
@@ -165,6 +183,9 @@ def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: s
     records = [dict(zip(names, values)) for values in zip(*(cells[n] for n in names))] if names else []
     raw = validate.RawTable(table, records, [int(r) for r in loaded.rows], [])
     parsed, problems = validate.parse_table(raw, filename)
+    # The same cross-file check as the bundled data's: a place or leg the map cannot find is a bad row.
+    places, routes = bundled_reference_ids()
+    problems += validate.reference_problems(table, parsed, raw.rows, filename, places, routes)
     for problem in problems:
         loaded.problems.setdefault(int(problem.row), (problem.column, problem.message))
     typed = {c.name: [record.get(c.name) for record in parsed] for c in table.columns}

@@ -228,3 +228,21 @@ def km_between(point: Point, geom) -> float:
     k = math.cos(math.radians(point.y))
     scaled = shapely.transform(geom, lambda xy: xy * [k, 1.0])
     return shapely.distance(Point(point.x * k, point.y), scaled) * KM_PER_DEGREE
+
+
+def reference_problems(table: schema.Table, records: list[dict], rows: list[int], filename: str,
+                       places: set[str], route_ids: set[str]) -> list[Problem]:
+    """Each place, places and routes cell of `records` must name a known place or route/flow id.
+    One check for the bundled files (geo.dataset.check_links) and for imported ones
+    (geo.recognise), so a reference the map could not resolve is caught the same way in both."""
+    problems = []
+    for record, row in zip(records, rows):
+        for column in table.columns:
+            value = record.get(column.name)
+            if not value or column.kind not in ("place", "places", "routes"):
+                continue
+            known, what = (route_ids, "route or flow") if column.kind == "routes" else (places, "place")
+            for ref in (value if isinstance(value, tuple) else (value,)):
+                if ref not in known:
+                    problems.append(Problem(filename, row, column.name, f"unknown {what} id {ref!r}"))
+    return problems

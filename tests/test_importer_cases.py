@@ -448,3 +448,20 @@ def test_claims_with_day_first_dates_are_rewritten_then_validated(tmp_path):
     result = read_file(path)
     assert result.skipped == [] and set(result.frame["as_of_date"]) == {pd.Timestamp("2024-02-13")}
     assert any("day first" in w for w in result.warnings)
+
+
+def test_an_imported_claim_is_checked_against_the_bundled_places_and_legs_as_a_bundled_one_is():
+    """One cross-file check (geo.validate.reference_problems) for data/ and for imports."""
+    from conftest import DATA, read_rows
+    from geo.schema import IMPORTED_CLAIMS
+    row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
+    good = {c.name: row.get(c.name, "") for c in IMPORTED_CLAIMS.columns} | {
+        "family": "rail", "claimant_type": "think_tank", "claimant": "Imagery Watch"}
+    bad_place = dict(good, id="X2", place_id="LOC_NOWHERE")
+    bad_leg = dict(good, id="X3", route_ids="L_NOWHERE")
+    lines = [",".join(good)] + [",".join(f'"{r[k]}"' for k in good) for r in (dict(good, id="X1"), bad_place, bad_leg)]
+    with pytest.raises(importer.ImportProblem, match=r"row 3, column place_id: unknown place id 'LOC_NOWHERE'"):
+        importer.read_file("\n".join(lines).encode(), filename="mine.csv", kind="claims", strict=True)
+    result = importer.read_file("\n".join(lines).encode(), filename="mine.csv", kind="claims")
+    assert list(result.frame["id"]) == ["X1"]
+    assert any("row 4, column route_ids: unknown route or flow id 'L_NOWHERE'" in s for s in result.skipped)
