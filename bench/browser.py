@@ -159,7 +159,7 @@ PROBE = """
 QUIET_MS = 400
 
 
-def step(chart: Chart, slider, timeout_s=30) -> dict:
+def step(chart: Chart, slider, timeout_s=30, key: str = "ArrowRight") -> dict:
     """One date step: milliseconds from the key press to the deck's message arriving (the
     largest WebSocket message after the press: the rerun's deck JSON) and to the last WebGL
     draw before the map goes quiet for QUIET_MS, checked against a screenshot that must
@@ -169,7 +169,7 @@ def step(chart: Chart, slider, timeout_s=30) -> dict:
     slider.focus()
     t0 = page.evaluate("(() => { window.__probe.messages = []; return performance.now(); })()")
     draws0 = page.evaluate("window.__probe.draws")
-    slider.press("ArrowRight")
+    slider.press(key)
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         page.wait_for_timeout(50)
@@ -185,14 +185,16 @@ def step(chart: Chart, slider, timeout_s=30) -> dict:
 
 
 def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: str = "2024-03",
-            shot: str | None = None) -> dict:
-    """Page-open and date-step timings with BENCH_TRACKS=n; `shot` saves a final screenshot there."""
+            shot: str | None = None, present: bool = False) -> dict:
+    """Page-open and date-step timings with BENCH_TRACKS=n; `shot` saves a final screenshot there.
+    With `present`, the steps are presenter mode's scene steps (→ through the scenes, then ←)."""
     from playwright.sync_api import sync_playwright
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     server = Server({"BENCH_TRACKS": str(n), "GEO_WORKSPACE": str(workspace / "ws.sqlite")})
-    url = f"{server.url}?view={view}&date={month}"
-    out = {"case": "browser", "n": n, "view": view, "month": month, "chromium": CHROMIUM, "page_errors": [],
+    url = f"{server.url}?present=1" if present else f"{server.url}?view={view}&date={month}"
+    out = {"case": "browser-scenes" if present else "browser", "n": n, "view": view, "month": month,
+           "chromium": CHROMIUM, "page_errors": [],
            "loadavg_before": round(os.getloadavg()[0], 2)}
     try:
         with sync_playwright() as p:
@@ -207,10 +209,21 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
                 page.wait_for_selector(CHART, timeout=90_000)
                 chart = chart or Chart(page)
                 wait_drawn(page, chart)
+                # The page reports its map's size and the server refits the camera in one more run:
+                # a step timed before that would time the refit too.
+                page.wait_for_selector('[data-testid="map-fitted"]:not([data-size=""])', state="attached",
+                                       timeout=90_000)
+                page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=90_000)
                 if i:
                     opens.append(time.perf_counter() - t0)
-            slider = page.get_by_role("slider", name="Month")
-            steps_seen = [step(chart, slider) for _ in range(steps)]
+            if present:  # the page's own keys step the scenes: forward to the last one, then back
+                scenes = len(__import__("geo.dataset", fromlist=["load"]).load().scenes)
+                keys = (["ArrowRight"] * (scenes - 1) + ["ArrowLeft"] * (scenes - 1)) * steps
+                page.wait_for_timeout(2000)  # the map-size report and its rerun
+                steps_seen = [step(chart, page.locator("body"), key=k) for k in keys[:steps]]
+            else:
+                slider = page.get_by_role("slider", name="Month")
+                steps_seen = [step(chart, slider) for _ in range(steps)]
             if shot:
                 page.screenshot(path=shot)
             browser.close()
@@ -240,5 +253,7 @@ if __name__ == "__main__":
     ap.add_argument("--loads", type=int, default=3)
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--shot", default=None)
+    ap.add_argument("--present", action="store_true", help="time presenter mode's scene steps instead")
     a = ap.parse_args()
-    print(json.dumps(measure(a.n, view=a.view, month=a.month, loads=a.loads, steps=a.steps, shot=a.shot)))
+    print(json.dumps(measure(a.n, view=a.view, month=a.month, loads=a.loads, steps=a.steps, shot=a.shot,
+                             present=a.present)))

@@ -166,8 +166,10 @@ def legend(entries) -> str:
     items = "".join(f'<li data-symbol="{escape(e.symbol)}">{legend_mark(e)} {escape(e.label)}</li>' for e in entries)
     if not items:
         items = "<li>nothing drawn: every layer is off or empty on this date</li>"
-    note = ('<p class="legend-note">Line width: lowest standing claim; pale band: highest. '
-            'Dashed: routing inferred. Larger dots: this month.</p>') if entries else ""
+    symbols = {e.symbol for e in entries}
+    notes = (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
+             if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if "dot" in symbols else [])
+    note = f'<p class="legend-note">{" ".join(notes)}</p>' if notes else ""
     return (f'<details class="legend" data-testid="legend" open><summary>Legend</summary><ul>{items}</ul>{note}'
             '</details>')
 
