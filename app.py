@@ -350,6 +350,8 @@ with map_col, st.container(key="map_box"):
     viewport = st.session_state.get("viewport") or {}
     # The whole map on screen: the window's height less the title above it.
     map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
+    if not present and viewport.get("map_width"):  # no taller than the overview's basemap reaches
+        map_height = min(map_height, int(0.8 * viewport["map_width"]))
     map_size = (int(viewport["map_width"]), map_height) if viewport.get("map_width") else None
     deck = layers.deck_for(data, the_view, current_basemap, frozen_layers(present, map_state.view, map_size, map_state.focus), extra,
                            map_size)

@@ -514,11 +514,12 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     return {"basemap": [FrozenLayer(basemap_layer(basemap, palette))],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette,
-                                                      label_camera(state, viewport, data.places)))]}
+                                                      label_camera(state, viewport, data.places, data.countries.total_bounds)))]}
 
 
-def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None) -> labels.Camera:
-    cam = camera(state, viewport, places)
+def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
+                 bounds=None) -> labels.Camera:
+    cam = camera(state, viewport, places, bounds)
     size = viewport if viewport and viewport[0] and viewport[1] else \
         style.PRESENTER_MAP if state.focus else style.REFERENCE_MAP
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
@@ -543,7 +544,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "events": lambda: [points_layer("events", records["events"], o["yellow"], palette)],
         "strikes": lambda: [points_layer("strikes", records["strikes"], o["vermillion"], palette)],
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
-                                              label_camera(state, viewport, data.places))],
+                                              label_camera(state, viewport, data.places, data.countries.total_bounds))],
     }
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
@@ -589,7 +590,21 @@ def fit_bounds(points: list[tuple[float, float]], size: tuple[int, int],
     return cx / 512 * 360 - 180, lat, zoom
 
 
-def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None) -> pdk.ViewState:
+def inside_bounds(lon: float, lat: float, zoom: float, size: tuple[int, int], bounds) -> tuple[float, float]:
+    """The camera's centre moved (never its zoom) so the map of `size` pixels shows nothing
+    beyond `bounds` (the basemap's lon/lat box) along each axis the box is large enough for:
+    past the bundled basemap there is only blank canvas."""
+    (bx0, by1), (bx1, by0) = world_pixel(bounds[0], bounds[1]), world_pixel(bounds[2], bounds[3])
+    cx, cy = world_pixel(lon, lat)
+    half_w, half_h = size[0] / 2 / 2 ** zoom, size[1] / 2 / 2 ** zoom
+    if bx1 - bx0 >= 2 * half_w:
+        cx = min(max(cx, bx0 + half_w), bx1 - half_w)
+    if by1 - by0 >= 2 * half_h:
+        cy = min(max(cy, by0 + half_h), by1 - half_h)
+    return cx / 512 * 360 - 180, math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * cy / 512))))
+
+
+def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None, bounds=None) -> pdk.ViewState:
     """The view's preset camera, zoomed so the map of `viewport` (width, height in pixels)
     frames the same area as the preset's reference map (style.REFERENCE_MAP): the whole
     pipeline at 1280 pixels wide as at 1920. A scene's `focus` places (with `places`, the
@@ -601,15 +616,17 @@ def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None
         size = viewport if known else style.PRESENTER_MAP
         chosen = places[places["id"].isin(state.focus)]
         lon, lat, zoom = fit_bounds(list(zip(chosen["lon"], chosen["lat"])), size)
-        return pdk.ViewState(longitude=round(lon, 4), latitude=round(lat, 4), zoom=round(zoom, 2), pitch=view.pitch,
-                             bearing=0)
-    if known:
+    elif known:
         ref_w, ref_h = style.REFERENCE_MAP
+        size, lon, lat = viewport, view.longitude, view.latitude
         zoom = view.zoom + math.log2(min(viewport[0] / ref_w, viewport[1] / ref_h))
     else:
-        zoom = view.zoom + (style.PRESENTER_ZOOM if state.present else 0)
+        size = style.PRESENTER_MAP if state.present else style.REFERENCE_MAP
+        lon, lat, zoom = view.longitude, view.latitude, view.zoom + (style.PRESENTER_ZOOM if state.present else 0)
     zoom = round(zoom, 2)  # a few pixels of resize must not move the camera
-    return pdk.ViewState(longitude=view.longitude, latitude=view.latitude, zoom=zoom, pitch=view.pitch, bearing=0)
+    if bounds is not None:
+        lon, lat = inside_bounds(lon, lat, zoom, size, bounds)
+    return pdk.ViewState(longitude=round(lon, 4), latitude=round(lat, 4), zoom=zoom, pitch=view.pitch, bearing=0)
 
 
 def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
@@ -617,7 +634,7 @@ def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list 
     """The deck of a geo.view.MapView."""
     return CompactDeck(
         layers=view_layers(data, view, basemap, static, extra, viewport),
-        initial_view_state=camera(view.state, viewport, data.places),
+        initial_view_state=camera(view.state, viewport, data.places, data.countries.total_bounds),
         views=[pdk.View(type="MapView", controller=True)],
         map_provider=None,
         tooltip=tooltip(style.palette(view.state.present)),

@@ -80,7 +80,8 @@ def map_camera(page, view, present=False, focus=()):
     view_id = next(k for k, v in style.VIEWS.items() if v == view) if isinstance(view, style.View) else view
     state = layers.MapState(date=None, view=view_id, present=present, focus=tuple(focus))
     size = (round(box["width"]), round(box["height"]))
-    cam = layers.camera(state, size, dataset.load().places if focus else None)
+    data = dataset.load()
+    cam = layers.camera(state, size, data.places, data.countries.total_bounds)
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, size[0], size[1]), box
 
 

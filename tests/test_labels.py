@@ -9,9 +9,9 @@ import pytest
 from geo import labels, layers, style, timeline
 
 MAPS = {  # window -> (analyst map, presenter map), width x height in pixels
-    "1280x720": ((658, 590), (978, 530)),
-    "1440x900": ((772, 770), (1106, 710)),
-    "1920x1080": ((1115, 950), (1490, 890)),
+    "1280x720": ((658, 526), (978, 530)),
+    "1440x900": ((772, 617), (1106, 710)),
+    "1920x1080": ((1115, 892), (1490, 890)),
 }
 MUST_SHOW = {
     "overview": ("LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_KURSK"),
@@ -24,7 +24,7 @@ MUST_SHOW = {
 
 def placed(data, view, size, present):
     state = layers.MapState(date=timeline.month_end("2024-06-01"), view=view, present=present)
-    cam = layers.label_camera(state, size)
+    cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
     return labels.place_labels(data.places, style.VIEWS[view], cam, style.palette(present).label_size), cam
 
 
@@ -62,3 +62,20 @@ def test_a_label_that_would_cover_another_moves_to_a_free_side(data):
     assert {"LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_USSURIYSK"} <= set(names)
     assert len({tuple(names[p]["offset"]) + (names[p]["anchor"],) for p in
                 ("LOC_RAJIN_PORT", "LOC_VLADIVOSTOK", "LOC_USSURIYSK")}) >= 2
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["analyst", "presenter"])
+@pytest.mark.parametrize("window", MAPS)
+@pytest.mark.parametrize("view", style.VIEWS)
+def test_the_map_never_shows_past_the_bundled_basemap(data, view, window, present):
+    """Beyond the basemap's box there is only blank canvas (the overview's white band)."""
+    size = MAPS[window][present]
+    scenes = [()] if not present else [tuple(s.focus) for s in data.scenes.itertuples() if s.view == view] or [()]
+    x0, y0, x1, y1 = data.countries.total_bounds
+    for focus in scenes:
+        state = layers.MapState(date=None, view=view, present=present, focus=focus)
+        cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
+        left, top = cam.pixel(x0, y1)
+        right, bottom = cam.pixel(x1, y0)
+        assert left <= 1 and top <= 1 and right >= size[0] - 1 and bottom >= size[1] - 1, (focus, left, top, right,
+                                                                                            bottom)
