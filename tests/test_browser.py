@@ -300,3 +300,31 @@ def test_a_shapefile_uploaded_as_its_parts_is_previewed_and_its_dates_can_be_rea
     assert sidebar.locator('[data-testid="stDeckGlJsonChart"]').count() == 1, "the preview's map of the bounds"
     shot(page, "import-preview")
     assert page.errors == []
+
+
+def test_the_preview_lets_the_analyst_change_the_kind_before_importing(page, server, tmp_path):
+    """Positions guessed as a track, imported instead as points: the change shows in the preview
+    first, then on the map."""
+    upload = tmp_path / "kinds.csv"
+    upload.write_text("ship,time,lat,lon\nKS1,2024-05-01T00:00:00Z,47.5,100.5\n"
+                      "KS1,2024-05-02T00:00:00Z,47.6,101.5\nKS1,2024-05-03T00:00:00Z,47.7,102.5\n")
+    open_app(page, server.url, "date=2025-06&layers=basemap,imported")
+    page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("tracks feature(s)").first.wait_for(timeout=WAIT_MS)
+    sidebar.get_by_text("Change what was found").click()
+    page.wait_for_timeout(1000)
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Import as").click()
+    page.get_by_role("option", name="generic", exact=True).click()
+    sidebar.get_by_text("3 generic feature(s)").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("Imported 3 generic feature(s) from kinds.csv").wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+    x, y = screen_xy(page, 101.5, 47.6, style.VIEWS["overview"])
+    page.mouse.move(x - 2, y - 2)
+    page.mouse.move(x, y)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert "kinds.csv" in tooltip.inner_text() or "KS1" in tooltip.inner_text()
+    shot(page, "import-changed-kind")
