@@ -103,20 +103,27 @@ def test_every_kind_of_feature_opens_its_evidence_inside_the_window(page, server
     shot(page, "click-railcars")
 
     # A summary arc, clicked where it is drawn: found on screen along the chord's perpendicular.
-    open_app(page, server.url, "date=2025-06&layers=flows")
+    open_app(page, server.url, "date=2025-06&layers=flows&family=munitions")  # the munitions arc alone
     flow = data.flows.set_index("id").geometry["FL_MUNITIONS"]
     (x0, y0), (x1, y1) = (screen_xy(page, *flow.coords[0], "overview"), screen_xy(page, *flow.coords[-1], "overview"))
     image, box = map_image(page), page.locator(CHART).first.bounding_box()
     mx, my, dx, dy = (x0 + x1) / 2, (y0 + y1) / 2, -(y1 - y0), x1 - x0
     norm = (dx * dx + dy * dy) ** 0.5
-    hits = []
+    lit = set()
     for step in range(-200, 201):
-        px, py = mx + dx / norm * step, my + dy / norm * step
-        ix, iy = int(px - box["x"]), int(py - box["y"])
+        ix, iy = int(mx + dx / norm * step - box["x"]), int(my + dy / norm * step - box["y"])
         if 0 <= ix < image.width and 0 <= iy < image.height and min(image.getpixel((ix, iy))) < 200:
-            hits.append((abs(step), px, py))
-    assert hits, "the munitions arc must be drawn"
-    _, px, py = min(hits)
+            lit.add(step)
+    assert lit, "the munitions arc must be drawn"
+    # Click the middle of the stroke nearest the chord, not its anti-aliased edge.
+    first = min(lit, key=abs)
+    stroke = [first]
+    while stroke[-1] + 1 in lit:
+        stroke.append(stroke[-1] + 1)
+    while stroke[0] - 1 in lit:
+        stroke.insert(0, stroke[0] - 1)
+    middle = stroke[len(stroke) // 2]
+    px, py = mx + dx / norm * middle, my + dy / norm * middle
     assert "Munitions" in click_and_read_panel(page, px, py) or "munitions" in page.locator(PANEL).inner_text()
     shot(page, "click-arc")
     assert page.errors == []
