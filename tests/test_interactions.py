@@ -278,3 +278,16 @@ def test_a_tooltip_near_the_map_s_edge_stays_inside_the_map(page, server, data):
     own = tip.bounding_box()
     assert own["x"] + own["width"] <= box["x"] + box["width"] + 1, (own, box)
     assert own["y"] + own["height"] <= box["y"] + box["height"] + 1, (own, box)
+
+
+def test_hedges_and_capacity_estimates_read_on_the_page_as_the_sources_gave_them(page, server):
+    """The MSMT said "more than 20,000 containers"; a shell figure from containers × rounds is a
+    capacity estimate, and says so wherever it is shown."""
+    open_app(page, server.url, "date=2025-06&sel=route:L_RAIL_USSURIYSK_TIKHORETSK")
+    panel = page.locator(PANEL).inner_text()
+    assert "more than 20,000 containers" in panel
+    page.keyboard.press("Escape")
+    page.locator(PANEL).wait_for(state="detached", timeout=WAIT_MS)
+    headline = page.locator('[data-testid="headline"]').inner_text()
+    assert "more than 20,000 containers" in headline
+    assert "(capacity estimate, not a count)" in headline
