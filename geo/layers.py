@@ -222,13 +222,6 @@ def place_records(places) -> list[dict]:
     return rows
 
 
-def places_layers(places, view: style.View, palette: style.Palette) -> list[pdk.Layer]:
-    """The markers and, for the places the view labels, their names: two layers, because the
-    markers go under the dated points (a strike at a city must win the click) and the names
-    over everything."""
-    return [place_markers_layer(places, palette), place_labels_layer(places, view, palette)]
-
-
 def place_markers_layer(places, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id="places", data=place_records(places), pickable=True,
                      get_position="position", get_radius="radius", radius_units="'pixels'",

@@ -14,12 +14,10 @@ import pandas as pd
 
 from geo import style, timeline
 from geo.evidence import headline
+from geo.state import SELECTION_KINDS
 from geo.layers import (MapState, Prepared, area_features, event_records, flow_records, railcar_records,
                         route_records)
 
-# Layers whose content follows the date (the basemap and places do not).
-DATED_LAYERS = ("routes", "flows", "railcars", "events", "strikes", "front", "factories")
-SELECTABLE_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track")
 FAMILY_LABELS = {"munitions": "munitions", "missiles": "missiles", "troops": "troops", "money": "money",
                  "rail": "rail", "sea": "sea", "industry": "industry", "reverse": "goods to North Korea"}
 
@@ -130,13 +128,9 @@ def picked_feature(obj: dict | None) -> dict | None:
     if not obj:
         return None
     props = obj.get("properties") if isinstance(obj.get("properties"), dict) else obj
-    if props.get("kind") not in SELECTABLE_KINDS or not props.get("feature_id"):
+    if props.get("kind") not in SELECTION_KINDS or not props.get("feature_id"):
         return None
     return {k: str(props.get(k, "") or "") for k in ("kind", "feature_id", "place_id", "name", "detail", "when")}
-
-
-def as_of_text(state: MapState) -> str:
-    return f"{timeline.as_timestamp(state.date):%d %B %Y}"
 
 
 def selected_evidence(data, snapshot, sel: dict, state: MapState):
