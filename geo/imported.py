@@ -80,7 +80,7 @@ def claims(snapshot: Snapshot | None, like: pd.DataFrame) -> pd.DataFrame:
         lambda v: tuple(p.strip() for p in v.split(";") if p.strip()) if isinstance(v, str) else
         tuple(v) if isinstance(v, (list, tuple)) else ())
     text = [c for c in columns if c not in ("as_of_date", "reported_date", "value", "value_high", "route_ids")]
-    mine[text] = mine[text].fillna("").astype(str)
+    mine[text] = mine[text].astype(object).fillna("").astype(str)  # empty columns arrive as float NaN
     return mine
 
 

@@ -92,6 +92,21 @@ def screen_xy(page, lon, lat, view, present=False, focus=()):
     return box["x"] + x, box["y"] + y
 
 
+def point_at(page, x, y):
+    """Rest the pointer on (x, y) until the feature's tooltip shows; a busy page may still be
+    drawing its first frame, and deck.gl picks only on pointer moves."""
+    tip = page.locator(".deck-tooltip")
+    for _ in range(WAIT_MS // 1000):
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y)
+        try:
+            tip.wait_for(state="visible", timeout=1000)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click")
+
+
 def headline_text(page) -> str:
     return page.locator('[data-testid="headline"]').inner_text()
 
@@ -145,10 +160,8 @@ def test_hovering_a_route_shows_its_claimant(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
     lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK")
     x, y = screen_xy(page, lon, lat, style.VIEWS["overview"])
-    page.mouse.move(x - 3, y - 3)
-    page.mouse.move(x, y)
+    point_at(page, x, y)
     tooltip = page.locator(".deck-tooltip")
-    tooltip.wait_for(state="visible", timeout=10_000)
     text = tooltip.inner_text()
     assert "Ussuriysk" in text and "containers" in text
     assert "South Korea Defense Intelligence Agency" in text
@@ -158,7 +171,9 @@ def test_hovering_a_route_shows_its_claimant(page, server, data):
 def test_clicking_a_feature_opens_the_evidence_panel_with_source_links(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
     lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK")
-    page.mouse.click(*screen_xy(page, lon, lat, style.VIEWS["overview"]))
+    x, y = screen_xy(page, lon, lat, style.VIEWS["overview"])
+    point_at(page, x, y)
+    page.mouse.click(x, y)
     panel = page.locator('[data-testid="evidence-panel"]')
     panel.wait_for(timeout=WAIT_MS)
     links = panel.locator("a[href^='http']")
@@ -210,10 +225,8 @@ def hover_place(page, data, place_id, view="tumen") -> tuple[float, float, str]:
     """Move the mouse onto a place's marker; its screen position and the tooltip's text."""
     place = data.places.set_index("id").loc[place_id]
     x, y = screen_xy(page, place.lon, place.lat, style.VIEWS[view])
-    page.mouse.move(x - 2, y - 2)
-    page.mouse.move(x, y)
+    point_at(page, x, y)
     tooltip = page.locator(".deck-tooltip")
-    tooltip.wait_for(state="visible", timeout=10_000)
     return x, y, tooltip.inner_text()
 
 
@@ -269,10 +282,8 @@ def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, serv
     wait_idle(page)
     page.wait_for_timeout(1500)
     x, y = screen_xy(page, 100.5, 47.5, style.VIEWS["overview"])
-    page.mouse.move(x - 2, y - 2)
-    page.mouse.move(x, y)
+    point_at(page, x, y)
     tooltip = page.locator(".deck-tooltip")
-    tooltip.wait_for(state="visible", timeout=10_000)
     assert "Upload test depot" in tooltip.inner_text()
     shot(page, "uploaded-file")
     assert page.errors == []
@@ -322,9 +333,7 @@ def test_the_preview_lets_the_analyst_change_the_kind_before_importing(page, ser
     wait_idle(page)
     page.wait_for_timeout(1500)
     x, y = screen_xy(page, 101.5, 47.6, style.VIEWS["overview"])
-    page.mouse.move(x - 2, y - 2)
-    page.mouse.move(x, y)
+    point_at(page, x, y)
     tooltip = page.locator(".deck-tooltip")
-    tooltip.wait_for(state="visible", timeout=10_000)
     assert "kinds.csv" in tooltip.inner_text() or "KS1" in tooltip.inner_text()
     shot(page, "import-changed-kind")

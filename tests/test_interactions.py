@@ -11,8 +11,8 @@ from PIL import Image
 
 from bench.browser import CHART, changed_pixels
 from conftest import DATA
-from test_browser import (WAIT_MS, chromium, lit_pixels, open_app, route_vertex, screen_xy, server, shot,  # noqa: F401
-                          wait_idle)
+from test_browser import (WAIT_MS, chromium, lit_pixels, open_app, point_at, route_vertex, screen_xy, server,  # noqa: F401
+                          shot, wait_idle)
 
 pytestmark = pytest.mark.browser
 SIZE = {"width": 1280, "height": 720}
@@ -33,9 +33,8 @@ def map_image(page) -> Image.Image:
 
 
 def click_and_read_panel(page, x, y) -> str:
-    page.mouse.move(x - 3, y - 3)
-    page.mouse.move(x, y)
-    page.wait_for_timeout(300)
+    # As a person does: point at the feature, see its tooltip (the map has drawn and picks it), click.
+    point_at(page, x, y)
     page.mouse.click(x, y)
     panel = page.locator(PANEL)
     panel.wait_for(timeout=WAIT_MS)
@@ -270,10 +269,8 @@ def test_a_tooltip_near_the_map_s_edge_stays_inside_the_map(page, server, data):
                if screen_xy(page, p.lon, p.lat, "overview")[0] < box["x"] + box["width"] - 5 else -1)
     x, y = screen_xy(page, east.lon, east.lat, "overview")
     assert x > box["x"] + box["width"] - 200, "the test needs a place near the right edge"
-    page.mouse.move(x - 2, y - 2)
-    page.mouse.move(x, y)
+    point_at(page, x, y)
     tip = page.locator(".deck-tooltip")
-    tip.wait_for(state="visible", timeout=10_000)
     page.wait_for_timeout(300)
     own = tip.bounding_box()
     assert own["x"] + own["width"] <= box["x"] + box["width"] + 1, (own, box)
