@@ -1,0 +1,221 @@
+"""How long until the first map shows: the floor page, this dashboard and kepler.gl, in one run.
+
+One process starts three loopback servers: the floor (`bench/floor_app.py`, one pydeck point
+layer in Streamlit), this dashboard (`app.py`, opened as an analyst and in presenter mode) and
+kepler.gl 3.2.6 built offline by `../shared/peers/kepler/setup.sh`. Each case gets its own page
+in one headless Chromium (1440×900), is loaded once to warm the server and the browser cache,
+and then the cases take turns, round after round, so a slow spell on the machine hits them
+all alike. Finish lines are the team's own: `../shared/tools/page_timing.py`'s lit pixels in
+the pydeck chart for the Streamlit pages, and `time_kepler.py --signal pixels` for kepler.gl.
+`--cold` adds one load of each case in a fresh browser (empty cache, new profile).
+
+    python -m bench.pageload [--rounds 5] [--cold] [--json out.json] [--shots DIR]
+
+Prints the medians and the ratios as a markdown table. Without the kepler build (run
+`bash ../shared/peers/kepler/setup.sh` first) the kepler row is left out.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
+
+SHARED = ROOT.parent / "shared"
+KEPLER_WWW = Path("/tmp/keplerpeer/www")
+VIEWPORT = {"width": 1440, "height": 900}
+TIMEOUT_S = 120
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class StreamlitCase:
+    """A Streamlit page timed to page_timing.py's finish line: goto until the chart is lit."""
+
+    def __init__(self, name: str, server: Server, query: str = ""):
+        self.name, self.url = name, server.url + (f"?{query}" if query else "")
+        self.timing = _module(SHARED / "tools" / "page_timing.py", "page_timing")
+
+    def load(self, page) -> float:
+        t0 = time.perf_counter()
+        page.goto(self.url)
+        self.timing.wait_drawn(page, 500, timeout_s=TIMEOUT_S)
+        return time.perf_counter() - t0
+
+
+class KeplerCase:
+    """kepler.gl on the peer's routes dataset, timed by time_kepler.py's own pixel signal."""
+
+    name = "kepler.gl"
+
+    def __init__(self, base: str):
+        self.url = f"{base}index.html?data=routes"
+        self.kepler = _module(SHARED / "peers" / "kepler" / "time_kepler.py", "time_kepler")
+        self.shot = tempfile.mktemp(suffix=".png")
+
+    def load(self, page) -> float:
+        return self.kepler.one_load(page, self.url, TIMEOUT_S * 1000, self.shot, "pixels")["ready_ms"] / 1000
+
+
+
+def kepler_server() -> tuple[subprocess.Popen, str] | None:
+    if not (KEPLER_WWW / "index.html").exists():
+        print("kepler.gl is not built; run: bash ../shared/peers/kepler/setup.sh", file=sys.stderr)
+        return None
+    from bench.browser import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                             "--directory", str(KEPLER_WWW)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import urllib.request
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=1).read()
+            return proc, f"http://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the kepler.gl folder's http.server did not come up")
+
+
+def run(rounds: int = 5, cold: bool = False, shots: str | None = None) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    workspace = Path(tempfile.mkdtemp(prefix="bench-pageload-"))
+    floor = Server(target="bench/floor_app.py")
+    dashboard = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
+    kepler = kepler_server()
+    cases = [StreamlitCase("floor (one pydeck layer)", floor), StreamlitCase("dashboard, analyst", dashboard),
+             StreamlitCase("dashboard, presenter", dashboard, "present=1")]
+    if kepler:
+        cases.append(KeplerCase(kepler[1]))
+    out = {"rounds": rounds, "viewport": VIEWPORT, "cpus": os.cpu_count(),
+           "loadavg_before": round(os.getloadavg()[0], 2), "warm_s": {c.name: [] for c in cases}, "cold_s": {}}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            out["chromium"] = browser.version
+            pages = {c.name: browser.new_page(viewport=VIEWPORT) for c in cases}
+            for c in cases:  # warm-up: server caches, browser cache, JIT
+                c.load(pages[c.name])
+            for _ in range(rounds):
+                for c in cases:
+                    out["warm_s"][c.name].append(round(c.load(pages[c.name]), 3))
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                for c in cases:
+                    pages[c.name].screenshot(path=str(Path(shots) / f"{c.name.split(',')[-1].strip().split()[0]}.png"))
+            browser.close()
+            if cold:
+                for c in cases:
+                    fresh = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    out["cold_s"][c.name] = round(c.load(fresh.new_page(viewport=VIEWPORT)), 3)
+                    fresh.close()
+    finally:
+        floor.stop()
+        dashboard.stop()
+        if kepler:
+            kepler[0].terminate()
+    out["median_s"] = {name: round(statistics.median(v), 3) for name, v in out["warm_s"].items()}
+    out["loadavg_after"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+def table(out: dict) -> str:
+    med = out["median_s"]
+    floor = med["floor (one pydeck layer)"]
+    kepler = med.get("kepler.gl")
+    lines = [f"Headless Chromium {out.get('chromium')}, {out['cpus']} cores, {out['viewport']['width']}×"
+             f"{out['viewport']['height']}, {out['rounds']} warm rounds interleaved after one warm-up, "
+             f"load average {out['loadavg_before']}–{out['loadavg_after']}.", "",
+             "| page | median to first map | every load | × floor | × kepler.gl |" + (" cold load |" if out["cold_s"] else ""),
+             "|---|---:|---|---:|---:|" + ("---:|" if out["cold_s"] else "")]
+    for name, m in med.items():
+        row = (f"| {name} | {m:.2f} s | {', '.join(f'{v:.2f}' for v in out['warm_s'][name])} | {m / floor:.2f} | "
+               + (f"{m / kepler:.2f} |" if kepler else "– |"))
+        if out["cold_s"]:
+            row += f" {out['cold_s'][name]:.2f} s |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def trace(query: str, path: str, top: int = 15) -> list[dict]:
+    """One warm load of the dashboard under Chromium's tracing: the renderer's longest tasks,
+    each named by what ran inside it (script URL or function, layout, GPU work)."""
+    from playwright.sync_api import sync_playwright
+
+    workspace = Path(tempfile.mkdtemp(prefix="bench-trace-"))
+    server = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
+    case = StreamlitCase("dashboard", server, query)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport=VIEWPORT)
+            case.load(page)
+            browser.start_tracing(page=page, path=path, categories=[
+                "devtools.timeline", "disabled-by-default-devtools.timeline", "toplevel", "v8", "blink", "gpu"])
+            seconds = case.load(page)
+            page.wait_for_timeout(500)
+            browser.stop_tracing()
+            browser.close()
+    finally:
+        server.stop()
+    return long_tasks(json.loads(Path(path).read_text()), top) + [{"name": "first map", "ms": round(seconds * 1000)}]
+
+
+def long_tasks(trace: dict, top: int) -> list[dict]:
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    tasks = [e for e in events if e.get("ph") == "X" and e.get("name") in ("RunTask", "ThreadControllerImpl::RunTask")
+             and e.get("dur", 0) > 50_000]
+    children = [e for e in events if e.get("ph") == "X" and e.get("dur", 0) > 20_000 and e.get("name") not in
+                ("RunTask", "ThreadControllerImpl::RunTask")]
+    start = min(e["ts"] for e in events if e.get("ts"))
+    out = []
+    for t in sorted(tasks, key=lambda e: -e["dur"])[:top]:
+        inside = [c for c in children if c.get("pid") == t.get("pid") and c.get("tid") == t.get("tid")
+                  and t["ts"] <= c["ts"] <= t["ts"] + t["dur"]]
+        inside.sort(key=lambda c: -c["dur"])
+        what = []
+        for c in inside[:4]:
+            data = c.get("args", {}).get("data", {})
+            label = data.get("url") or data.get("functionName") or data.get("frame") or ""
+            what.append(f"{c['name']}{' ' + str(label).split('/')[-1][:40] if label else ''} {c['dur'] / 1000:.0f} ms")
+        out.append({"at_ms": round((t["ts"] - start) / 1000), "ms": round(t["dur"] / 1000),
+                    "thread": t.get("tid"), "inside": what})
+    return sorted(out, key=lambda e: e["at_ms"])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m bench.pageload", description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--cold", action="store_true", help="add one load per case in a fresh browser")
+    ap.add_argument("--json", default=None, help="write the raw timings here")
+    ap.add_argument("--shots", default=None, help="save each case's last screenshot in this folder")
+    ap.add_argument("--trace", default=None, metavar="PATH",
+                    help="instead: trace one warm dashboard load into PATH and list its long tasks")
+    ap.add_argument("--query", default="", help="with --trace: the dashboard's query string")
+    a = ap.parse_args(argv)
+    if a.trace:
+        for task in trace(a.query, a.trace):
+            print(json.dumps(task))
+        return
+    out = run(a.rounds, a.cold, a.shots)
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1))
+    print(table(out))
+
+
+if __name__ == "__main__":
+    main()
