@@ -265,7 +265,8 @@ st.html(panels.page_style(present))
 # an element that moves is remounted, and a remounted map goes blank and forgets its camera.
 controls(key="controls", data={"index": current_step(), "count": len(SCENES) if present else len(MONTHS),
                                "ack": st.session_state.get("step_ack", 0), "interval": int(PLAY_SECONDS * 1000),
-                               "playing": bool(st.session_state.get("playing")) and not present},
+                               "playing": bool(st.session_state.get("playing")) and not present,
+                               "cookie": state.viewport_cookie(present)},
          on_step_change=on_key_step, on_viewport_change=on_viewport, on_escape_change=close_panel, height=0)
 
 with st.sidebar:
@@ -347,7 +348,8 @@ with map_col, st.container(key="map_box"):
         if track_set is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(track_set, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    viewport = st.session_state.get("viewport") or {}
+    viewport = (st.session_state.get("viewport")
+                or state.parse_viewport(st.context.cookies.get(state.viewport_cookie(present))) or {})
     # The whole map on screen: the window's height less the title above it.
     map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
     if not present and viewport.get("map_width"):  # no taller than the overview's basemap reaches

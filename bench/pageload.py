@@ -9,7 +9,8 @@ all alike. Finish lines are the team's own: `../shared/tools/page_timing.py`'s l
 the pydeck chart for the Streamlit pages, and `time_kepler.py --signal pixels` for kepler.gl.
 `--cold` adds one load of each case in a fresh browser (empty cache, new profile).
 
-    python -m bench.pageload [--rounds 5] [--cold] [--json out.json] [--shots DIR]
+    python -m bench.pageload [--rounds 5] [--cold] [--json out.json] [--shots DIR] [--compare CHECKOUT]
+    python -m bench.pageload --trace trace.json [--query present=1]
 
 Prints the medians and the ratios as a markdown table. Without the kepler build (run
 `bash ../shared/peers/kepler/setup.sh` first) the kepler row is left out.
@@ -20,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -90,7 +92,7 @@ def kepler_server() -> tuple[subprocess.Popen, str] | None:
     raise RuntimeError("the kepler.gl folder's http.server did not come up")
 
 
-def run(rounds: int = 5, cold: bool = False, shots: str | None = None) -> dict:
+def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: str | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-pageload-"))
@@ -99,6 +101,11 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None) -> dict:
     kepler = kepler_server()
     cases = [StreamlitCase("floor (one pydeck layer)", floor), StreamlitCase("dashboard, analyst", dashboard),
              StreamlitCase("dashboard, presenter", dashboard, "present=1")]
+    other = None
+    if compare:  # another checkout of the dashboard (say, before a change), timed in the same rounds
+        other = Server({"GEO_WORKSPACE": str(workspace / "other.sqlite")}, target=str(Path(compare) / "app.py"))
+        cases += [StreamlitCase(f"{Path(compare).name}, analyst", other),
+                  StreamlitCase(f"{Path(compare).name}, presenter", other, "present=1")]
     if kepler:
         cases.append(KeplerCase(kepler[1]))
     out = {"rounds": rounds, "viewport": VIEWPORT, "cpus": os.cpu_count(),
@@ -116,7 +123,8 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None) -> dict:
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 for c in cases:
-                    pages[c.name].screenshot(path=str(Path(shots) / f"{c.name.split(',')[-1].strip().split()[0]}.png"))
+                    slug = re.sub(r"[^a-z0-9]+", "-", c.name.lower()).strip("-")
+                    pages[c.name].screenshot(path=str(Path(shots) / f"{slug}.png"))
             browser.close()
             if cold:
                 for c in cases:
@@ -126,6 +134,8 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None) -> dict:
     finally:
         floor.stop()
         dashboard.stop()
+        if other:
+            other.stop()
         if kepler:
             kepler[0].terminate()
     out["median_s"] = {name: round(statistics.median(v), 3) for name, v in out["warm_s"].items()}
@@ -203,6 +213,8 @@ def main(argv=None):
     ap.add_argument("--cold", action="store_true", help="add one load per case in a fresh browser")
     ap.add_argument("--json", default=None, help="write the raw timings here")
     ap.add_argument("--shots", default=None, help="save each case's last screenshot in this folder")
+    ap.add_argument("--compare", default=None, metavar="CHECKOUT",
+                    help="also time the dashboard of another checkout (a git worktree of an older commit)")
     ap.add_argument("--trace", default=None, metavar="PATH",
                     help="instead: trace one warm dashboard load into PATH and list its long tasks")
     ap.add_argument("--query", default="", help="with --trace: the dashboard's query string")
@@ -211,7 +223,7 @@ def main(argv=None):
         for task in trace(a.query, a.trace):
             print(json.dumps(task))
         return
-    out = run(a.rounds, a.cold, a.shots)
+    out = run(a.rounds, a.cold, a.shots, a.compare)
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
     print(table(out))

@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-import shapely.ops
 
 from geo import imported, layers, panels, style, timeline
 from geo import view as views
@@ -298,46 +297,10 @@ def escape_records(value, skip=()):
     return value
 
 
-def inverse_mercator(x, y):
-    return np.degrees(np.asarray(x) / EARTH), np.degrees(2 * np.arctan(np.exp(np.asarray(y) / EARTH)) - np.pi / 2)
-
-
-def dash_records(rows: list[dict], zoom: float) -> list[dict]:
-    """Dashed paths cut into one record per dash, measured in screen pixels at `zoom`.
-
-    pydeck's standalone bundle does not register deck.gl's PathStyleExtension (a page that
-    asks for it draws nothing), so the export draws the dashes as geometry: exact at the
-    camera preset's zoom, scaling with the map when zoomed.
-    """
-    metres_per_px = 2 * np.pi * EARTH / 256 / 2 ** zoom
-    out = []
-    for r in rows:
-        dash, gap = (r.get("dash") or [0, 0])[:2]
-        if not dash or not gap:
-            out.append(r)
-            continue
-        x, y = mercator(*np.array(r["path"]).T)
-        line = shapely.LineString(np.column_stack([x, y]))
-        on, off = dash * r["width"] * metres_per_px, gap * r["width"] * metres_per_px
-        start = 0.0
-        while start < line.length:
-            piece = shapely.ops.substring(line, start, min(start + on, line.length))
-            if piece.geom_type == "LineString" and len(piece.coords) > 1:
-                lon, lat = inverse_mercator(*np.array(piece.coords).T)
-                out.append(dict(r, path=[[round(a, 5), round(b, 5)] for a, b in zip(lon, lat)]))
-            start += on + off
-    return out
-
-
 def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
     deck = layers.build_deck(data, state, basemap)
     imported.add_to_deck(deck, imported.imported_layers(imported.visible(snapshot, state)))
     for layer in deck.layers:
-        if getattr(layer, "extensions", None):
-            layer.extensions = None
-            for prop in ("get_dash_array", "dash_justified"):
-                layer.__dict__.pop(prop, None)
-            layer.data = dash_records(layer.data, style.VIEWS[state.view].zoom)
         # TextLayer labels are drawn on the canvas, never parsed as HTML: escaping them would
         # print "&amp;". The JSON-level escaping in SafeDeck still keeps them out of the markup.
         skip = ("label",) if layer.type == "TextLayer" else ()
@@ -519,12 +482,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
             draw_line(geom, colour(rgba(imported.TRACK_RGB, 220)), 1.5, 3)
     if "flows" in state.layers:
         for r in layers.flow_records(prepared, state, palette):
-            (sx, sy), (tx, ty) = mercator(*r["source"]), mercator(*r["target"])
-            # A quadratic curve bowed to one side stands in for deck.gl's 3D arc.
-            mx, my = (sx + tx) / 2 - (ty - sy) * 0.25, (sy + ty) / 2 + (tx - sx) * 0.25
-            u = np.linspace(0, 1, 64)[:, None]
-            curve = (1 - u) ** 2 * [sx, sy] + 2 * (1 - u) * u * [mx, my] + u ** 2 * [tx, ty]
-            ax.plot(curve[:, 0], curve[:, 1], color=colour(r["color"]), linewidth=max(r["width"] * pt, 0.8),
+            xs, ys = mercator(*np.asarray(r["path"]).T)  # the arc the map draws (geo.screenlines.arc_path)
+            ax.plot(xs, ys, color=colour(r["color"]), linewidth=max(r["width"] * pt, 0.8),
                     alpha=0.8, zorder=3, solid_capstyle="round")
     if "routes" in state.layers:
         for r in layers.route_records(prepared, state, palette):

@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import LineString, Point, mapping
 
 from geo import style, timeline
-from geo.layers import MapState, rgba, tooltip_record
+from geo.layers import FLAT, MapState, rgba, tooltip_record
 from geo.workspace import Snapshot, front_on
 
 IMPORTED_RGB = style.OKABE_ITO["sky"]
@@ -136,7 +136,7 @@ def feature_collection(frame: gpd.GeoDataFrame, rgb, layer_id: str, fill_alpha=7
         when = f"{when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) and pd.notna(when) else ""
         props = tooltip_record("imported", f"ws{row['feature_id']}", row.get("name") or row.get("source_file"),
                                describe(row), "", when)
-        props.update(layer=layer_id, fill=rgba(rgb, fill_alpha), line=rgba(rgb, 230))
+        props.update(layer=layer_id, fill=rgba(rgb, fill_alpha), line=rgba(rgb, 230), line_width=2)
         features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(geom, 1e-5)),
                          "properties": props})
     return {"type": "FeatureCollection", "features": features}
@@ -148,7 +148,7 @@ def track_records(tracks: gpd.GeoDataFrame) -> list[dict]:
         coords = [[round(x, 5), round(y, 5)] for x, y in t.geometry.coords]
         rec = tooltip_record("track", str(t.track_id), t.name, f"{t.points} position(s)", "",
                              f"{t.first:%Y-%m-%d %H:%M} to {t.last:%Y-%m-%d %H:%M} UTC")
-        rec.update(path=coords if len(coords) > 1 else coords * 2)
+        rec.update(path=coords if len(coords) > 1 else coords * 2, width=2, color=rgba(TRACK_RGB, 220))
         rows.append(rec)
     return rows
 
@@ -156,8 +156,8 @@ def track_records(tracks: gpd.GeoDataFrame) -> list[dict]:
 def geojson_layer(layer_id: str, features: dict) -> pdk.Layer:
     return pdk.Layer("GeoJsonLayer", id=layer_id, data=features, pickable=True, auto_highlight=True,
                      stroked=True, filled=True, get_fill_color="properties.fill", get_line_color="properties.line",
-                     line_width_min_pixels=2, line_width_units="'pixels'", point_type="'circle'",
-                     get_point_radius=5, point_radius_units="'pixels'")
+                     get_line_width="properties.line_width", line_width_units="'pixels'", point_type="'circle'",
+                     get_point_radius=5, point_radius_units="'pixels'", parameters=FLAT)
 
 
 def imported_layers(shown: dict[str, gpd.GeoDataFrame]) -> list[pdk.Layer]:
@@ -170,8 +170,8 @@ def imported_layers(shown: dict[str, gpd.GeoDataFrame]) -> list[pdk.Layer]:
         out.append(geojson_layer("imported", feature_collection(shown["imported"], IMPORTED_RGB, "imported")))
     if "tracks" in shown and len(shown["tracks"]):
         out.append(pdk.Layer("PathLayer", id="tracks", data=track_records(shown["tracks"]), pickable=True,
-                             auto_highlight=True, get_path="path", get_width=2, width_units="'pixels'",
-                             get_color=rgba(TRACK_RGB, 220), joint_rounded=True, cap_rounded=True))
+                             auto_highlight=True, get_path="path", get_width="width", width_units="'pixels'",
+                             get_color="color", joint_rounded=True, cap_rounded=True, parameters=FLAT))
     return out
 
 

@@ -23,7 +23,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import labels, railways, style, timeline
+from geo import labels, railways, screenlines, style, timeline
 from geo.evidence import Filters, format_range, format_value, headline_standing
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -32,7 +32,11 @@ if importlib.util.find_spec("ipywidgets") is None:
     sys.modules.setdefault("pydeck.widget", None)
 
 DEFAULT_LAYERS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes", "events")
-PATH_STYLE = {"@@type": "PathStyleExtension", "dash": True, "highPrecisionDash": True}
+# Every layer draws in painter's order (the map is flat), and every path reads its width and
+# colour per record. Software WebGL builds one pipeline per program, depth state and
+# vertex-input layout, about a second each at the first frame, and a constant accessor is a
+# layout of its own: with one layout per program the first frame builds a handful, not a dozen.
+FLAT = {"depthCompare": "always"}
 
 
 @dataclass(frozen=True)
@@ -197,14 +201,39 @@ def basemap_features(countries, detail, palette: style.Palette) -> dict:
                     "fill": list(palette.land_focus.get(iso3, palette.land))}})
         for line in land_borders([g for g in geoms if not g.is_empty]):
             features.append({"type": "Feature", "geometry": mapping(line), "properties": {
-                "fill": [0, 0, 0, 0]}})
+                "fill": [0, 0, 0, 0], "line": list(palette.border), "line_width": 1}})
     return {"type": "FeatureCollection", "features": features}
 
 
-def basemap_layer(features: dict, palette: style.Palette) -> pdk.Layer:
-    return pdk.Layer("GeoJsonLayer", id="basemap", data=features, pickable=False, stroked=False, filled=True,
-                     get_fill_color="properties.fill", get_line_color=list(palette.border),
-                     line_width_min_pixels=1, line_width_units="'pixels'")
+def fills_and_outlines(features: dict, outline: bool) -> tuple[list[dict], list[dict]]:
+    """A FeatureCollection as SolidPolygonLayer records (one per polygon, its properties at the
+    top level) and PathLayer records: the polygons' rings when `outline`, and the line features.
+    The map draws them with the polygon and path programs every other layer shares, where a
+    GeoJsonLayer would add pipelines of its own (see FLAT)."""
+    fills, lines = [], []
+    for f in features["features"]:
+        geom, props = f["geometry"], f["properties"]
+        kind, coords = geom["type"], geom["coordinates"]
+        polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else []
+        for rings in polygons:
+            fills.append(dict(props, polygon=rings))
+            if outline:
+                lines.extend({"path": ring, "width": props["line_width"], "color": props["line"]} for ring in rings)
+        for path in [coords] if kind == "LineString" else coords if kind == "MultiLineString" else []:
+            lines.append({"path": path, "width": props["line_width"], "color": props["line"]})
+    return fills, lines
+
+
+def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool) -> list[pdk.Layer]:
+    fills, lines = fills_and_outlines(features, outline)
+    return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color="fill",
+                      pickable=pickable, auto_highlight=pickable, parameters=FLAT),
+            pdk.Layer("PathLayer", id=f"{layer_id}-lines", data=lines, get_path="path", get_width="width",
+                      get_color="color", width_units="'pixels'", pickable=False, parameters=FLAT)]
+
+
+def basemap_layers(features: dict) -> list[pdk.Layer]:
+    return polygon_layers("basemap", features, pickable=False, outline=False)
 
 
 # --- places ----------------------------------------------------------------------------------------
@@ -226,7 +255,7 @@ def place_markers_layer(places, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id="places", data=place_records(places), pickable=True,
                      get_position="position", get_radius="radius", radius_units="'pixels'",
                      get_fill_color=rgba((255, 255, 255)), get_line_color=rgba(palette.text[:3]), stroked=True,
-                     line_width_min_pixels=1.5)
+                     line_width_min_pixels=1.5, parameters=FLAT)
 
 
 def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "labels.Camera | None" = None
@@ -239,7 +268,8 @@ def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "l
                      get_text="label", get_size=palette.label_size, size_units="'pixels'",
                      get_color=list(palette.text), background=True, get_background_color=list(palette.text_outline),
                      background_padding=[labels.PAD_X, labels.PAD_Y], get_pixel_offset="offset",
-                     get_text_anchor="anchor", get_alignment_baseline="'bottom'", font_family="'sans-serif'")
+                     get_text_anchor="anchor", get_alignment_baseline="'bottom'", font_family="'sans-serif'",
+                     parameters=FLAT)
 
 
 # --- routes and flows ------------------------------------------------------------------------------
@@ -295,7 +325,8 @@ def prepare(data, filters: Filters) -> Prepared:
     routes = [dict(r, path=path_coords(g), path_far=thinned_outside(g))
               for r, g in zip(plain_records(data.routes), data.routes.geometry)]
     flows = [dict(f, source=[round(g.coords[0][0], 4), round(g.coords[0][1], 4)],
-                  target=[round(g.coords[-1][0], 4), round(g.coords[-1][1], 4)])
+                  target=[round(g.coords[-1][0], 4), round(g.coords[-1][1], 4)],
+                  path=screenlines.arc_path(g.coords[0], g.coords[-1]))
              for f, g in zip(plain_records(data.flows), data.flows.geometry)]
     located = data.events[data.events["place_id"] != ""].sort_values("date", kind="stable")
     events = [dict(e, position=[round(g.x, 4), round(g.y, 4)])
@@ -348,6 +379,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
     return sorted(rows, key=lambda rec: (rec["has_volume"], rec["width"]))
 
 
+TOOLTIP_FIELDS = ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when")
 HIT_WIDTH = 14  # pixels around a leg that count as a click on it, so hairlines can be clicked
 
 
@@ -360,28 +392,39 @@ def hit_path(path: list, zoom: float) -> list:
     return path_coords(line, digits)
 
 
-def routes_layers(rows: list[dict], zoom: float = 2.0) -> list[pdk.Layer]:
+def routes_layers(rows: list[dict], view: style.View) -> list[pdk.Layer]:
     """A translucent band for the highest claim under a line for the lowest: disagreement stays visible.
 
-    Under both, an invisible band HIT_WIDTH pixels wide answers clicks near a thin leg (Streamlit's
-    chart passes no pickingRadius to deck.gl; wide legs are easy to hit as drawn). It is drawn, and so picked, under the visible
-    line: a click on a drawn leg picks that leg, a click beside a hairline picks the hairline.
-    Its opacity, not its colour, hides it, because a selection redraws colours at full alpha.
+    Inferred legs are dashed as geometry (geo.screenlines), so one path program draws every
+    line. Their dashes are drawn, not picked: a dash carries only its colour and width, or a
+    close-up view would send each leg's tooltip a thousand times.
+
+    Under all, an invisible band answers for the legs: HIT_WIDTH pixels wide around thin legs
+    (Streamlit's chart passes no pickingRadius to deck.gl) and as wide as the line under dashed
+    ones. It is drawn, and so picked, under the visible solid lines: a click on a drawn leg picks
+    that leg, a click beside a hairline picks the hairline. Its opacity, not its colour, hides
+    it, because a selection redraws colours at full alpha.
     """
-    band = [dict(r, color=r["color"][:3] + [70]) for r in rows if r["width_high"] > r["width"]]
-    hit = [dict({k: r[k] for k in ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when")},
-                path=hit_path(r["path"], zoom)) for r in rows if r["width"] < HIT_WIDTH / 2]
+    zoom = view.zoom
+    dashed = [r for r in rows if all(r["dash"])]
+    band = [{"path": r["path"], "width": r["width_high"], "color": r["color"][:3] + [70]}
+            for r in rows if r["width_high"] > r["width"]]
+    hit = [dict({k: r[k] for k in TOOLTIP_FIELDS}, path=hit_path(r["path"], zoom),
+                width=max(HIT_WIDTH, r["width"]), color=[0, 0, 0, 255])
+           for r in rows if r["width"] < HIT_WIDTH / 2 or all(r["dash"])]
+    solid = [dict({k: r[k] for k in TOOLTIP_FIELDS}, path=r["path"], width=r["width"], color=r["color"])
+             for r in rows if not all(r["dash"])]
+    dashes = screenlines.dash_records(dashed, zoom, screenlines.neighbourhood(
+        view.longitude, view.latitude, zoom, style.REFERENCE_MAP), digits=4, keep=("width", "color"))
+    # Every path layer reads width and colour per record, never as a constant (see FLAT).
+    line = dict(get_path="path", get_width="width", get_color="color", width_units="'pixels'", parameters=FLAT)
     return [
-        pdk.Layer("PathLayer", id="routes-hit", data=hit, pickable=True, get_path="path", get_width=HIT_WIDTH,
-                  width_units="'pixels'", get_color=[0, 0, 0, 255], opacity=0.004, cap_rounded=True,
-                  parameters={"depthCompare": "always"}),
-        pdk.Layer("PathLayer", id="routes-range", data=band, pickable=False, get_path="path",
-                  get_width="width_high", width_units="'pixels'", get_color="color", cap_rounded=True,
-                  joint_rounded=True),
-        pdk.Layer("PathLayer", id="routes", data=rows, pickable=True, auto_highlight=True, get_path="path",
-                  get_width="width", width_units="'pixels'", width_min_pixels=1, get_color="color",
-                  get_dash_array="dash", dash_justified=True, extensions=[PATH_STYLE],
-                  parameters={"depthCompare": "always"}),  # painter's order, so picking follows draw order
+        pdk.Layer("PathLayer", id="routes-hit", data=hit, pickable=True, opacity=0.004, cap_rounded=True, **line),
+        pdk.Layer("PathLayer", id="routes-range", data=band,
+                  pickable=False, cap_rounded=True, joint_rounded=True, **line),
+        pdk.Layer("PathLayer", id="routes", data=solid, pickable=True, auto_highlight=True, width_min_pixels=1,
+                  **line),  # painter's order, so picking follows draw order
+        pdk.Layer("PathLayer", id="routes-dashes", data=dashes, pickable=False, width_min_pixels=1, **line),
     ]
 
 
@@ -395,17 +438,17 @@ def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) ->
         detail, claimant, when = volume_text(v)
         rec = tooltip_record("flow", f["id"], f["name"], detail, claimant, when)
         width = width_for(v["value_low"], prepared.peaks.get(f["volume_metric"]), palette.line_scale)
-        rec.update(source=f["source"], target=f["target"], width=round(width / 2, 2), family=f["family"],
-                   color=rgba(palette.family[f["family"]], 170))
+        rec.update(source=f["source"], target=f["target"], path=f["path"], width=round(width / 2, 2),
+                   family=f["family"], color=rgba(palette.family[f["family"]], 170))
         rows.append(rec)
     return rows
 
 
 def flows_layer(rows: list[dict]) -> pdk.Layer:
-    return pdk.Layer("ArcLayer", id="flows", data=rows, pickable=True, auto_highlight=True,
-                     get_source_position="source", get_target_position="target", get_width="width",
-                     width_units="'pixels'", get_source_color="color", get_target_color="color",
-                     get_height=0.12, get_tilt=-90)
+    """Summary arcs, drawn as the flat arcs deck.gl's ArcLayer would draw, by the path program."""
+    return pdk.Layer("PathLayer", id="flows", data=rows, pickable=True, auto_highlight=True, get_path="path",
+                     get_width="width", width_units="'pixels'", get_color="color", cap_rounded=True,
+                     parameters=FLAT)
 
 
 # --- dated points: railcars, strikes, events --------------------------------------------------------
@@ -441,7 +484,8 @@ def railcar_records(prepared: Prepared, state: MapState, notices: list | None = 
 def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id="railcars", data=rows, pickable=True, get_position="position",
                      get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=2,
-                     get_fill_color=rgba(palette.mode["rail"], 90), get_line_color=rgba(palette.mode["rail"]))
+                     get_fill_color=rgba(palette.mode["rail"], 90), get_line_color=rgba(palette.mode["rail"]),
+                     parameters=FLAT)
 
 
 def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[dict]:
@@ -463,7 +507,7 @@ def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[di
 def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", id=layer_id, data=rows, pickable=True, get_position="position",
                      get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=1.5,
-                     get_fill_color=rgba(rgb, 220), get_line_color=rgba(palette.text[:3]))
+                     get_fill_color=rgba(rgb, 220), get_line_color=rgba(palette.text[:3]), parameters=FLAT)
 
 
 # --- areas -----------------------------------------------------------------------------------------
@@ -478,15 +522,13 @@ def area_features(prepared: Prepared, kind: str, state: MapState, rgb) -> dict:
         detail = f"approximate outline; {a['plants']}" if a["plants"] else "approximate outline"
         props = tooltip_record("area", a["id"], a["name"], detail, "", f"{a['valid_from']:%Y-%m-%d} to {until}",
                                a["place_id"])
-        props.update(fill=rgba(rgb, 70), line=rgba(rgb, 230))
+        props.update(fill=rgba(rgb, 70), line=rgba(rgb, 230), line_width=2)
         features.append({"type": "Feature", "geometry": a["geometry"], "properties": props})
     return {"type": "FeatureCollection", "features": features}
 
 
-def area_layer(layer_id, features: dict) -> pdk.Layer:
-    return pdk.Layer("GeoJsonLayer", id=layer_id, data=features, pickable=True, auto_highlight=True,
-                     stroked=True, filled=True, get_fill_color="properties.fill",
-                     get_line_color="properties.line", line_width_min_pixels=2, line_width_units="'pixels'")
+def area_layers(layer_id, features: dict) -> list[pdk.Layer]:
+    return polygon_layers(layer_id, features, pickable=True, outline=True)
 
 
 # --- the deck --------------------------------------------------------------------------------------
@@ -504,7 +546,7 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     them once per view, palette, map size and scene focus and pass them to build_layers / deck_for."""
     palette = style.palette(present)
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
-    return {"basemap": [FrozenLayer(basemap_layer(basemap, palette))],
+    return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap)],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette,
                                                       label_camera(state, viewport, data.places, data.countries.total_bounds)))]}
@@ -527,10 +569,10 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     palette = style.palette(state.present)
     o = style.OKABE_ITO
     builders = {
-        "basemap": lambda: [basemap_layer(basemap, palette)],
-        "front": lambda: [area_layer("front", records["front"])],
-        "factories": lambda: [area_layer("factories", records["factories"])],
-        "routes": lambda: routes_layers(records["routes"], style.VIEWS[state.view].zoom),
+        "basemap": lambda: basemap_layers(basemap),
+        "front": lambda: area_layers("front", records["front"]),
+        "factories": lambda: area_layers("factories", records["factories"]),
+        "routes": lambda: routes_layers(records["routes"], style.VIEWS[state.view]),
         "flows": lambda: [flows_layer(records["flows"])],
         "places": lambda: [place_markers_layer(data.places, palette)],
         "railcars": lambda: [railcars_layer(records["railcars"], palette)],

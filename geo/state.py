@@ -126,3 +126,30 @@ def to_params(values: dict, defaults: dict) -> dict[str, str]:
         else:
             out[name] = str(value)
     return out
+
+
+# --- the window's size, remembered between visits ---------------------------------------------------
+
+def viewport_cookie(present: bool) -> str:
+    """The cookie ui/controls.js keeps the window's and the map's size in, per page layout."""
+    return "pipeline_viewport_present" if present else "pipeline_viewport"
+
+
+def parse_viewport(raw: str | None) -> dict | None:
+    """A remembered {width, height, map_width} (URL-encoded JSON from the page), or None when
+    it is missing or not a plausible window: a cookie is the browser's to change."""
+    import json
+    from urllib.parse import unquote
+
+    if not isinstance(raw, str) or not raw or len(raw) > 200:
+        return None
+    try:
+        value = json.loads(unquote(raw))
+    except ValueError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    size = {k: value.get(k) for k in ("width", "height", "map_width")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 200 <= v <= 20_000 for v in size.values()):
+        return None
+    return size if size["map_width"] <= size["width"] else None

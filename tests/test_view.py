@@ -25,9 +25,9 @@ def drawn_symbols(deck: dict, palette) -> set:
         rows = data["features"] if isinstance(data, dict) else data or []
         for r in rows:
             props = r.get("properties", r)
-            if name == "routes":
+            if name in ("routes", "routes-dashes"):  # solid legs; inferred legs cut into dashes
                 hair = props["width"] <= style.NO_VOLUME_WIDTH * palette.line_scale
-                out.add(("line", tuple(props["color"][:3]), props["dash"] != [0, 0], "hairline" if hair else "sized"))
+                out.add(("line", tuple(props["color"][:3]), name == "routes-dashes", "hairline" if hair else "sized"))
             elif name == "routes-range":
                 out.add(("band", tuple(props["color"][:3]), False, ""))
             elif name == "flows":

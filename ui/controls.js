@@ -6,7 +6,7 @@
 // lose nothing. Play ticks here too, one step per interval and only once the server has
 // drawn the last one, so it never outruns the map or reruns the page on a timer.
 //
-// data (from the server): {index, count, ack, playing, interval}. ack is the sequence
+// data (from the server): {index, count, ack, playing, interval, cookie}. ack is the sequence
 // number of the last request the server applied; until it catches up with ours, our own
 // target stands (otherwise a slow rerun would pull the target back).
 export default function (component) {
@@ -52,7 +52,13 @@ export default function (component) {
     const size = { width: window.innerWidth, height: window.innerHeight,
                    map_width: Math.round(chart.getBoundingClientRect().width) };
     const key = JSON.stringify(size);
-    if (size.map_width > 0 && key !== me.size) { me.size = key; setStateValue("viewport", size); }
+    if (size.map_width > 0 && key !== me.size) {
+      me.size = key;
+      setStateValue("viewport", size);
+      // Remembered for the next visit: its first run can frame the map for this window at once,
+      // instead of drawing a default frame first and refitting (a second first-frame's work).
+      document.cookie = `${data.cookie}=${encodeURIComponent(key)}; path=/; max-age=31536000; SameSite=Strict`;
+    }
     return size.map_width > 0;
   };
   let resizeTimer = null;
