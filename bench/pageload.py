@@ -187,10 +187,10 @@ def trace(query: str, path: str, top: int = 15) -> list[dict]:
 
 def long_tasks(trace: dict, top: int) -> list[dict]:
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
-    tasks = [e for e in events if e.get("ph") == "X" and e.get("name") in ("RunTask", "ThreadControllerImpl::RunTask")
+    tasks = [e for e in events if e.get("ph") == "X" and e.get("name") == "ThreadControllerImpl::RunTask"
              and e.get("dur", 0) > 50_000]
     children = [e for e in events if e.get("ph") == "X" and e.get("dur", 0) > 20_000 and e.get("name") not in
-                ("RunTask", "ThreadControllerImpl::RunTask")]
+                ("RunTask", "ThreadControllerImpl::RunTask", "Scheduler::RunTask")]
     start = min(e["ts"] for e in events if e.get("ts"))
     out = []
     for t in sorted(tasks, key=lambda e: -e["dur"])[:top]:
