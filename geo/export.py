@@ -39,6 +39,7 @@ import pyogrio
 import shapely
 
 from geo import imported, layers, panels, style, timeline
+from geo.screenlines import EARTH, mercator
 from geo import view as views
 from geo.workspace import Snapshot
 
@@ -347,13 +348,7 @@ def to_html(data, state, basemap: dict, snapshot=None) -> str:
 
 # --- PNG ---------------------------------------------------------------------------------------------
 
-EARTH = 6378137.0
 NOMINAL_VIEWPORT = (1280, 720)  # px: the camera preset's zoom is read against a screen this size
-
-
-def mercator(x, y):
-    x, y = np.asarray(x, float), np.clip(np.asarray(y, float), -85, 85)
-    return EARTH * np.radians(x), EARTH * np.log(np.tan(np.pi / 4 + np.radians(y) / 2))
 
 
 def to_mercator(geom):
