@@ -92,16 +92,16 @@ def screen_xy(page, lon, lat, view, present=False, focus=()):
     return box["x"] + x, box["y"] + y
 
 
-def point_at(page, x, y):
-    """Rest the pointer on (x, y) until the feature's tooltip shows; a busy page may still be
-    drawing its first frame, and deck.gl picks only on pointer moves."""
+def point_at(page, x, y) -> str:
+    """Rest the pointer on (x, y) until the feature's tooltip shows, and return its text; a busy
+    page may still be drawing its first frame, and deck.gl picks only on pointer moves."""
     tip = page.locator(".deck-tooltip")
     for _ in range(WAIT_MS // 1000):
         page.mouse.move(x - 3, y - 3)
         page.mouse.move(x, y)
         try:
             tip.wait_for(state="visible", timeout=1000)
-            return
+            return tip.inner_text()
         except Exception:
             continue
     raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click")
@@ -160,9 +160,7 @@ def test_hovering_a_route_shows_its_claimant(page, server, data):
     open_app(page, server.url, "date=2025-06&layers=basemap,routes")
     lon, lat = route_vertex(data, "L_RAIL_USSURIYSK_TIKHORETSK")
     x, y = screen_xy(page, lon, lat, style.VIEWS["overview"])
-    point_at(page, x, y)
-    tooltip = page.locator(".deck-tooltip")
-    text = tooltip.inner_text()
+    text = point_at(page, x, y)
     assert "Ussuriysk" in text and "containers" in text
     assert "South Korea Defense Intelligence Agency" in text
     shot(page, "hover-route")
@@ -225,9 +223,7 @@ def hover_place(page, data, place_id, view="tumen") -> tuple[float, float, str]:
     """Move the mouse onto a place's marker; its screen position and the tooltip's text."""
     place = data.places.set_index("id").loc[place_id]
     x, y = screen_xy(page, place.lon, place.lat, style.VIEWS[view])
-    point_at(page, x, y)
-    tooltip = page.locator(".deck-tooltip")
-    return x, y, tooltip.inner_text()
+    return x, y, point_at(page, x, y)
 
 
 def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_server, data):
@@ -270,6 +266,14 @@ def test_the_url_follows_the_controls_so_a_copied_link_reopens_the_view(page, se
     assert page.get_by_text("31 July 2024").count() >= 1
 
 
+def import_previewed(page, message: str):
+    """Press Import under the sidebar's preview and wait until the map holds the batch."""
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text(message).wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    page.wait_for_timeout(1500)
+
+
 def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, server, tmp_path):
     upload = tmp_path / "sightings.geojson"
     upload.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":'
@@ -277,14 +281,8 @@ def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, serv
     open_app(page, server.url, "date=2025-06")
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
     page.get_by_text("1 generic feature(s) (geojson)").wait_for(timeout=WAIT_MS)  # the preview, nothing stored yet
-    page.get_by_role("button", name="Import", exact=True).click()
-    page.get_by_text("Imported 1 generic feature(s) from sightings.geojson").wait_for(timeout=WAIT_MS)
-    wait_idle(page)
-    page.wait_for_timeout(1500)
-    x, y = screen_xy(page, 100.5, 47.5, style.VIEWS["overview"])
-    point_at(page, x, y)
-    tooltip = page.locator(".deck-tooltip")
-    assert "Upload test depot" in tooltip.inner_text()
+    import_previewed(page, "Imported 1 generic feature(s) from sightings.geojson")
+    assert "Upload test depot" in point_at(page, *screen_xy(page, 100.5, 47.5, style.VIEWS["overview"]))
     shot(page, "uploaded-file")
     assert page.errors == []
 
@@ -328,12 +326,7 @@ def test_the_preview_lets_the_analyst_change_the_kind_before_importing(page, ser
     sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Import as").click()
     page.get_by_role("option", name="generic", exact=True).click()
     sidebar.get_by_text("3 generic feature(s)").wait_for(timeout=WAIT_MS)
-    page.get_by_role("button", name="Import", exact=True).click()
-    page.get_by_text("Imported 3 generic feature(s) from kinds.csv").wait_for(timeout=WAIT_MS)
-    wait_idle(page)
-    page.wait_for_timeout(1500)
-    x, y = screen_xy(page, 101.5, 47.6, style.VIEWS["overview"])
-    point_at(page, x, y)
-    tooltip = page.locator(".deck-tooltip")
-    assert "kinds.csv" in tooltip.inner_text() or "KS1" in tooltip.inner_text()
+    import_previewed(page, "Imported 3 generic feature(s) from kinds.csv")
+    text = point_at(page, *screen_xy(page, 101.5, 47.6, style.VIEWS["overview"]))
+    assert "kinds.csv" in text or "KS1" in text
     shot(page, "import-changed-kind")
