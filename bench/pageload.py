@@ -18,6 +18,7 @@ Prints the medians and the ratios as a markdown table. Without the kepler build 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, free_port
 
 SHARED = ROOT.parent / "shared"
 KEPLER_WWW = Path("/tmp/keplerpeer/www")
@@ -37,8 +38,11 @@ VIEWPORT = {"width": 1440, "height": 900}
 TIMEOUT_S = 120
 
 
-def _module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
+@functools.cache
+def shared(relative: str):
+    """A script from ../shared (the team's timing tools), imported once."""
+    path = SHARED / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -49,12 +53,11 @@ class StreamlitCase:
 
     def __init__(self, name: str, server: Server, query: str = ""):
         self.name, self.url = name, server.url + (f"?{query}" if query else "")
-        self.timing = _module(SHARED / "tools" / "page_timing.py", "page_timing")
 
     def load(self, page) -> float:
         t0 = time.perf_counter()
         page.goto(self.url)
-        self.timing.wait_drawn(page, 500, timeout_s=TIMEOUT_S)
+        shared("tools/page_timing.py").wait_drawn(page, 500, timeout_s=TIMEOUT_S)
         return time.perf_counter() - t0
 
 
@@ -65,31 +68,21 @@ class KeplerCase:
 
     def __init__(self, base: str):
         self.url = f"{base}index.html?data=routes"
-        self.kepler = _module(SHARED / "peers" / "kepler" / "time_kepler.py", "time_kepler")
         self.shot = tempfile.mktemp(suffix=".png")
 
     def load(self, page) -> float:
-        return self.kepler.one_load(page, self.url, TIMEOUT_S * 1000, self.shot, "pixels")["ready_ms"] / 1000
+        load = shared("peers/kepler/time_kepler.py").one_load(page, self.url, TIMEOUT_S * 1000, self.shot, "pixels")
+        return load["ready_ms"] / 1000
 
 
-
-def kepler_server() -> tuple[subprocess.Popen, str] | None:
+def kepler_server(log: Path) -> tuple[subprocess.Popen, str] | None:
+    """The kepler.gl build served on loopback by time_kepler.py's own server, or None if not built."""
     if not (KEPLER_WWW / "index.html").exists():
         print("kepler.gl is not built; run: bash ../shared/peers/kepler/setup.sh", file=sys.stderr)
         return None
-    from bench.browser import free_port
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                             "--directory", str(KEPLER_WWW)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import urllib.request
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=1).read()
-            return proc, f"http://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("the kepler.gl folder's http.server did not come up")
+    server = shared("peers/kepler/time_kepler.py").start_server(str(KEPLER_WWW), port, str(log))
+    return server, f"http://127.0.0.1:{port}/"
 
 
 def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: str | None = None) -> dict:
@@ -98,7 +91,7 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: 
     workspace = Path(tempfile.mkdtemp(prefix="bench-pageload-"))
     floor = Server(target="bench/floor_app.py")
     dashboard = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
-    kepler = kepler_server()
+    kepler = kepler_server(workspace / "kepler.log")
     cases = [StreamlitCase("floor (one pydeck layer)", floor), StreamlitCase("dashboard, analyst", dashboard),
              StreamlitCase("dashboard, presenter", dashboard, "present=1")]
     other = None
