@@ -8,7 +8,9 @@ its default and adds a notice that names the parameter and exactly the values ig
 """
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import unquote
 
 from geo import schema, style
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES
@@ -138,9 +140,6 @@ def viewport_cookie(present: bool) -> str:
 def parse_viewport(raw: str | None) -> dict | None:
     """A remembered {width, height, map_width} (URL-encoded JSON from the page), or None when
     it is missing or not a plausible window: a cookie is the browser's to change."""
-    import json
-    from urllib.parse import unquote
-
     if not isinstance(raw, str) or not raw or len(raw) > 200:
         return None
     try:

@@ -75,9 +75,9 @@ BOX = (28.0, 38.0, 142.0, 62.0)  # lon/lat: Ukraine's border to the Pacific, Cau
 SIMPLIFY_DEG = 0.005  # ~0.5 km: invisible at the map's zooms, keeps the file small
 JOIN_KM = 1.5
 PENALTY = 20.0
-# The routed leg is simplified once more for the map payload (the deck JSON has a 300 KB
-# budget): outside the Tumen/Primorye box that the close-up views show, Douglas-Peucker at
-# LEG_SIMPLIFY_M in an equidistant conic for Russia, so the tolerance is metres whatever the
+# The routed leg is simplified once more for the map payload (the deck JSON has a 350 KB
+# budget, tests/test_layers.py): outside the Tumen/Primorye box that the close-up views show,
+# Douglas-Peucker at LEG_SIMPLIFY_M in an equidistant conic for Russia, so the tolerance is metres whatever the
 # latitude, then 3-decimal (~0.1 km) coordinates; 1.5 + 0.1 km stays inside the 2 km the tests
 # allow. Inside the box (which holds nearly all of North Korea's legs) only DETAIL_SIMPLIFY_M,
 # about a pixel at the close-up zooms, with 4-decimal coordinates; spurs to places are kept.
