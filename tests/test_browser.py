@@ -96,15 +96,22 @@ def point_at(page, x, y) -> str:
     """Rest the pointer on (x, y) until the feature's tooltip shows, and return its text; a busy
     page may still be drawing its first frame, and deck.gl picks only on pointer moves."""
     tip = page.locator(".deck-tooltip")
-    for _ in range(WAIT_MS // 1000):
-        page.mouse.move(x - 3, y - 3)
-        page.mouse.move(x, y)
+    # Mostly the point itself; now and then a pixel or two beside it, as a hand would rest, in case
+    # the marker's rounded position on this canvas falls a pixel off the computed one.
+    nudges = [(0, 0), (0, 0), (1, 0), (0, 0), (-1, 1), (0, 0), (1, -1), (0, 0), (-1, -1), (0, 2)]
+    for attempt in range(WAIT_MS // 1000):
+        dx, dy = nudges[attempt % len(nudges)]
+        page.mouse.move(x + dx - 3, y + dy - 3)
+        page.mouse.move(x + dx, y + dy)
         try:
             tip.wait_for(state="visible", timeout=1000)
             return tip.inner_text()
         except Exception:
             continue
-    raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click")
+    fitted = page.locator('[data-testid="map-fitted"]').get_attribute("data-size")
+    box = page.locator(f"{CHART} canvas").first.bounding_box()
+    raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click (camera fitted to {fitted}, "
+                         f"canvas {box})")
 
 
 def headline_text(page) -> str:
