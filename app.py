@@ -259,6 +259,9 @@ def video_controls(where: str):
 
 seed_from_url()
 present = st.session_state.get("present", False)
+# The window's size as the page last reported it, or as this browser remembered it from its last visit.
+viewport = (st.session_state.get("viewport")
+            or state.parse_viewport(st.context.cookies.get(state.viewport_cookie(present))) or {})
 palette = style.palette(present)
 st.html(panels.page_style(present))
 # Always first in the page, so the elements after it keep their place in the tree across reruns:
@@ -266,7 +269,7 @@ st.html(panels.page_style(present))
 controls(key="controls", data={"index": current_step(), "count": len(SCENES) if present else len(MONTHS),
                                "ack": st.session_state.get("step_ack", 0), "interval": int(PLAY_SECONDS * 1000),
                                "playing": bool(st.session_state.get("playing")) and not present,
-                               "cookie": state.viewport_cookie(present)},
+                               "cookie": state.viewport_cookie(present), "viewport": viewport},
          on_step_change=on_key_step, on_viewport_change=on_viewport, on_escape_change=close_panel, height=0)
 
 with st.sidebar:
@@ -348,8 +351,6 @@ with map_col, st.container(key="map_box"):
         if track_set is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(track_set, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    viewport = (st.session_state.get("viewport")
-                or state.parse_viewport(st.context.cookies.get(state.viewport_cookie(present))) or {})
     # The whole map on screen: the window's height less the title above it.
     map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
     if not present and viewport.get("map_width"):  # no taller than the overview's basemap reaches

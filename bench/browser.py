@@ -174,8 +174,12 @@ def step(chart: Chart, slider, timeout_s=30, key: str = "ArrowRight") -> dict:
     while time.perf_counter() < deadline:
         page.wait_for_timeout(50)
         p = page.evaluate("({now: performance.now(), last: window.__probe.lastDraw, draws: window.__probe.draws,"
-                          " messages: window.__probe.messages})")
-        if p["draws"] > draws0 and p["messages"] and p["now"] - p["last"] > QUIET_MS and p["last"] > t0 \
+                          " messages: window.__probe.messages, script: document.querySelector("
+                          "'[data-test-script-state]')?.getAttribute('data-test-script-state')})")
+        # The rerun must have started (a message came) and ended: on a busy machine it can take
+        # longer than QUIET_MS, and a redraw of the old deck while it runs is not the step.
+        rerun_done = bool(p["messages"]) and p["script"] == "notRunning"
+        if p["draws"] > draws0 and rerun_done and p["now"] - p["last"] > QUIET_MS and p["last"] > t0 \
                 and not chart.stale():
             deck_at, deck_bytes = max(p["messages"], key=lambda m: m[1])
             changed = changed_pixels(before, chart.shot()) >= STEP_PIXELS

@@ -299,8 +299,7 @@ def escape_records(value, skip=()):
 
 
 def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
-    deck = layers.build_deck(data, state, basemap)
-    imported.add_to_deck(deck, imported.imported_layers(imported.visible(snapshot, state)))
+    deck = layers.build_deck(data, state, basemap, extra=imported.imported_layers(imported.visible(snapshot, state)))
     for layer in deck.layers:
         # TextLayer labels are drawn on the canvas, never parsed as HTML: escaping them would
         # print "&amp;". The JSON-level escaping in SafeDeck still keeps them out of the markup.
@@ -484,7 +483,7 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         for r in layers.route_records(prepared, state, palette):
             line = shapely.LineString(r["path"])
             if r["width_high"] > r["width"]:
-                draw_line(line, colour(r["color"][:3] + [70]), r["width_high"] * pt, 4)
+                draw_line(line, colour(r["band_color"]), r["width_high"] * pt, 4)
             draw_line(line, colour(r["color"]), r["width"] * pt, 5, dashes=tuple(r["dash"]))
 
     def scatter(records, face, size_key="radius", z=6, edge=None):
@@ -562,7 +561,7 @@ def legend_handles(entries, Line2D, Patch, pt) -> list:
             h.append(Line2D([], [], color=rgb, lw=(1.5 if e.width == "hairline" else 6) * pt,
                             linestyle=(0, (4, 3)) if e.dashed else "-", label=e.label))
         elif e.symbol == "band":
-            h.append(Line2D([], [], color=rgb, lw=12 * pt, alpha=0.3, label=e.label))
+            h.append(Line2D([], [], color=rgb, lw=12 * pt, label=e.label))
         elif e.symbol == "arc":
             h.append(Line2D([], [], color=rgb, lw=3 * pt, label=e.label))
         elif e.symbol == "area":

@@ -161,7 +161,8 @@ def geojson_layer(layer_id: str, features: dict) -> pdk.Layer:
 
 
 def imported_layers(shown: dict[str, gpd.GeoDataFrame]) -> list[pdk.Layer]:
-    """pydeck layers for visible(); draw them below the places (see add_to_deck)."""
+    """pydeck layers for visible(), for geo.layers.view_layers' `extra` (drawn over the legs' click
+    bands, under the legs and places)."""
     out = []
     if "imported-front" in shown and len(shown["imported-front"]):
         out.append(geojson_layer("imported-front", feature_collection(shown["imported-front"], FRONT_RGB,
@@ -173,14 +174,6 @@ def imported_layers(shown: dict[str, gpd.GeoDataFrame]) -> list[pdk.Layer]:
                              auto_highlight=True, get_path="path", get_width="width", width_units="'pixels'",
                              get_color="color", joint_rounded=True, cap_rounded=True, parameters=FLAT))
     return out
-
-
-def add_to_deck(deck: pdk.Deck, extra: list[pdk.Layer]) -> pdk.Deck:
-    """Insert layers under the place markers and labels, so names stay readable."""
-    ids = [getattr(layer, "id", None) for layer in deck.layers]
-    at = ids.index("places") if "places" in ids else len(ids)
-    deck.layers[at:at] = extra
-    return deck
 
 
 def legend_entries(shown: dict[str, gpd.GeoDataFrame]) -> list:

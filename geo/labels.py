@@ -5,20 +5,19 @@ in the overview) piled up and names ran off the map's edge. Here each label's sc
 worked out from the camera, exactly as deck.gl's Web Mercator projects it, and labels are
 placed greedily in priority order: the first side (the preferred one, then right, left,
 above, below) whose box stays inside the map and clear of every label already placed and of
-every other marker wins; a label with no such side is left out. Text width is estimated
-generously (CHAR_EM per character), so real glyphs take less room than the box allows.
+every other marker wins; a label with no such side is left out. Each box is the one the map
+stamps (geo.labelatlas draws the names, so their widths are measured, not guessed).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from geo import style
+from geo import labelatlas, style
 
 WORLD = 512  # deck.gl's Web Mercator world is 512 pixels wide at zoom 0
-CHAR_EM = 0.62  # average advance of a sans-serif character, in ems, rounded up
-LINE_EM = 1.2
-PAD_X, PAD_Y = 3, 1  # the TextLayer's background padding
+LINE_EM = labelatlas.LINE_EM
+PAD_X, PAD_Y = labelatlas.PAD_X, labelatlas.PAD_Y  # the box around each name
 EDGE = 4  # pixels kept clear at the map's edge
 MARKER = 7  # a marker's radius in pixels, plus its outline
 KIND_RANK = {"crossing": 0, "port": 1, "rail_station": 2, "depot": 3, "capital": 4, "strike_site": 5,
@@ -46,9 +45,9 @@ class Camera:
 
 
 def text_box(x: float, y: float, text: str, anchor: str, offset, font_px: float) -> tuple[float, float, float, float]:
-    """The box (left, top, right, bottom) of a TextLayer label with alignment baseline 'bottom'."""
-    width = len(text) * CHAR_EM * font_px + 2 * PAD_X
-    height = LINE_EM * font_px + 2 * PAD_Y
+    """The box (left, top, right, bottom) of a name whose text starts (anchor 'start'), centres
+    ('middle') or ends ('end') at x + offset[0], with the box's bottom at y + offset[1]."""
+    width, height = labelatlas.box_size(text, font_px)
     x, y = x + offset[0], y + offset[1]
     left = {"start": x - PAD_X, "middle": x - width / 2, "end": x - width + PAD_X}[anchor]
     return left, y - height, left + width, y

@@ -8,6 +8,7 @@ for the evidence panel.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -17,13 +18,14 @@ import sys
 from functools import cached_property
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pydeck as pdk
 import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import labels, railways, screenlines, style, timeline
+from geo import labelatlas, labels, railways, screenlines, style, timeline
 from geo.evidence import Filters, format_range, format_value, headline_standing
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -32,10 +34,11 @@ if importlib.util.find_spec("ipywidgets") is None:
     sys.modules.setdefault("pydeck.widget", None)
 
 DEFAULT_LAYERS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes", "events")
-# Every layer draws in painter's order (the map is flat), and every path reads its width and
+# Every layer draws in painter's order (the map is flat), and every line reads its width and
 # colour per record. Software WebGL builds one pipeline per program, depth state and
-# vertex-input layout, about a second each at the first frame, and a constant accessor is a
-# layout of its own: with one layout per program the first frame builds a handful, not a dozen.
+# vertex-input layout at the first frame, and a constant accessor is a layout of its own. The
+# bundled map uses four cheap programs: polygons, straight lines (LineLayer: PathLayer's joint
+# program alone cost a second at the first frame), dots and stamped images (the place names).
 FLAT = {"depthCompare": "always"}
 
 
@@ -224,16 +227,83 @@ def fills_and_outlines(features: dict, outline: bool) -> tuple[list[dict], list[
     return fills, lines
 
 
+def shared_accessors(rows: list[dict], keys: tuple[str, ...]) -> tuple[list[dict], dict[str, str]]:
+    """`rows` without the fields every row has the same value of, and an accessor per key: that
+    value as an expression where shared, else the field's name. deck.gl evaluates an expression
+    per record, as it reads a field, so the layer keeps its program's vertex layout (see FLAT)
+    without a copy of the value in each record."""
+    shared = {k: rows[0][k] for k in keys if rows and all(r[k] == rows[0][k] for r in rows)}
+    accessors = {k: json.dumps(shared[k]) if k in shared else k for k in keys}
+    return ([{k: v for k, v in r.items() if k not in shared} for r in rows] if shared else rows), accessors
+
+
+def packed(records: list[tuple], fixed: int, names: tuple[str, ...]) -> tuple[list[list], dict[str, str]]:
+    """Records as bare arrays: `fixed` leading numbers, then each named value (a number or a
+    list) that differs between records; a value all records share becomes a constant expression
+    instead. Returns the rows and an accessor expression per name, reading `this[i]`.
+
+    A date step sends the map thousands of line pieces and joint dots: field names and repeated
+    colours would more than double what it sends."""
+    if not records:
+        return [], {}
+    accessors, columns, at = {}, [], fixed
+    for i, name in enumerate(names):
+        values = [r[fixed + i] for r in records]
+        if all(v == values[0] for v in values):
+            accessors[name] = json.dumps(values[0])
+            continue
+        size = len(values[0]) if isinstance(values[0], (list, tuple)) else 1
+        accessors[name] = (f"[{','.join(f'this[{at + k}]' for k in range(size))}]" if isinstance(values[0], (list, tuple))
+                           else f"this[{at}]")
+        columns.append(i)
+        at += size
+    rows = []
+    for r in records:
+        row = list(r[:fixed])
+        for i in columns:
+            value = r[fixed + i]
+            row.extend(value) if isinstance(value, (list, tuple)) else row.append(value)
+        rows.append(row)
+    return rows, accessors
+
+
+def line_layer(layer_id: str, rows: list[dict], **props) -> pdk.Layer:
+    """Path records (path, width in pixels, RGBA colour) drawn as their straight pieces, one
+    record [x0, y0, x1, y1, ...] each (see packed). Pieces are drawn, never picked: a leg's
+    click band answers for it."""
+    pieces = [(*a, *b, r["width"], list(r["color"])) for r in rows for a, b in zip(r["path"][:-1], r["path"][1:])]
+    data, get = packed(pieces, 4, ("width", "color"))
+    return pdk.Layer("LineLayer", id=layer_id, data=data, get_source_position="[this[0],this[1]]",
+                     get_target_position="[this[2],this[3]]", get_width=get.get("width", "1"),
+                     get_color=get.get("color", "[0,0,0,255]"), width_units="'pixels'", pickable=False,
+                     parameters=FLAT, **props)
+
+
+def line_pieces(layer: dict) -> list[dict]:
+    """A LineLayer spec's records read back as {s, t, width, color} (for tests and checks)."""
+    def read(expression: str, row: list):
+        expression = expression.removeprefix("@@=")
+        return eval(expression, {}, {"this": row})  # our own accessors: [this[i], ...] or a literal
+    return [{"s": read(layer["getSourcePosition"], r), "t": read(layer["getTargetPosition"], r),
+             "width": read(layer["getWidth"], r), "color": read(layer["getColor"], r)} for r in layer["data"]]
+
+
 def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool) -> list[pdk.Layer]:
     fills, lines = fills_and_outlines(features, outline)
-    return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color="fill",
+    fills, get = shared_accessors(fills, ("fill",))
+    return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color=get["fill"],
                       pickable=pickable, auto_highlight=pickable, parameters=FLAT),
-            pdk.Layer("PathLayer", id=f"{layer_id}-lines", data=lines, get_path="path", get_width="width",
-                      get_color="color", width_units="'pixels'", pickable=False, parameters=FLAT)]
+            line_layer(f"{layer_id}-lines", lines)]
 
 
-def basemap_layers(features: dict) -> list[pdk.Layer]:
-    return polygon_layers("basemap", features, pickable=False, outline=False)
+def basemap_layers(features: dict, zoom: float | None = None) -> list[pdk.Layer]:
+    """Country fills and land borders; for a camera's `zoom`, the borders as drawn_path draws them."""
+    fills, lines = fills_and_outlines(features, outline=False)
+    if zoom is not None:
+        lines = [dict(r, path=drawn_path(r["path"], zoom, BORDER_TOLERANCE)) for r in lines]
+    return [pdk.Layer("SolidPolygonLayer", id="basemap", data=fills, get_polygon="polygon", get_fill_color="fill",
+                      pickable=False, parameters=FLAT),
+            line_layer("basemap-lines", lines)]
 
 
 # --- places ----------------------------------------------------------------------------------------
@@ -251,25 +321,35 @@ def place_records(places) -> list[dict]:
     return rows
 
 
+def dots_layer(layer_id: str, rows: list[dict], fill: list[int], line: list[int], line_px: float) -> pdk.Layer:
+    """Pickable dots, `radius` pixels, stroked. The fill is read per record (an expression), as the
+    joints' fill must be: one vertex layout for the dot program (see FLAT)."""
+    return pdk.Layer("ScatterplotLayer", id=layer_id, data=rows, pickable=True, get_position="position",
+                     get_radius="radius", radius_units="'pixels'", get_fill_color=json.dumps(list(fill)),
+                     get_line_color=line, stroked=True, line_width_min_pixels=line_px, parameters=FLAT)
+
+
 def place_markers_layer(places, palette: style.Palette) -> pdk.Layer:
-    return pdk.Layer("ScatterplotLayer", id="places", data=place_records(places), pickable=True,
-                     get_position="position", get_radius="radius", radius_units="'pixels'",
-                     get_fill_color=rgba((255, 255, 255)), get_line_color=rgba(palette.text[:3]), stroked=True,
-                     line_width_min_pixels=1.5, parameters=FLAT)
+    return dots_layer("places", place_records(places), rgba((255, 255, 255)), rgba(palette.text[:3]), 1.5)
 
 
 def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "labels.Camera | None" = None
                        ) -> pdk.Layer:
-    """The names geo.labels places for this camera and map size: none overlapping, none clipped."""
+    """The names geo.labels places for this camera and map size (none overlapping, none clipped),
+    stamped from geo.labelatlas's image: each record puts its name's box where geo.labels put it."""
     cam = cam or labels.Camera(view.longitude, view.latitude, view.zoom, *style.REFERENCE_MAP)
-    chosen = [{k: r[k] for k in ("label", "position", "anchor", "offset")}
-              for r in labels.place_labels(places, view, cam, palette.label_size)]
-    return pdk.Layer("TextLayer", id="places-labels", data=chosen, pickable=False, get_position="position",
-                     get_text="label", get_size=palette.label_size, size_units="'pixels'",
-                     get_color=list(palette.text), background=True, get_background_color=list(palette.text_outline),
-                     background_padding=[labels.PAD_X, labels.PAD_Y], get_pixel_offset="offset",
-                     get_text_anchor="anchor", get_alignment_baseline="'bottom'", font_family="'sans-serif'",
-                     parameters=FLAT)
+    chosen = labels.place_labels(places, view, cam, palette.label_size)
+    names = labelatlas.atlas(tuple((r["place_id"], r["label"]) for r in chosen), palette.label_size,
+                             tuple(palette.text), tuple(palette.text_outline))
+    rows = []
+    for r in chosen:
+        x, y = cam.pixel(*r["position"])
+        left, top, right, bottom = r["box"]
+        rows.append({"label": r["label"], "icon": r["place_id"], "position": r["position"],
+                     "size": round(bottom - top, 2), "offset": [round(left - x, 2), round(top - y, 2)]})
+    return pdk.Layer("IconLayer", id="places-labels", data=rows, pickable=False, get_position="position",
+                     get_icon="icon", get_size="size", size_units="'pixels'", get_pixel_offset="offset",
+                     icon_atlas=f"'{names.url}'", icon_mapping=names.mapping, parameters=FLAT)
 
 
 # --- routes and flows ------------------------------------------------------------------------------
@@ -370,9 +450,11 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
         detail, claimant, when_text = volume_text(v)
         rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
         rec.update(path=r[path_key], status=r["status"], mode=r["mode"],
-                   color=rgba(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190),
+                   color=rgba(style.over_ground(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190,
+                                                r["mode"], palette)),
                    width=width_for(v["value_low"], peak, palette.line_scale),
                    width_high=width_for(v["value_high"], peak, palette.line_scale),
+                   band_color=rgba(style.over_ground(palette.mode[r["mode"]], style.BAND_ALPHA, r["mode"], palette)),
                    dash=list(style.DASH[r["status"]]), has_volume=bool(v["n_claimants"]))
         rows.append(rec)
     # deck.gl draws (and picks) later records on top: legs that carry figures win where legs share track.
@@ -380,52 +462,129 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
 
 
 TOOLTIP_FIELDS = ("kind", "feature_id", "place_id", "name", "detail", "claimant", "when")
-HIT_WIDTH = 14  # pixels around a leg that count as a click on it, so hairlines can be clicked
+HIT_WIDTH = 14  # pixels around a leg or arc that count as a click on it, so hairlines can be clicked
+HOVER = [0, 0, 0, 60]  # the soft shade under the leg or arc the pointer rests on
+JOINT_WIDTH = 3  # pixels: thinner lines bend without a visible notch
+BORDER_TOLERANCE = 0.5  # pixels a land border may stray: a one-pixel grey line, so half a pixel is unseen
 
 
-def hit_path(path: list, zoom: float) -> list:
-    """A leg's path simplified to a pixel at `zoom`: the click band is HIT_WIDTH pixels wide, so
-    that much error is invisible to a click and halves what the band adds to the deck."""
-    tolerance = 360.0 / (512 * 2 ** zoom)
-    digits = max(1, math.ceil(-math.log10(tolerance)))
-    line = shapely.simplify(shapely.LineString(path), tolerance) if len(path) > 2 else shapely.LineString(path)
-    return path_coords(line, digits)
+def digits_for(zoom: float) -> int:
+    """Decimal places of a degree that keep a coordinate within a tenth of a pixel at `zoom`."""
+    return max(1, math.ceil(-math.log10(360.0 / (512 * 2 ** zoom) / 10)))
+
+
+def drawn_path(path: list, zoom: float, tolerance_px: float = 0.25, near: tuple | None = None) -> list:
+    """A path as the map draws it at `zoom`: within `tolerance_px` pixels of the original (a
+    quarter pixel stays true two zoom steps in), and outside `near` (a mercator box, see
+    geo.screenlines.neighbourhood) as the overview would draw it. Real track has hundreds of
+    vertices a pixel apart, and a line drawn in straight pieces sends and shows each."""
+    if len(path) < 3:
+        return path
+    return cached_drawn(tuple(map(tuple, path)), zoom, tolerance_px, near)
+
+
+def tolerance_for(width: float) -> float:
+    """How far, in pixels, a line of `width` pixels may stray: a quarter pixel, or a quarter of
+    its width for a thick line, whose own width hides more."""
+    return max(0.25, round(width) / 4)
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_drawn(path: tuple, zoom: float, tolerance_px: float, near: tuple | None) -> list:
+    x, y = screenlines.mercator(*np.asarray(path, float).T)
+    line = shapely.LineString(np.column_stack([x, y]))
+    if near is not None and zoom > screenlines.FAR_ZOOM:
+        far = tolerance_px * screenlines.metres_per_pixel(screenlines.FAR_ZOOM)
+        line = railways.simplify_outside(line, near, lambda stretch: shapely.simplify(stretch, far))
+    line = shapely.simplify(line, tolerance_px * screenlines.metres_per_pixel(zoom))
+    return screenlines.lonlat_rounded(*np.asarray(line.coords).T, digits_for(zoom))
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_dashes(path: tuple, width: float, dash: tuple, zoom: float, near: tuple) -> list:
+    """The dashes of one inferred leg (geo.screenlines.dash_records), as paths."""
+    leg = {"path": [list(p) for p in path], "width": width, "dash": dash}
+    return [d["path"] for d in screenlines.dash_records([leg], zoom, near, digits=digits_for(zoom), keep=())]
+
+
+def joints(rows: list[dict], ends: bool = False) -> list[tuple]:
+    """A dot the line's width across at each bend of every thick line (and, with `ends`, at its
+    ends): straight pieces leave a notch on the outside of each bend, which the dot fills, so a
+    leg bends round as it did when deck.gl drew it with rounded joints."""
+    out = []
+    for r in rows:
+        if r["width"] < JOINT_WIDTH or len(r["path"]) < 2:
+            continue
+        points = r["path"] if ends else r["path"][1:-1]
+        out.extend((*p, r["width"] / 2, list(r["color"])) for p in points)
+    return out
+
+
+def joints_layer(layer_id: str, rows: list[dict], ends: bool = False) -> pdk.Layer:
+    data, get = packed(joints(rows, ends), 2, ("radius", "fill"))
+    return pdk.Layer("ScatterplotLayer", id=layer_id, data=data, pickable=False, get_position="[this[0],this[1]]",
+                     get_radius=get.get("radius", "1"), radius_units="'pixels'", get_fill_color=get.get("fill", "[0,0,0,0]"),
+                     parameters=FLAT)
+
+
+def hit_band(path: list, zoom: float, width_px: float) -> list:
+    """The polygon (rings of lon/lat) `width_px` pixels wide along `path` at `zoom`, to a pixel.
+    Buffering is the slowest step of a date step's deck, and a leg's band changes only with its
+    width, so bands are kept (by value: a path is a list)."""
+    return cached_band(tuple(map(tuple, path)), zoom, round(width_px))
+
+
+@functools.lru_cache(maxsize=512)
+def cached_band(path: tuple, zoom: float, width_px: int) -> list:
+    x, y = screenlines.mercator(*np.asarray(path, float).T)
+    metres = screenlines.metres_per_pixel(zoom)
+    band = shapely.LineString(np.column_stack([x, y])).buffer(width_px / 2 * metres, quad_segs=2).simplify(metres)
+    band = max(shapely.get_parts(band), key=lambda part: part.area)  # one line buffers to one polygon
+    return [screenlines.lonlat_rounded(*np.asarray(ring.coords).T, digits_for(zoom) - 1)  # to a pixel
+            for ring in [band.exterior, *band.interiors]]
+
+
+def hit_layer(layer_id: str, rows: list[dict], zoom: float, near: tuple | None = None) -> pdk.Layer:
+    """One click band per leg or arc, under its line: a polygon at least HIT_WIDTH pixels wide
+    at the view's zoom, carrying the feature's tooltip fields.
+
+    Lines are drawn in straight pieces (LineLayer), and a piece is not a feature: the band is
+    what hover and click pick, so the tooltip, the shade on hover and the selection cover the
+    whole feature. Its fill is the feature's colour at zero alpha: invisible, until Streamlit
+    draws the selected feature at full alpha and the clicked leg stands out in its own colour.
+    """
+    data = []
+    for r in rows:
+        width = max(HIT_WIDTH, r["width"] + 4)
+        band = hit_band(drawn_path(r["path"], zoom, tolerance_for(width), near), zoom, width)
+        data.append(dict({k: r[k] for k in TOOLTIP_FIELDS}, fill=r["color"][:3] + [0], polygon=band))
+    return pdk.Layer("SolidPolygonLayer", id=layer_id, data=data, get_polygon="polygon", get_fill_color="fill",
+                     pickable=True, auto_highlight=True, highlight_color=HOVER, parameters=FLAT)
+
+
+def neighbourhood(view: style.View) -> tuple:
+    """Where a view's close-up detail is drawn (geo.screenlines.neighbourhood of its camera)."""
+    return screenlines.neighbourhood(view.longitude, view.latitude, view.zoom, style.REFERENCE_MAP)
 
 
 def routes_layers(rows: list[dict], view: style.View) -> list[pdk.Layer]:
-    """A translucent band for the highest claim under a line for the lowest: disagreement stays visible.
+    """A pale band for the highest claim under a line for the lowest: disagreement stays visible.
 
-    Inferred legs are dashed as geometry (geo.screenlines), so one path program draws every
-    line. Their dashes are drawn, not picked: a dash carries only its colour and width, or a
-    close-up view would send each leg's tooltip a thousand times.
-
-    Under all, an invisible band answers for the legs: HIT_WIDTH pixels wide around thin legs
-    (Streamlit's chart passes no pickingRadius to deck.gl) and as wide as the line under dashed
-    ones. It is drawn, and so picked, under the visible solid lines: a click on a drawn leg picks
-    that leg, a click beside a hairline picks the hairline. Its opacity, not its colour, hides
-    it, because a selection redraws colours at full alpha.
+    Inferred legs are dashed as geometry (geo.screenlines). Every line is drawn, not picked;
+    the click bands under them (hit_layer) answer for the legs.
     """
-    zoom = view.zoom
-    dashed = [r for r in rows if all(r["dash"])]
-    band = [{"path": r["path"], "width": r["width_high"], "color": r["color"][:3] + [70]}
-            for r in rows if r["width_high"] > r["width"]]
-    hit = [dict({k: r[k] for k in TOOLTIP_FIELDS}, path=hit_path(r["path"], zoom),
-                width=max(HIT_WIDTH, r["width"]), color=[0, 0, 0, 255])
-           for r in rows if r["width"] < HIT_WIDTH / 2 or all(r["dash"])]
-    solid = [dict({k: r[k] for k in TOOLTIP_FIELDS}, path=r["path"], width=r["width"], color=r["color"])
-             for r in rows if not all(r["dash"])]
-    dashes = screenlines.dash_records(dashed, zoom, screenlines.neighbourhood(
-        view.longitude, view.latitude, zoom, style.REFERENCE_MAP), digits=4, keep=("width", "color"))
-    # Every path layer reads width and colour per record, never as a constant (see FLAT).
-    line = dict(get_path="path", get_width="width", get_color="color", width_units="'pixels'", parameters=FLAT)
-    return [
-        pdk.Layer("PathLayer", id="routes-hit", data=hit, pickable=True, opacity=0.004, cap_rounded=True, **line),
-        pdk.Layer("PathLayer", id="routes-range", data=band,
-                  pickable=False, cap_rounded=True, joint_rounded=True, **line),
-        pdk.Layer("PathLayer", id="routes", data=solid, pickable=True, auto_highlight=True, width_min_pixels=1,
-                  **line),  # painter's order, so picking follows draw order
-        pdk.Layer("PathLayer", id="routes-dashes", data=dashes, pickable=False, width_min_pixels=1, **line),
-    ]
+    zoom, near = view.zoom, neighbourhood(view)
+    drawn = [dict(r, path=drawn_path(r["path"], zoom, tolerance_for(r["width"]), near)) for r in rows]
+    dashed = [r for r in drawn if all(r["dash"])]
+    band = [{"path": drawn_path(r["path"], zoom, tolerance_for(r["width_high"]), near), "width": r["width_high"],
+             "color": r["band_color"]} for r in rows if r["width_high"] > r["width"]]
+    solid = [r for r in drawn if not all(r["dash"])]
+    dashes = [{"path": piece, "width": r["width"], "color": r["color"]} for r in dashed
+              for piece in cached_dashes(tuple(map(tuple, r["path"])), r["width"], tuple(r["dash"]), zoom, near)]
+    return [line_layer("routes-range", band), joints_layer("routes-range-joints", band, ends=True),
+            line_layer("routes", solid, width_min_pixels=1),
+            line_layer("routes-dashes", dashes, width_min_pixels=1),
+            joints_layer("routes-joints", solid + dashes)]
 
 
 def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) -> list[dict]:
@@ -445,10 +604,9 @@ def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) ->
 
 
 def flows_layer(rows: list[dict]) -> pdk.Layer:
-    """Summary arcs, drawn as the flat arcs deck.gl's ArcLayer would draw, by the path program."""
-    return pdk.Layer("PathLayer", id="flows", data=rows, pickable=True, auto_highlight=True, get_path="path",
-                     get_width="width", width_units="'pixels'", get_color="color", cap_rounded=True,
-                     parameters=FLAT)
+    """Summary arcs, drawn as the flat arcs deck.gl's ArcLayer would draw, in straight pieces
+    (their click bands answer for them: hit_layer)."""
+    return line_layer("flows", rows)
 
 
 # --- dated points: railcars, strikes, events --------------------------------------------------------
@@ -482,10 +640,7 @@ def railcar_records(prepared: Prepared, state: MapState, notices: list | None = 
 
 
 def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
-    return pdk.Layer("ScatterplotLayer", id="railcars", data=rows, pickable=True, get_position="position",
-                     get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=2,
-                     get_fill_color=rgba(palette.mode["rail"], 90), get_line_color=rgba(palette.mode["rail"]),
-                     parameters=FLAT)
+    return dots_layer("railcars", rows, rgba(palette.mode["rail"], 90), rgba(palette.mode["rail"]), 2)
 
 
 def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[dict]:
@@ -505,9 +660,7 @@ def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[di
 
 
 def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
-    return pdk.Layer("ScatterplotLayer", id=layer_id, data=rows, pickable=True, get_position="position",
-                     get_radius="radius", radius_units="'pixels'", stroked=True, line_width_min_pixels=1.5,
-                     get_fill_color=rgba(rgb, 220), get_line_color=rgba(palette.text[:3]), parameters=FLAT)
+    return dots_layer(layer_id, rows, rgba(rgb, 220), rgba(palette.text[:3]), 1.5)
 
 
 # --- areas -----------------------------------------------------------------------------------------
@@ -546,10 +699,10 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     them once per view, palette, map size and scene focus and pass them to build_layers / deck_for."""
     palette = style.palette(present)
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
-    return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap)],
+    cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
+    return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom)],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
-            "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette,
-                                                      label_camera(state, viewport, data.places, data.countries.total_bounds)))]}
+            "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam))]}
 
 
 def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
@@ -562,17 +715,21 @@ def label_camera(state: MapState, viewport: tuple[int, int] | None = None, place
 
 def view_layers(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
                 viewport: tuple[int, int] | None = None) -> list:
-    """A geo.view.MapView's layers, bottom to top: areas, workspace layers (`extra`), legs and
+    """A geo.view.MapView's layers, bottom to top: areas, the click bands of legs and arcs,
+    workspace layers (`extra`, so an analyst's own points beside a leg stay clickable), legs and
     arcs, place markers, dated points, then place names over all. `static` (from
     static_layers, for the same view and palette) stands in for the basemap and places."""
     state, records = view.state, view.records
     palette = style.palette(state.present)
     o = style.OKABE_ITO
+    camera_view = style.VIEWS[state.view]
     builders = {
-        "basemap": lambda: basemap_layers(basemap),
+        "basemap": lambda: basemap_layers(basemap, camera_view.zoom),
         "front": lambda: area_layers("front", records["front"]),
         "factories": lambda: area_layers("factories", records["factories"]),
-        "routes": lambda: routes_layers(records["routes"], style.VIEWS[state.view]),
+        "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, neighbourhood(camera_view))],
+        "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],
+        "routes": lambda: routes_layers(records["routes"], camera_view),
         "flows": lambda: [flows_layer(records["flows"])],
         "places": lambda: [place_markers_layer(data.places, palette)],
         "railcars": lambda: [railcars_layer(records["railcars"], palette)],
@@ -583,10 +740,11 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     }
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
-    shown = set(state.layers) | ({"labels"} if "places" in state.layers else set())
+    shown = set(state.layers) | {f"{l}-hit" for l in ("routes", "flows") if l in state.layers} | (
+        {"labels"} if "places" in state.layers else set())
     out = []
-    for layer_id in ("basemap", "front", "factories", "extra", "routes", "flows", "places", "railcars", "events",
-                     "strikes", "labels"):
+    for layer_id in ("basemap", "front", "factories", "routes-hit", "flows-hit", "extra", "routes", "flows", "places",
+                     "railcars", "events", "strikes", "labels"):
         if layer_id == "extra":
             out += list(extra or [])
         elif layer_id in shown:
@@ -677,7 +835,7 @@ def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list 
 
 
 def build_deck(data, state: MapState, basemap: dict, static: dict | None = None,
-               prepared: Prepared | None = None) -> CompactDeck:
+               prepared: Prepared | None = None, extra: list | None = None) -> CompactDeck:
     from geo.view import build_view
     prepared = prepared or prepare(data, state.filters)
-    return deck_for(data, build_view(data, prepared, state), basemap, static)
+    return deck_for(data, build_view(data, prepared, state), basemap, static, extra)

@@ -141,7 +141,7 @@ def area(rgb) -> str:
 
 
 def band(rgb) -> str:
-    return mark(f"width:28px;height:10px;background:{rgb_css(rgb, 0.3)}")
+    return mark(f"width:28px;height:10px;background:{rgb_css(rgb)}")  # opaque, as the map draws it
 
 
 def legend_mark(entry) -> str:

@@ -1,12 +1,12 @@
 """Dashed legs and summary arcs as plain path geometry, so the map draws every line with one
-PathLayer program.
+cheap program (geo.layers draws them in straight pieces with deck.gl's LineLayer).
 
 Software WebGL (the machines analysts meet in the field: virtual desktops, old laptops)
-compiles each distinct layer program at the first frame, about a second apiece. deck.gl's
-PathStyleExtension (dashes) and ArcLayer are two programs of their own; cutting the dashes and
-sampling the arcs here, in Web Mercator metres, draws the same picture with the PathLayer the
-map already needs. The standalone HTML export uses the same geometry (pydeck's bundle has no
-PathStyleExtension).
+compiles each distinct layer program at the first frame, a quarter to a whole second apiece.
+deck.gl's PathStyleExtension (dashes) and ArcLayer are programs of their own; cutting the
+dashes and sampling the arcs here, in Web Mercator metres, draws the same picture with the line
+program the map already needs. The standalone HTML export uses the same geometry (pydeck's
+bundle has no PathStyleExtension).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def neighbourhood(longitude: float, latitude: float, zoom: float, size: tuple[in
     return float(cx - half_w), float(cy - half_h), float(cx + half_w), float(cy + half_h)
 
 
-def _rounded(x, y, digits: int) -> list[list[float]]:
+def lonlat_rounded(x, y, digits: int) -> list[list[float]]:
     lon, lat = lonlat(x, y)
     return [[round(float(a), digits), round(float(b), digits)] for a, b in zip(lon, lat)]
 
@@ -82,7 +82,7 @@ def dash_records(rows: list[dict], zoom: float, near: tuple | None = None, digit
         x, y = mercator(*np.asarray(r["path"], float).T)
         fields = {k: r[k] for k in keep} if keep else r
         for piece in _dashes(np.column_stack([x, y]), dash, gap, unit):
-            out.append(dict(fields, path=_rounded(piece[:, 0], piece[:, 1], digits)))
+            out.append(dict(fields, path=lonlat_rounded(piece[:, 0], piece[:, 1], digits)))
     return out
 
 
@@ -96,4 +96,4 @@ def arc_path(source, target, height: float = ARC_HEIGHT, samples: int = ARC_SAMP
     bulge = height * np.sqrt(t * (1 - t))
     x = x0 + dx * t + dy * bulge
     y = y0 + dy * t - dx * bulge
-    return _rounded(x, y, 4)
+    return lonlat_rounded(x, y, 4)

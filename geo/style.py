@@ -60,6 +60,19 @@ PRESENTER = Palette(
     text=(0, 0, 0, 255), text_outline=(255, 255, 255, 255), label_size=20, line_scale=1.6,
 )
 
+# Legs are drawn in straight pieces, which overlap at every bend: a translucent colour would
+# darken there. So each leg's colour is worked out once as it would look at its alpha over the
+# ground it crosses (the land, or for a sea leg the sea) and drawn opaque. The band of a leg's
+# highest claim is the leg's colour at BAND_ALPHA.
+BAND_ALPHA = 70
+
+
+def over_ground(rgb, alpha: int, mode: str, p: "Palette") -> tuple[int, int, int]:
+    """`rgb` at `alpha` over the land, or over the sea for a sea leg, as one opaque colour."""
+    under = p.sea if mode == "sea" else p.land[:3]
+    return tuple(round(c * alpha / 255 + u * (1 - alpha / 255)) for c, u in zip(rgb, under))
+
+
 # Dashes (dash, gap) in line widths: reported legs solid, inferred dashed.
 DASH = {"reported": (0, 0), "inferred": (4, 3)}
 # Route width in pixels: a leg with no reported volume is a hairline; others scale with

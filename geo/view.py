@@ -91,7 +91,7 @@ def legend_entries(view: MapView, palette: style.Palette) -> list[LegendEntry]:
                         width="sized" if r["has_volume"] else "hairline"))
     for r in routes:
         if r["width_high"] > r["width"]:
-            add(LegendEntry("band", tuple(r["color"][:3]), f"{r['mode']}: highest claim"))
+            add(LegendEntry("band", tuple(r["band_color"][:3]), f"{r['mode']}: highest claim"))
     for f in view.features("flows"):
         add(LegendEntry("arc", tuple(f["color"][:3]),
                         f"arc: {FAMILY_LABELS.get(f['family'], f['family'])} flow"))

@@ -68,9 +68,9 @@ def test_each_scene_runs(scene):
 def test_changing_the_date_changes_routes_strikes_and_front(data):
     at = run()
     at.select_slider(key="date").set_value("2024-01").run()
-    def shown(at):  # every leg is picked from the drawn solid lines or the band under thin and dashed ones
-        out = {k: feature_ids(layer(at, k)) for k in ("routes", "strikes", "front")}
-        out["routes"] |= feature_ids(layer(at, "routes-hit"))
+    def shown(at):  # every leg is picked from the click band under its line
+        out = {k: feature_ids(layer(at, k)) for k in ("strikes", "front")}
+        out["routes"] = feature_ids(layer(at, "routes-hit"))
         return out
 
     early = shown(at)
@@ -88,8 +88,9 @@ def test_changing_the_date_changes_routes_strikes_and_front(data):
 def test_url_reproduces_date_layers_and_view():
     at = run({"date": "2024-06", "layers": ["basemap", "routes", "railcars"], "view": "tumen"})
     spec = deck(at)
-    assert {layers.layer_name(l["id"]) for l in spec["layers"]} == {"basemap", "basemap-lines", "routes", "routes-range",
-                                                                    "routes-hit", "routes-dashes", "railcars"}
+    assert {layers.layer_name(l["id"]) for l in spec["layers"]} == {
+        "basemap", "basemap-lines", "routes", "routes-range", "routes-range-joints", "routes-hit", "routes-dashes",
+        "routes-joints", "railcars"}
     assert spec["initialViewState"]["zoom"] == pytest.approx(style.VIEWS["tumen"].zoom)
     assert at.session_state["date"] == "2024-06"
     assert not at.warning
@@ -119,7 +120,7 @@ def test_turning_presenter_mode_on_applies_scene_one_and_exit_keeps_the_month():
 def test_full_dates_and_comma_lists_in_links_are_understood():
     at = run({"date": "2024-06-17", "layers": "basemap,flows"})
     assert at.session_state["date"] == "2024-06"
-    assert {layers.layer_name(l["id"]) for l in deck(at)["layers"]} == {"basemap", "basemap-lines", "flows"}
+    assert {layers.layer_name(l["id"]) for l in deck(at)["layers"]} == {"basemap", "basemap-lines", "flows", "flows-hit"}
 
 
 @pytest.mark.parametrize("params,word", [

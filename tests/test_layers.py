@@ -32,8 +32,8 @@ def by_id(spec_, layer_id):
 def test_every_layer_has_its_stable_id(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state())["layers"]}
     assert set(ALL) <= ids
-    assert ids - set(ALL) <= {"routes-range", "routes-hit", "routes-dashes", "places-labels", "basemap-lines",
-                              "front-lines", "factories-lines"}
+    assert ids - set(ALL) <= {"routes-range", "routes-range-joints", "routes-hit", "routes-dashes", "routes-joints",
+                              "flows-hit", "places-labels", "basemap-lines", "front-lines", "factories-lines"}
 
 
 def test_deck_json_is_deterministic_and_clean(data, basemap):
@@ -71,7 +71,8 @@ def test_payload_stays_small(data, view):
 
 def test_only_requested_layers_are_built(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state(layers=("basemap", "routes")))["layers"]}
-    assert ids == {"basemap", "basemap-lines", "routes", "routes-range", "routes-hit", "routes-dashes"}
+    assert ids == {"basemap", "basemap-lines", "routes", "routes-range", "routes-range-joints", "routes-hit",
+                   "routes-dashes", "routes-joints"}
 
 
 def leg_records(data, st) -> dict[str, dict]:
@@ -91,7 +92,7 @@ def test_route_widths_follow_the_reported_volume_on_the_date(data, basemap):
 
 
 def test_routes_appear_only_once_active(data, basemap):
-    ids = lambda m: {r["feature_id"] for r in by_id(spec(data, basemap, state(m)), "routes")["data"]}
+    ids = lambda m: {r["feature_id"] for r in by_id(spec(data, basemap, state(m)), "routes-hit")["data"]}
     assert "L_SEA_RAJIN_VOSTOCHNY" not in ids("2023-09")
     assert "L_SEA_RAJIN_VOSTOCHNY" in ids("2023-11")
 
@@ -99,13 +100,12 @@ def test_routes_appear_only_once_active(data, basemap):
 def test_inferred_legs_are_dashed_and_reported_legs_solid(data, basemap):
     deck = spec(data, basemap, state("2025-06"))
     legs = leg_records(data, state("2025-06"))
-    solid = {r["feature_id"] for r in by_id(deck, "routes")["data"]}
-    picked = {r["feature_id"] for r in by_id(deck, "routes-hit")["data"]} | solid
-    assert solid == {i for i, r in legs.items() if r["status"] == "reported"}
-    assert picked == set(legs), "a dashed leg answers hover and click through the band under it"
+    picked = {r["feature_id"] for r in by_id(deck, "routes-hit")["data"]}
+    assert picked == set(legs), "every leg answers hover and click through the band under it"
+    colours = lambda layer_id: {tuple(p["color"]) for p in layers.line_pieces(by_id(deck, layer_id))}
+    assert colours("routes") == {tuple(r["color"]) for r in legs.values() if r["status"] == "reported"}
+    assert colours("routes-dashes") == {tuple(r["color"]) for r in legs.values() if r["status"] == "inferred"}
     dashes = by_id(deck, "routes-dashes")["data"]
-    inferred_colours = {tuple(r["color"]) for r in legs.values() if r["status"] == "inferred"}
-    assert {tuple(d["color"]) for d in dashes} == inferred_colours
     assert len(dashes) > 3 * len([r for r in legs.values() if r["status"] == "inferred"])
 
 

@@ -23,6 +23,10 @@ def drawn_symbols(deck: dict, palette) -> set:
     for layer in deck["layers"]:
         name, data = layers.layer_name(layer["id"]), layer.get("data")
         rows = data["features"] if isinstance(data, dict) else data or []
+        if name.endswith("-joints"):  # dots rounding the bends of lines counted below, in their colours
+            continue
+        if layer["@@type"] == "LineLayer":  # pieces are bare arrays: read them back through the accessors
+            rows = layers.line_pieces(layer)
         for r in rows:
             props = r.get("properties", r)
             if name in ("routes", "routes-dashes"):  # solid legs; inferred legs cut into dashes

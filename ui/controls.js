@@ -6,12 +6,16 @@
 // lose nothing. Play ticks here too, one step per interval and only once the server has
 // drawn the last one, so it never outruns the map or reruns the page on a timer.
 //
-// data (from the server): {index, count, ack, playing, interval, cookie}. ack is the sequence
+// data (from the server): {index, count, ack, playing, interval, cookie, viewport}. ack is the sequence
 // number of the last request the server applied; until it catches up with ours, our own
 // target stands (otherwise a slow rerun would pull the target back).
 export default function (component) {
   const { data, setStateValue, setTriggerValue } = component;
-  const me = (window.__pipelineControls ??= { target: null, sent: 0, timer: null, size: "" });
+  // size starts as the one the server already framed the map for (from the cookie): reporting
+  // it again would only rerun the page while its first map is being drawn.
+  const known = data.viewport || {};
+  const me = (window.__pipelineControls ??= { target: null, sent: 0, timer: null,
+    size: known.map_width ? JSON.stringify({ width: known.width, height: known.height, map_width: known.map_width }) : "" });
   if (me.target === null || data.ack >= me.sent) me.target = data.index;
 
   const request = (index) => {
