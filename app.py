@@ -17,6 +17,7 @@ from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
 
 PLAY_SECONDS = 1.5
+PRESENTER_TOP = 152  # pixels above and below the presenter's map: title bar, two-line caption, margin
 controls = st.components.v2.component(
     "pipeline_controls", js=(Path(__file__).parent / "ui" / "controls.js").read_text(encoding="utf-8"))
 EXPORT_TYPES = {"geojson": ("GeoJSON", "application/geo+json"), "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
@@ -351,8 +352,9 @@ with map_col, st.container(key="map_box"):
         if track_set is not None:  # the map state's date is the month's last day: include all of it
             extra += tracks.track_layers(track_set, map_state.date + pd.Timedelta(days=1), map_state.view,
                                          budget_bytes=700_000)
-    # The whole map on screen: the window's height less the title above it.
-    map_height = max(400, int(viewport.get("height", 720)) - (190 if present else 130))
+    # The whole map on screen: the window's height less what stands above it (in presenter mode the
+    # title and a caption always two lines high, so the map keeps its place from scene to scene).
+    map_height = max(400, int(viewport.get("height", 720)) - (PRESENTER_TOP if present else 130))
     if not present and viewport.get("map_width"):  # no taller than the overview's basemap reaches
         map_height = min(map_height, int(0.8 * viewport["map_width"]))
     map_size = (int(viewport["map_width"]), map_height) if viewport.get("map_width") else None

@@ -207,7 +207,7 @@ PRESENT_CSS = """
 [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0; }
 html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
 h1 { font-size: 1.9rem !important; padding: 0 !important; }
-.scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; }
+.scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; line-height: 1.45; min-height: 2.9em; }
 .headline h5 { font-size: 1.2rem; }
 .legend { font-size: 0.8rem; }
 .legend ul { columns: 1; }

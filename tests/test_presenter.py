@@ -25,6 +25,7 @@ def check_scene(page, scene, data, size, palette=style.PRESENTER):
     assert scene.title in title and f"{scene.date:%B %Y}" in title, title
     canvas = page.locator('.st-key-map_box [data-testid="stDeckGlJsonChart"] canvas').first.bounding_box()
     assert inside(canvas, window), f"the map runs off the window: {canvas}"
+    assert canvas["y"] + canvas["height"] >= size[1] - 30, f"the map must fill the window's height: {canvas}"
     legend = page.locator('[data-testid="legend"]').first.bounding_box()
     assert legend and inside(legend, window), f"the legend runs off the window: {legend}"
     scroll = page.evaluate("() => { const m = document.querySelector('[data-testid=stMain]');"
