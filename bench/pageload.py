@@ -51,8 +51,8 @@ def shared(relative: str):
 class StreamlitCase:
     """A Streamlit page timed to page_timing.py's finish line: goto until the chart is lit."""
 
-    def __init__(self, name: str, server: Server, query: str = ""):
-        self.name, self.url = name, server.url + (f"?{query}" if query else "")
+    def __init__(self, name: str, url: str, query: str = ""):
+        self.name, self.url = name, url + (f"?{query}" if query else "")
 
     def load(self, page) -> float:
         t0 = time.perf_counter()
@@ -92,13 +92,13 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: 
     floor = Server(target="bench/floor_app.py")
     dashboard = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
     kepler = kepler_server(workspace / "kepler.log")
-    cases = [StreamlitCase("floor (one pydeck layer)", floor), StreamlitCase("dashboard, analyst", dashboard),
-             StreamlitCase("dashboard, presenter", dashboard, "present=1")]
+    cases = [StreamlitCase("floor (one pydeck layer)", floor.url), StreamlitCase("dashboard, analyst", dashboard.url),
+             StreamlitCase("dashboard, presenter", dashboard.url, "present=1")]
     other = None
     if compare:  # another checkout of the dashboard (say, before a change), timed in the same rounds
         other = Server({"GEO_WORKSPACE": str(workspace / "other.sqlite")}, target=str(Path(compare) / "app.py"))
-        cases += [StreamlitCase(f"{Path(compare).name}, analyst", other),
-                  StreamlitCase(f"{Path(compare).name}, presenter", other, "present=1")]
+        cases += [StreamlitCase(f"{Path(compare).name}, analyst", other.url),
+                  StreamlitCase(f"{Path(compare).name}, presenter", other.url, "present=1")]
     if kepler:
         cases.append(KeplerCase(kepler[1]))
     out = {"rounds": rounds, "viewport": VIEWPORT, "cpus": os.cpu_count(),
@@ -118,6 +118,8 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: 
                 for c in cases:
                     slug = re.sub(r"[^a-z0-9]+", "-", c.name.lower()).strip("-")
                     pages[c.name].screenshot(path=str(Path(shots) / f"{slug}.png"))
+                for name, server in [("dashboard", dashboard)] + ([(Path(compare).name, other)] if other else []):
+                    close_up_shots(browser.new_page(viewport=VIEWPORT), server.url, Path(shots) / name)
             browser.close()
             if cold:
                 for c in cases:
@@ -134,6 +136,23 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: 
     out["median_s"] = {name: round(statistics.median(v), 3) for name, v in out["warm_s"].items()}
     out["loadavg_after"] = round(os.getloadavg()[0], 2)
     return out
+
+
+def close_up_shots(page, url: str, prefix: Path) -> None:
+    """The map at the Tumen view, then three mouse-wheel steps closer, as PREFIX-tumen.png and
+    PREFIX-tumen-zoomed.png: a close look shows whether the basemap stays sharp."""
+    StreamlitCase("close-up", url, "date=2024-06&view=tumen").load(page)
+    chart = page.locator(shared("tools/page_timing.py").CHART).first
+    page.wait_for_timeout(1500)
+    chart.screenshot(path=f"{prefix}-tumen.png")
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -240)
+        page.wait_for_timeout(400)
+    page.wait_for_timeout(1500)
+    chart.screenshot(path=f"{prefix}-tumen-zoomed.png")
+    page.close()
 
 
 def table(out: dict) -> str:
@@ -161,7 +180,7 @@ def trace(query: str, path: str, top: int = 15) -> list[dict]:
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-trace-"))
     server = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
-    case = StreamlitCase("dashboard", server, query)
+    case = StreamlitCase("dashboard", server.url, query)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -95,17 +95,21 @@ class FrozenLayer:
     """A layer that no date step changes (the basemap, the place markers and labels),
     serialised once and spliced into every deck that shows it.
 
+    With `keep_id`, the layer is only serialised once: its id stays and the browser compares its
+    data as usual (the place names, whose one image all views share).
+
     Its id gains a digest of its content and the browser is told to treat its data as
     unchanged between reruns (dataComparator), so deck.gl keeps what it parsed and
     tessellated instead of redoing it on every date step; other content means another id,
     hence a fresh layer. `id`, `type` and `data` are the layer's own, for callers that look.
     """
 
-    def __init__(self, layer: pdk.Layer):
+    def __init__(self, layer: pdk.Layer, keep_id: bool = False):
         self.id, self.type, self.data = layer.id, layer.type, layer.data
         spec = json.loads(compact_json(layer))
-        digest = hashlib.blake2b(compact_json(spec).encode(), digest_size=5).hexdigest()
-        spec.update(id=f"{layer.id}#{digest}", dataComparator="@@=true")
+        if not keep_id:
+            digest = hashlib.blake2b(compact_json(spec).encode(), digest_size=5).hexdigest()
+            spec.update(id=f"{layer.id}#{digest}", dataComparator="@@=true")
         self.json = compact_json(spec)
 
 
@@ -296,11 +300,12 @@ def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool)
             line_layer(f"{layer_id}-lines", lines)]
 
 
-def basemap_layers(features: dict, zoom: float | None = None) -> list[pdk.Layer]:
-    """Country fills and land borders; for a camera's `zoom`, the borders as drawn_path draws them."""
+def basemap_layers(features: dict, zoom: float | None = None, near: tuple | None = None) -> list[pdk.Layer]:
+    """Country fills and land borders; for a camera's `zoom`, the borders as drawn_path draws them
+    (coarser outside `near`, the camera's neighbourhood)."""
     fills, lines = fills_and_outlines(features, outline=False)
     if zoom is not None:
-        lines = [dict(r, path=drawn_path(r["path"], zoom, BORDER_TOLERANCE)) for r in lines]
+        lines = [dict(r, path=drawn_path(r["path"], zoom, BORDER_TOLERANCE, near)) for r in lines]
     return [pdk.Layer("SolidPolygonLayer", id="basemap", data=fills, get_polygon="polygon", get_fill_color="fill",
                       pickable=False, parameters=FLAT),
             line_layer("basemap-lines", lines)]
@@ -339,8 +344,10 @@ def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "l
     stamped from geo.labelatlas's image: each record puts its name's box where geo.labels put it."""
     cam = cam or labels.Camera(view.longitude, view.latitude, view.zoom, *style.REFERENCE_MAP)
     chosen = labels.place_labels(places, view, cam, palette.label_size)
-    names = labelatlas.atlas(tuple((r["place_id"], r["label"]) for r in chosen), palette.label_size,
-                             tuple(palette.text), tuple(palette.text_outline))
+    # Every place's name, whichever this view shows: one image per palette for all views, which the
+    # browser loads once (the layer keeps its id across views, see static_layers).
+    names = labelatlas.atlas(tuple((p.id, labels.label_text(p.name)) for p in places.itertuples()),
+                             palette.label_size, tuple(palette.text), tuple(palette.text_outline))
     rows = []
     for r in chosen:
         x, y = cam.pixel(*r["position"])
@@ -700,9 +707,10 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     palette = style.palette(present)
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
-    return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom)],
+    near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
+    return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom, near)],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
-            "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam))]}
+            "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam), keep_id=True)]}
 
 
 def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
@@ -724,7 +732,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     o = style.OKABE_ITO
     camera_view = style.VIEWS[state.view]
     builders = {
-        "basemap": lambda: basemap_layers(basemap, camera_view.zoom),
+        "basemap": lambda: basemap_layers(basemap, camera_view.zoom, neighbourhood(camera_view)),
         "front": lambda: area_layers("front", records["front"]),
         "factories": lambda: area_layers("factories", records["factories"]),
         "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, neighbourhood(camera_view))],
