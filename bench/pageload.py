@@ -10,7 +10,7 @@ the pydeck chart for the Streamlit pages, and `time_kepler.py --signal pixels` f
 `--cold` adds one load of each case in a fresh browser (empty cache, new profile).
 
     python -m bench.pageload [--rounds 5] [--cold] [--json out.json] [--shots DIR] [--compare CHECKOUT]
-    python -m bench.pageload --trace trace.json [--query present=1]
+    python -m bench.pageload --trace trace.json [--query present=1] [--target ../before/app.py]
 
 Prints the medians and the ratios as a markdown table. Without the kepler build (run
 `bash ../shared/peers/kepler/setup.sh` first) the kepler row is left out.
@@ -173,14 +173,15 @@ def table(out: dict) -> str:
     return "\n".join(lines)
 
 
-def trace(query: str, path: str, top: int = 15) -> list[dict]:
-    """One warm load of the dashboard under Chromium's tracing: the renderer's longest tasks,
-    each named by what ran inside it (script URL or function, layout, GPU work)."""
+def trace(query: str, path: str, top: int = 15, target: str = "app.py") -> list[dict]:
+    """One warm load of a page (the dashboard unless `target` names another script, such as the
+    floor or a checkout's app.py) under Chromium's tracing: the longest tasks, each named by what
+    ran inside it (script URL or function, layout, GPU work)."""
     from playwright.sync_api import sync_playwright
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-trace-"))
-    server = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")})
-    case = StreamlitCase("dashboard", server.url, query)
+    server = Server({"GEO_WORKSPACE": str(workspace / "ws.sqlite")}, target=target)
+    case = StreamlitCase(target, server.url, query)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -230,9 +231,11 @@ def main(argv=None):
     ap.add_argument("--trace", default=None, metavar="PATH",
                     help="instead: trace one warm dashboard load into PATH and list its long tasks")
     ap.add_argument("--query", default="", help="with --trace: the dashboard's query string")
+    ap.add_argument("--target", default="app.py",
+                    help="with --trace: the page to trace (bench/floor_app.py, or ../before/app.py)")
     a = ap.parse_args(argv)
     if a.trace:
-        for task in trace(a.query, a.trace):
+        for task in trace(a.query, a.trace, target=a.target):
             print(json.dumps(task))
         return
     out = run(a.rounds, a.cold, a.shots, a.compare)
