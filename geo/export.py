@@ -301,9 +301,10 @@ def escape_records(value, skip=()):
 def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
     deck = layers.build_deck(data, state, basemap, extra=imported.imported_layers(imported.visible(snapshot, state)))
     for layer in deck.layers:
-        # TextLayer labels are drawn on the canvas, never parsed as HTML: escaping them would
-        # print "&amp;". The JSON-level escaping in SafeDeck still keeps them out of the markup.
-        skip = ("label",) if layer.type == "TextLayer" else ()
+        # The place names' icon keys look up their image in the layer's icon mapping, never
+        # parsed as HTML: escaped, a name's key would miss its image. The JSON-level escaping in
+        # SafeDeck still keeps them out of the markup.
+        skip = ("icon",) if layer.type == "IconLayer" else ()
         layer.data = escape_records(layer.data, skip)
     return SafeDeck(layers=deck.layers, views=deck.views, initial_view_state=deck.initial_view_state,
                     map_provider=None, tooltip=deck._tooltip)

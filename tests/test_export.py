@@ -259,6 +259,17 @@ def test_every_vector_format_holds_exactly_the_view_and_a_railcar_month_its_rail
     assert 'data-testid="legend"' in html.decode() if isinstance(html, bytes) else html
 
 
+def test_the_offline_map_stamps_every_place_name_even_when_its_id_holds_html_characters(data):
+    places = data.places.copy()
+    places.loc[places["id"] == "LOC_KHASAN_STN", "id"] = "a&b<c>"  # the Tumen view names every place in it
+    renamed = data.__class__(**{**data.__dict__, "places": places})
+    basemap = layers.basemap_features(data.countries, None, style.ANALYST)
+    deck = export.export_deck(renamed, state("2024-06", view="tumen"), basemap)
+    names = next(l for l in deck.layers if l.type == "IconLayer")
+    icons = {r["icon"] for r in names.data}
+    assert "a&b<c>" in icons and icons <= set(names.icon_mapping)
+
+
 def test_imported_claims_are_exported_once_even_from_the_apps_merged_table(data, snapshot):
     from geo import imported
     merged = data.__class__(**{**data.__dict__, "claims": imported.with_imported_claims(data.claims, snapshot)})
