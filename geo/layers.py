@@ -292,8 +292,13 @@ def line_pieces(layer: dict) -> list[dict]:
              "width": read(layer["getWidth"], r), "color": read(layer["getColor"], r)} for r in layer["data"]]
 
 
-def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool) -> list[pdk.Layer]:
+def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool, zoom: float | None = None,
+                   near: tuple | None = None, line_tolerance: float = 0.25) -> list[pdk.Layer]:
+    """Fills and outlines; for a camera's `zoom`, the outlines as drawn_path draws them (coarser
+    outside `near`, the camera's neighbourhood)."""
     fills, lines = fills_and_outlines(features, outline)
+    if zoom is not None:
+        lines = [dict(r, path=drawn_path(r["path"], zoom, line_tolerance, near)) for r in lines]
     fills, get = shared_accessors(fills, ("fill",))
     return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color=get["fill"],
                       pickable=pickable, auto_highlight=pickable, parameters=FLAT),
@@ -301,14 +306,9 @@ def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool)
 
 
 def basemap_layers(features: dict, zoom: float | None = None, near: tuple | None = None) -> list[pdk.Layer]:
-    """Country fills and land borders; for a camera's `zoom`, the borders as drawn_path draws them
-    (coarser outside `near`, the camera's neighbourhood)."""
-    fills, lines = fills_and_outlines(features, outline=False)
-    if zoom is not None:
-        lines = [dict(r, path=drawn_path(r["path"], zoom, BORDER_TOLERANCE, near)) for r in lines]
-    return [pdk.Layer("SolidPolygonLayer", id="basemap", data=fills, get_polygon="polygon", get_fill_color="fill",
-                      pickable=False, parameters=FLAT),
-            line_layer("basemap-lines", lines)]
+    """Country fills and land borders (see polygon_layers)."""
+    return polygon_layers("basemap", features, pickable=False, outline=False, zoom=zoom, near=near,
+                          line_tolerance=BORDER_TOLERANCE)
 
 
 # --- places ----------------------------------------------------------------------------------------
@@ -731,11 +731,12 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     palette = style.palette(state.present)
     o = style.OKABE_ITO
     camera_view = style.VIEWS[state.view]
+    near = neighbourhood(camera_view)
     builders = {
-        "basemap": lambda: basemap_layers(basemap, camera_view.zoom, neighbourhood(camera_view)),
+        "basemap": lambda: basemap_layers(basemap, camera_view.zoom, near),
         "front": lambda: area_layers("front", records["front"]),
         "factories": lambda: area_layers("factories", records["factories"]),
-        "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, neighbourhood(camera_view))],
+        "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, near)],
         "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],
         "routes": lambda: routes_layers(records["routes"], camera_view),
         "flows": lambda: [flows_layer(records["flows"])],
