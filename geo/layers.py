@@ -25,7 +25,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
-from geo import labelatlas, labels, railways, screenlines, style, timeline
+from geo import labelatlas, labels, markers, railways, screenlines, style, timeline
 from geo.evidence import Filters, format_range, format_value, headline_standing
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -37,9 +37,13 @@ DEFAULT_LAYERS = ("basemap", "places", "routes", "flows", "railcars", "factories
 # Every layer draws in painter's order (the map is flat), and every line reads its width and
 # colour per record. Software WebGL builds one pipeline per program, depth state and
 # vertex-input layout at the first frame, and a constant accessor is a layout of its own. The
-# bundled map uses four cheap programs: polygons, straight lines (LineLayer: PathLayer's joint
-# program alone cost a second at the first frame), dots and stamped images (the place names).
+# bundled map uses three cheap programs: polygons, straight lines (LineLayer: PathLayer's joint
+# program alone cost a second at the first frame) and stamped images (place names and every
+# round marker, geo.markers).
 FLAT = {"depthCompare": "always"}
+PLACE_RADII = (4, 6)  # pixels: a place, and a crossing, port, station or depot
+EVENT_RADII = (6, 9)  # pixels: an event, and one in the month shown
+PRESENTER_STRIKES = 1.6  # across a room, the strikes stand out from the places
 
 
 @dataclass(frozen=True)
@@ -321,21 +325,33 @@ def place_records(places) -> list[dict]:
         anchor, offset = style.LABEL_PLACEMENT.get(p.id, ("middle", [0, -10]))
         rec.update(position=[round(p.lon, 4), round(p.lat, 4)], label=p.name.split(" (")[0].split(",")[0],
                    anchor=anchor, offset=offset,
-                   radius=6 if p.kind in ("crossing", "port", "rail_station", "depot") else 4)
+                   radius=PLACE_RADII[1] if p.kind in ("crossing", "port", "rail_station", "depot") else PLACE_RADII[0])
         rows.append(rec)
     return rows
 
 
-def dots_layer(layer_id: str, rows: list[dict], fill: list[int], line: list[int], line_px: float) -> pdk.Layer:
-    """Pickable dots, `radius` pixels, stroked. The fill is read per record (an expression), as the
-    joints' fill must be: one vertex layout for the dot program (see FLAT)."""
-    return pdk.Layer("ScatterplotLayer", id=layer_id, data=rows, pickable=True, get_position="position",
-                     get_radius="radius", radius_units="'pixels'", get_fill_color=json.dumps(list(fill)),
-                     get_line_color=line, stroked=True, line_width_min_pixels=line_px, parameters=FLAT)
+def icon_layer(layer_id: str, data, sheet: labelatlas.Atlas, pickable: bool, *, position: str = "position",
+               icon: str = "icon", size: str = "size", color: str = "[0,0,0,255]", offset: str = "[0,0]") -> pdk.Layer:
+    """Images stamped from `sheet` at a pixel size. Every icon layer reads all five accessors
+    per record, constants included, so that they share one vertex layout (see FLAT)."""
+    return pdk.Layer("IconLayer", id=layer_id, data=data, pickable=pickable, get_position=position, get_icon=icon,
+                     get_size=size, size_units="'pixels'", get_color=color, get_pixel_offset=offset,
+                     icon_atlas=f"'{sheet.url}'", icon_mapping=sheet.mapping, parameters=FLAT)
+
+
+def dots_layer(layer_id: str, rows: list[dict], fill: list[int], line: list[int], line_px: float,
+               radii: tuple = ()) -> pdk.Layer:
+    """Pickable round markers, `radius` pixels, with a `line_px` outline: icons (geo.markers).
+    The image holds a marker for every radius in `radii` as well as the records': a date step
+    that only changes which radii show sends the same image, and the map loads no new one."""
+    sheet = markers.atlas(tuple(fill), tuple(line), line_px, tuple(sorted({*radii, *(r["radius"] for r in rows)})))
+    data = [dict(r, icon=markers.icon_key(r["radius"]), size=markers.icon_size(r["radius"], line_px)) for r in rows]
+    return icon_layer(layer_id, data, sheet, pickable=True)
 
 
 def place_markers_layer(places, palette: style.Palette) -> pdk.Layer:
-    return dots_layer("places", place_records(places), rgba((255, 255, 255)), rgba(palette.text[:3]), 1.5)
+    return dots_layer("places", place_records(places), rgba((255, 255, 255)), rgba(palette.text[:3]), 1.5,
+                      PLACE_RADII)
 
 
 def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "labels.Camera | None" = None
@@ -354,9 +370,7 @@ def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "l
         left, top, right, bottom = r["box"]
         rows.append({"label": r["label"], "icon": r["place_id"], "position": r["position"],
                      "size": round(bottom - top, 2), "offset": [round(left - x, 2), round(top - y, 2)]})
-    return pdk.Layer("IconLayer", id="places-labels", data=rows, pickable=False, get_position="position",
-                     get_icon="icon", get_size="size", size_units="'pixels'", get_pixel_offset="offset",
-                     icon_atlas=f"'{names.url}'", icon_mapping=names.mapping, parameters=FLAT)
+    return icon_layer("places-labels", rows, names, pickable=False, offset="offset")
 
 
 # --- routes and flows ------------------------------------------------------------------------------
@@ -390,6 +404,12 @@ class Prepared:
     places: dict[str, dict]
     events: list[dict]
     areas: list[dict]
+
+    @cached_property
+    def railcar_radii(self) -> tuple[float, ...]:
+        """Every railcar marker's radius any date can show."""
+        values = self.claims.loc[self.claims["metric"].isin(RAILCAR_METRICS), "value"].dropna()
+        return tuple(sorted({railcar_radius(v) for v in values}))
 
     @cached_property
     def headline_standings(self) -> dict:
@@ -528,10 +548,11 @@ def joints(rows: list[dict], ends: bool = False) -> list[tuple]:
 
 
 def joints_layer(layer_id: str, rows: list[dict], ends: bool = False) -> pdk.Layer:
+    """The joint dots: the white disc of geo.markers, tinted and sized per record. The icon is an
+    expression read per record too (a quoted name would be a constant: another vertex layout)."""
     data, get = packed(joints(rows, ends), 2, ("radius", "fill"))
-    return pdk.Layer("ScatterplotLayer", id=layer_id, data=data, pickable=False, get_position="[this[0],this[1]]",
-                     get_radius=get.get("radius", "1"), radius_units="'pixels'", get_fill_color=get.get("fill", "[0,0,0,0]"),
-                     parameters=FLAT)
+    return icon_layer(layer_id, data, markers.disc(), pickable=False, position="[this[0],this[1]]",
+                      icon=f"this && '{markers.DISC}'", size=f"2*{get.get('radius', '1')}", color=get.get("fill", "[0,0,0,0]"))
 
 
 def hit_band(path: list, zoom: float, width_px: float) -> list:
@@ -641,13 +662,17 @@ def railcar_records(prepared: Prepared, state: MapState, notices: list | None = 
                              + (" (unverified)" if c.get("verification") == "unverified" else ""),
                              c["claimant"], f"seen {c['as_of_date']:%Y-%m-%d}", c["place_id"])
         rec.update(position=[round(p["lon"], 4), round(p["lat"], 4)],
-                   radius=round(5 + 1.6 * math.sqrt(c["value"]), 1))
+                   radius=railcar_radius(c["value"]))
         rows.append(rec)
     return rows
 
 
-def railcars_layer(rows, palette: style.Palette) -> pdk.Layer:
-    return dots_layer("railcars", rows, rgba(palette.mode["rail"], 90), rgba(palette.mode["rail"]), 2)
+def railcar_radius(railcars: float) -> float:
+    return round(5 + 1.6 * math.sqrt(railcars), 1)
+
+
+def railcars_layer(rows, palette: style.Palette, radii: tuple = ()) -> pdk.Layer:
+    return dots_layer("railcars", rows, rgba(palette.mode["rail"], 90), rgba(palette.mode["rail"]), 2, radii)
 
 
 def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[dict]:
@@ -661,13 +686,15 @@ def event_records(prepared: Prepared, state: MapState, strikes: bool) -> list[di
         recent = e["date"] >= month
         rec = tooltip_record("strike" if strikes else "event", e["id"], e["title"], e["description"], "",
                              f"{e['date']:%Y-%m-%d}", e["place_id"])
-        rec.update(position=e["position"], radius=9 if recent else 6, recent=recent)
+        rec.update(position=e["position"], radius=EVENT_RADII[1] if recent else EVENT_RADII[0], recent=recent)
         rows.append(rec)
     return rows
 
 
 def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
-    return dots_layer(layer_id, rows, rgba(rgb, 220), rgba(palette.text[:3]), 1.5)
+    scale = PRESENTER_STRIKES if palette.name == "presenter" and layer_id == "strikes" else 1
+    return dots_layer(layer_id, rows, rgba(rgb, 220), rgba(palette.text[:3]), 1.5,
+                      tuple(round(r * scale, 1) for r in EVENT_RADII))
 
 
 # --- areas -----------------------------------------------------------------------------------------
@@ -741,7 +768,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "routes": lambda: routes_layers(records["routes"], camera_view),
         "flows": lambda: [flows_layer(records["flows"])],
         "places": lambda: [place_markers_layer(data.places, palette)],
-        "railcars": lambda: [railcars_layer(records["railcars"], palette)],
+        "railcars": lambda: [railcars_layer(records["railcars"], palette, view.railcar_radii)],
         "events": lambda: [points_layer("events", records["events"], o["yellow"], palette)],
         "strikes": lambda: [points_layer("strikes", records["strikes"], o["vermillion"], palette)],
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,

@@ -15,7 +15,7 @@ import pandas as pd
 from geo import style, timeline
 from geo.evidence import headline
 from geo.state import SELECTION_KINDS
-from geo.layers import (MapState, Prepared, area_features, event_records, flow_records, railcar_records,
+from geo.layers import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records, railcar_records,
                         route_records)
 
 FAMILY_LABELS = {"munitions": "munitions", "missiles": "missiles", "troops": "troops", "money": "money",
@@ -40,6 +40,7 @@ class MapView:
     legend: list[LegendEntry]
     headline: dict[str, list[dict]]
     notices: list[str] = field(default_factory=list)
+    railcar_radii: tuple[float, ...] = ()  # of every sighting any date shows: the markers' image holds them all
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -69,8 +70,8 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         figures = {state.topic: figures[state.topic]} | {k: v for k, v in figures.items() if k != state.topic}
     if state.present:  # across a room, the strikes must stand out from the places
         for r in records.get("strikes", []):
-            r["radius"] = round(r["radius"] * 1.6, 1)
-    view = MapView(state, records, [], figures, notices)
+            r["radius"] = round(r["radius"] * PRESENTER_STRIKES, 1)
+    view = MapView(state, records, [], figures, notices, prepared.railcar_radii)
     view.legend = legend_entries(view, palette) + list(extra_legend)
     return view
 

@@ -265,7 +265,7 @@ def test_the_offline_map_stamps_every_place_name_even_when_its_id_holds_html_cha
     renamed = data.__class__(**{**data.__dict__, "places": places})
     basemap = layers.basemap_features(data.countries, None, style.ANALYST)
     deck = export.export_deck(renamed, state("2024-06", view="tumen"), basemap)
-    names = next(l for l in deck.layers if l.type == "IconLayer")
+    names = next(l for l in deck.layers if l.id == "places-labels")
     icons = {r["icon"] for r in names.data}
     assert "a&b<c>" in icons and icons <= set(names.icon_mapping)
 
