@@ -363,7 +363,9 @@ with map_col, st.container(key="map_box"):
     st.pydeck_chart(deck, height=map_height, on_select=on_map_select, selection_mode="single-object", key="map",
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
-        st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+        st.markdown(panels.legend(the_view.legend, layers.legend_corner(data, the_view, map_size)),
+                    unsafe_allow_html=True)
+with map_col:  # outside the map's box, whose lower edge the legend may be set against
     # Tells tests (and the curious) which map size the camera was fitted to.
     st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size
             else '<span data-testid="map-fitted" data-size=""></span>')
@@ -383,7 +385,8 @@ with side_col, st.container(height=map_height if present else "content", border=
         if sel:
             st.caption(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view.")
         if present:
-            st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+            st.markdown(panels.legend(the_view.legend, layers.legend_corner(data, the_view, map_size)),
+                    unsafe_allow_html=True)
         st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")

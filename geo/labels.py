@@ -99,3 +99,32 @@ def place_labels(places, view: style.View, camera: Camera, font_px: float) -> li
             placed.append({"label": text, "position": [round(p.lon, 4), round(p.lat, 4)], "anchor": anchor,
                            "offset": list(offset), "box": box, "place_id": p.id})
     return placed
+
+
+# The analyst's legend floats over a corner of the map (geo.panels.legend). Its size as the page's
+# CSS lays it out: at most 46% of the map's width, two columns of 17-pixel rows, a title and a
+# two-line note; 10 pixels from the map's edges.
+LEGEND_CORNERS = ("ne", "nw", "se", "sw")  # by preference: north and east are steppe, taiga and sea
+LEGEND_MARGIN, LEGEND_ROW, LEGEND_CHROME = 10, 17, 62
+
+
+def legend_box(corner: str, camera: Camera, entries: int) -> tuple[float, float, float, float]:
+    width = min(0.46 * camera.width, 430)
+    height = LEGEND_CHROME + LEGEND_ROW * math.ceil(max(entries, 1) / 2)
+    left = camera.width - LEGEND_MARGIN - width if corner.endswith("e") else LEGEND_MARGIN
+    top = LEGEND_MARGIN if corner.startswith("n") else camera.height - LEGEND_MARGIN - height
+    return left, top, left + width, top + height
+
+
+def legend_corner(placed: list[dict], camera: Camera, entries: int, paths: list = ()) -> str:
+    """The corner whose legend hides the fewest of the names `place_labels` placed and their
+    markers, then the fewest vertices of `paths` (the legs and arcs drawn, lon/lat): the upper
+    right unless the view's own places or lines are there (the Tumen crossing)."""
+    markers = [(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for x, y in (camera.pixel(*p["position"]) for p in placed)]
+    vertices = [camera.pixel(*point) for path in paths for point in path]
+
+    def hidden(corner: str) -> tuple[int, int, int]:
+        left, top, right, bottom = box = legend_box(corner, camera, entries)
+        names = sum(overlaps(box, b) for b in [p["box"] for p in placed] + markers)
+        return names, sum(left <= x <= right and top <= y <= bottom for x, y in vertices), LEGEND_CORNERS.index(corner)
+    return min(LEGEND_CORNERS, key=hidden)

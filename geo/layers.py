@@ -748,6 +748,15 @@ def label_camera(state: MapState, viewport: tuple[int, int] | None = None, place
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
 
 
+def legend_corner(data, view, viewport: tuple[int, int] | None) -> str:
+    """Where the analyst's legend hides the least of what a geo.view.MapView shows (geo.labels)."""
+    state = view.state
+    cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
+    placed = labels.place_labels(data.places, style.VIEWS[state.view], cam, style.palette(state.present).label_size)
+    paths = [r["path"] for r in view.features("routes") + view.features("flows")]
+    return labels.legend_corner(placed, cam, len(view.legend), paths)
+
+
 def view_layers(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
                 viewport: tuple[int, int] | None = None) -> list:
     """A geo.view.MapView's layers, bottom to top: areas, the click bands of legs and arcs,

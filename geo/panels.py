@@ -161,8 +161,9 @@ def legend_mark(entry) -> str:
     return dot(rgb)
 
 
-def legend(entries) -> str:
-    """The legend of a geo.view.MapView: one row per symbol the map draws right now."""
+def legend(entries, corner: str = "ne") -> str:
+    """The legend of a geo.view.MapView: one row per symbol the map draws right now, in the map's
+    `corner` (geo.labels.legend_corner)."""
     items = "".join(f'<li data-symbol="{escape(e.symbol)}">{legend_mark(e)} {escape(e.label)}</li>' for e in entries)
     if not items:
         items = "<li>nothing drawn: every layer is off or empty on this date</li>"
@@ -170,8 +171,8 @@ def legend(entries) -> str:
     notes = (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
              if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if "dot" in symbols else [])
     note = f'<p class="legend-note">{" ".join(notes)}</p>' if notes else ""
-    return (f'<details class="legend" data-testid="legend" open><summary>Legend</summary><ul>{items}</ul>{note}'
-            '</details>')
+    return (f'<details class="legend legend-{escape(corner)}" data-testid="legend" open><summary>Legend</summary>'
+            f'<ul>{items}</ul>{note}</details>')
 
 
 APP_CSS = """
@@ -187,10 +188,13 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .headline h5 { margin: 0.5rem 0 0; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
 .evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
-/* The legend sits in the map's upper right corner (north and east: steppe, taiga and sea). */
+/* The legend floats in the map corner that hides the fewest of its names (geo.labels.legend_corner). */
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
   position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 46%; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
+/* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
 .legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
   font-size: 0.74rem; line-height: 1.25; }
 .legend ul { list-style: none; padding: 0; margin: 0; columns: 2; column-gap: 0.8rem; }

@@ -79,3 +79,26 @@ def test_the_map_never_shows_past_the_bundled_basemap(data, view, window, presen
         right, bottom = cam.pixel(x1, y0)
         assert left <= 1 and top <= 1 and right >= size[0] - 1 and bottom >= size[1] - 1, (focus, left, top, right,
                                                                                             bottom)
+
+
+@pytest.mark.parametrize("window", MAPS)
+@pytest.mark.parametrize("view", MUST_SHOW)
+def test_the_legend_hides_none_of_the_names_a_view_is_about(data, view, window):
+    """The analyst's legend floats over a corner: the one that hides none of the view's names
+    (the Tumen crossing sits in the upper right at 1280x720, where the legend used to be)."""
+    from geo import view as views
+    from geo.evidence import Filters
+
+    size = MAPS[window][0]
+    state = layers.MapState(date=timeline.month_end("2025-11-01"), view=view)
+    the_view = views.build_view(data, layers.prepare(data, Filters()), state)
+    corner = layers.legend_corner(data, the_view, size)
+    cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
+    box = labels.legend_box(corner, cam, len(the_view.legend))
+    names = labels.place_labels(data.places, style.VIEWS[view], cam, style.ANALYST.label_size)
+    assert {n["place_id"] for n in names} >= set(MUST_SHOW[view])
+    hidden = [n["label"] for n in names if labels.overlaps(box, n["box"])
+              and n["place_id"] in MUST_SHOW[view]]
+    assert not hidden, (corner, hidden)
+    if view == "overview":
+        assert corner == "ne"  # steppe, taiga and sea: where it always stood
