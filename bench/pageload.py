@@ -85,6 +85,18 @@ def kepler_server(log: Path) -> tuple[subprocess.Popen, str] | None:
     return server, f"http://127.0.0.1:{port}/"
 
 
+def interleaved(browser, cases, rounds: int, warm_s: dict) -> dict:
+    """Each case in a page of its own, loaded once to warm the server, the browser cache and the
+    JIT, then timed in turns, round after round, into warm_s. Returns the pages."""
+    pages = {c.name: browser.new_page(viewport=VIEWPORT) for c in cases}
+    for c in cases:
+        c.load(pages[c.name])
+    for _ in range(rounds):
+        for c in cases:
+            warm_s[c.name].append(round(c.load(pages[c.name]), 3))
+    return pages
+
+
 def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: str | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -107,12 +119,7 @@ def run(rounds: int = 5, cold: bool = False, shots: str | None = None, compare: 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             out["chromium"] = browser.version
-            pages = {c.name: browser.new_page(viewport=VIEWPORT) for c in cases}
-            for c in cases:  # warm-up: server caches, browser cache, JIT
-                c.load(pages[c.name])
-            for _ in range(rounds):
-                for c in cases:
-                    out["warm_s"][c.name].append(round(c.load(pages[c.name]), 3))
+            pages = interleaved(browser, cases, rounds, out["warm_s"])
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 for c in cases:

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
-from bench.pageload import VIEWPORT, KeplerCase, StreamlitCase, kepler_server
+from bench.pageload import VIEWPORT, KeplerCase, StreamlitCase, interleaved, kepler_server
 
 # Cumulative: each row adds the layers of one more program, those the deck has, in this order.
 STEPS = {"SolidPolygonLayer": "polygons", "LineLayer": "+ straight lines", "IconLayer": "+ stamped images",
@@ -60,12 +60,7 @@ def run(rounds: int) -> dict:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             out["chromium"] = browser.version
-            pages = {c.name: browser.new_page(viewport=VIEWPORT) for c in cases}
-            for c in cases:
-                c.load(pages[c.name])
-            for _ in range(rounds):
-                for c in cases:
-                    out["warm_s"][c.name].append(round(c.load(pages[c.name]), 3))
+            interleaved(browser, cases, rounds, out["warm_s"])
             browser.close()
     finally:
         for _, server in servers:
