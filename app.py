@@ -385,8 +385,7 @@ with side_col, st.container(height=map_height if present else "content", border=
         if sel:
             st.caption(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view.")
         if present:
-            st.markdown(panels.legend(the_view.legend, layers.legend_corner(data, the_view, map_size)),
-                    unsafe_allow_html=True)
+            st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
         st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from geo import labelatlas, style
 
 WORLD = 512  # deck.gl's Web Mercator world is 512 pixels wide at zoom 0
@@ -34,10 +36,15 @@ class Camera:
 
     def pixel(self, lon: float, lat: float) -> tuple[float, float]:
         """Screen position of lon/lat on this map, in pixels from its top left corner."""
+        x, y = self.pixels(lon, lat)
+        return float(x), float(y)
+
+    def pixels(self, lon, lat):
+        """The same for arrays of longitudes and latitudes, at once."""
         scale = WORLD * 2 ** self.zoom / (2 * math.pi)
 
         def merc(lo, la):
-            return scale * math.radians(lo), -scale * math.log(math.tan(math.pi / 4 + math.radians(la) / 2))
+            return scale * np.radians(lo), -scale * np.log(np.tan(np.pi / 4 + np.radians(la) / 2))
 
         x, y = merc(lon, lat)
         cx, cy = merc(self.longitude, self.latitude)
@@ -121,10 +128,12 @@ def legend_corner(placed: list[dict], camera: Camera, entries: int, paths: list 
     markers, then the fewest vertices of `paths` (the legs and arcs drawn, lon/lat): the upper
     right unless the view's own places or lines are there (the Tumen crossing)."""
     markers = [(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for x, y in (camera.pixel(*p["position"]) for p in placed)]
-    vertices = [camera.pixel(*point) for path in paths for point in path]
+    # Thousands of vertices on every date step: projected at once.
+    xs, ys = camera.pixels(*np.asarray([point for path in paths for point in path], float).reshape(-1, 2).T)
 
     def hidden(corner: str) -> tuple[int, int, int]:
         left, top, right, bottom = box = legend_box(corner, camera, entries)
         names = sum(overlaps(box, b) for b in [p["box"] for p in placed] + markers)
-        return names, sum(left <= x <= right and top <= y <= bottom for x, y in vertices), LEGEND_CORNERS.index(corner)
+        inside = int(((xs >= left) & (xs <= right) & (ys >= top) & (ys <= bottom)).sum())
+        return names, inside, LEGEND_CORNERS.index(corner)
     return min(LEGEND_CORNERS, key=hidden)
