@@ -9,10 +9,21 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import (access, charts, dataset, export, imported, importer, layers, panels, previewmap, state, style,
-                 timeline, tracks, video, view as views, workspace)
-from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
-from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
+from geo.view import records
+from geo.view import legend
+from geo.render import overlay as draw_overlay
+from geo import export as exports
+from geo import style
+from geo.store import access, workspace
+from geo.render import charts, layers, panels, previewmap, tracks
+from geo.data import dataset
+from geo.export import formats as export, video
+from geo.view import overlay as imported, mapview as views
+from geo.imports import importer
+from geo.page import state
+from geo.model import timeline
+from geo.model.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
+from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
 
@@ -43,15 +54,15 @@ def basemap(present: bool, detailed: bool) -> dict:
 @st.cache_resource(show_spinner=False, max_entries=64)
 def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple = ()) -> dict:
     """The basemap and place layers, serialised once per view, palette, map size and scene focus
-    (see geo.layers.FrozenLayer)."""
+    (see geo.render.layers.FrozenLayer)."""
     return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed), viewport,
                                 focus)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def prepared_claims(key: tuple, _data: dataset.Dataset) -> layers.Prepared:
-    """The dataset ranked for date steps (geo.layers.prepare), per claims_key: filters, imported claims."""
-    return layers.prepare(_data, Filters(*key[0]))
+def prepared_claims(key: tuple, _data: dataset.Dataset) -> records.Prepared:
+    """The dataset ranked for date steps (geo.view.records.prepare), per claims_key: filters, imported claims."""
+    return records.prepare(_data, Filters(*key[0]))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -114,15 +125,15 @@ last_day = max([timeline.default_date(data.claims, data.events)] + imported.last
 MONTHS = timeline.months("2022-09-01", last_day)
 SCENES = data.scenes.reset_index(drop=True)
 LAYER_CHOICES = list(LAYER_IDS)
-# What a state with nothing set shows; the URL leaves these out (geo.state.to_params).
+# What a state with nothing set shows; the URL leaves these out (geo.page.state.to_params).
 DEFAULTS = {"mode": "cumulative", "view": "overview", "layers": LAYER_CHOICES, "claimant_type": [], "basis": [],
             "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None}
 HUMAN = {"claimant_type": lambda v: v.replace("_", " "), "basis": lambda v: BASIS_LABELS[v].split(" (")[0],
-         "family": lambda v: views.FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
+         "family": lambda v: legend.FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
 
 
 def url_state() -> dict:
-    """Everything the URL holds, read from the session (geo.state.ORDER names it)."""
+    """Everything the URL holds, read from the session (geo.page.state.ORDER names it)."""
     ss = st.session_state
     scene = SCENES.id.iloc[ss.scene_index] if ss.get("present") and "scene_index" in ss else None
     return {"date": ss.get("date"), "mode": ss.get("mode") or "cumulative", "view": ss.get("view"),
@@ -207,7 +218,7 @@ def toggle_present():
 
 
 def current_user() -> access.User:
-    """Who sent this request (geo.access): the proxy's header, st.login, or the local user.
+    """Who sent this request (geo.store.access): the proxy's header, st.login, or the local user.
     Worked out afresh in every callback, from nothing a browser can set in session state."""
     try:
         login = st.user.to_dict()
@@ -294,7 +305,7 @@ with st.sidebar:
                          "are one voice, its latest figure standing.")
     st.toggle("Presenter mode", key="present", on_change=toggle_present)
 
-map_state = layers.MapState(
+map_state = records.MapState(
     date=timeline.month_end(st.session_state.date + "-01"),
     mode=st.session_state.mode or "cumulative",
     layers=tuple(st.session_state.layers),
@@ -314,10 +325,10 @@ if "imported" in map_state.layers and snapshot is not None and (snapshot.feature
     claims_key = (claims_key[0], snapshot.version)
 prepared = prepared_claims(claims_key, data)
 claims = prepared.claims  # filtered once per filter set, not on every rerun
-# Live tracks come from geo.tracks (bounded payload); exports draw imported.visible's full paths.
+# Live tracks come from geo.render.tracks (bounded payload); exports draw imported.visible's full paths.
 shown_imports = imported.visible(snapshot, dataclasses.replace(
     map_state, layers=tuple(l for l in map_state.layers if l != "tracks")))
-the_view = views.build_view(data, prepared, map_state, imported.legend_entries(shown_imports))
+the_view = views.build_view(data, prepared, map_state, legend.workspace_entries(shown_imports))
 
 if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
@@ -345,7 +356,7 @@ with st.container(key="notices"):  # one fixed slot, so a notice appearing never
 map_col, side_col = st.columns([5, 2] if not present else [4, 1])
 with map_col, st.container(key="map_box"):
     current_basemap = basemap(present, style.VIEWS[map_state.view].detailed)
-    extra = imported.imported_layers(shown_imports)
+    extra = draw_overlay.imported_layers(shown_imports)
     track_source, points = track_points()
     if "tracks" in map_state.layers:
         track_set = prepared_tracks(track_source, points)
@@ -523,7 +534,7 @@ with st.sidebar:
     fmt = st.selectbox("Format", list(EXPORT_TYPES), format_func=lambda f: EXPORT_TYPES[f][0], key="export_format")
     st.download_button(
         "Download", key="download",
-        data=lambda: export.export(fmt, data, map_state, snapshot, current_basemap),
+        data=lambda: exports.export(fmt, data, map_state, snapshot, current_basemap),
         file_name=f"dprk-pipeline-{map_state.date:%Y-%m}.{'zip' if fmt == 'csv' else fmt}",
         mime=EXPORT_TYPES[fmt][1], on_click="ignore")
     with st.expander("Video for slides"):

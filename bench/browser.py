@@ -221,7 +221,7 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
                 if i:
                     opens.append(time.perf_counter() - t0)
             if present:  # the page's own keys step the scenes: forward to the last one, then back
-                scenes = len(__import__("geo.dataset", fromlist=["load"]).load().scenes)
+                scenes = len(__import__("geo.data.dataset", fromlist=["load"]).load().scenes)
                 keys = (["ArrowRight"] * (scenes - 1) + ["ArrowLeft"] * (scenes - 1)) * steps
                 page.wait_for_timeout(2000)  # the map-size report and its rerun
                 steps_seen = [step(chart, page.locator("body"), key=k) for k in keys[:steps]]

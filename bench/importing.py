@@ -2,7 +2,7 @@
 
     python -m bench.importing FILE.csv WORKSPACE.sqlite
 
-Reads the file with geo.importer.read_file (streamed in chunks, geo.bigcsv) and stores it in a
+Reads the file with geo.imports.importer.read_file (streamed in chunks, geo.imports.bigcsv) and stores it in a
 throwaway workspace with Workspace.add, as `python -m geo import` does; prints one JSON line:
 read_s, store_s, total_s, points and peak_rss_mb (the process's maximum resident set size).
 """
@@ -21,8 +21,8 @@ def peak_rss_mb() -> float:
 
 def main(argv=None) -> int:
     path, store = (argv or sys.argv[1:])[:2]
-    from geo import importer
-    from geo.workspace import Workspace
+    from geo.imports import importer
+    from geo.store.workspace import Workspace
     start = time.perf_counter()
     result = importer.read_file(path)
     read_s = time.perf_counter() - start

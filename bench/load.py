@@ -253,7 +253,7 @@ def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=No
 
     lost = duplicated = None
     if workspace:
-        from geo.workspace import Workspace
+        from geo.store.workspace import Workspace
         names = list(Workspace(workspace).batches()["filename"])
         lost = sum(1 for name in imported if name not in names) + (importers * files - len(imported))
         duplicated = sum(names.count(name) - 1 for name in imported if names.count(name) > 1)

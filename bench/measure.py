@@ -2,9 +2,9 @@
 
     python -m bench.measure {ours,naive,naive-window} {tracks,claims} FILE [--steps K] [--view V]
 
-ours:          what the app does: geo.layers.build_deck with the frozen basemap and place
+ours:          what the app does: geo.render.layers.build_deck with the frozen basemap and place
                layers and the prepared claims (both built once, in prepare_s), plus
-               geo.tracks.track_layers (tracks), or the same over the synthetic claims
+               geo.render.tracks.track_layers (tracks), or the same over the synthetic claims
                (claims); CompactDeck JSON.
 naive:         the same bundled layers plus the raw frame handed to pydeck as it is: a
                PathLayer per track and a ScatterplotLayer of every point (or every claim),
@@ -31,8 +31,12 @@ import pandas as pd
 import pydeck as pdk
 
 from bench import synthetic
-from geo import dataset, layers, style, timeline, tracks
-from geo.evidence import Filters
+from geo.view import records
+from geo import style
+from geo.data import dataset
+from geo.render import layers, tracks
+from geo.model import timeline
+from geo.model.evidence import Filters
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09"]
 WINDOW_DAYS = 31
@@ -42,8 +46,8 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
-def state_for(month: str, view: str) -> layers.MapState:
-    return layers.MapState(date=timeline.month_end(month + "-01"), view=view)
+def state_for(month: str, view: str) -> records.MapState:
+    return records.MapState(date=timeline.month_end(month + "-01"), view=view)
 
 
 def naive_track_layers(points: pd.DataFrame) -> list[pdk.Layer]:
@@ -92,7 +96,7 @@ def main(argv=None) -> int:
     prepared = tracks.prepare_tracks(raw) if (a.mode == "ours" and a.kind == "tracks") else None
     if a.mode == "ours":  # as the app's st.cache_resource entries: once per view, palette and filters
         static = layers.static_layers(data, a.view, False, basemap)
-        ranked = layers.prepare(data, Filters())
+        ranked = records.prepare(data, Filters())
     prepare_s = time.perf_counter() - t0
     # What the app would hold in st.cache_data: the prepared tracks, the raw frame, or (claims) the dataset.
     held = data if a.kind == "claims" else prepared if prepared is not None else raw

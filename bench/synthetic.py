@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo import dataset, schema
+from geo.data import dataset, schema
 
 SEED = 20240912
 START, END = pd.Timestamp("2023-08-15"), pd.Timestamp("2025-11-30")

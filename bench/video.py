@@ -3,7 +3,7 @@
     python -m bench.video --runs 5
 
 Prints each run and the median of: rendering the 7 scene frames and the sources frame
-(geo.video.render; wall clock, and the CPU time of this process, which other work on a
+(geo.export.video.render; wall clock, and the CPU time of this process, which other work on a
 shared machine disturbs less), encoding them to MP4 and to GIF, and the CLI end to end
 (a fresh process: imports, data load, render, encode). The bundled data only.
 """
@@ -25,7 +25,8 @@ def main(argv=None) -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--size", default="1280x720")
     args = ap.parse_args(argv)
-    from geo import dataset, video
+    from geo.data import dataset
+    from geo.export import video
 
     data = dataset.load()
     size = video.parse_size(args.size)

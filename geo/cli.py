@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geo import schema, style
+from geo.view import records
+from geo import export as exports
+from geo import style
+from geo.data import schema
 
 
 def validate(args) -> int:
-    from geo import dataset  # imported here so `inspect` and `import` start without pandas
+    from geo.data import dataset
     args.data_dir = args.data_dir or str(dataset.DATA_DIR)
     data, problems = dataset.check(args.data_dir)
     if problems:
@@ -47,8 +50,8 @@ def main(argv=None) -> int:
 
 EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")  # geo.export.FORMATS, unimported
 VIDEO_FORMATS = ("mp4", "gif")
-VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.video.SIZES
-KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.importer.KINDS, likewise
+VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.export.video.SIZES
+KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.imports.importer.KINDS, likewise
 
 
 def add_data_commands(commands) -> None:
@@ -113,7 +116,7 @@ def run_data_command(args) -> int:
     geo/, and printed only when the command succeeds."""
     import logging
     import warnings
-    from geo.filecheck import ImportProblem
+    from geo.imports.filecheck import ImportProblem
     logging.getLogger("pyogrio").addHandler(logging.NullHandler())
     logging.getLogger("pyogrio").propagate = False
     with warnings.catch_warnings(record=True) as caught:
@@ -132,8 +135,8 @@ def run_data_command(args) -> int:
 
 
 def describe_error(err: Exception) -> str:
-    from geo.dataset import DataError
-    from geo.workspace import WorkspaceError
+    from geo.data.dataset import DataError
+    from geo.store.workspace import WorkspaceError
     if isinstance(err, WorkspaceError):
         return str(err)
     if isinstance(err, DataError):
@@ -153,7 +156,7 @@ def read_args(args, preview: bool = False):
     and GDAL load), then read it: an ImportResult, or with preview=True importer.preview's dict."""
     from dataclasses import replace
     from pathlib import Path
-    from geo import filecheck
+    from geo.imports import filecheck
     limits = filecheck.Limits()
     if args.max_mb:
         limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
@@ -167,7 +170,7 @@ def read_args(args, preview: bool = False):
         source, filename = args.file, None
     else:
         source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
-    from geo import importer
+    from geo.imports import importer
     if preview:
         return importer.preview(source, filename=filename, limits=limits, **options)
     return importer.read_file(source, filename=filename, limits=limits, **options)
@@ -200,7 +203,7 @@ def inspect_file(args) -> int:
 
 def import_file(args) -> int:
     result = read_args(args)  # read fully before the store is opened: a bad file never touches it
-    from geo.workspace import Workspace
+    from geo.store.workspace import Workspace
     ws = Workspace()
     batches = ws.batches()
     same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
@@ -216,7 +219,7 @@ def import_file(args) -> int:
 
 
 def workspace_list(args) -> int:
-    from geo.workspace import Workspace
+    from geo.store.workspace import Workspace
     ws = Workspace()
     everything = ws.batches(removed=True)
     live = everything[everything["removed_at"].isna()]
@@ -241,7 +244,7 @@ def workspace_list(args) -> int:
 
 def workspace_log(args) -> int:
     """Every import and removal, and every refused attempt, oldest first."""
-    from geo.workspace import Workspace
+    from geo.store.workspace import Workspace
     for a in Workspace().audit().itertuples():
         batch = f"batch {int(a.batch_id)}" if a.batch_id is not None and a.batch_id == a.batch_id else ""
         print(f"{a.at}  {a.user_name:<16} {a.action:<7} {a.outcome:<8} {batch} {a.detail}".rstrip())
@@ -249,9 +252,9 @@ def workspace_log(args) -> int:
 
 
 def workspace_remove(args) -> int:
-    from geo.workspace import Workspace
+    from geo.store.workspace import Workspace
     try:
-        Workspace().remove(args.batch_id)  # as the local user: refused unless an editor (geo.access)
+        Workspace().remove(args.batch_id)  # as the local user: refused unless an editor (geo.store.access)
     except KeyError as err:
         return fail(str(err.args[0]))
     print(f"removed batch {args.batch_id}")
@@ -260,9 +263,11 @@ def workspace_remove(args) -> int:
 
 def export_view(args) -> int:
     from pathlib import Path
-    from geo import dataset, export, layers, state, timeline
-    from geo.evidence import Filters
-    from geo.workspace import Workspace
+    from geo.data import dataset
+    from geo.page import state
+    from geo.model import timeline
+    from geo.model.evidence import Filters
+    from geo.store.workspace import Workspace
     data = dataset.load()
     months = timeline.months("2022-09-01", timeline.default_date(data.claims, data.events))
     month = state.parse_month(args.date, months) if args.date else months[-1]
@@ -270,7 +275,7 @@ def export_view(args) -> int:
         return fail(f"--date {args.date!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
     snapshot = None if args.no_workspace else Workspace().snapshot()
     chosen = tuple(state.as_list(args.layers)) if args.layers else \
-        layers.DEFAULT_LAYERS + (("imported", "tracks") if snapshot is not None else ())
+        records.DEFAULT_LAYERS + (("imported", "tracks") if snapshot is not None else ())
     unknown = [l for l in chosen if l not in schema.LAYER_IDS]
     if unknown:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
@@ -280,9 +285,9 @@ def export_view(args) -> int:
         return export_video(args, data, months, chosen if args.layers else None, snapshot)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
-    map_state = layers.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
+    map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
                                 view=args.view, present=args.present, filters=Filters())
-    payload = export.export(args.format, data, map_state, snapshot)
+    payload = exports.export(args.format, data, map_state, snapshot)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
     return 0
@@ -290,7 +295,8 @@ def export_view(args) -> int:
 
 def export_video(args, data, months, chosen, snapshot) -> int:
     """The scenes (or the months --from..--to) as MP4 or GIF, with a progress line on stderr."""
-    from geo import state, video
+    from geo.page import state
+    from geo.export import video
     if args.scenes and (args.first or args.last):
         return fail("use either --scenes or --from/--to, not both")
     try:

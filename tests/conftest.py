@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from geo import dataset
+from geo.data import dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

@@ -1,6 +1,6 @@
 """Who may change the workspace: configuration decides, the local user needs none."""
-from geo import access
-from geo.access import HEADER, LOCAL, LOGIN, Config, config, identify
+from geo.store import access
+from geo.store.access import HEADER, LOCAL, LOGIN, Config, config, identify
 
 
 def test_with_nothing_configured_the_local_user_is_an_editor():

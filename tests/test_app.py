@@ -5,7 +5,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from geo import layers, style, timeline
+from geo.view import records
+from geo import style
+from geo.render import layers
+from geo.model import timeline
 
 APP = str(ROOT / "app.py")
 
@@ -35,7 +38,8 @@ def feature_ids(layer_spec) -> set:
 
 
 def test_imported_data_joins_the_map(tmp_path, monkeypatch):
-    from geo import importer, workspace
+    from geo.imports import importer
+    from geo.store import workspace
     monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
     ws = workspace.Workspace()
     point = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Depot X"},'
@@ -52,7 +56,7 @@ def test_imported_data_joins_the_map(tmp_path, monkeypatch):
 def test_default_state_runs_and_holds_every_layer():
     at = run()
     ids = {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
-    assert set(layers.DEFAULT_LAYERS) <= ids
+    assert set(records.DEFAULT_LAYERS) <= ids
     assert json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)["html"].count("{") == 4
     assert not at.warning
 
@@ -101,7 +105,7 @@ def test_presenter_link_without_a_scene_opens_scene_one_whole():
     at = run({"present": "1"})
     first = at.session_state["scene_index"]
     assert first == 0
-    from geo import dataset
+    from geo.data import dataset
     scene = dataset.load().scenes.iloc[0]
     assert at.session_state["date"] == f"{scene.date:%Y-%m}" and at.session_state["view"] == scene.view
     assert scene.title in at.markdown[0].value and f"{scene.date:%B %Y}" in at.markdown[0].value
@@ -134,7 +138,7 @@ def test_full_dates_and_comma_lists_in_links_are_understood():
 def test_garbage_parameters_show_a_notice_and_the_defaults(params, word):
     at = run(params)
     assert any(word in w.value for w in at.warning), [w.value for w in at.warning]
-    assert set(layers.DEFAULT_LAYERS) <= {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
+    assert set(records.DEFAULT_LAYERS) <= {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
 
 
 def test_tracks_layer_draws_a_bounded_window_of_many_points(monkeypatch):
@@ -151,8 +155,9 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     import csv
     import io
     from conftest import DATA, read_rows
-    from geo import importer, workspace
-    from geo.schema import IMPORTED_CLAIMS
+    from geo.imports import importer
+    from geo.store import workspace
+    from geo.data.schema import IMPORTED_CLAIMS
     monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
     row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
     row = {c.name: row.get(c.name, "") for c in IMPORTED_CLAIMS.columns} | {
@@ -165,7 +170,7 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     ws = workspace.Workspace()
     # The importer checks references as the validator does; this one passed when imported and its
     # place has since left data/places.csv (a rename, say), which the page must survive.
-    from geo import recognise
+    from geo.imports import recognise
     places, routes = recognise.bundled_reference_ids()
     monkeypatch.setattr(recognise, "bundled_reference_ids", lambda: (places | {"LOC_NOWHERE"}, routes))
     batch = ws.add(importer.read_file(out.getvalue().encode(), filename="sightings.csv", kind="claims"))
@@ -197,8 +202,8 @@ def test_headline_groups_by_organisation_or_by_government():
     assert 'data-group-by="government"' in by_gov
     containers = by_gov.split("<h5>Containers</h5>")[1].split("<h5>")[0]
     assert containers.count("United States government") == 1
-    from geo import dataset
-    from geo.evidence import headline
+    from geo.data import dataset
+    from geo.model.evidence import headline
     us = [c for c in headline(dataset.load().claims, "2025-06-30")["Containers"]
           if c["government"] == "United States government"]
     latest = max(us, key=lambda c: (c["as_of"], c["published"], c["id"]))

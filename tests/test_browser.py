@@ -12,6 +12,7 @@ from PIL import Image
 
 from bench.browser import CHART, CHROMIUM_ARGS, Server, lit_pixels as lit_image
 from conftest import DATA, ROOT, read_rows, require_chromium, write_rows
+from geo.view import records
 from geo import style
 
 pytestmark = pytest.mark.browser
@@ -73,12 +74,13 @@ def lit_pixels(png: bytes) -> int:
 
 
 def map_camera(page, view, present=False, focus=()):
-    """The camera the server fits to the canvas the page reported (geo.layers.camera), as a
-    geo.labels.Camera in the canvas's own pixels, and the canvas's box on the page."""
-    from geo import dataset, labels, layers
+    """The camera the server fits to the canvas the page reported (geo.render.layers.camera), as a
+    geo.render.labels.Camera in the canvas's own pixels, and the canvas's box on the page."""
+    from geo.data import dataset
+    from geo.render import labels, layers
     box = page.locator(f"{CHART} canvas").first.bounding_box()
     view_id = next(k for k, v in style.VIEWS.items() if v == view) if isinstance(view, style.View) else view
-    state = layers.MapState(date=None, view=view_id, present=present, focus=tuple(focus))
+    state = records.MapState(date=None, view=view_id, present=present, focus=tuple(focus))
     size = (round(box["width"]), round(box["height"]))
     data = dataset.load()
     cam = layers.camera(state, size, data.places, data.countries.total_bounds)

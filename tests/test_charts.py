@@ -1,7 +1,8 @@
 """Chart specs: built once without the date, with the date added as one rule layer."""
 import json
 
-from geo import charts, timeline
+from geo.render import charts
+from geo.model import timeline
 
 
 def test_step_chart_keeps_every_claimant_and_labels_capacity_estimates(data):

@@ -4,7 +4,7 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from geo.validate import km_between
+from geo.data.validate import km_between
 
 SEA_PORT_ALLOWANCE_KM = 5
 
@@ -55,8 +55,8 @@ def test_basemap_shows_crimea_as_part_of_ukraine(data, lon, lat):
 
 
 def test_every_place_lies_in_its_declared_country(data):
-    from geo.dataset import check_countries
-    from geo.validate import RawTable
+    from geo.data.dataset import check_countries
+    from geo.data.validate import RawTable
     records = data.places[["id", "lon", "lat", "country"]].to_dict("records")
     raw = RawTable(None, records, list(range(2, len(records) + 2)), [])
     assert check_countries(records, raw, {"detail": data.countries_detail, "overview": data.countries}) == []

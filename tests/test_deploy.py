@@ -157,6 +157,6 @@ def test_an_import_through_one_replica_shows_on_the_other_and_a_viewer_cannot_im
             assert edith.errors == [] and vera.errors == []
         finally:
             browser.close()
-    from geo.workspace import Workspace
+    from geo.store.workspace import Workspace
     gone = Workspace(url).batches(removed=True).iloc[0]
     assert (gone["imported_by"], gone["removed_by"]) == ("edith", "edith")

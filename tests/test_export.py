@@ -4,6 +4,9 @@ import io
 import json
 import zipfile
 
+from geo.model import evidence
+from geo.view import records
+from geo import export as exports
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,12 +16,15 @@ from PIL import Image
 
 import sample_files as sf
 from conftest import require_chromium
-from geo import export, layers, style, timeline
-from geo.importer import read_file
-from geo.workspace import Workspace
+from geo import style
+from geo.export import formats as export
+from geo.render import layers
+from geo.model import timeline
+from geo.imports.importer import read_file
+from geo.store.workspace import Workspace
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-ALL_LAYERS = layers.DEFAULT_LAYERS + ("imported", "tracks")
+ALL_LAYERS = records.DEFAULT_LAYERS + ("imported", "tracks")
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +55,7 @@ def snapshot(tmp_path_factory):
 
 def state(month="2024-06", **kw):
     kw.setdefault("layers", ALL_LAYERS)
-    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+    return records.MapState(date=timeline.month_end(month + "-01"), **kw)
 
 
 def test_view_follows_the_date(data, snapshot):
@@ -145,7 +151,7 @@ def test_csv_claims_follow_date_and_filters(data):
     late = export.claims_on(data, state("2025-11"), None)
     early = export.claims_on(data, state("2023-10"), None)
     assert len(early) < len(late) == len(data.claims[data.claims["reported_date"] <= state("2025-11").date])
-    media = export.claims_on(data, state("2025-11", filters=export.layers.Filters(claimant_types=("media",))), None)
+    media = export.claims_on(data, state("2025-11", filters=evidence.Filters(claimant_types=("media",))), None)
     assert set(media["claimant_type"]) == {"media"}
 
 
@@ -172,7 +178,7 @@ def test_html_renders_offline_and_shows_hostile_names_as_text(data, snapshot, tm
     chromium = require_chromium()
     from playwright.sync_api import sync_playwright
     st = state("2024-06", view="overview")
-    page_html = export.export("html", data, st, snapshot).decode("utf-8")
+    page_html = exports.export("html", data, st, snapshot).decode("utf-8")
     assert "<img src=x" not in page_html and "<script src=" not in page_html
     path = tmp_path / "map.html"
     path.write_text(page_html, encoding="utf-8")
@@ -226,8 +232,8 @@ def test_cli_export_writes_each_format(tmp_path, data):
 
 
 def view_ids(data, state) -> dict[str, set]:
-    from geo import view as views
-    v = views.build_view(data, layers.prepare(data, state.filters), state)
+    from geo.view import mapview as views
+    v = views.build_view(data, records.prepare(data, state.filters), state)
     out = {layer_id: {r["feature_id"] for r in v.features(layer_id)} for layer_id in v.records}
     out["places"] = set(data.places["id"])
     return {k: ids for k, ids in out.items() if ids}
@@ -235,17 +241,17 @@ def view_ids(data, state) -> dict[str, set]:
 
 def test_every_vector_format_holds_exactly_the_view_and_a_railcar_month_its_railcars(data, tmp_path):
     import pyogrio
-    state = layers.MapState(date=timeline.month_end("2024-06-01"), view="tumen")
+    state = records.MapState(date=timeline.month_end("2024-06-01"), view="tumen")
     expected = view_ids(data, state)
     assert expected.get("railcars"), "June 2024 has railcar sightings at the crossing"
-    geojson = json.loads(export.export("geojson", data, state))
+    geojson = json.loads(exports.export("geojson", data, state))
     got = {}
     for f in geojson["features"]:
         got.setdefault(f["properties"]["layer"], set()).add(f["properties"]["id"])
     assert got == expected
     for fmt in ("gpkg", "kml"):
         path = tmp_path / f"view.{fmt}"
-        path.write_bytes(export.export(fmt, data, state))
+        path.write_bytes(exports.export(fmt, data, state))
         layers_in_file = {name for name, _ in pyogrio.list_layers(path)} - {"metadata", "sources"}
         got = {}
         for name in layers_in_file:
@@ -255,7 +261,7 @@ def test_every_vector_format_holds_exactly_the_view_and_a_railcar_month_its_rail
         assert {k for k in got} == set(expected), fmt
         if fmt == "gpkg":
             assert got == expected
-    html = export.export("html", data, state, basemap=layers.basemap_features(data.countries, None, style.ANALYST))
+    html = exports.export("html", data, state, basemap=layers.basemap_features(data.countries, None, style.ANALYST))
     assert 'data-testid="legend"' in html.decode() if isinstance(html, bytes) else html
 
 
@@ -271,7 +277,7 @@ def test_the_offline_map_stamps_every_place_name_even_when_its_id_holds_html_cha
 
 
 def test_imported_claims_are_exported_once_even_from_the_apps_merged_table(data, snapshot):
-    from geo import imported
+    from geo.view import overlay as imported
     merged = data.__class__(**{**data.__dict__, "claims": imported.with_imported_claims(data.claims, snapshot)})
     rows = list(csv.DictReader(io.StringIO(export.claims_csv(merged, state("2024-06"), snapshot).decode("utf-8-sig"))))
     ids = [r["id"] for r in rows]
@@ -286,7 +292,7 @@ def test_tracks_export_the_month_the_map_draws_not_their_whole_history(data, tmp
         lines.append(f"V1,Test vessel,{t:%Y-%m-%dT%H:%M:%SZ},{130 + day / 100:.2f},42.0")
     ws = Workspace(tmp_path / "tracks.sqlite")
     ws.add(read_file("\n".join(lines).encode(), filename="vessel.csv", kind="tracks"))
-    exported = json.loads(export.export("geojson", data, state("2024-03"), ws.snapshot()))
+    exported = json.loads(exports.export("geojson", data, state("2024-03"), ws.snapshot()))
     track = next(f for f in exported["features"] if f["properties"]["layer"] == "tracks")
     lons = [c[0] for c in track["geometry"]["coordinates"]]
     first_day = (min(lons) - 130) * 100

@@ -6,6 +6,7 @@ import sys
 import time
 import zipfile
 
+from geo import export as exports
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -14,9 +15,9 @@ from shapely.geometry import Point, Polygon
 
 import sample_files as sf
 from conftest import ROOT
-from geo import importer, readers
-from geo.importer import ImportProblem, Limits, read_file
-from geo.workspace import Workspace, front_on
+from geo.imports import importer, readers
+from geo.imports.importer import ImportProblem, Limits, read_file
+from geo.store.workspace import Workspace, front_on
 
 
 @pytest.fixture(autouse=True)
@@ -294,5 +295,5 @@ def test_inspect_of_a_missing_file_is_one_error_line(tmp_path):
 
 
 def test_the_cli_lists_the_same_kinds_and_formats_as_the_modules():
-    from geo import cli, export
-    assert cli.KINDS == importer.KINDS and cli.EXPORT_FORMATS == export.FORMATS
+    from geo import cli
+    assert cli.KINDS == importer.KINDS and cli.EXPORT_FORMATS == exports.FORMATS

@@ -12,9 +12,9 @@ from shapely.geometry import LineString, Point
 
 import sample_files as sf
 from conftest import ROOT
-from geo import dates, importer, recognise
-from geo.importer import ImportProblem, read_file, read_parts
-from geo.workspace import Workspace
+from geo.imports import dates, importer, recognise
+from geo.imports.importer import ImportProblem, read_file, read_parts
+from geo.store.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)
@@ -342,7 +342,7 @@ def messy_tracks(path, n=3000):
 def test_a_large_track_csv_is_streamed_with_the_same_result_rows_and_warnings(tmp_path, monkeypatch):
     path = messy_tracks(tmp_path / "ais.csv")
     whole = read_file(path)
-    from geo import bigcsv
+    from geo.imports import bigcsv
     monkeypatch.setattr(bigcsv, "STREAM_BYTES", 1000)
     monkeypatch.setattr(bigcsv, "BLOCK_BYTES", 20_000)  # many chunks
     seen = []
@@ -365,7 +365,7 @@ def test_a_large_track_csv_is_streamed_with_the_same_result_rows_and_warnings(tm
 
 
 def test_streamed_tracks_are_stored_like_any_other(tmp_path, monkeypatch):
-    from geo import bigcsv
+    from geo.imports import bigcsv
     monkeypatch.setattr(bigcsv, "STREAM_BYTES", 1000)
     result = read_file(sf.track_csv(tmp_path / "ais.csv"))
     assert result.details.get("streamed")
@@ -436,7 +436,7 @@ def test_an_imported_claim_is_checked_exactly_as_a_bundled_one(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     result = read_file(path)
     assert result.skipped == ["row 4, column id: duplicate id 'X0000' (first on row 2)"]
-    from geo import validate, schema
+    from geo.data import validate, schema
     raw, _ = validate.read_raw(path, schema.CLAIMS)
     _, problems = validate.parse_table(raw, "claims.csv")
     assert [p.message for p in problems] == ["duplicate id 'X0000' (first on row 2)"]
@@ -451,9 +451,9 @@ def test_claims_with_day_first_dates_are_rewritten_then_validated(tmp_path):
 
 
 def test_an_imported_claim_is_checked_against_the_bundled_places_and_legs_as_a_bundled_one_is():
-    """One cross-file check (geo.validate.reference_problems) for data/ and for imports."""
+    """One cross-file check (geo.data.validate.reference_problems) for data/ and for imports."""
     from conftest import DATA, read_rows
-    from geo.schema import IMPORTED_CLAIMS
+    from geo.data.schema import IMPORTED_CLAIMS
     row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
     good = {c.name: row.get(c.name, "") for c in IMPORTED_CLAIMS.columns} | {
         "family": "rail", "claimant_type": "think_tank", "claimant": "Imagery Watch"}

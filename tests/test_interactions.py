@@ -238,7 +238,8 @@ def test_play_keeps_the_map_drawn_and_the_camera_where_the_analyst_left_it(page,
 def workspace_server(tmp_path_factory):
     """The app with a workspace holding one imported depot and one vessel's track."""
     from bench.browser import Server
-    from geo import importer, workspace
+    from geo.imports import importer
+    from geo.store import workspace
     path = tmp_path_factory.mktemp("ws-click") / "ws.sqlite"
     ws = workspace.Workspace(path)
     depot = ('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"Click test depot"},'

@@ -6,7 +6,10 @@ import json
 
 import pytest
 
-from geo import labels, layers, style, timeline
+from geo.view import records
+from geo import style
+from geo.render import labels, layers
+from geo.model import timeline
 
 MAPS = {  # window -> (analyst map, presenter map), width x height in pixels
     "1280x720": ((658, 526), (978, 530)),
@@ -23,7 +26,7 @@ MUST_SHOW = {
 
 
 def placed(data, view, size, present):
-    state = layers.MapState(date=timeline.month_end("2024-06-01"), view=view, present=present)
+    state = records.MapState(date=timeline.month_end("2024-06-01"), view=view, present=present)
     cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
     return labels.place_labels(data.places, style.VIEWS[view], cam, style.palette(present).label_size), cam
 
@@ -45,10 +48,10 @@ def test_no_label_overlaps_another_or_leaves_the_map(data, view, window, present
 
 def test_the_deck_draws_exactly_the_placed_labels(data):
     size = MAPS["1280x720"][0]
-    state = layers.MapState(date=timeline.month_end("2024-06-01"), view="overview")
+    state = records.MapState(date=timeline.month_end("2024-06-01"), view="overview")
     basemap = layers.basemap_features(data.countries, None, style.ANALYST)
-    from geo import view as views
-    deck = json.loads(layers.deck_for(data, views.build_view(data, layers.prepare(data, state.filters), state),
+    from geo.view import mapview as views
+    deck = json.loads(layers.deck_for(data, views.build_view(data, records.prepare(data, state.filters), state),
                                       basemap, viewport=size).to_json())
     drawn = next(l for l in deck["layers"] if l["id"] == "places-labels")["data"]
     shown, _ = placed(data, "overview", size, False)
@@ -73,7 +76,7 @@ def test_the_map_never_shows_past_the_bundled_basemap(data, view, window, presen
     scenes = [()] if not present else [tuple(s.focus) for s in data.scenes.itertuples() if s.view == view] or [()]
     x0, y0, x1, y1 = data.countries.total_bounds
     for focus in scenes:
-        state = layers.MapState(date=None, view=view, present=present, focus=focus)
+        state = records.MapState(date=None, view=view, present=present, focus=focus)
         cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
         left, top = cam.pixel(x0, y1)
         right, bottom = cam.pixel(x1, y0)
@@ -86,12 +89,12 @@ def test_the_map_never_shows_past_the_bundled_basemap(data, view, window, presen
 def test_the_legend_hides_none_of_the_names_a_view_is_about(data, view, window):
     """The analyst's legend floats over a corner: the one that hides none of the view's names
     (the Tumen crossing sits in the upper right at 1280x720, where the legend used to be)."""
-    from geo import view as views
-    from geo.evidence import Filters
+    from geo.view import mapview as views
+    from geo.model.evidence import Filters
 
     size = MAPS[window][0]
-    state = layers.MapState(date=timeline.month_end("2025-11-01"), view=view)
-    the_view = views.build_view(data, layers.prepare(data, Filters()), state)
+    state = records.MapState(date=timeline.month_end("2025-11-01"), view=view)
+    the_view = views.build_view(data, records.prepare(data, Filters()), state)
     corner = layers.legend_corner(data, the_view, size)
     cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
     box = labels.legend_box(corner, cam, len(the_view.legend))

@@ -6,14 +6,17 @@ import math
 import pandas as pd
 import pytest
 
-from geo import layers, panels, style, timeline
-from geo.evidence import Evidence, Filters, evidence_for, format_value
+from geo.view import records
+from geo import style
+from geo.render import layers, panels
+from geo.model import timeline
+from geo.model.evidence import Evidence, Filters, evidence_for, format_value
 
-ALL = layers.DEFAULT_LAYERS
+ALL = records.DEFAULT_LAYERS
 
 
 def state(month="2024-06", **kw):
-    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+    return records.MapState(date=timeline.month_end(month + "-01"), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +49,11 @@ def test_deck_json_is_deterministic_and_clean(data, basemap):
 
 def test_close_up_views_thin_long_legs_only_outside_the_detail_box(data, basemap):
     def path(view):  # the leg's whole path, before the map cuts it into dashes
-        rows = layers.route_records(layers.prepare(data, Filters()), state("2025-11", view=view), style.palette(False))
+        rows = records.route_records(records.prepare(data, Filters()), state("2025-11", view=view), style.palette(False))
         return next(r["path"] for r in rows if r["feature_id"] == "L_RAIL_USSURIYSK_TIKHORETSK")
 
     def inside(p):
-        x0, y0, x1, y1 = layers.DETAIL_BOX
+        x0, y0, x1, y1 = records.DETAIL_BOX
         return [xy for xy in p if x0 <= xy[0] <= x1 and y0 <= xy[1] <= y1]
 
     full, thin = path("overview"), path("tumen")
@@ -79,7 +82,7 @@ def test_only_requested_layers_are_built(data, basemap):
 
 def leg_records(data, st) -> dict[str, dict]:
     """The legs as the deck draws them (solid, or cut into dashes), by id."""
-    rows = layers.route_records(layers.prepare(data, st.filters), st, style.palette(st.present))
+    rows = records.route_records(records.prepare(data, st.filters), st, style.palette(st.present))
     return {r["feature_id"]: r for r in rows}
 
 
@@ -164,14 +167,14 @@ def test_panels_escape_text_from_data():
 
 
 def test_a_voyage_along_the_sea_leg_is_listed_as_its_evidence(data):
-    from geo import tracks
+    from geo.render import tracks
     leg = data.routes.set_index("id").geometry["L_SEA_RAJIN_DUNAI"]
     coords = list(leg.coords)
     points = pd.DataFrame({"track_id": "A1", "name": HOSTILE, "lon": [c[0] for c in coords],
                            "lat": [c[1] for c in coords],
                            "t": pd.date_range("2024-03-12", periods=len(coords), freq="h")})
     near = tracks.tracks_near_legs(points, data.routes)
-    from geo.evidence import voyages_along
+    from geo.model.evidence import voyages_along
     voyages = voyages_along(near, {"A1": HOSTILE}, "L_SEA_RAJIN_DUNAI", "2024-03-31")
     assert voyages and voyages[0]["n_points"] >= 3 and voyages[0]["first"] == "2024-03-12"
     assert voyages_along(near, {"A1": HOSTILE}, "L_SEA_RAJIN_DUNAI", "2024-02-29") == []
@@ -196,7 +199,7 @@ def test_the_fast_path_draws_exactly_what_the_plain_build_draws(data, view, mode
     detail = data.countries_detail if style.VIEWS[view].detailed else None
     features = layers.basemap_features(data.countries, detail, style.ANALYST)
     static = layers.static_layers(data, view, False, features)
-    prepared = layers.prepare(data, Filters())
+    prepared = records.prepare(data, Filters())
     for month in ("2023-09", "2024-03", "2024-11", "2025-06", "2025-11"):
         st = state(month, view=view, mode=mode)
         fast = layers.build_deck(data, st, features, static, prepared).to_json()

@@ -1,4 +1,4 @@
-"""Round markers drawn as icons (geo.markers): one program for every marker and name, outlines
+"""Round markers drawn as icons (geo.render.markers): one program for every marker and name, outlines
 as ScatterplotLayer drew them, and no image reloaded on a date step."""
 import base64
 import io
@@ -8,7 +8,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from geo import layers, markers, style, timeline
+from geo.model import evidence
+from geo.view import records
+from geo import style
+from geo.render import layers, markers
+from geo.model import timeline
 
 
 def image(sheet) -> Image.Image:
@@ -21,7 +25,7 @@ def basemap(data):
 
 
 def deck(data, basemap, month, **kw):
-    state = layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+    state = records.MapState(date=timeline.month_end(month + "-01"), **kw)
     return json.loads(layers.build_deck(data, state, basemap).to_json())
 
 
@@ -68,9 +72,9 @@ def test_a_date_step_keeps_the_railcar_markers_image(data, basemap):
 
 def test_a_filter_that_leaves_no_railcar_sighting_still_draws_the_map(data, basemap):
     # Think-tank claims about munitions and troops: no railcar counts among them, at any date.
-    filters = layers.Filters(claimant_types=("think_tank",), families=("munitions", "troops"))
-    state = layers.MapState(date=timeline.month_end("2024-11-01"), filters=filters)
-    assert layers.prepare(data, filters).railcar_radii == ()
+    filters = evidence.Filters(claimant_types=("think_tank",), families=("munitions", "troops"))
+    state = records.MapState(date=timeline.month_end("2024-11-01"), filters=filters)
+    assert records.prepare(data, filters).railcar_radii == ()
     spec = json.loads(layers.build_deck(data, state, basemap).to_json())
     railcars = next(l for l in spec["layers"] if l["id"] == "railcars")
     assert railcars["data"] == [] and railcars["iconAtlas"].startswith("data:image/png;base64,")

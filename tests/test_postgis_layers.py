@@ -16,8 +16,8 @@ import pytest
 import shapely
 
 import sample_files as sf
-from geo.importer import read_file
-from geo.workspace import Workspace
+from geo.imports.importer import read_file
+from geo.store.workspace import Workspace
 
 LAYERS = {"gis_points": "MULTIPOINT", "gis_lines": "MULTILINESTRING", "gis_areas": "MULTIPOLYGON",
           "gis_tracks": "LINESTRING", "features": "GEOMETRY", "track_points": "POINT"}

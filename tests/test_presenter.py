@@ -6,7 +6,8 @@ Skips without Chromium on a laptop; fails under CI=true, where .ci/run installs 
 """
 import pytest
 
-from geo import labels, style
+from geo import style
+from geo.render import labels
 from test_browser import (WAIT_MS, chromium, map_camera, open_app, server, shot, wait_idle)  # noqa: F401
 
 pytestmark = pytest.mark.browser

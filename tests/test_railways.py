@@ -7,7 +7,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from conftest import DATA
-from geo import railways
+from geo.geometry import railways
 
 TRACK_TOLERANCE_KM = 2.0
 SAMPLE_STEP_KM = 2.0

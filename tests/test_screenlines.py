@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from geo import screenlines
+from geo.geometry import screenlines
 
 
 def lengths_px(rows, zoom):

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, box
 
-from geo import timeline
+from geo.model import timeline
 
 T = pd.Timestamp
 
@@ -160,7 +160,7 @@ def test_merged_metric_dispute_on_a_fixture():
 
 
 def test_grouping_by_government_lets_one_agency_overtake_another(data):
-    from geo.evidence import headline
+    from geo.model.evidence import headline
     when = "2025-11-30"
     by_org = headline(data.claims, when)["Containers"]
     by_gov = headline(data.claims, when, group_by="government")["Containers"]

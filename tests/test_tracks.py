@@ -15,7 +15,9 @@ import pytest
 
 from bench import synthetic
 from conftest import DATA
-from geo import layers, style, tracks
+from geo.view import records
+from geo import style
+from geo.render import layers, tracks
 
 N = 100_000
 DATES = ["2023-11-30", "2024-06-30", "2025-03-31"]
@@ -173,7 +175,7 @@ def test_every_record_carries_the_tooltip_fields(prepared):
 
 
 def test_tracks_join_the_bundled_deck(data, prepared):
-    state = layers.MapState(date=pd.Timestamp("2024-06-30"), view="sea")
+    state = records.MapState(date=pd.Timestamp("2024-06-30"), view="sea")
     deck = layers.build_deck(data, state, layers.basemap_features(data.countries, None, style.ANALYST))
     deck.layers.extend(tracks.track_layers(prepared, state.date, state.view))
     ids = [l["id"] for l in json.loads(deck.to_json())["layers"]]

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import ROOT, read_rows, write_rows
-from geo import dataset
+from geo.data import dataset
 
 
 def problems_in(data_dir) -> list[str]:

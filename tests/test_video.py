@@ -4,7 +4,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from geo import cli, export, video
+from geo.view import records
+from geo import export as exports
+from geo import cli
+from geo.export import formats as export, video
 
 
 def decode_mp4(path):
@@ -81,8 +84,7 @@ def test_cli_writes_a_gif_of_scenes_and_refuses_bad_arguments(tmp_path, capsys):
 def test_export_offers_mp4_and_gif_as_the_scene_sequence(data, monkeypatch):
     calls = []
     monkeypatch.setattr(video, "to_bytes", lambda fmt, data, shots, **kw: calls.append((fmt, shots)) or b"ok")
-    from geo import layers
-    state = layers.MapState(date=data.scenes["date"].max())
-    assert export.export("mp4", data, state) == b"ok"
-    assert {"mp4", "gif"} <= set(export.FORMATS)
+    state = records.MapState(date=data.scenes["date"].max())
+    assert exports.export("mp4", data, state) == b"ok"
+    assert {"mp4", "gif"} <= set(exports.FORMATS)
     assert [s.heading.split()[0] for s in calls[0][1]] == list(data.scenes["id"])

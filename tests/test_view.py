@@ -4,16 +4,20 @@ import json
 import pandas as pd
 import pytest
 
-from geo import layers, panels, style, timeline, view as views
-from geo.evidence import Filters
+from geo.view import records
+from geo import style
+from geo.render import layers, panels
+from geo.model import timeline
+from geo.view import mapview as views
+from geo.model.evidence import Filters
 
 
 def state(month="2024-06", **kw):
-    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+    return records.MapState(date=timeline.month_end(month + "-01"), **kw)
 
 
 def build(data, st):
-    return views.build_view(data, layers.prepare(data, st.filters), st)
+    return views.build_view(data, records.prepare(data, st.filters), st)
 
 
 def drawn_symbols(deck: dict, palette) -> set:

@@ -15,9 +15,9 @@ import pytest
 
 import sample_files as sf
 from conftest import ROOT
-from geo import access, workspace
-from geo.importer import read_file
-from geo.workspace import NotAllowed, Workspace, WorkspaceError, front_on
+from geo.store import access, workspace
+from geo.imports.importer import read_file
+from geo.store.workspace import NotAllowed, Workspace, WorkspaceError, front_on
 
 VIEWER = access.User("vera", editor=False, source=access.HEADER)
 EDITOR = access.User("edith", editor=True, source=access.HEADER)
@@ -138,7 +138,7 @@ def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch, 
             yield row
 
     monkeypatch.setattr(workspace, "feature_rows", dies_at_row_900)
-    monkeypatch.setattr("geo.postgis.feature_rows", dies_at_row_900, raising=False)
+    monkeypatch.setattr("geo.store.postgis.feature_rows", dies_at_row_900, raising=False)
     with pytest.raises(OSError):
         ws.add(read_file(sf.claims_csv(tmp_path / "claims.csv", 1000)))
     assert ws.counts() == counts and ws.version() == version and contents(store) == before
@@ -148,7 +148,7 @@ def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch, 
 def test_a_bad_track_point_the_database_refuses_late_rolls_back_the_whole_file(tmp_path, monkeypatch, store):
     """The store itself refuses the last point (NULL longitude), after PostGIS has been sent
     earlier COPY chunks: nothing of the file may stay."""
-    monkeypatch.setattr("geo.postgis.COPY_ROWS", 4, raising=False)
+    monkeypatch.setattr("geo.store.postgis.COPY_ROWS", 4, raising=False)
     ws = Workspace()
     ws.add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
     before = contents(store)
@@ -271,7 +271,7 @@ def import_meanwhile(monkeypatch, store, files):
         return wrapped
 
     if workspace.is_url(store):
-        from geo import postgis
+        from geo.store import postgis
         monkeypatch.setattr(postgis, "feature_rows_of", during(postgis.feature_rows_of))
     else:
         monkeypatch.setattr(workspace.SqliteWorkspace, "_feature_rows",
@@ -359,7 +359,7 @@ def test_a_store_newer_than_this_program_is_refused_in_one_line(store):
 
 
 def test_a_postgis_store_takes_a_new_migration_step_once_and_keeps_its_data(tmp_path, monkeypatch, postgres):
-    from geo import postgis
+    from geo.store import postgis
     url = postgres.new_database()
     Workspace(url).add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
     monkeypatch.setattr(postgis, "MIGRATIONS",

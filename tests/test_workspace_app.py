@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 import sample_files as sf
 from conftest import ROOT
-from geo import layers
-from geo.workspace import Workspace
+from geo.render import layers
+from geo.store.workspace import Workspace
 
 APP = str(ROOT / "app.py")
 
@@ -51,7 +51,7 @@ def test_a_batch_imported_from_the_cli_appears_on_the_next_rerun_and_a_removal_t
 
 
 def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path, store, monkeypatch):
-    from geo.importer import read_file
+    from geo.imports.importer import read_file
     Workspace().add(read_file(sf.acled_csv(tmp_path / "a.csv")))
     monkeypatch.setenv("GEO_USER", "vera")
     monkeypatch.setenv("GEO_EDITORS", "edith")
@@ -78,7 +78,7 @@ def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path,
 
 
 def test_an_editor_s_removal_in_the_app_is_recorded_with_the_user_s_name(tmp_path, store, monkeypatch):
-    from geo.importer import read_file
+    from geo.imports.importer import read_file
     Workspace().add(read_file(sf.acled_csv(tmp_path / "a.csv")))
     monkeypatch.setenv("GEO_USER", "edith")
     monkeypatch.setenv("GEO_EDITORS", "edith")

@@ -39,7 +39,7 @@ What the script does:
    extent, the pieces of one Natural Earth line merged again, lines with most of their
    length in North Korea kept); simplifies each line (Douglas-Peucker, SIMPLIFY_DEG) with
    4-decimal coordinates: data/railways/railways.geojson;
-2. builds a graph over that track (geo.railways.Network: lines noded where they meet, line
+2. builds a graph over that track (geo.geometry.railways.Network: lines noded where they meet, line
    ends within JOIN_KM of another line joined to it, and the CROSSINGS joins where the data
    has no track over a border river) and replaces every rail leg's geometry with the
    shortest path along the track between the track points nearest its places; edges
@@ -68,7 +68,8 @@ from shapely.geometry import LineString, Point
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from geo import railways, validate  # noqa: E402
+from geo.geometry import railways
+from geo.data import validate
 
 DATA = REPO_ROOT / "data"
 BOX = (28.0, 38.0, 142.0, 62.0)  # lon/lat: Ukraine's border to the Pacific, Caucasus to Kirov
@@ -87,7 +88,7 @@ DETAIL_SIMPLIFY_M = 800
 LEG_DECIMALS = 3
 RUSSIA_CONIC = "+proj=eqdc +lat_1=45 +lat_2=62 +lon_0=90 +datum=WGS84 +units=m"
 SPUR_KM = 2.0  # a place this close to the track is joined to it; farther, the leg ends on the track,
-# unless that end would be more than END_KM from the place (geo.validate.ROUTE_END_TOLERANCE_KM: a
+# unless that end would be more than END_KM from the place (geo.data.validate.ROUTE_END_TOLERANCE_KM: a
 # leg must end within 3 km of its places): then a straight spur joins the place to the nearest track.
 END_KM = validate.ROUTE_END_TOLERANCE_KM
 # North Korea: Natural Earth's lower-category railroads (the category-1 set has no line there), read

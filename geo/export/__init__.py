@@ -1,0 +1,48 @@
+"""Exports of one view, each format a renderer in one registry.
+
+Every renderer draws what geo.view decided for the state (records, legend, claims, sources),
+so a GeoJSON, a slide and a video of the same state cannot disagree. A new format is a new
+entry in RENDERERS, never a new copy of the query.
+"""
+from __future__ import annotations
+
+from geo import style
+from geo.export import formats, video
+from geo.render import layers
+
+
+def _html(data, state, snapshot=None, basemap: dict | None = None) -> bytes:
+    if basemap is None:
+        detail = data.countries_detail if style.VIEWS[state.view].detailed else None
+        basemap = layers.basemap_features(data.countries, detail, style.palette(state.present))
+    return formats.to_html(data, state, basemap, snapshot).encode("utf-8")
+
+
+def _video(fmt: str):
+    def render(data, state, snapshot=None, basemap=None) -> bytes:
+        # the presenter's scene sequence at 1280x720, with this view's filters; geo.export.video
+        # renders other sequences and sizes, with a progress callback
+        return video.to_bytes(fmt, data, video.scene_shots(data, present=True, filters=state.filters),
+                              snapshot=snapshot)
+    return render
+
+
+RENDERERS = {
+    "geojson": lambda data, state, snapshot=None, basemap=None: formats.to_geojson(data, state, snapshot),
+    "gpkg": lambda data, state, snapshot=None, basemap=None: formats.to_gpkg(data, state, snapshot),
+    "kml": lambda data, state, snapshot=None, basemap=None: formats.to_kml(data, state, snapshot),
+    "csv": lambda data, state, snapshot=None, basemap=None: formats.to_csv(data, state, snapshot),
+    "html": _html,
+    "png": lambda data, state, snapshot=None, basemap=None: formats.to_png(data, state, snapshot),
+    "mp4": _video("mp4"),
+    "gif": _video("gif"),
+}
+FORMATS = tuple(RENDERERS)
+VIDEO_FORMATS = video.FORMATS  # a sequence of slides, not one view
+
+
+def export(fmt: str, data, state, snapshot=None, basemap: dict | None = None) -> bytes:
+    """Any format by name (see FORMATS), as bytes."""
+    if fmt not in RENDERERS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return RENDERERS[fmt](data, state, snapshot, basemap)

@@ -1,0 +1,327 @@
+"""One importer for every file an analyst brings, read into a GeoDataFrame in EPSG:4326 of one
+known *kind*: CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ,
+and shapefiles (zipped, given by the path of the .shp with its parts beside it, or uploaded
+as several parts).
+
+Used by the CLI (`python -m geo inspect|import`) and the app's uploader alike, so both
+accept and refuse exactly the same files. The work is split by concern:
+
+- geo.imports.filecheck: the cheap checks every file passes first (size, zip members, byte-level
+  estimates), standard library only; a hostile file is refused in well under a second.
+- geo.imports.readers: one reader per format (`READERS`), each returning the same `Loaded` records.
+- geo.imports.coords: coordinate columns, CRS, lon/lat, swapped axes.
+- geo.imports.dates: dates and times, read per column and never guessed silently.
+- geo.imports.recognise: the kind, and our own tables checked by the bundled data's validation.
+- geo.imports.bigcsv: large track CSVs streamed in chunks.
+
+The rules:
+
+- Every refusal is one ImportProblem whose str() is a single line naming the file (and the
+  row and column where there is one). Readers convert the exceptions their libraries raise
+  for bad input; anything else is a bug and propagates (the CLI and the page turn it into
+  one line, tests see it as what it is).
+- Rows are counted as a spreadsheet shows them: in a CSV the header is row 1 and the first
+  record row 2; in other formats the row is the feature's position, from 1.
+- A bad row is skipped and reported (`row N, column C: reason`), unless strict, where the
+  first bad row fails the whole import. An import is all or nothing.
+- `preview()` returns what would be imported (format, kind, count, CRS, bounds, the date
+  column and how it was read, warnings, skipped rows) with the same overrides.
+
+Kinds: claims, events (ours, ACLED- or UCDP-GED-shaped), places, front (dated front-line or
+control snapshots), tracks (timestamped points of vessels or trains) and generic.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.imports import bigcsv, coords, readers, recognise
+from geo.imports.coords import WGS84, present_mask
+from geo.imports.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
+from geo.imports.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
+from geo.imports.readers import Loaded, ReadOptions, extract, load  # noqa: F401
+from geo.imports.recognise import KindOptions, guess_kind  # noqa: F401
+
+KINDS = ("claims", "events", "places", "front", "tracks", "generic")
+
+
+@dataclass
+class ImportResult:
+    filename: str
+    format: str
+    kind: str
+    frame: gpd.GeoDataFrame  # EPSG:4326; tracks: track_id, name, t, lon, lat (+ point geometry)
+    input_crs: str | None
+    sha256: str
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # `row N, column C: reason`
+    details: dict = field(default_factory=dict)  # date column and format, coordinate columns, track id column
+
+    def summary(self) -> dict:
+        geoms = self.frame.geometry
+        present = geoms[geoms.notna() & ~geoms.is_empty] if len(geoms) else geoms
+        bounds = [round(float(v), 6) for v in present.total_bounds] if len(present) else None
+        if bounds is None and self.kind == "tracks" and len(self.frame):  # streamed tracks: lon/lat only
+            lon, lat = self.frame["lon"], self.frame["lat"]
+            bounds = [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
+        return {
+            "file": self.filename, "format": self.format, "kind": self.kind,
+            "feature_count": int(len(self.frame)),
+            "geometry_types": sorted(set(present.geom_type)) if len(present) else
+            (["Point"] if self.kind == "tracks" and len(self.frame) else []),
+            "input_crs": self.input_crs,
+            "bounds_lonlat": bounds,
+            "columns": [c for c in self.frame.columns if c != "geometry"],
+            "date_column": self.details.get("date_column"),
+            "date_format": self.details.get("date_format"),
+            "coordinate_columns": self.details.get("coordinate_columns"),
+            "skipped_rows": len(self.skipped),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything an analyst may choose instead of what the importer finds."""
+
+    kind: str | None = None
+    strict: bool = False
+    assume_crs: str | None = None
+    date_column: str | None = None
+    dayfirst: bool | None = None  # None: decided from the values
+    coord_columns: tuple[str, str] | None = None  # (lon, lat)
+    swap_axes: bool = False
+
+
+# --- entry points ------------------------------------------------------------------------------------
+
+def read_file(source, filename: str | None = None, kind: str | None = None, limits: Limits = Limits(),
+              strict: bool = False, assume_crs: str | None = None, *, date_column: str | None = None,
+              dayfirst: bool | None = None, coord_columns: tuple[str, str] | None = None, swap_axes: bool = False,
+              progress=None) -> ImportResult:
+    """Read a path or bytes; raise ImportProblem (one line) for anything unusable.
+
+    A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(fraction)`
+    is called with 0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
+    opts = Options(kind, strict, assume_crs, date_column, dayfirst, tuple(coord_columns) if coord_columns else None,
+                   swap_axes)
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".shp", ".shx", ".dbf"):
+        return read_parts(shapefile_siblings(Path(source), limits), filename=filename, limits=limits,
+                          progress=progress, **options_kwargs(opts))
+    filename = filename or (Path(source).name if isinstance(source, (str, Path)) else "upload")
+    check_kind(opts.kind, filename)
+    raw = read_bytes(source, filename, limits)
+    return guarded(lambda: _read(raw, filename, limits, opts, progress), filename)
+
+
+def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), progress=None,
+               **options) -> ImportResult:
+    """Several files imported as one: a shapefile's parts (a multi-file upload, as (name, bytes)
+    pairs or a {name: bytes} dict). One part alone is read as any file."""
+    parts = dict(parts)
+    opts = Options(**options)
+    if len(parts) == 1:
+        (name, raw), = parts.items()
+        return read_file(raw, filename=filename or name, limits=limits, progress=progress, **options_kwargs(opts))
+    shp = [n for n in parts if Path(n).suffix.lower() == ".shp"]
+    filename = filename or (Path(shp[0]).name if len(shp) == 1 else f"{len(parts)} files")
+    check_kind(opts.kind, filename)
+    if not shp:
+        raise ImportProblem(filename, "several files given, but no .shp among them: only a shapefile's parts "
+                                      "(.shp, .shx, .dbf, .prj) are imported together; import other files one by one")
+    total = sum(len(raw) for raw in parts.values())
+    if total > limits.max_bytes:
+        raise ImportProblem(filename, f"the parts are {total / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+    others = [n for n in parts if Path(n).suffix.lower() not in SHAPEFILE_PARTS + (".xml", ".sbn", ".sbx", ".qix",
+                                                                                    ".qmd", ".shp.xml")]
+    digest = hashlib.sha256()
+    for name in sorted(parts):
+        digest.update(name.encode() + b"\0" + bytes(parts[name]))
+
+    def run():
+        with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
+            loaded = readers.load_shapefiles(readers.shapefile_groups(parts), filename, Path(tmp), limits,
+                                             "among the files given")
+            if others:
+                loaded.warnings.append(f"ignored {', '.join(sorted(others))}: not part of a shapefile")
+            result = finish(loaded, filename, digest.hexdigest(), limits, opts)
+        if progress:
+            progress(1.0)
+        return result
+    return guarded(run, filename)
+
+
+def preview(source=None, filename: str | None = None, *, parts=None, limits: Limits = Limits(), **options) -> dict:
+    """What the importer finds, without storing anything: the summary of read_file() (format,
+    kind, feature count, CRS, bounds, date column and how it was read, warnings, skipped rows),
+    plus the columns an analyst may pick from. Takes the same overrides as read_file()."""
+    result = read_parts(parts, filename=filename, limits=limits, **options) if parts is not None else \
+        read_file(source, filename=filename, limits=limits, **options)
+    return preview_of(result)
+
+
+def preview_of(result: ImportResult) -> dict:
+    """preview()'s dict for a result already read (the page keeps the result to import it)."""
+    summary = result.summary()
+    summary["skipped"] = result.skipped[:50]
+    summary["kinds"] = list(KINDS)
+    summary["source_columns"] = result.details.get("source_columns", summary["columns"])
+    summary["swap_suggested"] = any("swapped" in w and "as asked" not in w for w in result.warnings)
+    summary["sample_rows"] = sample_rows(result.frame)
+    return summary
+
+
+def sample_rows(frame, n: int = 10) -> list[dict]:
+    """The first rows as plain text, for a preview table."""
+    head = frame.drop(columns=frame.geometry.name).head(n) if "geometry" in frame.columns else frame.head(n)
+    return [{str(k): cell_text(v) for k, v in row.items()} for row in head.to_dict("records")]
+
+
+def cell_text(value) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}" if value == value.normalize() else value.isoformat(sep=" ")
+    return str(value)
+
+
+def header_columns(parts) -> list[str]:
+    """A CSV's column names from its first line, for choosing columns when a preview failed
+    before they were known; [] for other formats or an unreadable header."""
+    parts = dict(parts)
+    if len(parts) != 1:
+        return []
+    (name, raw), = parts.items()
+    try:
+        if sniff(bytes(raw[:65536]), name) != "csv":
+            return []
+        text, _ = decode_text(bytes(raw[:65536]), name)
+    except ImportProblem:
+        return []
+    line = text.splitlines()[0] if text else ""
+    delimiter = readers.sniff_delimiter(text)
+    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter), []) if c.strip()]
+
+
+def options_kwargs(opts: Options) -> dict:
+    return {"kind": opts.kind, "strict": opts.strict, "assume_crs": opts.assume_crs, "date_column": opts.date_column,
+            "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes}
+
+
+def check_kind(kind, filename):
+    if kind is not None and kind not in KINDS:
+        raise ImportProblem(filename, f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+def guarded(run, filename):
+    """Only running out of memory becomes a refusal here; every other failure is either an
+    ImportProblem already or a bug, which must not be dressed up as a bad file."""
+    try:
+        return run()
+    except MemoryError:
+        raise ImportProblem(filename, "not enough memory to read this file") from None
+
+
+def shapefile_siblings(path: Path, limits: Limits) -> dict[str, bytes]:
+    """provinces.shp and the provinces.shx/.dbf/.prj/.cpg beside it (any letter case)."""
+    name = path.name
+    folder = path.parent
+    try:
+        if not path.exists():
+            raise ImportProblem(name, "cannot open the file (No such file or directory)")
+        stem = path.stem.lower()
+        parts, total = {}, 0
+        for sibling in folder.iterdir():
+            if sibling.stem.lower() == stem and sibling.suffix.lower() in SHAPEFILE_PARTS and sibling.is_file():
+                total += sibling.stat().st_size
+                if total > limits.max_bytes:
+                    raise ImportProblem(name, f"the shapefile's parts exceed {limits.max_bytes / MB:,.0f} MB")
+                parts[sibling.name] = sibling.read_bytes()
+    except OSError as err:
+        raise ImportProblem(name, f"cannot open the file ({err.strerror or err})") from None
+    if not any(Path(n).suffix.lower() == ".shp" for n in parts):
+        raise ImportProblem(name, f"no {path.stem}.shp beside it")
+    return parts
+
+
+def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) -> ImportResult:
+    digest = hashlib.sha256(raw).hexdigest()
+    if bigcsv.worth_streaming(raw, filename, opts):
+        streamed = bigcsv.read_tracks(raw, filename, limits, opts, progress)
+        if streamed is not None:
+            frame, loaded = streamed
+            return result_of(frame, loaded, filename, digest, "tracks", None, opts)
+    if len(raw) > limits.max_bytes:
+        raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB; "
+                                      "only a track CSV may be larger)")
+    with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
+        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind))
+        result = finish(loaded, filename, digest, limits, opts)
+    if progress:
+        progress(1.0)
+    return result
+
+
+def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Options) -> ImportResult:
+    """Recognise, bring to lon/lat, normalise, and apply the strict / all-or-nothing rules."""
+    geom_types = geometry_types(loaded.geometry)
+    kind = opts.kind or guess_kind(loaded, geom_types, filename)
+    cap = limits.max_track_points if kind == "tracks" else limits.max_features
+    if len(loaded.frame) > cap:
+        raise ImportProblem(filename, f"{len(loaded.frame):,} records (limit {cap:,} for {kind})")
+    source_columns = [str(c) for c in loaded.frame.columns]
+    if loaded.geometry is None and kind in ("front", "tracks", "generic"):
+        raise ImportProblem(filename, "no geometry: no coordinate columns (such as lat/lon, latitude/longitude, "
+                                      "Facility Latitude, y/x) and no WKT or GeoJSON column found; name the "
+                                      "coordinate columns (--coords LON,LAT)")
+    frame, input_crs, notes = coords.to_lonlat(loaded, filename, kind, limits.max_vertices, opts.assume_crs,
+                                               opts.swap_axes)
+    loaded.warnings += notes
+    frame = recognise.NORMALISERS[kind](frame, loaded, filename, KindOptions(opts.date_column, opts.dayfirst))
+    loaded.details["source_columns"] = source_columns
+    return result_of(frame, loaded, filename, digest, kind, input_crs, opts)
+
+
+def result_of(frame, loaded: Loaded, filename, digest, kind, input_crs, opts: Options) -> ImportResult:
+    problems = sorted(loaded.problems.items())
+    if problems and opts.strict:
+        row, (column, message) = problems[0]
+        more = f" (and {len(problems) - 1} more bad rows)" if len(problems) > 1 else ""
+        raise ImportProblem(filename, message + more, row, column or "-")
+    if frame.empty:
+        why = f"; first problem: {format_problem(*problems[0])}" if problems else ""
+        hint = next((f"; {w}" for w in loaded.warnings if "swapped" in w), "")
+        raise ImportProblem(filename, f"no usable {kind} records{why}{hint}")
+    skipped = [format_problem(row, prob) for row, prob in problems]
+    if skipped:
+        loaded.warnings.append(f"skipped {len(skipped)} bad row(s); first: {skipped[0]}")
+    if loaded.coord_columns:
+        loaded.details["coordinate_columns"] = list(loaded.coord_columns)
+    return ImportResult(filename=filename, format=loaded.format, kind=kind, frame=frame.reset_index(drop=True),
+                        input_crs=input_crs, sha256=digest, warnings=loaded.warnings, skipped=skipped,
+                        details=loaded.details)
+
+
+def geometry_types(geoms) -> list[str]:
+    if geoms is None:
+        return []
+    arr = np.asarray(geoms, dtype=object)
+    ids = np.unique(shapely.get_type_id(arr[present_mask(arr)]))
+    return sorted(GEOM_NAMES[i] for i in ids if i >= 0)
+
+
+GEOM_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+              6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def format_problem(row, problem) -> str:
+    column, message = problem
+    return f"row {row}, column {column or '-'}: {message}"

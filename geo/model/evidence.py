@@ -1,0 +1,229 @@
+"""The claims behind what the map shows: formatting, filters, headline figures and evidence lists."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from geo.model import timeline
+
+QUALIFIER_WORDS = {"about": "about ", "at_least": "at least ", "more_than": "more than ", "up_to": "up to "}
+BASIS_LABELS = {
+    "count": "count",
+    "imagery_count": "imagery count",
+    "capacity_estimate": "capacity estimate (a conversion of containers or tonnage), not a count",
+    "estimate": "estimate",
+    "official_statement": "official statement",
+}
+
+CAPACITY_LABEL = "capacity estimate, not a count"
+UNVERIFIED_LABEL = "unverified"
+# Grouping of claimants in the headline: each organisation on its own, or by government.
+GROUPINGS = {"organisation": "claimant", "government": "government"}
+
+# The headline figures beside the map: label -> metrics, in the order they are shown.
+HEADLINES = {
+    "Containers": ("containers_shipped_cumulative",),
+    "Shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
+    "Missiles": ("ballistic_missiles_delivered", "ballistic_missiles_fired_cumulative"),
+    "Troops": ("troops_deployed", "troops_deployed_cumulative"),
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Claim filters; an empty tuple means no filter on that field."""
+
+    claimant_types: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+
+    def apply(self, claims: pd.DataFrame) -> pd.DataFrame:
+        keep = pd.Series(True, index=claims.index)
+        for column, allowed in (("claimant_type", self.claimant_types), ("basis", self.bases),
+                                ("family", self.families)):
+            if allowed:
+                keep &= claims[column].isin(allowed)
+        return claims[keep]
+
+
+def short_number(value: float) -> str:
+    if value >= 1e9:
+        return f"{value / 1e9:.3g} billion"
+    if value >= 1e6:
+        return f"{value / 1e6:.3g} million"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def format_value(value: float, high: float | None = None, qualifier: str | None = None, unit: str = "") -> str:
+    """A figure as its claimant stated it: '4 million–6 million rounds', 'more than 10,000 containers'."""
+    text = short_number(value)
+    if high is not None and pd.notna(high) and high != value:
+        text = f"{text}–{short_number(high)}"
+    words = QUALIFIER_WORDS.get(qualifier or "", "")
+    unit = "%" if unit == "percent" else f" {unit}" if unit else ""
+    return f"{words}{text}{unit}"
+
+
+def format_range(low: float, high: float, unit: str) -> str:
+    if pd.isna(low):
+        return "no reported volume"
+    return format_value(low, high if high != low else None, None, unit)
+
+
+def is_capacity(claim) -> bool:
+    return claim.get("basis") == "capacity_estimate" or claim.get("metric_kind") == "capacity_estimate"
+
+
+def text_of(claim, column: str) -> str:
+    value = claim.get(column, "")
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def claim_row(claim) -> dict:
+    """One claim as the evidence panel and exports show it (plain text; escaping happens at output).
+    `value` keeps the claimant's own hedge ("more than 20,000 containers")."""
+    checked = claim.get("checked")
+    return {
+        "id": claim["id"],
+        "metric": claim["metric"],
+        "value": format_value(claim["value"], claim["value_high"], claim["qualifier"], claim["unit"]),
+        "basis": BASIS_LABELS[claim["basis"]],
+        "as_of": f"{claim['as_of_date']:%Y-%m-%d}",
+        "published": f"{claim['reported_date']:%Y-%m-%d}",
+        "claimant": claim["claimant"],
+        "attribution": claim["attribution"],
+        "claimant_type": claim["claimant_type"].replace("_", " "),
+        "outlet": claim["outlet"],
+        "url": claim["url"],
+        "note": claim["note"],
+        "qualifier": text_of(claim, "qualifier"),
+        "capacity": is_capacity(claim),
+        "government": text_of(claim, "government") or claim["claimant"],
+        "agency": text_of(claim, "agency"),
+        "verification": text_of(claim, "verification"),
+        "checked": f"{checked:%Y-%m-%d}" if checked is not None and pd.notna(checked) else "",
+        "checked_url": text_of(claim, "checked_url"),
+        "restates": text_of(claim, "restates"),
+    }
+
+
+def headline_claims(claims: pd.DataFrame) -> pd.DataFrame:
+    """The claims a headline may show: not marked unverified, and not a restatement of another row."""
+    keep = pd.Series(True, index=claims.index)
+    if "verification" in claims.columns:
+        keep &= claims["verification"].fillna("") != "unverified"
+    if "restates" in claims.columns:
+        keep &= claims["restates"].fillna("") == ""
+    return claims[keep]
+
+
+def headline_standing(claims: pd.DataFrame, group_by: str = "organisation") -> timeline.Standing:
+    """The headline's claims ranked per metric and organisation (or government)."""
+    who = GROUPINGS.get(group_by, "claimant")
+    shown = headline_claims(claims)
+    if who not in shown.columns:  # imported claims alone carry no registry columns
+        shown = shown.assign(government=shown["claimant"])
+    return timeline.Standing(shown, who=who)
+
+
+@dataclass
+class Evidence:
+    """Everything behind one map feature."""
+
+    title: str
+    description: str = ""
+    claims: list[dict] = field(default_factory=list)
+    disputed: set[str] = field(default_factory=set)  # ids of contradicted claims
+    events: list[dict] = field(default_factory=list)
+    source_url: str = ""
+    voyages: list[dict] = field(default_factory=list)  # imported tracks that ran along the leg
+
+
+def voyages_along(near: pd.DataFrame | None, names: dict, leg_id: str, when, min_points: int = 3) -> list[dict]:
+    """Imported tracks with at least `min_points` positions near a leg by `when` (tracks.tracks_near_legs
+    rows), most positions first: a voyage seen along the sea leg is evidence for it."""
+    if near is None or near.empty:
+        return []
+    rows = near[(near["leg_id"] == leg_id) & (near["n_points"] >= min_points)
+                & (near["first_t"] <= timeline.as_timestamp(when) + pd.Timedelta(days=1))]
+    return [{"name": names.get(r.track_id, r.track_id), "n_points": int(r.n_points),
+             "first": f"{r.first_t:%Y-%m-%d}", "last": f"{r.last_t:%Y-%m-%d}"}
+            for r in rows.sort_values("n_points", ascending=False).itertuples()]
+
+
+def claims_behind(claims: pd.DataFrame, kind: str, feature_id: str, place_id: str) -> pd.DataFrame:
+    """A route or flow rests on the claims that name it; anything else on the claims tied to its place."""
+    if kind in ("route", "flow"):
+        return timeline.claims_for(claims, feature_id)
+    return claims[claims["place_id"] == place_id] if place_id else claims.iloc[0:0]
+
+
+def evidence_for(data, kind: str, feature_id: str, place_id: str, when, filters: Filters = Filters()) -> Evidence:
+    """Every claim (known by `when`, after filters) and every event behind a selected feature."""
+    when = timeline.as_timestamp(when)
+    behind = claims_behind(filters.apply(data.claims), kind, feature_id, place_id)
+    known = timeline.known_claims(behind, when).sort_values(["metric", "as_of_date", "claimant", "id"])
+    # Disputes count every claimant, filtered or not: a filter must not make a figure look settled.
+    everyone = timeline.known_claims(claims_behind(data.claims, kind, feature_id, place_id), when)
+    events = data.events[(data.events["place_id"] == place_id) & (data.events["date"] <= when)] \
+        if place_id else data.events.iloc[0:0]
+    title, description, url = describe(data, kind, feature_id)
+    return Evidence(
+        title=title, description=description, source_url=url,
+        claims=[claim_row(c) for _, c in known.iterrows()],
+        disputed=timeline.disputed_claims(everyone, when) & set(known["id"]),
+        events=[{"date": f"{e.date:%Y-%m-%d}", "title": e.title, "description": e.description, "url": e.url}
+                for e in events.sort_values("date").itertuples()],
+    )
+
+
+def describe(data, kind: str, feature_id: str) -> tuple[str, str, str]:
+    """Name, description and source URL of a feature from whichever table holds it."""
+    tables = {"route": (data.routes, "source_url"), "flow": (data.flows, None), "area": (data.areas, "source_url"),
+              "event": (data.events, "url"), "strike": (data.events, "url")}
+    frame, url_column = tables.get(kind, (data.places, "source_url"))
+    rows = frame[frame["id"] == feature_id]
+    if kind == "railcars":
+        rows = data.claims[data.claims["id"] == feature_id]
+        if len(rows):
+            row = rows.iloc[0]
+            return f"Railcars seen: {row['claimant']}", row["note"], row["url"]
+    if rows.empty:
+        return feature_id, "", ""
+    row = rows.iloc[0]
+    name = row.get("name", None) if "name" in row else row.get("title", feature_id)
+    text = row.get("description", "")
+    url = (row.get(url_column) or "") if url_column else ""
+    return str(name), str(text), str(url)
+
+
+def headline(claims: pd.DataFrame, when, mode: str = timeline.CUMULATIVE,
+             standing: timeline.Standing | None = None, group_by: str = "organisation",
+             all_claims: pd.DataFrame | None = None) -> dict[str, list[dict]]:
+    """The standing claims for each headline figure, one per organisation (group_by
+    "organisation") or per government ("government": a government's agencies are one voice,
+    its latest figure standing, and the row names the agency that gave it), largest first.
+    Unverified claims and restatements never stand in a headline.
+    `standing` is headline_standing(claims, group_by), ranked once to reuse across dates.
+
+    Disputes are judged against `all_claims` (the claims before any filter, when given), so a
+    filter never hides that a figure is contested: the claim keeps its ⚠ mark, and
+    `hidden_disputants` names the claimants the filters hide."""
+    index = standing or headline_standing(claims, group_by)
+    who = GROUPINGS.get(group_by, "claimant")
+    known = sorted((index.records[i] for i in index.on(when, mode)),
+                   key=lambda c: (c["metric"], -c["value"], c.get(who) or c["claimant"]))
+    everyone = claims if all_claims is None else all_claims
+    disputed = timeline.disputed_claims(everyone, when, mode)
+    shown = set(claims["claimant"])
+    out = {}
+    for label, metrics in HEADLINES.items():
+        rows = []
+        for c in (c for c in known if c["metric"] in metrics):
+            row = dict(claim_row(c), disputed=c["id"] in disputed, hidden_disputants=[])
+            if row["disputed"] and all_claims is not None:
+                row["hidden_disputants"] = sorted(set(timeline.disputants(everyone, c, when, mode)) - shown)
+            rows.append(row)
+        out[label] = rows
+    return out

@@ -1,0 +1,73 @@
+"""Charts linked to the selected date: step lines per claimant and an events timeline.
+
+Each is built once with altair as a Vega-Lite spec without the date; at_date adds the
+dashed rule for the selected month as one plain layer. A date step then costs no altair
+work (building and validating a spec takes ~100 ms, and the date control reruns often).
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from geo.model import timeline
+
+CHART_METRICS = {
+    "Containers shipped": ("containers_shipped_cumulative",),
+    "Artillery shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
+    "Railcars seen at the crossing": ("railcars_observed_tumangang", "railcars_observed_khasan"),
+    "Troops deployed": ("troops_deployed", "troops_deployed_cumulative"),
+}
+
+
+BASIS_NAMES = {"count": "count", "imagery_count": "imagery count", "capacity_estimate": "capacity estimate",
+               "estimate": "estimate", "official_statement": "official statement"}
+TIME_AXIS = {"format": "%b %Y", "labelAngle": 0, "tickCount": "month", "labelOverlap": "greedy"}
+
+
+def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict | None:
+    """Each claimant's figures over time as a step line (capacity estimates labelled so), or
+    None when no claim of these metrics passes the filters: the page then says so, where an
+    empty plot would show a meaningless axis."""
+    rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
+    if rows.empty:
+        return None
+    capacity = (rows["basis"] == "capacity_estimate") | rows["metric"].str.contains("capacity")
+    rows = rows.assign(series=rows["claimant"] + capacity.map({True: " (capacity estimate)", False: ""}),
+                       as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
+    unit = rows["unit"].iloc[0] if rows["unit"].nunique() == 1 else None
+    base = alt.Chart(rows).encode(
+        x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS)),
+        y=alt.Y("value:Q", title=unit, axis=alt.Axis(format="~s")),
+        color=alt.Color("series:N", title="claimant", legend=alt.Legend(orient="bottom", columns=1, labelLimit=320)),
+    )
+    lines = base.mark_line(interpolate="step-after")
+    points = base.mark_point(filled=True, size=50).encode(
+        shape=alt.Shape("basis_name:N", title="basis", legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("series", title="claimant"), alt.Tooltip("as_of", title="as of"),
+                 alt.Tooltip("value", format=",.0f"), alt.Tooltip("basis_name", title="basis"),
+                 alt.Tooltip("id", title="claim")])
+    return fit_width(alt.layer(lines, points).properties(height=height).to_dict())
+
+
+def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
+    rows = events.assign(day=events["date"].dt.strftime("%Y-%m-%d"))[["date", "day", "title", "kind"]]
+    ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
+        x=alt.X("date:T", title=None, axis=alt.Axis(**TIME_AXIS)), y=alt.Y("kind:N", title=None),
+        color=alt.Color("kind:N", legend=None),
+        tooltip=["day", "title", "kind"])
+    return fit_width(alt.layer(ticks).properties(height=height).to_dict())
+
+
+def fit_width(spec: dict) -> dict:
+    """Stretch to the column's width but keep `height` for the plot itself: fitted in both
+    directions, the two-column claimant legend below took all of it and the plot vanished."""
+    return {**spec, "autosize": {"type": "fit-x", "contains": "padding"}}
+
+
+def at_date(spec: dict, when) -> dict:
+    """The layered spec with a dashed rule at `when` (local midnight, as the data's dates are)."""
+    day = timeline.as_timestamp(when)
+    rule = {"mark": {"type": "rule", "color": "black", "strokeDash": [4, 3]},
+            "encoding": {"x": {"datum": {"year": day.year, "month": day.month, "date": day.day},
+                               "type": "temporal"}}}
+    return {**spec, "layer": [*spec["layer"], rule]}

@@ -1,0 +1,228 @@
+"""HTML fragments for the panels beside the map. Every value from data is escaped here.
+
+Links are written only for http(s) URLs, and always open in a new tab without an opener.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from geo import style
+from geo.model.evidence import Evidence
+from geo.data.validate import URL_RE
+
+
+def link(url: str, text: str) -> str:
+    if not URL_RE.match(url or ""):
+        return escape(text)
+    return f'<a href="{escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(text)}</a>'
+
+
+def disputed_mark(disputed: bool, hidden: list[str] = ()) -> str:
+    if not disputed:
+        return ""
+    note = (f' <span class="hidden-disputant">by {escape(", ".join(hidden))}, hidden by the filters</span>'
+            if hidden else "")
+    return (' <span class="disputed" title="Another claimant gave a different figure for the same metric within a '
+            f'month">⚠ disputed</span>{note}')
+
+
+def unverified_mark(claim: dict) -> str:
+    return (' <span class="unverified" title="Not confirmed against a stored copy of its source">unverified</span>'
+            if claim.get("verification") == "unverified" else "")
+
+
+def capacity_mark(claim: dict) -> str:
+    return ' <span class="capacity">(capacity estimate, not a count)</span>' if claim.get("capacity") else ""
+
+
+def checked_line(claim: dict) -> str:
+    if not claim.get("checked"):
+        return ""
+    where = link(claim["checked_url"], "source copy") if claim.get("checked_url") else "its source"
+    return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
+
+
+def claim_item(claim: dict, disputed: bool = False) -> str:
+    restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
+                if claim.get("restates") else "")
+    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+            f'{unverified_mark(claim)}{restates}'
+            f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
+            f'{escape(claim["claimant"])} · as of {escape(claim["as_of"])} · published {escape(claim["published"])}<br/>'
+            f'<span class="attribution">{escape(claim.get("attribution", ""))}</span> · '
+            f'<span class="outlet">{link(claim["url"], claim["outlet"])}</span>'
+            f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
+
+
+def evidence_panel(ev: Evidence) -> str:
+    parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    if ev.description:
+        parts.append(f"<p>{escape(ev.description)}</p>")
+    if ev.source_url:
+        parts.append(f"<p>Source: {link(ev.source_url, ev.source_url)}</p>")
+    if ev.claims:
+        parts.append(f"<p><b>{len(ev.claims)} claim(s) known by this date</b></p><ul>")
+        metric = None
+        for claim in ev.claims:
+            if claim["metric"] != metric:
+                metric = claim["metric"]
+                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}</li>')
+            parts.append(claim_item(claim, claim["id"] in ev.disputed))
+        parts.append("</ul>")
+    else:
+        parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
+    if ev.voyages:
+        parts.append("<p><b>Imported tracks along this leg</b></p><ul>")
+        parts += [f'<li>{escape(v["name"])}: {v["n_points"]:,} positions within 10 km, '
+                  f'{escape(v["first"])} to {escape(v["last"])}</li>' for v in ev.voyages]
+        parts.append("</ul>")
+    if ev.events:
+        parts.append("<p><b>Events here</b></p><ul>")
+        parts += [f'<li>{escape(e["date"])}: {link(e["url"], e["title"])}</li>' for e in ev.events]
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def who_line(c: dict, group_by: str) -> str:
+    """The claimant; grouped by government, the government with the agency in smaller type."""
+    if group_by == "government":
+        agency = f' <small class="agency">{escape(c["agency"])}</small>' if c.get("agency") else ""
+        return f'{link(c["url"], c["government"])}{agency}'
+    return link(c["url"], c["claimant"])
+
+
+def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation") -> str:
+    parts = [f'<div class="headline" data-testid="headline" data-group-by="{escape(group_by, quote=True)}">']
+    for label, claims in figures.items():
+        parts.append(f"<h5>{escape(label)}</h5>")
+        if not claims:
+            parts.append('<p class="none">no claim yet</p>')
+            continue
+        parts.append("<ul>")
+        for c in claims:
+            capacity = " (capacity estimate, not a count)" if c.get("capacity") or c["basis"].startswith("capacity") \
+                else ""
+            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}'
+                         f'{disputed_mark(c["disputed"], c.get("hidden_disputants", []))}<br/>'
+                         f'<span class="who">{who_line(c, group_by)}, as of {escape(c["as_of"])}</span></li>')
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def mark(css: str) -> str:
+    """A legend symbol: an empty inline box drawn by its CSS."""
+    return f'<span class="swatch" style="display:inline-block;vertical-align:middle;{css}"></span>'
+
+
+def rgb_css(rgb, alpha=None) -> str:
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})" if alpha is None else f"rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha})"
+
+
+def swatch(rgb, dash=False, width=4) -> str:
+    return mark(f"width:28px;border-top:{width}px {'dashed' if dash else 'solid'} {rgb_css(rgb)}")
+
+
+def arc(rgb) -> str:
+    return mark(f"width:24px;height:10px;border:3px solid {rgb_css(rgb)};border-bottom:none;"
+                "border-radius:14px 14px 0 0")
+
+
+def dot(rgb, ring=False, fill=None) -> str:
+    """A filled dot, or (ring) a pale disc with a coloured rim, as the railcar markers are drawn."""
+    rim = f"2px solid {rgb_css(rgb)}" if ring else "1px solid #222"
+    return mark(f"width:11px;height:11px;border-radius:50%;border:{rim};"
+                f"background:{fill or rgb_css(rgb, 0.35 if ring else 1)}")
+
+
+def area(rgb) -> str:
+    return mark(f"width:16px;height:11px;background:{rgb_css(rgb, 0.3)};border:2px solid {rgb_css(rgb)}")
+
+
+def band(rgb) -> str:
+    return mark(f"width:28px;height:10px;background:{rgb_css(rgb)}")  # opaque, as the map draws it
+
+
+def legend_mark(entry) -> str:
+    rgb = entry.rgb
+    if entry.symbol == "line":
+        return swatch(rgb, dash=entry.dashed, width=2 if entry.width == "hairline" else 5)
+    if entry.symbol == "band":
+        return band(rgb)
+    if entry.symbol == "arc":
+        return arc(rgb)
+    if entry.symbol == "ring":
+        return dot(rgb, ring=True)
+    if entry.symbol == "marker":
+        return dot((30, 30, 30), fill="#fff")
+    if entry.symbol == "area":
+        return area(rgb)
+    return dot(rgb)
+
+
+def legend(entries, corner: str = "ne") -> str:
+    """The legend of a geo.view.MapView: one row per symbol the map draws right now, in the map's
+    `corner` (geo.render.labels.legend_corner)."""
+    items = "".join(f'<li data-symbol="{escape(e.symbol)}">{legend_mark(e)} {escape(e.label)}</li>' for e in entries)
+    if not items:
+        items = "<li>nothing drawn: every layer is off or empty on this date</li>"
+    symbols = {e.symbol for e in entries}
+    notes = (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
+             if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if "dot" in symbols else [])
+    note = f'<p class="legend-note">{" ".join(notes)}</p>' if notes else ""
+    return (f'<details class="legend legend-{escape(corner)}" data-testid="legend" open><summary>Legend</summary>'
+            f'<ul>{items}</ul>{note}</details>')
+
+
+APP_CSS = """
+.evidence, .headline, .legend { font-size: 0.9rem; line-height: 1.35; }
+.evidence ul, .headline ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
+[data-testid="stMainBlockContainer"] { padding: 1.2rem 1.5rem 2rem; }
+h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
+.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
+.evidence .note, .evidence .basis, .headline .who, .hidden-disputant { color: #555; font-size: 0.85em; }
+.disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
+.unverified { color: #7a1f1f; font-weight: 600; white-space: nowrap; }
+.evidence .capacity, .evidence .checked, .evidence .attribution, .headline .agency { color: #555; font-size: 0.85em; }
+.headline h5 { margin: 0.5rem 0 0; }
+/* The evidence panel scrolls inside the window, so its whole box stays on screen. */
+.evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
+/* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
+.st-key-map_box { position: relative; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
+  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 46%; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
+/* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
+.legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
+  font-size: 0.74rem; line-height: 1.25; }
+.legend ul { list-style: none; padding: 0; margin: 0; columns: 2; column-gap: 0.8rem; }
+.legend summary { font-weight: 600; cursor: pointer; }
+.legend .legend-note { margin: 0.2rem 0 0; color: #444; white-space: normal; max-width: 26rem; }
+.legend li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.legend .swatch { margin-right: 0.3rem; }
+.st-key-controls, .st-key-notices:empty { display: none; }
+"""
+
+# Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.
+PRESENT_CSS = """
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0; }
+html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
+h1 { font-size: 1.9rem !important; padding: 0 !important; }
+.scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; line-height: 1.45; min-height: 2.9em; }
+.headline h5 { font-size: 1.2rem; }
+.legend { font-size: 0.8rem; }
+.legend ul { columns: 1; }
+.legend li { white-space: normal; }
+.legend .legend-note { display: none; }
+"""
+
+
+def page_style(present: bool) -> str:
+    return f"<style>{APP_CSS}{PRESENT_CSS if present else ''}</style>"
+
+
+def scene_caption(caption: str) -> str:
+    return f'<p class="scene-caption">{escape(caption)}</p>'

@@ -1,0 +1,389 @@
+"""The workspace in PostGIS: the same calls and results as the SQLite store, for several app
+servers (and the command line) sharing one database. GEO_WORKSPACE=postgresql://user@host/db.
+
+Tables (schema version in meta; MIGRATIONS below is the path from each version to the next):
+- batches: as in SQLite; imported_at / removed_at are timestamptz, warnings / skipped json.
+- features: geom is geometry(Geometry, 4326) with a GiST index; properties is json (not
+  jsonb, which would reorder the keys and so the columns an export writes).
+- track_points: id, batch_id, track_id, name, t (timestamptz), lon, lat and geom
+  (geometry(Point, 4326), generated from lon/lat), indexed on t for the map's time window,
+  on (track_id, t) and with GiST on geom. Bulk-loaded with COPY.
+- audit: as in SQLite.
+- gis_points, gis_lines, gis_areas, gis_tracks: views with one typed geometry column each
+  (EPSG:4326), for adding the workspace to QGIS or any GDAL client as layers.
+
+Every write is one transaction, so an import is all-or-nothing; concurrent imports each get
+their own identity value and do not wait on each other. A snapshot reads in one REPEATABLE
+READ transaction, so its version always describes the data it holds. Each operation borrows a
+connection of its own (a few idle ones are kept for the next), so a Workspace may be shared
+across Streamlit's threads; no transaction is ever held between operations.
+The index on track_points.t serves Workspace.tracks(since=, until=) and GIS clients' time
+filters (QGIS's temporal controller).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.store import access
+from geo.imports.importer import ImportResult
+from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, Snapshot, Workspace, WorkspaceError, as_fronts,
+                           batches_frame, default_target, feature_rows, features_frame, millis, now_iso, tracks_frame, version_of)
+
+SCHEMA_VERSION = 1
+MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
+COPY_ROWS = 200_000  # track points per COPY chunk: bounded memory for files of millions of points
+IDLE_CONNECTIONS = 4  # kept open per Workspace (per server process): reruns are short and frequent
+
+MIGRATIONS = {
+    1: """
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE TABLE batches (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    filename text NOT NULL,
+    kind text NOT NULL,
+    format text NOT NULL,
+    imported_at timestamptz NOT NULL,
+    imported_by text NOT NULL DEFAULT '',
+    feature_count integer NOT NULL,
+    sha256 text NOT NULL,
+    input_crs text,
+    warnings json NOT NULL DEFAULT '[]',
+    skipped json NOT NULL DEFAULT '[]',
+    removed_at timestamptz,
+    removed_by text
+);
+CREATE TABLE features (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    batch_id bigint NOT NULL REFERENCES batches(id),
+    kind text NOT NULL,
+    name text NOT NULL DEFAULT '',
+    date date,
+    properties json NOT NULL,
+    geom geometry(Geometry, 4326)
+);
+CREATE INDEX features_batch ON features(batch_id);
+CREATE INDEX features_kind_date ON features(kind, date);
+CREATE INDEX features_geom ON features USING gist(geom);
+CREATE TABLE track_points (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    batch_id bigint NOT NULL REFERENCES batches(id),
+    track_id text NOT NULL,
+    name text NOT NULL DEFAULT '',
+    t timestamptz NOT NULL,
+    lon double precision NOT NULL,
+    lat double precision NOT NULL,
+    geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED
+);
+CREATE INDEX track_points_batch ON track_points(batch_id);
+CREATE INDEX track_points_t ON track_points(t);
+CREATE INDEX track_points_track_t ON track_points(track_id, t);
+CREATE INDEX track_points_geom ON track_points USING gist(geom);
+CREATE TABLE audit (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at timestamptz NOT NULL,
+    user_name text NOT NULL,
+    action text NOT NULL,
+    batch_id bigint,
+    outcome text NOT NULL,
+    detail text NOT NULL DEFAULT ''
+);
+CREATE VIEW gis_points AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiPoint, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('POINT', 'MULTIPOINT');
+CREATE VIEW gis_lines AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiLineString, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('LINESTRING', 'MULTILINESTRING');
+CREATE VIEW gis_areas AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiPolygon, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('POLYGON', 'MULTIPOLYGON');
+CREATE VIEW gis_tracks AS
+    SELECT (row_number() OVER (ORDER BY p.batch_id, p.track_id))::bigint AS id, p.batch_id, b.filename,
+           p.track_id, max(p.name) AS name, min(p.t) AS first_t, max(p.t) AS last_t, count(*)::integer AS points,
+           ST_MakeLine(p.geom ORDER BY p.t)::geometry(LineString, 4326) AS geom
+    FROM track_points p JOIN batches b ON b.id = p.batch_id
+    GROUP BY p.batch_id, b.filename, p.track_id
+    HAVING count(*) > 1;
+""",
+}
+
+ISO = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""  # as the SQLite store writes it
+BATCH_SELECT = ", ".join(ISO.format(c) if c in ("imported_at", "removed_at") else
+                         f"{c}::text" if c in ("warnings", "skipped") else c for c in BATCH_COLUMNS)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and the sidebar."""
+    from psycopg.conninfo import conninfo_to_dict
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return "postgresql://(unreadable URL)"
+    user = parts.get("user", "")
+    host = parts.get("host", "")
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user + '@' if user else ''}{host}{port}/{parts.get('dbname', '')}"
+
+
+class PostgisWorkspace(Workspace):
+    store = "postgis"
+
+    def __init__(self, target: str | None = None):
+        import psycopg  # only a PostGIS workspace needs the driver
+        self._psycopg = psycopg
+        self.url = str(default_target() if target is None else target)
+        self.path = None
+        self.where = redact(self.url)
+        self._lock = threading.Lock()
+        self._idle = []
+        with self._connect() as con, con.transaction():
+            self.schema_version = migrate(con, self.where)
+
+    # --- connections ---------------------------------------------------------------------------------
+
+    def _connect(self):
+        try:
+            return self._psycopg.connect(self.url, connect_timeout=10, options="-c TimeZone=UTC")
+        except self._psycopg.Error as err:
+            raise WorkspaceError(f"cannot open the workspace {self.where}: {one_line(err)}") from None
+
+    def _run(self, work, read_only=False):
+        """work(con) in one transaction; database errors become one line. Connections are reused
+        (a few idle ones are kept): the app asks for the version on every rerun, and a new
+        connection costs more than the query."""
+        psycopg = self._psycopg
+        con = self._borrow()
+        try:
+            # Set on every use: a reused connection must not carry the last caller's mode.
+            con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ if read_only else None
+            con.read_only = read_only  # read-only: one consistent view for every query in work
+            with con.transaction():
+                result = work(con)
+        except psycopg.OperationalError as err:
+            con.close()
+            raise WorkspaceError(f"workspace {self.where}: {one_line(err)}") from None
+        except psycopg.Error as err:
+            self._give_back(con)
+            raise WorkspaceError(f"workspace {self.where}: {one_line(err)}") from None
+        except BaseException:
+            self._give_back(con)  # the transaction was rolled back; the connection is fine
+            raise
+        self._give_back(con)
+        return result
+
+    def _borrow(self):
+        """An idle connection that still answers, else a new one. The check runs before any work,
+        so an idle connection the server dropped (a restart, a timeout) costs a reconnect, never
+        a half-done write."""
+        with self._lock:
+            con = self._idle.pop() if self._idle else None
+        if con is not None:
+            try:
+                con.execute("SELECT 1")
+                con.rollback()
+                return con
+            except self._psycopg.Error:
+                con.close()
+                self.close()  # the others most likely went the same way
+        return self._connect()
+
+    def _give_back(self, con):
+        idle = con.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if idle and not con.closed and len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(con)
+                return
+        con.close()
+
+    def close(self):
+        """Close the idle connections (done too when the object is collected)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            con.close()
+
+    def __del__(self):
+        if getattr(self, "_idle", None):
+            self.close()
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def _add(self, result: ImportResult, user: access.User) -> int:
+        frame = result.frame
+
+        def work(con):
+            batch_id = con.execute(
+                "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
+                "input_crs, warnings, skipped) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (result.filename, result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
+                 result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped))).fetchone()[0]
+            if result.kind == "tracks":
+                copy_tracks(con, batch_id, frame)
+            else:
+                copy_features(con, batch_id, result.kind, frame)
+            audit(con, user.label, "import", batch_id, "done", result.filename)
+            return batch_id
+
+        return self._run(work)
+
+    def _remove(self, batch_id: int, user: access.User) -> None:
+        def work(con):
+            row = con.execute(f"SELECT {ISO.format('removed_at')}, removed_by FROM batches WHERE id = %s FOR UPDATE",
+                              (batch_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no batch {batch_id} in the workspace")
+            if row[0] is not None:
+                raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
+            con.execute("DELETE FROM features WHERE batch_id = %s", (batch_id,))
+            con.execute("DELETE FROM track_points WHERE batch_id = %s", (batch_id,))
+            con.execute("UPDATE batches SET removed_at = %s, removed_by = %s WHERE id = %s",
+                        (now_iso(), user.label, batch_id))
+            audit(con, user.label, "remove", batch_id, "done", "")
+
+        self._run(work)
+
+    def _record(self, user_name, action, batch_id, outcome, detail) -> None:
+        self._run(lambda con: audit(con, user_name, action, batch_id, outcome, detail))
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def batches(self, removed: bool = False) -> pd.DataFrame:
+        return self._run(lambda con: read_batches(con, removed), read_only=True)
+
+    def audit(self) -> pd.DataFrame:
+        columns = ", ".join(ISO.format(c) if c == "at" else c for c in AUDIT_COLUMNS)
+        rows = self._run(lambda con: con.execute(f"SELECT {columns} FROM audit ORDER BY id").fetchall(),
+                         read_only=True)
+        return pd.DataFrame.from_records(rows, columns=list(AUDIT_COLUMNS))
+
+    def version(self) -> str:
+        rows = self._run(lambda con: con.execute(
+            "SELECT id, kind, feature_count, sha256 FROM batches WHERE removed_at IS NULL ORDER BY id").fetchall(),
+            read_only=True)
+        return version_of(pd.DataFrame.from_records(rows, columns=["id", "kind", "feature_count", "sha256"]))
+
+    def features(self, kind: str | None = None) -> gpd.GeoDataFrame:
+        return features_frame(self._run(lambda con: feature_rows_of(con, kind), read_only=True))
+
+    def tracks(self, batch_id: int | None = None, since=None, until=None) -> pd.DataFrame:
+        return self._run(lambda con: read_tracks(con, batch_id, since, until), read_only=True)
+
+    def counts(self) -> dict[str, int]:
+        return self._run(lambda con: dict(zip(("batches", "features", "track_points"), con.execute(
+            "SELECT (SELECT count(*) FROM batches WHERE removed_at IS NULL), (SELECT count(*) FROM features), "
+            "(SELECT count(*) FROM track_points)").fetchone())), read_only=True)
+
+    def snapshot(self) -> Snapshot:
+        """Batches, features and tracks read in one REPEATABLE READ transaction."""
+        batches, rows, tracks = self._run(
+            lambda con: (read_batches(con), feature_rows_of(con), read_tracks(con)), read_only=True)
+        return Snapshot(version=version_of(batches), batches=batches, features=features_frame(rows),
+                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks)
+
+
+def one_line(err) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def migrate(con, where) -> int:
+    """Bring the database to SCHEMA_VERSION, one step per transaction-held advisory lock."""
+    con.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL)")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    found = int(row[0]) if row else 0
+    known = max(MIGRATIONS)
+    if found > known:
+        raise WorkspaceError(f"{where} has schema version {found}; this program reads up to {known}")
+    for step in range(found + 1, known + 1):
+        con.execute(MIGRATIONS[step])
+        con.execute("INSERT INTO meta(key, value) VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(step),))
+    return known
+
+
+def audit(con, user_name, action, batch_id, outcome, detail):
+    con.execute("INSERT INTO audit(at, user_name, action, batch_id, outcome, detail) VALUES (%s, %s, %s, %s, %s, %s)",
+                (now_iso(), user_name, action, batch_id, outcome, detail))
+
+
+def copy_features(con, batch_id, kind, frame):
+    """COPY into a staging table (WKB as bytea), then one INSERT that builds the PostGIS geometry."""
+    con.execute("CREATE TEMP TABLE staging_features (ord bigint, name text, date date, properties text, wkb bytea) "
+                "ON COMMIT DROP")
+    with con.cursor().copy("COPY staging_features (ord, name, date, properties, wkb) FROM STDIN") as copy:
+        for i, (_, _, name, day, props, blob) in enumerate(feature_rows(batch_id, kind, frame)):
+            copy.write_row((i, name, day, props, blob))
+    con.execute("INSERT INTO features (batch_id, kind, name, date, properties, geom) "
+                "SELECT %s, %s, name, date, properties::json, ST_GeomFromWKB(wkb, 4326) FROM staging_features "
+                "ORDER BY ord", (batch_id, kind))
+
+
+def copy_tracks(con, batch_id, frame):
+    """COPY track points as CSV in chunks; times go over as ISO 8601 UTC with milliseconds."""
+    t = pd.to_datetime(frame["t"]).astype("datetime64[ms]").to_numpy()
+    with con.cursor().copy("COPY track_points (batch_id, track_id, name, t, lon, lat) FROM STDIN "
+                           "(FORMAT csv, FORCE_NOT_NULL (track_id, name))") as copy:
+        for start in range(0, len(frame), COPY_ROWS):
+            part = slice(start, start + COPY_ROWS)
+            chunk = pd.DataFrame({"batch_id": batch_id, "track_id": frame["track_id"].astype(str).to_numpy()[part],
+                                  "name": frame["name"].astype(str).to_numpy()[part],
+                                  "t": np.datetime_as_string(t[part], unit="ms", timezone="UTC"),
+                                  "lon": frame["lon"].astype(float).to_numpy()[part],
+                                  "lat": frame["lat"].astype(float).to_numpy()[part]})
+            buffer = io.StringIO()
+            # repr-exact floats: a coordinate must come back bit for bit
+            chunk.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL, float_format=None)
+            copy.write(buffer.getvalue())
+
+
+def read_batches(con, removed=False) -> pd.DataFrame:
+    where = "" if removed else " WHERE removed_at IS NULL"
+    return batches_frame(con.execute(f"SELECT {BATCH_SELECT} FROM batches{where} ORDER BY id").fetchall())
+
+
+def feature_rows_of(con, kind=None):
+    sql = ("SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date::text, f.properties::text, "
+           "ST_AsBinary(f.geom) FROM features f JOIN batches b ON b.id = f.batch_id")
+    args = ()
+    if kind:
+        sql, args = sql + " WHERE f.kind = %s", (kind,)
+    return [(*r[:7], bytes(r[7]) if r[7] is not None else None)
+            for r in con.execute(sql + " ORDER BY f.id", args).fetchall()]
+
+
+def read_tracks(con, batch_id=None, since=None, until=None) -> pd.DataFrame:
+    """The points as CSV through COPY (fast at millions), times as Unix milliseconds."""
+    clauses, args = [], []
+    if batch_id is not None:
+        clauses.append("batch_id = %s"), args.append(int(batch_id))
+    if since is not None:
+        clauses.append("t >= to_timestamp(%s / 1000.0)"), args.append(millis(since))
+    if until is not None:
+        clauses.append("t < to_timestamp(%s / 1000.0)"), args.append(millis(until))
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    query = (f"SELECT track_id, name, round(extract(epoch FROM t) * 1000)::bigint AS t, lon, lat FROM track_points"
+             f"{where} ORDER BY track_id, t")
+    buffer = io.BytesIO()
+    cur = con.cursor()
+    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)", args or None) as copy:
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype={"track_id": str, "name": str}, keep_default_na=False)
+    frame["t"] = frame["t"].astype("int64")
+    return tracks_frame(frame)
+
+
+BACKENDS["postgresql"] = PostgisWorkspace

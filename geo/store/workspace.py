@@ -1,0 +1,551 @@
+"""The analyst's own data, kept between sessions: one interface, two stores.
+
+GEO_WORKSPACE names the store. A path (the default, ~/.local/share/dprk-pipeline/
+workspace.sqlite, outside the repo so imported material is never committed by accident) is a
+SQLite file (stdlib sqlite3, this module). A postgresql:// URL is a PostGIS database shared
+by several app servers and the command line (geo.store.postgis). `Workspace(target)` picks the
+store; both answer the same calls with the same results.
+
+Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
+- batches: one row per imported file. id (never reused: AUTOINCREMENT), filename, kind,
+  format, imported_at (UTC, ISO 8601), imported_by, feature_count, sha256 (of the file's
+  bytes), input_crs, warnings and skipped (JSON lists of the importer's messages),
+  removed_at / removed_by (set on removal: the row stays as the audit of what was there).
+- features: every imported record but track points. batch_id, kind, name, date
+  (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date),
+  properties (a JSON object of the other columns) and geometry (WKB in EPSG:4326, NULL
+  for claims and for events placed only by a place id).
+- track_points: batch_id, track_id, name, t (Unix milliseconds, UTC), lon, lat. Kept as
+  plain columns: a track file may hold millions of points.
+- audit: every import and removal, and every refused attempt, with who and when.
+
+Writes take a geo.store.access.User: viewers are refused (and the refusal is logged) here, not
+only in the UI, so no client can get around it.
+
+Every write is one `BEGIN IMMEDIATE` transaction: an import is all-or-nothing (a failure
+midway rolls back to exactly the store before it), and concurrent writers queue on the
+lock (busy_timeout) instead of failing or interleaving. WAL lets readers carry on meanwhile,
+and a snapshot reads inside one transaction, so it never mixes two versions.
+Each operation opens its own short-lived connection, so a Workspace may be shared across
+Streamlit's threads, and the file is checkpointed (no -wal left over) when idle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.store import access
+from geo.imports.importer import ImportResult
+
+SCHEMA_VERSION = "2"
+DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
+BUSY_TIMEOUT_MS = 30_000
+DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date"}
+META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
+BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
+                 "input_crs", "warnings", "skipped", "removed_at", "removed_by")
+AUDIT_COLUMNS = ("id", "at", "user_name", "action", "batch_id", "outcome", "detail")
+WGS84 = "EPSG:4326"
+log = logging.getLogger("geo.store.workspace")
+
+# Version 1: the tables as first shipped. Kept verbatim: a new store is built by running the
+# same steps an old one is migrated by, so both end up identical.
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    filename TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    format TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    feature_count INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    input_crs TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    skipped TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS features (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    date TEXT,
+    properties TEXT NOT NULL,
+    geometry BLOB
+);
+CREATE INDEX IF NOT EXISTS features_batch ON features(batch_id);
+CREATE INDEX IF NOT EXISTS features_kind_date ON features(kind, date);
+CREATE TABLE IF NOT EXISTS track_points (
+    batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    track_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    t INTEGER NOT NULL,
+    lon REAL NOT NULL,
+    lat REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS track_points_batch ON track_points(batch_id);
+CREATE INDEX IF NOT EXISTS track_points_track ON track_points(track_id, t);
+"""
+
+# Each step takes the store from version N-1 to N, inside the same transaction as the new number.
+MIGRATIONS = {
+    2: """
+ALTER TABLE batches ADD COLUMN imported_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE batches ADD COLUMN removed_at TEXT;
+ALTER TABLE batches ADD COLUMN removed_by TEXT;
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    batch_id INTEGER,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX track_points_t ON track_points(t);
+""",
+}
+
+
+class WorkspaceError(Exception):
+    """The store cannot be opened or changed; str() is one line."""
+
+
+class NotAllowed(WorkspaceError):
+    """A viewer tried to change the workspace."""
+
+
+def default_target() -> str:
+    return os.environ.get("GEO_WORKSPACE") or str(DEFAULT_PATH)
+
+
+def is_url(target) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def default_path() -> Path | str:
+    """Where the store is: a Path for SQLite, the URL for PostGIS."""
+    target = default_target()
+    return target if is_url(target) else Path(target).expanduser()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def version_of(batches: pd.DataFrame) -> str:
+    """A short hash of what the store holds (each live batch's id, kind, count and file hash):
+    exports made from the same store carry the same version, whichever store it is."""
+    rows = [[int(i), str(k), int(n), str(s)] for i, k, n, s in
+            zip(batches["id"], batches["kind"], batches["feature_count"], batches["sha256"])]
+    if not rows:
+        return "empty"
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything in the store at one version, for drawing and exporting without touching the store again."""
+
+    version: str
+    batches: pd.DataFrame
+    features: gpd.GeoDataFrame  # every kind but tracks
+    fronts: gpd.GeoDataFrame
+    tracks: pd.DataFrame
+
+
+# Stores for URL targets, by scheme: each registers itself (geo.store imports them all), so this
+# module never imports the stores built on it.
+BACKENDS: dict[str, type] = {}
+
+
+class Workspace:
+    """The store named by `target` (a path or a postgresql:// URL; default $GEO_WORKSPACE).
+
+    Writes take `user` (a geo.store.access.User); without one they act as the local user under the
+    access configuration, which is what the command line is."""
+
+    where: str  # for messages; never holds a password
+
+    def __new__(cls, target=None):
+        if cls is Workspace:
+            target = default_target() if target is None else target
+            cls = BACKENDS["postgresql"] if is_url(target) else SqliteWorkspace
+        return super().__new__(cls)
+
+    # --- writing: the permission check lives here, below every caller -------------------------------
+
+    def add(self, result: ImportResult, user: access.User | None = None) -> int:
+        """Store one import; returns its batch id."""
+        user = self.authorise(user, "import", None, result.filename)
+        return self._add(result, user)
+
+    def remove(self, batch_id: int, user: access.User | None = None) -> None:
+        """Take a batch's features out; its row stays, marked with who removed it and when."""
+        user = self.authorise(user, "remove", int(batch_id), "")
+        self._remove(int(batch_id), user)
+
+    def authorise(self, user: access.User | None, action: str, batch_id: int | None = None,
+                  detail: str = "") -> access.User:
+        """The user, if an editor; otherwise log and audit the refusal and raise NotAllowed.
+        add() and remove() call it themselves; callers may call it first to refuse early."""
+        user = user or access.local_user()
+        if user.editor:
+            return user
+        log.warning("refused %s of %s by viewer %s", action, batch_id if batch_id is not None else detail,
+                    user.label)
+        self._record(user.label, action, batch_id, "refused", detail)
+        what = f"batch {batch_id}" if batch_id is not None else detail
+        raise NotAllowed(f"{user.label} may view but not {action} {what}: only editors change the workspace")
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return version_of(self.batches())
+
+    def fronts(self) -> gpd.GeoDataFrame:
+        """Dated front snapshots, with as_of (datetime64) for front_on()."""
+        return as_fronts(self.features("front"))
+
+    # --- what each store provides ----------------------------------------------------------------------
+
+    def _add(self, result: ImportResult, user: access.User) -> int:
+        raise NotImplementedError
+
+    def _remove(self, batch_id: int, user: access.User) -> None:
+        raise NotImplementedError
+
+    def _record(self, user_name, action, batch_id, outcome, detail) -> None:
+        raise NotImplementedError
+
+    def batches(self, removed: bool = False) -> pd.DataFrame:
+        """Live batches; with removed=True also the removed ones (removed_at set)."""
+        raise NotImplementedError
+
+    def audit(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def features(self, kind: str | None = None) -> gpd.GeoDataFrame:
+        raise NotImplementedError
+
+    def tracks(self, batch_id: int | None = None, since=None, until=None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def counts(self) -> dict[str, int]:
+        raise NotImplementedError
+
+    def snapshot(self) -> Snapshot:
+        raise NotImplementedError
+
+
+def as_fronts(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return features.assign(as_of=features["date"])
+
+
+def batches_frame(rows) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(BATCH_COLUMNS))
+    for column in ("warnings", "skipped"):
+        frame[column] = frame[column].map(lambda v: json.loads(v) if isinstance(v, str) else list(v))
+    for column in ("id", "feature_count"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def tracks_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["t"] = pd.to_datetime(frame["t"], unit="ms").astype("datetime64[ms]")
+    return frame
+
+
+def millis(when) -> int:
+    """Unix milliseconds of a time; naive times are UTC, as the importer stores them."""
+    stamp = pd.Timestamp(when)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.value // 1_000_000)
+
+
+class SqliteWorkspace(Workspace):
+    store = "sqlite"
+
+    def __init__(self, target: str | Path | None = None):
+        self.path = Path(target).expanduser() if target else Path(default_target()).expanduser()
+        self.where = str(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as err:
+            raise WorkspaceError(f"cannot create the folder for {self.path}: {err.strerror or err}") from None
+        with self._connect() as con:
+            self._set_wal(con)
+        with self._write() as con:
+            self.schema_version = migrate(con, self.path)
+
+    # --- connections ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self):
+        try:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as err:
+            raise WorkspaceError(f"cannot open the workspace {self.path}: {err}") from None
+        try:
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            con.execute("PRAGMA foreign_keys = ON")
+            yield con
+        except sqlite3.DatabaseError as err:
+            raise WorkspaceError(f"workspace {self.path}: {err}") from None
+        finally:
+            con.close()
+
+    @staticmethod
+    def _set_wal(con):
+        # Switching to WAL needs a moment alone with the file; another process may hold it.
+        for attempt in range(100):
+            try:
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("PRAGMA synchronous = NORMAL")
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                time.sleep(0.05)
+        raise WorkspaceError("the workspace stayed locked while switching it to WAL")
+
+    @contextmanager
+    def _write(self):
+        """One IMMEDIATE transaction: committed whole, or rolled back whole on any exception."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    @contextmanager
+    def _read(self):
+        """One read transaction: in WAL mode every SELECT in it sees the same committed state."""
+        with self._connect() as con:
+            con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                con.execute("COMMIT")
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def _add(self, result: ImportResult, user: access.User) -> int:
+        frame = result.frame
+        with self._write() as con:
+            cur = con.execute(
+                "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
+                "input_crs, warnings, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.filename, result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
+                 result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped)))
+            batch_id = cur.lastrowid
+            if result.kind == "tracks":
+                con.executemany("INSERT INTO track_points(batch_id, track_id, name, t, lon, lat) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", track_rows(batch_id, frame))
+            else:
+                con.executemany("INSERT INTO features(batch_id, kind, name, date, properties, geometry) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", feature_rows(batch_id, result.kind, frame))
+            self._audit(con, user.label, "import", batch_id, "done", result.filename)
+        return batch_id
+
+    def _remove(self, batch_id: int, user: access.User) -> None:
+        with self._write() as con:
+            row = con.execute("SELECT removed_at, removed_by FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no batch {batch_id} in the workspace")
+            if row[0] is not None:
+                raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
+            con.execute("DELETE FROM features WHERE batch_id = ?", (batch_id,))
+            con.execute("DELETE FROM track_points WHERE batch_id = ?", (batch_id,))
+            con.execute("UPDATE batches SET removed_at = ?, removed_by = ? WHERE id = ?",
+                        (now_iso(), user.label, batch_id))
+            self._audit(con, user.label, "remove", batch_id, "done", "")
+
+    @staticmethod
+    def _audit(con, user_name, action, batch_id, outcome, detail):
+        con.execute("INSERT INTO audit(at, user_name, action, batch_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    (now_iso(), user_name, action, batch_id, outcome, detail))
+
+    def _record(self, user_name, action, batch_id, outcome, detail) -> None:
+        with self._write() as con:
+            self._audit(con, user_name, action, batch_id, outcome, detail)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _batches(con, removed=False) -> pd.DataFrame:
+        where = "" if removed else " WHERE removed_at IS NULL"
+        rows = con.execute(f"SELECT {', '.join(BATCH_COLUMNS)} FROM batches{where} ORDER BY id").fetchall()
+        return batches_frame(rows)
+
+    @staticmethod
+    def _feature_rows(con, kind=None):
+        sql = ("SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties, f.geometry "
+               "FROM features f JOIN batches b ON b.id = f.batch_id")
+        args = ()
+        if kind:
+            sql, args = sql + " WHERE f.kind = ?", (kind,)
+        return con.execute(sql + " ORDER BY f.id", args).fetchall()
+
+    @staticmethod
+    def _tracks(con, batch_id=None, since=None, until=None) -> pd.DataFrame:
+        clauses, args = [], []
+        if batch_id is not None:
+            clauses, args = ["batch_id = ?"], [int(batch_id)]
+        if since is not None:
+            clauses.append("t >= ?"), args.append(millis(since))
+        if until is not None:
+            clauses.append("t < ?"), args.append(millis(until))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        frame = pd.read_sql_query(f"SELECT track_id, name, t, lon, lat FROM track_points{where} ORDER BY track_id, t",
+                                  con, params=args)
+        return tracks_frame(frame)
+
+    def batches(self, removed: bool = False) -> pd.DataFrame:
+        with self._connect() as con:
+            return self._batches(con, removed)
+
+    def audit(self) -> pd.DataFrame:
+        with self._connect() as con:
+            rows = con.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id").fetchall()
+        return pd.DataFrame.from_records(rows, columns=list(AUDIT_COLUMNS))
+
+    def version(self) -> str:
+        with self._connect() as con:  # the cheap query: the app asks on every rerun
+            rows = con.execute("SELECT id, kind, feature_count, sha256 FROM batches WHERE removed_at IS NULL "
+                               "ORDER BY id").fetchall()
+        return version_of(pd.DataFrame.from_records(rows, columns=["id", "kind", "feature_count", "sha256"]))
+
+    def features(self, kind: str | None = None) -> gpd.GeoDataFrame:
+        """Stored features (all kinds but tracks), their properties spread into columns."""
+        with self._connect() as con:
+            return features_frame(self._feature_rows(con, kind))
+
+    def tracks(self, batch_id: int | None = None, since=None, until=None) -> pd.DataFrame:
+        """Track points, by track and time; `since`/`until` cut a time window [since, until)."""
+        with self._connect() as con:
+            return self._tracks(con, batch_id, since, until)
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as con:
+            return {"batches": con.execute("SELECT count(*) FROM batches WHERE removed_at IS NULL").fetchone()[0],
+                    "features": con.execute("SELECT count(*) FROM features").fetchone()[0],
+                    "track_points": con.execute("SELECT count(*) FROM track_points").fetchone()[0]}
+
+    def snapshot(self) -> Snapshot:
+        """Batches, features and tracks read in one transaction, so the version matches the data."""
+        with self._read() as con:
+            batches = self._batches(con)
+            rows = self._feature_rows(con)
+            tracks = self._tracks(con)
+        return Snapshot(version=version_of(batches), batches=batches, features=features_frame(rows),
+                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks)
+
+
+def migrate(con, where) -> int:
+    """Bring a SQLite store to SCHEMA_VERSION inside the caller's write transaction."""
+    known = int(SCHEMA_VERSION)
+    fresh = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None
+    if fresh:
+        for statement in SCHEMA_V1.split(";"):
+            if statement.strip():
+                con.execute(statement)
+        con.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    found = int(row[0]) if row else 1
+    if found > known:
+        raise WorkspaceError(f"{where} has schema version {found}; this program reads up to {known}")
+    for step in range(found + 1, known + 1):
+        for statement in MIGRATIONS[step].split(";"):
+            if statement.strip():
+                con.execute(statement)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(step),))
+    return known
+
+
+def front_on(fronts: pd.DataFrame, when) -> pd.DataFrame:
+    """The latest snapshot on or before `when` (every feature of that as_of date); empty if none."""
+    when = pd.Timestamp(when).normalize()
+    known = fronts[fronts["as_of"].notna() & (fronts["as_of"] <= when)]
+    if known.empty:
+        return known
+    return known[known["as_of"] == known["as_of"].max()]
+
+
+# --- conversions ---------------------------------------------------------------------------------------
+
+def json_value(value):
+    """A cell as JSON: dates as YYYY-MM-DD (times kept when not midnight), NaN as null."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return [json_value(v) for v in value]
+    if isinstance(value, bytes):
+        return None
+    return str(value) if not isinstance(value, (int, str)) else value
+
+
+def feature_rows(batch_id: int, kind: str, frame: gpd.GeoDataFrame):
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    date_column = DATE_COLUMNS.get(kind)
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    wkb = shapely.to_wkb(geoms)  # None stays None
+    records = frame[columns].to_dict("records")
+    for record, blob in zip(records, wkb):
+        props = {k: json_value(v) for k, v in record.items()}
+        day = props.get(date_column) if date_column else None
+        yield (batch_id, kind, str(props.get("name") or ""), day[:10] if isinstance(day, str) else None,
+               json.dumps(props, ensure_ascii=False, allow_nan=False), blob)
+
+
+def track_rows(batch_id: int, frame: pd.DataFrame):
+    millis = pd.to_datetime(frame["t"]).astype("datetime64[ms]").astype("int64").to_numpy()
+    for track_id, name, t, lon, lat in zip(frame["track_id"].astype(str), frame["name"].astype(str), millis,
+                                           frame["lon"].astype(float), frame["lat"].astype(float)):
+        yield batch_id, track_id, name, int(t), lon, lat
+
+
+def features_frame(rows) -> gpd.GeoDataFrame:
+    if not rows:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in META_COLUMNS})
+        empty["date"] = pd.Series(dtype="datetime64[s]")
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+    ids, batch_ids, files, kinds, names, dates, props, blobs = zip(*rows)
+    properties = pd.DataFrame.from_records([json.loads(p) for p in props])
+    properties = properties.drop(columns=["name"], errors="ignore")  # kept in its own column
+    properties = properties.rename(columns={c: f"prop_{c}" for c in properties.columns
+                                            if c in META_COLUMNS or c == "geometry"})
+    meta = pd.DataFrame({"feature_id": ids, "batch_id": batch_ids, "source_file": files, "kind": kinds,
+                         "name": names,
+                         "date": pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[s]")})
+    geometry = shapely.from_wkb(np.array(blobs, dtype=object))
+    return gpd.GeoDataFrame(pd.concat([meta, properties], axis=1), geometry=list(geometry), crs=WGS84)
