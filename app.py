@@ -17,8 +17,8 @@ from geo import style
 from geo.store import access, workspace
 from geo.render import charts, layers, panels, previewmap, tracks
 from geo.data import dataset
-from geo.export import formats as export, video
-from geo.view import overlay as imported, mapview as views
+from geo.export import video
+from geo.view import overlay as imported, mapview as views, view_for
 from geo.imports import importer
 from geo.page import state
 from geo.model import timeline
@@ -57,12 +57,6 @@ def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple
     (see geo.render.layers.FrozenLayer)."""
     return layers.static_layers(load_data(), view, present, basemap(present, style.VIEWS[view].detailed), viewport,
                                 focus)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def prepared_claims(key: tuple, _data: dataset.Dataset) -> records.Prepared:
-    """The dataset ranked for date steps (geo.view.records.prepare), per claims_key: filters, imported claims."""
-    return records.prepare(_data, Filters(*key[0]))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -318,17 +312,10 @@ map_state = records.MapState(
 if present:  # the scene frames the places its caption speaks of, and its topic leads the figures
     scene = SCENES.iloc[st.session_state.get("scene_index", 0)]
     map_state = dataclasses.replace(map_state, focus=tuple(scene.focus), topic=scene.topic or "")
-# What the claims depend on besides the bundled data: the filters and, when shown, imported claims.
-claims_key = (dataclasses.astuple(map_state.filters), "")
-if "imported" in map_state.layers and snapshot is not None and (snapshot.features["kind"] == "claims").any():
-    data = dataclasses.replace(data, claims=imported.with_imported_claims(data.claims, snapshot))
-    claims_key = (claims_key[0], snapshot.version)
-prepared = prepared_claims(claims_key, data)
-claims = prepared.claims  # filtered once per filter set, not on every rerun
-# Live tracks come from geo.render.tracks (bounded payload); exports draw imported.visible's full paths.
-shown_imports = imported.visible(snapshot, dataclasses.replace(
-    map_state, layers=tuple(l for l in map_state.layers if l != "tracks")))
-the_view = views.build_view(data, prepared, map_state, legend.workspace_entries(shown_imports))
+the_view = view_for(data, snapshot, map_state, track_paths=False)  # what this state shows: geo.view
+data, claims = the_view.data, the_view.prepared.claims
+shown_imports = the_view.shown
+claims_key = (dataclasses.astuple(map_state.filters), views.claims_version(snapshot, map_state))
 
 if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
@@ -345,10 +332,6 @@ else:
 # A link's notices stand until the person changes something.
 notices = list(st.session_state.get("notices", [])) if st.session_state.get("noticed_state") in (None, url_state()) \
     else []
-front = shown_imports.get("imported-front")
-if front is not None and len(front):
-    notices.append(f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
-                   f"{', '.join(sorted(set(front['source_file'])))}.")
 with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
     for notice in notices + the_view.notices:
         st.warning(notice, icon="⚠️")

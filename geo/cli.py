@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geo.view import records
-from geo import export as exports
 from geo import style
 from geo.data import schema
 
@@ -263,8 +261,10 @@ def workspace_remove(args) -> int:
 
 def export_view(args) -> int:
     from pathlib import Path
+    from geo import export as exports
     from geo.data import dataset
     from geo.page import state
+    from geo.view import records
     from geo.model import timeline
     from geo.model.evidence import Filters
     from geo.store.workspace import Workspace

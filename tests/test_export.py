@@ -276,13 +276,13 @@ def test_the_offline_map_stamps_every_place_name_even_when_its_id_holds_html_cha
     assert "a&b<c>" in icons and icons <= set(names.icon_mapping)
 
 
-def test_imported_claims_are_exported_once_even_from_the_apps_merged_table(data, snapshot):
-    from geo.view import overlay as imported
-    merged = data.__class__(**{**data.__dict__, "claims": imported.with_imported_claims(data.claims, snapshot)})
-    rows = list(csv.DictReader(io.StringIO(export.claims_csv(merged, state("2024-06"), snapshot).decode("utf-8-sig"))))
+def test_imported_claims_are_exported_once_with_one_source_file_column(data, snapshot):
+    text = export.claims_csv(data, state("2024-06"), snapshot).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
     ids = [r["id"] for r in rows]
     assert len(ids) == len(set(ids)), "a claim appears twice"
     assert "M1" in ids
+    assert next(csv.reader(io.StringIO(text))).count("source_file") == 1
 
 
 def test_tracks_export_the_month_the_map_draws_not_their_whole_history(data, tmp_path):

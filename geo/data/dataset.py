@@ -14,6 +14,7 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from geo.data import schema, validate
+from geo.data.claims import check_claims, with_registries
 from geo.data.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Problem, km_between,
                           parse_table, read_raw)
 
@@ -96,7 +97,7 @@ def check(data_dir: Path | str = DATA_DIR) -> tuple[Dataset | None, list[Problem
     problems += found
     problems += check_links(frames, raws)
     problems += check_registries(frames, raws)
-    problems += check_claims(frames["claims"], raws["claims"], frames["metrics"], frames["claimants"])
+    problems += check_claims(frames["claims"], raws["claims"].rows, schema.CLAIMS.filename, frames["metrics"])
     if len(basemaps) == len(BASEMAP_FILES):
         problems += check_countries(frames["places"], raws["places"], basemaps)
     if problems:
@@ -125,6 +126,17 @@ def reference_ids(data_dir: Path | str = DATA_DIR) -> tuple[set[str], set[str]]:
             return {row["id"] for row in csv.DictReader(f) if row.get("id")}
 
     return ids(schema.PLACES), ids(schema.ROUTES) | ids(schema.FLOWS)
+
+
+def claim_registry(data_dir: Path | str = DATA_DIR) -> tuple[list[dict], set[str]]:
+    """The metrics registry as parsed records, and the bundled claim ids, for the claim rules an
+    imported file is held to (geo.data.claims.check_claims)."""
+    data_dir = Path(data_dir)
+    raw, _ = read_raw(data_dir / schema.METRICS.filename, schema.METRICS)
+    metrics, _ = parse_table(raw, schema.METRICS.filename)
+    with (data_dir / schema.CLAIMS.filename).open(newline="", encoding="utf-8") as f:
+        ids = {row["id"] for row in csv.DictReader(f) if row.get("id")}
+    return metrics, ids
 
 
 def check_links(frames, raws) -> list[Problem]:
@@ -170,22 +182,12 @@ def check_links(frames, raws) -> list[Problem]:
     return problems
 
 
-# Words by which a source hedges a figure: a note using one needs a qualifier.
-HEDGES = ("more than", "over", "about", "around", "at least", "up to", "nearly", "roughly", "approximately",
-          "almost", "no fewer than", "as many as", "some")
-HEDGE_RE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) + r")\s+(?:\$|US\$)?(?:\d|(?:one|two|three|four|five|six|seven|eight|nine|ten|half|a (?:million|"
-                      r"billion|thousand|hundred|dozen|third|quarter|half))\b)",
-                      re.IGNORECASE)
 # A claimant is an organisation: no reporting chain, no person.
 CHAIN_RE = re.compile(r"\bvia\b|as summari[sz]ed by|as recounted by|\bquoted by\b", re.IGNORECASE)
 PERSON_RE = re.compile(r"\((?:[A-Z][a-z]+\.? ){1,2}[A-Z][a-z'-]+\)|\b(?:President|Minister|Secretary|Ambassador|"
                        r"spokes(?:person|man|woman)|chief|lawmaker|Deputy)\s+[A-Z][a-z]+ [A-Z][a-z]+")
-DUPLICATE_DAYS = 7
 
 
-def hedge_in(note: str) -> str | None:
-    match = HEDGE_RE.search(note or "")
-    return match.group(1).lower() if match else None
 
 
 def check_registries(frames, raws) -> list[Problem]:
@@ -212,62 +214,8 @@ def check_registries(frames, raws) -> list[Problem]:
     return problems
 
 
-def check_claims(claims, raw, metrics=(), claimants=()) -> list[Problem]:
-    problems = []
-    metric = {m["id"]: m for m in metrics if m.get("id")}
-    for record, row in zip(claims, raw.rows):
-        low, high = record.get("value"), record.get("value_high")
-        if low is not None and high is not None and high < low:
-            problems.append(Problem("claims.csv", row, "value_high", f"upper value {high:g} is below value {low:g}"))
-        as_of, reported = record.get("as_of_date"), record.get("reported_date")
-        if as_of and reported and as_of > reported:
-            problems.append(Problem("claims.csv", row, "as_of_date",
-                                    f"as-of date {as_of} is after the publication date {reported}"))
-        m = metric.get(record.get("metric"))
-        if m and record.get("unit") and record["unit"] != m["unit"]:
-            problems.append(Problem("claims.csv", row, "unit", f"unit {record['unit']!r} differs from metric "
-                                                               f"{m['id']!r}'s unit {m['unit']!r}"))
-        if m and record.get("basis"):
-            capacity_metric = m["kind"] == "capacity_estimate"
-            if (record["basis"] == "capacity_estimate") != capacity_metric:
-                problems.append(Problem("claims.csv", row, "basis",
-                                        f"basis {record['basis']!r} in {m['kind']} metric {m['id']!r}: capacity "
-                                        "estimates belong in capacity metrics only, and only they do"))
-        hedge = hedge_in(record.get("note"))
-        if hedge and not record.get("qualifier"):
-            problems.append(Problem("claims.csv", row, "qualifier",
-                                    f"the note hedges ({hedge!r}) but qualifier is empty"))
-        if record.get("verification") == "verified" and not (record.get("checked") and record.get("checked_url")):
-            problems.append(Problem("claims.csv", row, "checked",
-                                    "a verified claim needs the date (checked) and the page (checked_url) it "
-                                    "was read against"))
-        if record.get("checked") and reported and record["checked"] < reported:
-            problems.append(Problem("claims.csv", row, "checked",
-                                    f"checked {record['checked']} before it was published ({reported})"))
-    problems += check_duplicates(claims, raw)
-    return problems
 
 
-def check_duplicates(claims, raw) -> list[Problem]:
-    """Same claimant, metric and value with as-of dates at most DUPLICATE_DAYS apart is one claim
-    stored twice, unless one row says it restates the other."""
-    problems, groups = [], {}
-    for record, row in zip(claims, raw.rows):
-        if record.get("claimant") and record.get("metric") and record.get("value") is not None \
-                and record.get("as_of_date"):
-            groups.setdefault((record["claimant"], record["metric"], record["value"]), []).append((record, row))
-    for rows in groups.values():
-        for i, (a, row_a) in enumerate(rows):
-            for b, row_b in rows[:i]:
-                if abs((a["as_of_date"] - b["as_of_date"]).days) > DUPLICATE_DAYS:
-                    continue
-                if a.get("restates") == b["id"] or b.get("restates") == a["id"]:
-                    continue
-                problems.append(Problem("claims.csv", row_a, "restates",
-                                        f"same claimant, metric and value as {b['id']} (row {row_b}) within "
-                                        f"{DUPLICATE_DAYS} days: one claim stored twice? Set restates to "
-                                        f"{b['id']!r} if this row restates it"))
-    return problems
 
 
 def check_countries(places, raw, basemaps) -> list[Problem]:
@@ -309,47 +257,8 @@ def frame(records: list[dict], table: schema.Table) -> pd.DataFrame:
     return df
 
 
-def governments(claimants: pd.DataFrame) -> dict[str, str]:
-    """Each claimant's top organisation: follow a single parent up to the root. A joint
-    claimant (two parents) is its own top, never silently filed under one of them."""
-    parent = {r.id: r.parent for r in claimants.itertuples()}
-    top = {}
-    for cid in parent:
-        at, seen = cid, set()
-        while len(parent.get(at, ())) == 1 and at not in seen:
-            seen.add(at)
-            at = parent[at][0]
-        top[cid] = at
-    return top
 
 
-def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
-    """Claims with the registries' words joined in. `claimant_id` keeps the registry id and
-    `claimant` becomes the organisation's name, so everything that groups or prints by claimant
-    works on organisations; `government` and `government_id` name its top organisation and
-    `agency` the claimant itself when it is not that top (for "group by government").
-    `family` and `metric_kind` come from the metric, `claimant_type` from the claimant."""
-    name = dict(zip(claimants["id"], claimants["name"]))
-    kind = dict(zip(claimants["id"], claimants["type"]))
-    top = governments(claimants)
-    out = claims.rename(columns={"claimant": "claimant_id"})
-    ids = out["claimant_id"]
-    out.insert(out.columns.get_loc("claimant_id") + 1, "claimant", ids.map(name))
-    out["claimant_type"] = ids.map(kind)
-    out["government_id"] = ids.map(top)
-    out["government"] = out["government_id"].map(name)
-    out["agency"] = [n if t != c else "" for n, t, c in zip(out["claimant"], out["government_id"], ids)]
-    out["family"] = out["metric"].map(dict(zip(metrics["id"], metrics["family"])))
-    out["metric_kind"] = out["metric"].map(dict(zip(metrics["id"], metrics["kind"])))
-    # Spelled out for exports and tooltips: what the figure is not.
-    out["caveat"] = ["; ".join(w for w, on in (("capacity estimate, not a count", k == "capacity_estimate"),
-                                               ("unverified", v == "unverified")) if on)
-                     for k, v in zip(out["metric_kind"], out["verification"])]
-    # Plain Python strings, as frame() keeps them (cheaper to sort and take than Arrow strings).
-    for column in ("claimant", "claimant_type", "government_id", "government", "agency", "family", "metric_kind",
-                   "caveat"):
-        out[column] = out[column].fillna("").astype(object)
-    return out
 
 
 def build(frames, raws, basemaps, version) -> Dataset:

@@ -115,11 +115,12 @@ CLAIMS = Table("claims", "claims.csv", (
     Column("restates", "claim", required=False),
 ))
 
-# Claims a user imports keep the older, self-contained shape: claimant, family and type as text.
+# Claims a user imports: the bundled columns, with claimant as a registry id or name or as free text
+# (then claimant_type and family say what the registries would), and no check of ours (checked).
 IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("id", "id"),
     Column("metric"),
-    Column("family", "choice", choices=FAMILIES),
+    Column("family", "choice", required=False, choices=FAMILIES),
     Column("value", "number"),
     Column("value_high", "number", required=False),
     Column("qualifier", "choice", required=False, choices=QUALIFIERS),
@@ -129,12 +130,16 @@ IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("reported_date", "date"),
     Column("claimant"),
     Column("attribution"),
-    Column("claimant_type", "choice", choices=CLAIMANT_TYPES),
+    Column("claimant_type", "choice", required=False, choices=CLAIMANT_TYPES),
     Column("outlet"),
     Column("url", "url"),
     Column("place_id", "place", required=False),
     Column("route_ids", "routes", required=False),
     Column("note"),
+    Column("checked", "date", required=False),
+    Column("checked_url", "url", required=False),
+    Column("verification", "choice", required=False, choices=VERIFICATIONS),
+    Column("restates", "claim", required=False),
 ))
 
 EVENTS = Table("events", "events.csv", (

@@ -33,7 +33,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from geo.view import records
-from geo.view import legend
 from geo.render import overlay as draw_overlay
 import geopandas as gpd
 import numpy as np
@@ -44,9 +43,8 @@ import shapely
 from geo import style
 from geo.view import overlay as imported
 from geo.render import layers, panels
-from geo.model import timeline
 from geo.geometry.screenlines import EARTH, mercator
-from geo.view import mapview as views
+from geo.view import view_for
 from geo.store.workspace import Snapshot
 
 TITLE = "DPRK → Russia arms pipeline"
@@ -63,7 +61,8 @@ def view_features(data, state: records.MapState, snapshot: Snapshot | None = Non
     """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields:
     the records of geo.view.build_view, the same the map draws, plus the workspace's layers
     (tracks over the map's window, not their whole history)."""
-    view = views.build_view(data, records.prepare(data, state.filters), state)
+    view = view_for(data, snapshot, state)
+    data = view.data  # imported claims joined in, when the workspace is shown
     tables = {"routes": (data.routes, "source_url"), "flows": (data.flows, None), "front": (data.areas, "source_url"),
               "factories": (data.areas, "source_url"), "events": (data.events, "url"),
               "strikes": (data.events, "url")}
@@ -83,7 +82,7 @@ def view_features(data, state: records.MapState, snapshot: Snapshot | None = Non
     if "places" in state.layers:
         for p, r in zip(data.places.itertuples(), layers.place_records(data.places)):
             parts.append(row("places", r, p.geometry, p.kind, p.source_url))
-    shown = imported.visible(snapshot, state)
+    shown = view.shown
     for layer_id in ("imported-front", "imported"):
         for _, f in shown.get(layer_id, imported.empty_frame([])).iterrows():
             when = f.get("date")
@@ -117,10 +116,7 @@ def plain(value) -> str:
 def claims_on(data, state: records.MapState, snapshot: Snapshot | None = None) -> pd.DataFrame:
     """Claims published by the date (in period mode: dated within its month), after the filters;
     imported claims too when the workspace is shown."""
-    shown = snapshot if "imported" in state.layers else None
-    claims = imported.with_imported_claims(data.claims, shown)
-    claims = timeline.known_claims(state.filters.apply(claims), state.date, state.mode)
-    return claims.sort_values(["metric", "as_of_date", "claimant", "id"]).reset_index(drop=True)
+    return view_for(data, snapshot, state).claims_known()
 
 
 def sources(data, state: records.MapState, snapshot: Snapshot | None = None,
@@ -303,7 +299,8 @@ def escape_records(value, skip=()):
 
 
 def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
-    deck = layers.build_deck(data, state, basemap, extra=draw_overlay.imported_layers(imported.visible(snapshot, state)))
+    view = view_for(data, snapshot, state)
+    deck = layers.deck_for(view.data, view, basemap, extra=draw_overlay.imported_layers(view.shown))
     for layer in deck.layers:
         # The place names' icon keys look up their image in the layer's icon mapping, never
         # parsed as HTML: escaped, a name's key would miss its image. The JSON-level escaping in
@@ -345,8 +342,7 @@ def to_html(data, state, basemap: dict, snapshot=None) -> str:
     page = page.replace("<title>pydeck</title>", f"<title>{html.escape(TITLE)}, as of {meta['date']}</title>", 1)
     page = page.replace("<head>", f'<head>\n    <meta http-equiv="Content-Security-Policy" content="{CSP}" />', 1)
     page = page.replace("</style>", FOOTER_CSS + LEGEND_CSS + "\n    </style>", 1)
-    view = views.build_view(data, records.prepare(data, state.filters), state,
-                            legend.workspace_entries(imported.visible(snapshot, state)))
+    view = view_for(data, snapshot, state)
     return page.replace("<body>", "<body>\n    " + panels.legend(view.legend) + footer, 1)
 
 
@@ -462,8 +458,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         for line in layers.land_borders([g for g in frame_.geometry if not g.is_empty]):
             draw_line(line, colour(palette.border), 0.6, z + 0.05)
 
+    map_view = view_for(data, snapshot, state)  # the very records the live map draws
     features = view_features(data, state, snapshot)
-    prepared = records.prepare(data, state.filters)
     o = style.OKABE_ITO
     area_style = {"front": o["blue"], "factories": o["orange"], "imported-front": imported.FRONT_RGB,
                   "imported": imported.IMPORTED_RGB}
@@ -480,12 +476,12 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         if geom.geom_type == "LineString":
             draw_line(geom, colour(rgba(imported.TRACK_RGB, 220)), 1.5, 3)
     if "flows" in state.layers:
-        for r in records.flow_records(prepared, state, palette):
+        for r in map_view.features("flows"):
             xs, ys = mercator(*np.asarray(r["path"]).T)  # the arc the map draws (geo.geometry.screenlines.arc_path)
             ax.plot(xs, ys, color=colour(r["color"]), linewidth=max(r["width"] * pt, 0.8),
                     alpha=0.8, zorder=3, solid_capstyle="round")
     if "routes" in state.layers:
-        for r in records.route_records(prepared, state, palette):
+        for r in map_view.features("routes"):
             line = shapely.LineString(r["path"])
             if r["width_high"] > r["width"]:
                 draw_line(line, colour(r["band_color"]), r["width_high"] * pt, 4)
@@ -500,11 +496,11 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
                    zorder=z)
 
     if "railcars" in state.layers:
-        scatter(records.railcar_records(prepared, state), colour(rgba(palette.mode["rail"], 90)), z=6,
+        scatter(map_view.features("railcars"), colour(rgba(palette.mode["rail"], 90)), z=6,
                 edge=colour(rgba(palette.mode["rail"])))
     for layer_id, rgb, strikes in (("events", o["yellow"], False), ("strikes", o["vermillion"], True)):
         if layer_id in state.layers:
-            scatter(records.event_records(prepared, state, strikes), colour(rgba(rgb, 220)), z=7)
+            scatter(map_view.features(layer_id), colour(rgba(rgb, 220)), z=7)
     for geom in features.loc[(features["layer"] == "imported") & (features.geom_type == "Point")].geometry:
         x, y = mercator(geom.x, geom.y)
         ax.scatter([x], [y], s=(10 * pt) ** 2, c=[colour(rgba(imported.IMPORTED_RGB, 230))],
@@ -532,8 +528,6 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     fig.text(0.01, 0.93, f"as of {state.date:%d %B %Y} · {state.mode} · {view.label} view"
              + (" · filtered claims" if any(asdict(state.filters).values()) else ""), fontsize=12, va="center",
              color="#333")
-    map_view = views.build_view(data, records.prepare(data, state.filters), state,
-                                legend.workspace_entries(imported.visible(snapshot, state)))
     handles = legend_handles(map_view.legend, Line2D, Patch, pt)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.91), frameon=False, fontsize=10,
                title="Legend", title_fontproperties={"weight": "bold", "size": 11}, alignment="left",

@@ -16,10 +16,9 @@ rendered frame and while encoding, for a progress bar. No Streamlit here.
 """
 from __future__ import annotations
 
-import re
 import tempfile
 import textwrap
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +28,6 @@ import pandas as pd
 from geo.view import records
 from geo.export import formats as export
 from geo.render import layers
-from geo.data import schema
 from geo.model import timeline
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}

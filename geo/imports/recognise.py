@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from geo.imports import dates
-from geo.data import dataset, schema, validate
+from geo.data import claims, dataset, schema, validate
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.filecheck import ImportProblem
 from geo.imports.readers import Loaded
@@ -162,8 +162,22 @@ def bundled_reference_ids() -> tuple[frozenset, frozenset]:
     return _reference_ids(str(folder), stamp)
 
 
+@functools.lru_cache(maxsize=4)
+def _claim_registry(data_dir: str, stamp: tuple) -> tuple[tuple[dict, ...], frozenset]:
+    metrics, ids = dataset.claim_registry(data_dir)
+    return tuple(metrics), frozenset(ids)
+
+
+def bundled_claim_registry() -> tuple[tuple[dict, ...], frozenset]:
+    """The bundled metrics (for the claim rules) and claim ids (which an import may not reuse)."""
+    folder = Path(dataset.DATA_DIR)
+    stamp = tuple((folder / f).stat().st_mtime_ns if (folder / f).exists() else 0
+                  for f in (schema.METRICS.filename, schema.CLAIMS.filename))
+    return _claim_registry(str(folder), stamp)
+
+
 def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: schema.Table,
-                opts: KindOptions) -> gpd.GeoDataFrame:
+                opts: KindOptions, rules=None) -> gpd.GeoDataFrame:
     """Our own tables (claims, places, events): every cell checked by validate.parse_table, as
     the bundled files are (duplicate ids included)."""
     frame = by_lower(frame)
@@ -185,6 +199,8 @@ def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: s
     # The same cross-file check as the bundled data's: a place or leg the map cannot find is a bad row.
     places, routes = bundled_reference_ids()
     problems += validate.reference_problems(table, parsed, raw.rows, filename, places, routes)
+    if rules is not None:  # the table's own rules, as the bundled data is held to them
+        problems += rules(parsed, raw.rows, filename)
     for problem in problems:
         loaded.problems.setdefault(int(problem.row), (problem.column, problem.message))
     typed = {c.name: [record.get(c.name) for record in parsed] for c in table.columns}
@@ -202,7 +218,9 @@ def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: s
 
 
 def normalise_claims(frame, loaded, filename, opts):
-    out = schema_kind(frame, loaded, filename, schema.IMPORTED_CLAIMS, opts)
+    metrics, bundled_ids = bundled_claim_registry()
+    out = schema_kind(frame, loaded, filename, schema.IMPORTED_CLAIMS, opts,
+                      rules=lambda parsed, rows, name: claims.check_claims(parsed, rows, name, metrics, bundled_ids))
     out["name"] = out["metric"].astype(str) + " — " + out["claimant"].astype(str)
     return drop_problem_rows(out, loaded)
 

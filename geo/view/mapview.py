@@ -8,18 +8,21 @@ export render that one object, so they cannot disagree about what the view shows
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from geo import style
 from geo.model import timeline
 from geo.model.evidence import Evidence, evidence_for, headline
-from geo.view.overlay import describe
 from geo.data.schema import SELECTION_KINDS
-from geo.view.legend import LegendEntry, legend_entries
-from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records, railcar_records,
-                        route_records)
+from geo.store.workspace import Snapshot
+from geo.view import overlay
+from geo.view.legend import LegendEntry, legend_entries, workspace_entries
+from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
+                              prepare, railcar_records, route_records)
 
 
 
@@ -27,12 +30,20 @@ from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_featur
 
 @dataclass
 class MapView:
+    """What one state shows: every layer's records, the legend of exactly those symbols, the
+    headline figures, notices, and what they were built from (the dataset with the workspace's
+    claims joined in, its ranking, the workspace content on display)."""
+
     state: MapState
     records: dict[str, object]  # layer id -> list of records, or a FeatureCollection for areas
     legend: list[LegendEntry]
     headline: dict[str, list[dict]]
     notices: list[str] = field(default_factory=list)
     railcar_radii: tuple[float, ...] = ()  # of every sighting any date shows: the markers' image holds them all
+    data: object = None  # the Dataset, with imported claims when the workspace is shown
+    prepared: Prepared | None = None
+    snapshot: Snapshot | None = None
+    shown: dict = field(default_factory=dict)  # workspace layer id -> the frame it draws (geo.view.overlay)
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -41,9 +52,16 @@ class MapView:
             return [f["properties"] for f in rows.get("features", [])]
         return list(rows)
 
+    def claims_known(self) -> pd.DataFrame:
+        """Claims published by the date (in period mode: within its month), after the filters,
+        bundled and imported alike: the claims the exports list."""
+        known = timeline.known_claims(self.prepared.claims, self.state.date, self.state.mode)
+        return known.sort_values(["metric", "as_of_date", "claimant", "id"]).reset_index(drop=True)
+
 
 def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[LegendEntry] = ()) -> MapView:
-    """The view of `state`. `extra_legend` describes layers drawn from the workspace."""
+    """The bundled layers of `state` from a ranking (`prepared`); `extra_legend` describes layers
+    drawn from the workspace. view_for is the one entry everything else calls."""
     palette = style.palette(state.present)
     notices: list[str] = []
     builders = {
@@ -63,11 +81,59 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
     if state.present:  # across a room, the strikes must stand out from the places
         for r in records.get("strikes", []):
             r["radius"] = round(r["radius"] * PRESENTER_STRIKES, 1)
-    view = MapView(state, records, [], figures, notices, prepared.railcar_radii)
+    view = MapView(state, records, [], figures, notices, prepared.railcar_radii, data=data, prepared=prepared)
     view.legend = legend_entries(view, palette) + list(extra_legend)
     return view
 
 
+# Rankings are kept per dataset, workspace version and filter set: a date step only selects and
+# formats. Shared by every session of a server (all read-only), so a lock guards the dict alone.
+PREPARED_ENTRIES = 8
+_prepared: OrderedDict = OrderedDict()
+_prepared_lock = threading.Lock()
+
+
+def claims_version(snapshot: Snapshot | None, state: MapState) -> str:
+    """Which workspace claims the view joins: none unless the workspace's layer is shown."""
+    if snapshot is None or "imported" not in state.layers or not (snapshot.features["kind"] == "claims").any():
+        return ""
+    return snapshot.version
+
+
+def prepared_for(data, snapshot: Snapshot | None, state: MapState) -> tuple[object, Prepared]:
+    """The dataset with the workspace's claims joined in (when shown), and its ranking."""
+    version = claims_version(snapshot, state)
+    key = (id(data), data.version, version, state.filters)
+    with _prepared_lock:
+        hit = _prepared.get(key)
+        if hit is not None and hit[0] is data:
+            _prepared.move_to_end(key)
+            return hit[1], hit[2]
+    merged = replace(data, claims=overlay.with_imported_claims(data, snapshot)) if version else data
+    ranked = prepare(merged, state.filters)
+    with _prepared_lock:
+        _prepared[key] = (data, merged, ranked)
+        while len(_prepared) > PREPARED_ENTRIES:
+            _prepared.popitem(last=False)
+    return merged, ranked
+
+
+def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True) -> MapView:
+    """What `state` shows, bundled data and the analyst's workspace together: the one answer the
+    page, the command line's exports, the slides and the video all render. The live page passes
+    `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead."""
+    merged, ranked = prepared_for(data, snapshot, state)
+    shown = overlay.visible(snapshot, state, track_paths)
+    entries = workspace_entries(shown)
+    if not track_paths and "tracks" in state.layers and snapshot is not None and len(snapshot.tracks):
+        entries.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
+    view = build_view(merged, ranked, state, entries)
+    view.snapshot, view.shown = snapshot, shown
+    front = shown.get("imported-front")
+    if front is not None and len(front):
+        view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
+                               f"{', '.join(sorted(set(front['source_file'])))}.")
+    return view
 
 
 def selection_place(data, kind: str, feature_id: str) -> str:
@@ -105,7 +171,7 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
         row = rows.iloc[0]
         when = pd.to_datetime(row.get("date"), errors="coerce")
         return Evidence(title=str(row.get("name") or row.get("source_file") or feature_id),
-                        description=f"{describe(row)} {'' if pd.isna(when) else f'{when:%Y-%m-%d}'}".strip())
+                        description=f"{overlay.describe(row)} {'' if pd.isna(when) else f'{when:%Y-%m-%d}'}".strip())
     if kind == "track":
         if snapshot is None or snapshot.tracks is None or not len(snapshot.tracks):
             return Evidence(title=sel.get("name") or feature_id, description=sel.get("detail", "")) \

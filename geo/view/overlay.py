@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import LineString, Point, mapping
 
 from geo import style
+from geo.data import claims
 from geo.model import timeline
 from geo.view.records import MapState, rgba, tooltip_record
 from geo.store.workspace import Snapshot, front_on
@@ -64,24 +65,26 @@ def tracks_until(tracks: pd.DataFrame, when, window_days: int | None = TRACK_WIN
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
 
 
-def claims(snapshot: Snapshot | None, like: pd.DataFrame) -> pd.DataFrame:
-    """Imported claims shaped like the bundled claims table `like` (without geometry), so the
-    map, panels and exports treat them exactly as bundled ones."""
-    columns = [c for c in like.columns if c not in ("geometry", "source_file")]
+def imported_claims(data, snapshot: Snapshot | None) -> pd.DataFrame:
+    """The workspace's claims in the bundled claims' loaded shape (geo.data.claims.complete_imported),
+    so the map, panels and exports treat them exactly as bundled ones."""
+    like = pd.DataFrame(data.claims.drop(columns="geometry", errors="ignore")).iloc[0:0]
     if snapshot is None:
-        return pd.DataFrame(columns=columns)
+        return like.assign(source_file=pd.Series(dtype=object))
     mine = snapshot.features[snapshot.features["kind"] == "claims"]
-    mine = pd.DataFrame(mine.drop(columns="geometry")).reindex(columns=columns + ["source_file"])
+    mine = pd.DataFrame(mine.drop(columns="geometry"))
+    if mine.empty:
+        return like.assign(source_file=pd.Series(dtype=object))
     for column in ("as_of_date", "reported_date"):
         mine[column] = pd.to_datetime(mine[column], errors="coerce").astype("datetime64[s]")
     for column in ("value", "value_high"):
-        mine[column] = pd.to_numeric(mine[column], errors="coerce")
+        mine[column] = pd.to_numeric(mine.get(column), errors="coerce")
     mine["route_ids"] = mine["route_ids"].map(
         lambda v: tuple(p.strip() for p in v.split(";") if p.strip()) if isinstance(v, str) else
         tuple(v) if isinstance(v, (list, tuple)) else ())
-    text = [c for c in columns if c not in ("as_of_date", "reported_date", "value", "value_high", "route_ids")]
+    text = [c for c in mine.columns if c not in ("as_of_date", "reported_date", "value", "value_high", "route_ids")]
     mine[text] = mine[text].astype(object).fillna("").astype(str)  # empty columns arrive as float NaN
-    return mine
+    return claims.complete_imported(mine, data.claimants, data.metrics, like)
 
 
 def last_dates(snapshot: Snapshot | None) -> list:
@@ -95,25 +98,24 @@ def last_dates(snapshot: Snapshot | None) -> list:
     return [min(pd.Timestamp(d), today).date() for d in dates if d is not None and pd.notna(d)]
 
 
-def with_imported_claims(claims_frame: pd.DataFrame, snapshot: Snapshot | None) -> pd.DataFrame:
-    """Bundled and imported claims in one table (imported ones carry their source_file)."""
-    base = timeline.plain(claims_frame)
-    if "source_file" in base.columns:  # already joined (the app passes its merged table): join once
-        base = base[base["source_file"].fillna("") == ""]
-    base = base.assign(source_file="")
-    mine = claims(snapshot, base)
+def with_imported_claims(data, snapshot: Snapshot | None) -> pd.DataFrame:
+    """Bundled and imported claims in one table of one shape (imported ones carry their source_file)."""
+    base = timeline.plain(data.claims)
+    base = base.assign(source_file="") if "source_file" not in base.columns else base
+    mine = imported_claims(data, snapshot)
     return base if mine.empty else pd.concat([base, mine[base.columns]], ignore_index=True)
 
 
-def visible(snapshot: Snapshot | None, state: MapState) -> dict[str, gpd.GeoDataFrame]:
-    """Workspace content shown in `state`, by layer id (empty frames for layers that are off)."""
+def visible(snapshot: Snapshot | None, state: MapState, track_paths: bool = True) -> dict[str, gpd.GeoDataFrame]:
+    """Workspace content shown in `state`, by layer id (empty frames for layers that are off).
+    Without `track_paths`, tracks are left to the live map's bounded renderer (geo.render.tracks)."""
     out = {}
     if snapshot is None:
         return out
     if "imported" in state.layers:
         out["imported"] = features_on(snapshot.features, state.date, state.mode)
         out["imported-front"] = front_on(snapshot.fronts, state.date)
-    if "tracks" in state.layers:
+    if "tracks" in state.layers and track_paths:
         out["tracks"] = tracks_until(snapshot.tracks, state.date)
     return out
 
