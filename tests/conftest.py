@@ -78,3 +78,9 @@ def store(request, tmp_path, monkeypatch) -> str:
         target = request.getfixturevalue("postgres").new_database()
     monkeypatch.setenv("GEO_WORKSPACE", target)
     return target
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of a Markdown string the page escaped (geo.page.text.plain)."""
+    import re
+    return re.sub(r"\\(.)", r"\1", markdown)

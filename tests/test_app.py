@@ -4,7 +4,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, shown
 from geo.view import records
 from geo import style
 from geo.render import layers
@@ -137,7 +137,7 @@ def test_full_dates_and_comma_lists_in_links_are_understood():
 ])
 def test_garbage_parameters_show_a_notice_and_the_defaults(params, word):
     at = run(params)
-    assert any(word in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(word in shown(w.value) for w in at.warning), [shown(w.value) for w in at.warning]
     assert set(records.DEFAULT_LAYERS) <= {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
 
 
@@ -177,12 +177,12 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     monkeypatch.undo()
     monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
     at = run({"date": "2025-06", "view": "tumen"})
-    assert any("sightings.csv" in w.value and "LOC_NOWHERE" in w.value for w in at.warning), \
-        [w.value for w in at.warning]
+    assert any("sightings.csv" in shown(w.value) and "LOC_NOWHERE" in shown(w.value) for w in at.warning), \
+        [shown(w.value) for w in at.warning]
     assert deck(at)["layers"], "the map still draws"
     at.button(key=f"remove_{batch}").click().run()
     assert not at.exception
-    assert not any("LOC_NOWHERE" in w.value for w in at.warning)
+    assert not any("LOC_NOWHERE" in shown(w.value) for w in at.warning)
 
 
 def headline_html(at) -> str:

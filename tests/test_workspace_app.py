@@ -8,7 +8,7 @@ import sys
 from streamlit.testing.v1 import AppTest
 
 import sample_files as sf
-from conftest import ROOT
+from conftest import ROOT, shown
 from geo.render import layers
 from geo.store.workspace import Workspace
 
@@ -27,7 +27,7 @@ def run(at: AppTest) -> AppTest:
 
 
 def sidebar_text(at) -> str:
-    return "\n".join(c.value for c in at.sidebar.caption)
+    return "\n".join(shown(c.value) for c in at.sidebar.caption)
 
 
 def layer_ids(at) -> set:
@@ -58,7 +58,7 @@ def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path,
     at = run(AppTest.from_file(APP, default_timeout=30))
     button = at.button(key="remove_1")
     assert button.disabled and at.file_uploader(key="upload_0").disabled  # shown, but disabled for a viewer
-    assert any("vera" in c.value and "viewer" in c.value for c in at.sidebar.caption)
+    assert any("vera" in shown(c.value) and "viewer" in shown(c.value) for c in at.sidebar.caption)
     # A forged click on the disabled button (what a hand-made BackMsg carries): Streamlit drops it.
     button._value = True  # AppTest's click() refuses disabled widgets, so set the trigger directly
     run(at)
@@ -70,7 +70,7 @@ def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path,
     assert not at.button(key="remove_1").disabled
     monkeypatch.setenv("GEO_EDITORS", "edith")
     at.button(key="remove_1").click().run()
-    assert [e.value for e in at.sidebar.error] == [
+    assert [shown(e.value) for e in at.sidebar.error] == [
         "vera may view but not remove batch 1: only editors change the workspace"]
     ws = Workspace()
     assert list(ws.batches()["id"]) == [1]
@@ -84,7 +84,7 @@ def test_an_editor_s_removal_in_the_app_is_recorded_with_the_user_s_name(tmp_pat
     monkeypatch.setenv("GEO_EDITORS", "edith")
     at = run(AppTest.from_file(APP, default_timeout=30))
     at.button(key="remove_1").click().run()
-    assert [s.value for s in at.sidebar.success] == ["Removed batch 1."]
+    assert [shown(s.value) for s in at.sidebar.success] == ["Removed batch 1."]
     gone = Workspace().batches(removed=True).iloc[0]
     assert gone["removed_by"] == "edith" and gone["removed_at"]
     assert "removed by edith" in sidebar_text(at)

@@ -41,6 +41,17 @@ FORMATS = tuple(RENDERERS)
 VIDEO_FORMATS = video.FORMATS  # a sequence of slides, not one view
 
 
+# The formats the page offers for one view (the video has its own controls): label and MIME type.
+PAGE_FORMATS = {"geojson": ("GeoJSON", "application/geo+json"), "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
+                "kml": ("KML", "application/vnd.google-earth.kml+xml"), "csv": ("CSV (zip)", "application/zip"),
+                "html": ("Offline HTML map", "text/html"), "png": ("PNG for slides", "image/png")}
+
+
+def file_name(fmt: str, state) -> str:
+    """dprk-pipeline-2024-06.geojson: the view's month, and .zip for the CSV tables."""
+    return f"dprk-pipeline-{state.date:%Y-%m}.{'zip' if fmt == 'csv' else fmt}"
+
+
 def export(fmt: str, data, state, snapshot=None, basemap: dict | None = None) -> bytes:
     """Any format by name (see FORMATS), as bytes."""
     if fmt not in RENDERERS:

@@ -10,8 +10,11 @@ Day-first against month-first is decided for a whole column from its values: a f
 above 12 (13/01/2024) means day first, a second number above 12 (01/13/2024) month first.
 When no value decides it the column is read day first (as ACLED and European spreadsheets
 write dates) and a note says so; the caller may override with `dayfirst`. Two-digit years
-are read by the POSIX pivot (00-68 -> 20xx, 69-99 -> 19xx), with a note. A time without an
-offset is taken as UTC; every result is naive UTC.
+are read by the POSIX pivot (00-68 -> 20xx, 69-99 -> 19xx), with a note.
+
+Dates keep the calendar day written in the file: 2024-03-01T00:30:00+09:00 is 1 March, whatever
+the offset. Timestamps (track positions) are instants: a time with an offset is converted to UTC,
+a time without one is taken as UTC; every timestamp is naive UTC.
 
 Every function here records a bad cell as `problems[row] = (column, message)` and carries on:
 one bad cell never refuses a column.
@@ -35,6 +38,7 @@ ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})(?:-?([1-7]))?$", re.I)
 MONTH_YEAR = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/']+(\d{4}|\d{2})$")
 COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+LOCAL_TIME_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 MONTHS = {m.lower(): i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
@@ -211,7 +215,10 @@ def parse_column(values: pd.Series, rows, column: str, problems: dict, notes: li
     index = values.index
     chosen: dict = {"column": column}
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = pd.to_datetime(values, utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
+        if what == "date" and getattr(values.dt, "tz", None) is not None:  # the file's own calendar day
+            out = values.dt.tz_localize(None)
+        else:
+            out = pd.to_datetime(values, utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
         chosen["shape"] = "datetime"
         return finish(out, values, rows, column, problems, what), chosen
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -219,6 +226,8 @@ def parse_column(values: pd.Series, rows, column: str, problems: dict, notes: li
                                                                     repr(float(v)))), index=index, dtype=object)
     else:
         text = pd.Series(values.astype("string").fillna("").str.strip().to_numpy(dtype=object), index=index)
+    if what == "date":  # a calendar day as written: an offset after a time does not move it
+        text = text.str.replace(LOCAL_TIME_OFFSET, r"\1", regex=True)
     present = text != ""
     uniques = pd.unique(text[present].to_numpy(dtype=object))
     numeric = len(uniques) and all(NUMBER.match(v) for v in uniques[:1000]) and \

@@ -141,15 +141,19 @@ class Evidence:
 
 
 def voyages_along(near: pd.DataFrame | None, names: dict, leg_id: str, when, min_points: int = 3) -> list[dict]:
-    """Imported tracks with at least `min_points` positions near a leg by `when` (tracks.tracks_near_legs
-    rows), most positions first: a voyage seen along the sea leg is evidence for it."""
+    """Imported tracks with at least `min_points` positions near a leg by the end of `when`'s day
+    (tracks.tracks_near_legs rows), most positions first, counting only positions up to then: a
+    voyage seen along the sea leg is evidence for it, and the panel never shows what came later."""
     if near is None or near.empty:
         return []
-    rows = near[(near["leg_id"] == leg_id) & (near["n_points"] >= min_points)
-                & (near["first_t"] <= timeline.as_timestamp(when) + pd.Timedelta(days=1))]
-    return [{"name": names.get(r.track_id, r.track_id), "n_points": int(r.n_points),
-             "first": f"{r.first_t:%Y-%m-%d}", "last": f"{r.last_t:%Y-%m-%d}"}
-            for r in rows.sort_values("n_points", ascending=False).itertuples()]
+    _, until = timeline.track_window(when, None)  # positions up to the end of the day, none after
+    out = []
+    for r in near[near["leg_id"] == leg_id].itertuples():
+        seen = r.times[r.times < until.to_datetime64()]
+        if len(seen) >= min_points:
+            out.append({"name": names.get(r.track_id, r.track_id), "n_points": int(len(seen)),
+                        "first": f"{pd.Timestamp(seen[0]):%Y-%m-%d}", "last": f"{pd.Timestamp(seen[-1]):%Y-%m-%d}"})
+    return sorted(out, key=lambda v: -v["n_points"])
 
 
 def claims_behind(claims: pd.DataFrame, kind: str, feature_id: str, place_id: str) -> pd.DataFrame:

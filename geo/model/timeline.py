@@ -24,6 +24,17 @@ def as_timestamp(when) -> pd.Timestamp:
     return pd.Timestamp(when).normalize()
 
 
+TRACK_WINDOW_DAYS = 31  # the map draws each track's last month
+
+
+def track_window(when, days: int | None = TRACK_WINDOW_DAYS) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The one rule for which track positions a date shows: from `days` before the end of
+    `when`'s day (inclusive) to the end of that day (exclusive); days=None reaches back to the start.
+    The live map, the exports, the track panel and the voyages along a leg all use it."""
+    until = as_timestamp(when).normalize() + pd.Timedelta(days=1)
+    return (until - pd.Timedelta(days=days) if days else pd.Timestamp.min), until
+
+
 def month_end(when) -> pd.Timestamp:
     return as_timestamp(when) + pd.offsets.MonthEnd(0)
 

@@ -86,8 +86,9 @@ def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple
             values["scene"] = raw
         else:
             bad("scene", raw, "one of " + ", ".join(scene_ids))
-    if "sel" in params:
-        raw = (as_list(params["sel"])[-1:] or [""])[0]
+    if "sel" in params:  # one value, never split at commas: a feature id may hold one
+        raw = params["sel"][-1] if isinstance(params["sel"], list) and params["sel"] else params["sel"]
+        raw = str(raw or "").strip()
         kind, _, feature_id = raw.partition(":")
         if kind in SELECTION_KINDS and feature_id:
             values["sel"] = {"kind": kind, "feature_id": feature_id}

@@ -32,6 +32,7 @@ import pydeck as pdk
 import shapely
 
 from geo import style
+from geo.model import timeline
 from geo.view.records import rgba, tooltip_record
 
 # Timestamps sent to deck.gl count seconds from this fixed instant: the TripsLayer keeps
@@ -391,9 +392,10 @@ def density_records(level: Level, start: int, end: int, budget: int, claimant: s
     return rows, radius, per_cell
 
 
-def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = 31,
+def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = timeline.TRACK_WINDOW_DAYS,
                  budget_bytes: int = 900_000) -> list[pdk.Layer]:
-    """The tracks in the `window_days` before `when`, as at most `budget_bytes` of layer JSON.
+    """The tracks in the window of `when` (geo.model.timeline.track_window), as at most
+    `budget_bytes` of layer JSON.
 
     Three layers, always present and always in this order (ids stay stable for selection):
     "tracks-density" (grid cells; empty unless the window's simplified vertices exceed the
@@ -402,8 +404,8 @@ def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = 3
     budget and trails go to the most recent tracks that fit in the rest.
     """
     level = prepared.level(view)
-    end = seconds(when)
-    start = end - int(window_days) * DAY
+    since, until = timeline.track_window(when, window_days)
+    start, end = seconds(since), seconds(until)
     cut = window_cut(prepared, level, start, end)
     vb = vertex_bytes(level.digits)
     tb = max(len(str(start)), len(str(end))) + 1
@@ -450,9 +452,10 @@ def tracks_near_legs(points: pd.DataFrame, routes, km: float = 10.0) -> pd.DataF
     A prefilter in degrees (wide enough at the points' highest latitude) finds candidate
     (point, segment) pairs; the exact check is a local equirectangular distance centred on
     each point, accurate to well under 1 % at 10 km. Returns one row per (track, leg):
-    track_id, leg_id, n_points, first_t, last_t, ordered by track then first time.
+    track_id, leg_id, n_points, first_t, last_t and times (the near positions' times, sorted),
+    ordered by track then first time.
     """
-    columns = ["track_id", "leg_id", "n_points", "first_t", "last_t"]
+    columns = ["track_id", "leg_id", "n_points", "first_t", "last_t", "times"]
     pts = points.dropna(subset=["lon", "lat", "t"])
     if pts.empty or len(routes) == 0:
         return pd.DataFrame(columns=columns)
@@ -478,8 +481,11 @@ def tracks_near_legs(points: pd.DataFrame, routes, km: float = 10.0) -> pd.DataF
     pairs = pd.DataFrame({"row": np.concatenate(found_pt), "leg_id": np.concatenate(found_leg)}).drop_duplicates()
     pairs["track_id"] = pts["track_id"].astype(str).to_numpy()[pairs["row"].to_numpy()]
     pairs["t"] = pd.to_datetime(pts["t"]).to_numpy()[pairs["row"].to_numpy()]
-    out = (pairs.groupby(["track_id", "leg_id"], sort=False)["t"].agg(["size", "min", "max"]).reset_index()
+    grouped = pairs.groupby(["track_id", "leg_id"], sort=False)["t"]
+    out = (grouped.agg(["size", "min", "max"]).reset_index()
            .rename(columns={"size": "n_points", "min": "first_t", "max": "last_t"}))
+    # Each pair's own times, sorted, so a date sees only the positions it has reached.
+    out["times"] = [np.sort(v.to_numpy()) for _, v in grouped]
     return out.sort_values(["track_id", "first_t", "leg_id"], kind="stable").reset_index(drop=True)[columns]
 
 

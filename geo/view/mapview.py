@@ -16,7 +16,7 @@ import pandas as pd
 
 from geo import style
 from geo.model import timeline
-from geo.model.evidence import Evidence, evidence_for, headline
+from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
 from geo.store.workspace import Snapshot
 from geo.view import overlay
@@ -179,7 +179,7 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
         points = snapshot.tracks[snapshot.tracks["track_id"].astype(str) == feature_id]
         if points.empty:
             return None
-        until = points[points["t"] <= timeline.as_timestamp(state.date) + pd.Timedelta(days=1)]
+        until = points[points["t"] < timeline.track_window(state.date, None)[1]]
         return Evidence(title=str(points["name"].iloc[0]),
                         description=f"imported track: {len(until):,} of {len(points):,} position(s) by this date, "
                                     f"{points['t'].min():%Y-%m-%d} to {points['t'].max():%Y-%m-%d}")
@@ -188,3 +188,13 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
     if not (tables[kind]["id"] == feature_id).any():
         return None
     return evidence_for(data, kind, feature_id, selection_place(data, kind, feature_id), state.date, state.filters)
+
+
+def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
+    """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
+    imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`)."""
+    found = selected_evidence(view.data, view.snapshot, sel, view.state)
+    if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
+        names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
+        found.voyages = voyages_along(near_legs, names, sel["feature_id"], view.state.date)
+    return found

@@ -44,14 +44,10 @@ def features_on(features: gpd.GeoDataFrame, when, mode: str = timeline.CUMULATIV
     return shown[~dated | ((shown["date"] >= start) & (shown["date"] <= when))]
 
 
-TRACK_WINDOW_DAYS = 31  # the map draws each track's last month (geo.render.tracks.track_layers)
-
-
-def tracks_until(tracks: pd.DataFrame, when, window_days: int | None = TRACK_WINDOW_DAYS) -> gpd.GeoDataFrame:
+def tracks_until(tracks: pd.DataFrame, when, window_days: int | None = timeline.TRACK_WINDOW_DAYS) -> gpd.GeoDataFrame:
     """Each track's path in the `window_days` before the end of `when`'s day, as the map draws
     it (None: its whole history); a lone point while it has one fix."""
-    until = timeline.as_timestamp(when) + pd.Timedelta(days=1)
-    since = until - pd.Timedelta(days=window_days) if window_days else pd.Timestamp.min
+    since, until = timeline.track_window(when, window_days)
     seen = tracks[(tracks["t"] < until) & (tracks["t"] >= since)]
     rows = []
     for track_id, points in seen.groupby("track_id", sort=True):

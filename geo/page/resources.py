@@ -1,0 +1,167 @@
+"""What the page keeps between reruns and sessions, and for how long: the cache policy.
+
+Everything here is read-only once built and shared by every session of one server process
+(Streamlit imports geo/ once; only app.py runs again on each rerun). Each cache says what it is
+keyed by. A failure is never kept: a workspace that cannot be opened yet (PostGIS still
+starting, a folder not yet mounted) is tried again by the next rerun, at most every
+RETRY_SECONDS, so sessions recover by themselves.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections import OrderedDict
+
+from geo import style
+from geo.data import dataset as datasets
+from geo.render import charts, layers, tracks
+from geo.store import workspace
+
+RETRY_SECONDS = 5.0
+
+
+class Lru:
+    """A small thread-safe LRU of built things, keyed by whatever names them."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key, build):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = build()  # outside the lock: a slow build must not hold up other sessions
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self.lock:
+            self.items.clear()
+
+
+@functools.lru_cache(maxsize=1)
+def dataset() -> datasets.Dataset:
+    """The bundled data, loaded once (nothing mutates it)."""
+    return datasets.load()
+
+
+@functools.lru_cache(maxsize=4)
+def basemap(present: bool, detailed: bool) -> dict:
+    data = dataset()
+    return layers.basemap_features(data.countries, data.countries_detail if detailed else None,
+                                   style.palette(present))
+
+
+_frozen = Lru(64)
+
+
+def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple = ()) -> dict:
+    """The basemap and place layers, serialised once per palette, view, map size and scene focus
+    (geo.render.layers.FrozenLayer)."""
+    return _frozen.get((present, view, viewport, focus), lambda: layers.static_layers(
+        dataset(), view, present, basemap(present, style.VIEWS[view].detailed), viewport, focus))
+
+
+_charts = Lru(32)
+
+
+def chart_spec(name: str, claims_key: tuple, claims) -> dict:
+    """One chart's Vega-Lite spec without the date, per chart and claims_key (filters and the
+    workspace's claims version: `claims` are those, filtered)."""
+    if name == "Events":
+        return _charts.get((name,), lambda: charts.events_timeline(dataset().events))
+    return _charts.get((name, claims_key), lambda: charts.step_chart(claims, charts.CHART_METRICS[name]))
+
+
+class Workspaces:
+    """Open stores by target. A store that opens is kept; one that fails is not, and the next
+    call after RETRY_SECONDS tries again (the error is returned meanwhile)."""
+
+    def __init__(self, retry_seconds: float = RETRY_SECONDS):
+        self.retry_seconds = retry_seconds
+        self.open_stores: dict[str, workspace.Workspace] = {}
+        self.failures: dict[str, tuple[float, str]] = {}
+        self.lock = threading.Lock()
+
+    def open(self, target: str) -> tuple[workspace.Workspace | None, str]:
+        with self.lock:
+            if target in self.open_stores:
+                return self.open_stores[target], ""
+            failed = self.failures.get(target)
+            if failed and time.monotonic() - failed[0] < self.retry_seconds:
+                return None, failed[1]
+        try:
+            store = workspace.Workspace(target)
+        except workspace.WorkspaceError as err:
+            with self.lock:
+                self.failures[target] = (time.monotonic(), str(err))
+            return None, str(err)
+        with self.lock:
+            self.failures.pop(target, None)
+            return self.open_stores.setdefault(target, store), ""
+
+
+workspaces = Workspaces()
+
+
+def workspace_target() -> str:
+    """Where this server's workspace is ($GEO_WORKSPACE, or the default SQLite file)."""
+    return str(workspace.default_path())
+_snapshots = Lru(2)
+
+
+def snapshot(target: str, store: workspace.Workspace | None) -> tuple[workspace.Snapshot | None, str]:
+    """The store's content at its current version, read once per version and shared by every
+    session (tracks can be large). A store that fails to answer gives (None, why)."""
+    if store is None:
+        return None, ""
+    try:
+        version = store.version()
+        return _snapshots.get((target, version), store.snapshot), ""
+    except workspace.WorkspaceError as err:
+        return None, str(err)
+
+
+_tracks = Lru(2)
+_near_legs = Lru(2)
+
+
+def prepared_tracks(source: str, points):
+    """Tracks simplified once per source (workspace version, or benchmark size), so a date step
+    only cuts a time window. The points are not hashed: `source` names them."""
+    if points is None or not len(points):
+        return None
+    return _tracks.get(source, lambda: tracks.prepare_tracks(points))
+
+
+def tracks_by_leg(source: str, points):
+    """Which legs each track's positions came near, with their times (seconds at 10^6 points,
+    so once per source)."""
+    if points is None or not len(points):
+        return None
+    return _near_legs.get(source, lambda: tracks.tracks_near_legs(points, dataset().routes))
+
+
+@functools.lru_cache(maxsize=1)
+def bench_tracks(n: int):
+    """BENCH_TRACKS=N synthetic tracks for the browser benchmark, generated once."""
+    from bench.synthetic import synthetic_tracks
+    return synthetic_tracks(n) if n else None
+
+
+def track_points(snapshot_: workspace.Snapshot | None) -> tuple[str, object]:
+    """The tracks the live map draws and the name they are cached by: the workspace's, or
+    BENCH_TRACKS=N synthetic ones (python -m bench.browser N)."""
+    if os.environ.get("BENCH_TRACKS"):
+        n = int(os.environ["BENCH_TRACKS"])
+        return f"bench-{n}", bench_tracks(n)
+    if snapshot_ is None:
+        return "none", None
+    return f"ws-{snapshot_.version}", snapshot_.tracks

@@ -1,0 +1,31 @@
+"""Text from links, files, file contents and user names reaches the page through here, as text.
+
+Streamlit reads the strings of st.warning, st.error, st.caption and st.markdown as Markdown: a
+link parameter such as `[Sign in again](https://ev.il/x)` or a bare address would become a live
+link, `**x**` bold, `:material/x:` an icon and `$x$` mathematics. `plain` escapes every character
+Markdown gives a meaning to, so the reader sees exactly the characters that came in. HTML built
+by geo.render.panels escapes with html.escape instead.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
+
+
+def visible(text: str) -> str:
+    """Control and format characters (newlines, NUL, right-to-left overrides, which reverse or hide
+    what follows) shown as escapes such as \\n and \\u202e."""
+    out = []
+    for ch in str(text):
+        if not unicodedata.category(ch).startswith("C"):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def plain(text) -> str:
+    """`text` for Streamlit's Markdown, to be read as written: one line, nothing interpreted."""
+    return MARKDOWN.sub(r"\\\1", visible(text))

@@ -1,0 +1,128 @@
+"""The page's import workflow without Streamlit: upload, preview, change what was found, import,
+remove. Works on a session mapping as geo.page.session does.
+
+A preview is kept per set of files and options (`import_preview`: key, result, problem, header);
+the outcome of the last import or removal is `import_report`: (status, message, details). Every
+message is plain text for geo.page.text.plain; the user is checked at click time, here and in
+the store (geo.store.workspace.Workspace.authorise).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable, MutableMapping
+
+from geo.imports import importer
+from geo.store import workspace
+
+log = logging.getLogger(__name__)
+AS_FOUND = "(as found)"
+KINDS = importer.KINDS
+ORDERS = ("decide from the values", "day first", "month first")
+CHOICES = ("import_date_column", "import_lon", "import_lat")
+UPLOAD_TYPES = ["csv", "tsv", "txt", "geojson", "json", "gpkg", "zip", "kml", "kmz", "topojson", "fgb", "parquet",
+                "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"]
+
+
+def chosen(ss: MutableMapping, key: str):
+    value = ss.get(key, AS_FOUND)
+    return None if value == AS_FOUND or (key == "import_kind" and value == "guess") else value
+
+
+def options(ss: MutableMapping) -> dict:
+    """The importer's options from the "Change what was found" widgets."""
+    lon_lat = (chosen(ss, "import_lon"), chosen(ss, "import_lat"))
+    return dict(kind=chosen(ss, "import_kind"), date_column=chosen(ss, "import_date_column"),
+                dayfirst={"day first": True, "month first": False}.get(ss.get("import_order")),
+                coord_columns=lon_lat if all(lon_lat) else None,
+                swap_axes=ss.get("import_swap", False), strict=ss.get("strict", False))
+
+
+def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: Callable[[float], None] = lambda f: None):
+    """Read `files` ((file_id, name, bytes) each) with the session's options, once per set of files
+    and options; returns (result or None, problem or "", header columns). Other files than last
+    time reset the column choices, which named the old file's columns."""
+    if not files:
+        ss.pop("import_preview", None)
+        return None, "", []
+    ids = tuple(f[0] for f in files)
+    earlier = ss.get("import_preview")
+    if earlier is not None and earlier[0][0] != ids:
+        for choice in CHOICES:
+            ss[choice] = AS_FOUND
+    opts = options(ss)
+    key = (ids, tuple(sorted(opts.items())))
+    if ss.get("import_preview", (None,))[0] != key:
+        parts = [(name, data) for _, name, data in files]
+        try:
+            result, problem = importer.read_parts(parts, progress=progress, **opts), ""
+        except importer.ImportProblem as err:
+            result, problem = None, str(err)
+        except Exception as err:  # an importer bug: one line here, the traceback only in the server's log
+            log.exception("importer failed on %s", files[0][1])
+            result, problem = None, (f"{files[0][1]}: the importer could not read this file ({type(err).__name__}); "
+                                     "the server's log has the details")
+        ss["import_preview"] = (key, result, problem, importer.header_columns(parts))
+    _, result, problem, header = ss["import_preview"]
+    columns = [AS_FOUND] + (result.details.get("source_columns", []) if result is not None else header)
+    for choice in CHOICES:  # columns of files no longer here
+        if ss.get(choice, AS_FOUND) not in columns:
+            ss[choice] = AS_FOUND
+    return result, problem, columns
+
+
+def summary(result) -> dict:
+    """What the preview shows of a read file: what was found and how it was read (plain lines),
+    its lon/lat bounds, sample rows and the notes before importing."""
+    found = importer.preview_of(result)
+    records = found.get("record_count", found["feature_count"])
+    what = (f"{found['file']}: {records:,} {found['kind']} record(s) ({found['format']}), "
+            f"{found['skipped_rows']:,} row(s) skipped")
+    how = " · ".join(part for part in (
+        f"CRS {found['input_crs'] or 'lon/lat'}",
+        f"coordinates {'/'.join(found['coordinate_columns'])}" if found["coordinate_columns"] else "",
+        f"dates from {found['date_column']} ({found['date_format'] or 'as stored'})"
+        if found["date_column"] else "no date column") if part)
+    return {"what": what, "how": how, "bounds": found["bounds_lonlat"], "sample_rows": found["sample_rows"],
+            "notes": found["warnings"] + found["skipped"]}
+
+
+def batch_line(batch) -> str:
+    """One imported batch as the sidebar lists it (a removed one says by whom and when)."""
+    if getattr(batch, "removed_at", None) and isinstance(batch.removed_at, str):
+        return (f"#{batch.id} {batch.filename} · imported by {batch.imported_by or '?'} · removed by "
+                f"{batch.removed_by}, {batch.removed_at[:16].replace('T', ' ')}")
+    return (f"#{batch.id} {batch.filename} · {batch.kind} · {batch.feature_count:,} · "
+            f"by {batch.imported_by or '?'}, {batch.imported_at[:16].replace('T', ' ')}")
+
+
+def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user) -> None:
+    """Store the previewed file as a batch (on the Import button)."""
+    result = ss.get("import_preview", (None, None))[1]
+    if result is None or store is None:
+        return
+    try:
+        store.authorise(user, "import", detail=result.filename)
+        batch = store.add(result, user)
+    except workspace.WorkspaceError as err:
+        ss["import_report"] = ("error", str(err), [])
+        return
+    ss["import_report"] = ("success", f"Imported {len(result.frame):,} {result.kind} record(s) from "
+                                      f"{result.filename} as batch {batch}.", result.warnings + result.skipped)
+    ss["upload_round"] = ss.get("upload_round", 0) + 1  # a fresh uploader: the old file is gone
+    ss.pop("import_preview", None)
+
+
+def remove_batch(ss: MutableMapping, store: workspace.Workspace | None, user, batch_id: int) -> None:
+    """Take a batch out (its ✕ button). The user is checked at click time, here and in the store:
+    the page may have been drawn while they could still edit."""
+    if store is None:
+        return
+    try:
+        store.remove(batch_id, user)
+    except workspace.WorkspaceError as err:
+        ss["import_report"] = ("error", str(err), [])
+        return
+    except KeyError as err:  # removed meanwhile, by another session or server
+        ss["import_report"] = ("error", str(err.args[0]), [])
+        return
+    ss["import_report"] = ("success", f"Removed batch {batch_id}.", [])
