@@ -382,6 +382,11 @@ def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 90
     return out.getvalue()
 
 
+def slide_view(data, state, snapshot=None):
+    """The view a slide (and each video frame) draws: view_for's, as the page's."""
+    return view_for(data, snapshot, state)
+
+
 def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
                  heading: str | None = None, caption: str | None = None, px_scale: float = 1.0):
     """The slide as a matplotlib Figure (with an Agg canvas) and its metadata. With a `caption`
@@ -458,7 +463,7 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         for line in layers.land_borders([g for g in frame_.geometry if not g.is_empty]):
             draw_line(line, colour(palette.border), 0.6, z + 0.05)
 
-    map_view = view_for(data, snapshot, state)  # the very records the live map draws
+    map_view = slide_view(data, state, snapshot)  # the very records the live map draws
     features = view_features(data, state, snapshot)
     o = style.OKABE_ITO
     area_style = {"front": o["blue"], "factories": o["orange"], "imported-front": imported.FRONT_RGB,
