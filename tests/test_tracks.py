@@ -15,6 +15,7 @@ import pytest
 
 from bench import synthetic
 from conftest import DATA
+from geo.model import timeline
 from geo.view import records
 from geo import style
 from geo.render import layers, tracks
@@ -90,8 +91,8 @@ def test_every_level_keeps_each_tracks_first_and_last_point(prepared):
 
 def test_tracks_that_start_or_end_in_the_window_are_drawn_to_their_ends(prepared):
     when = pd.Timestamp("2024-06-30")
-    end = tracks.seconds(when)
-    start = end - 31 * tracks.DAY
+    since, until = timeline.track_window(when)  # the one rule for the window's edges
+    start, end = tracks.seconds(since), tracks.seconds(until)
     digits = prepared.level("sea").digits
     for rec in by_id(tracks.track_layers(prepared, when, "sea"), "tracks")["data"]:
         i = prepared.track_index(rec["feature_id"])
@@ -132,7 +133,7 @@ def test_trails_heads_and_paths_sit_within_the_stated_tolerance(prepared, view):
     rng = np.random.default_rng(2)
     for date in DATES:
         when = pd.Timestamp(date)
-        end = tracks.seconds(when)
+        end = tracks.seconds(timeline.track_window(when)[1])
         trips = by_id(tracks.track_layers(prepared, when, view), "tracks")
         assert trips["currentTime"] == end and trips["trailLength"] == 31 * tracks.DAY
         assert trips["data"], date
@@ -217,7 +218,8 @@ def test_a_rajin_dunai_voyage_counts_for_the_sea_leg(data):
     ship = synthetic.voyage("L_SEA_RAJIN_DUNAI", pd.Timestamp("2024-02-01"), 400, rng).assign(track_id="ship")
     train = synthetic.voyage(synthetic.RAIL_LANE, pd.Timestamp("2024-02-01"), 400, rng).assign(track_id="train")
     near = tracks.tracks_near_legs(pd.concat([ship, train]), data.routes, km=10)
-    assert list(near.columns) == ["track_id", "leg_id", "n_points", "first_t", "last_t"]
+    assert list(near.columns) == ["track_id", "leg_id", "n_points", "first_t", "last_t", "times"]
+    assert all(len(r.times) == r.n_points and (np.diff(r.times) >= np.timedelta64(0)).all() for r in near.itertuples())
     by_track = {k: g.set_index("leg_id") for k, g in near.groupby("track_id")}
     assert by_track["ship"]["n_points"].idxmax() == "L_SEA_RAJIN_DUNAI"
     assert by_track["ship"].loc["L_SEA_RAJIN_DUNAI", "n_points"] > 300

@@ -14,6 +14,7 @@ import pandas as pd
 from shapely.geometry import LineString, Point
 
 from geo.data import schema, validate
+from geo.geometry.projection import WGS84
 from geo.data.claims import check_claims, with_registries
 from geo.data.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Problem, km_between,
                           parse_table, read_raw)
@@ -22,7 +23,7 @@ from geo.data.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Pro
 DATA_DIR = Path(os.environ.get("GEO_DATA_DIR") or Path(__file__).resolve().parents[2] / "data")
 BASEMAP_FILES = {"overview": "basemap/countries_overview.geojson",
                  "detail": "basemap/countries_tumen.geojson"}
-CRS = "EPSG:4326"
+CRS = WGS84
 DATE_COLUMNS = ("as_of_date", "reported_date", "date", "active_from", "active_to", "valid_from", "valid_to")
 
 

@@ -46,11 +46,11 @@ from geo.render import layers, panels
 from geo.geometry.screenlines import EARTH, mercator
 from geo.view import view_for
 from geo.store.workspace import Snapshot
+from geo.geometry.projection import WGS84
 
 TITLE = "DPRK → Russia arms pipeline"
 NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
                  "naturalearthdata.com")
-WGS84 = "EPSG:4326"
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -12,20 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-EARTH = 6378137.0  # Web Mercator sphere, metres
-TILE = 512  # deck.gl's world size in pixels at zoom 0
+from geo.geometry.projection import EARTH, WORLD as TILE, from_metres as lonlat, to_metres as mercator  # noqa: F401
+
 FAR_ZOOM = 3.0  # outside the view's neighbourhood, dashes are as long as the overview draws them
 ARC_HEIGHT = 0.12  # deck.gl ArcLayer getHeight: the arc's height as a share of its chord
 ARC_SAMPLES = 33
-
-
-def mercator(lon, lat):
-    lon, lat = np.asarray(lon, float), np.clip(np.asarray(lat, float), -85.0, 85.0)
-    return EARTH * np.radians(lon), EARTH * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
-
-
-def lonlat(x, y):
-    return np.degrees(np.asarray(x) / EARTH), np.degrees(2 * np.arctan(np.exp(np.asarray(y) / EARTH)) - np.pi / 2)
 
 
 def metres_per_pixel(zoom: float) -> float:

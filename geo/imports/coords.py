@@ -29,8 +29,8 @@ from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
 from geo.imports.filecheck import ImportProblem, first_line
+from geo.geometry.projection import WGS84
 
-WGS84 = "EPSG:4326"
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 LAT_TOKENS = {"lat", "latitude", "lati", "ylat", "latitud", "breite"}

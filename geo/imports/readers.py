@@ -27,10 +27,10 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 from shapely.errors import GEOSException
 
 from geo.imports import coords
+from geo.geometry.projection import WGS84
 from geo.imports.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
-                           precheck_geojson, precheck_gpx, precheck_kml, sniff)
+                                   precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
-WGS84 = "EPSG:4326"
 GDAL_ERRORS = (DataSourceError, DataLayerError, FieldError, GeometryError, GEOSException)
 
 

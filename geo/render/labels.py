@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from geo import style
+from geo.geometry import projection
 from geo.render import labelatlas
 
 WORLD = 512  # deck.gl's Web Mercator world is 512 pixels wide at zoom 0
@@ -45,7 +46,7 @@ class Camera:
         scale = WORLD * 2 ** self.zoom / (2 * math.pi)
 
         def merc(lo, la):
-            return scale * np.radians(lo), -scale * np.log(np.tan(np.pi / 4 + np.radians(la) / 2))
+            return scale * np.radians(lo), -scale * projection.merc_y(la)
 
         x, y = merc(lon, lat)
         cx, cy = merc(self.longitude, self.latitude)

@@ -26,6 +26,7 @@ from shapely.geometry import box, mapping
 from geo import style
 from geo.render import labelatlas, labels, markers
 from geo.geometry import railways, screenlines
+from geo.geometry.projection import from_world_pixel, world_pixel
 from geo.view.mapview import build_view
 from geo.view.records import (EVENT_RADII, PLACE_RADII, PRESENTER_STRIKES, TOOLTIP_FIELDS, MapState, Prepared,
                               prepare, rgba, tooltip_record)
@@ -612,11 +613,6 @@ FOCUS_PADDING = (110, 70)  # pixels kept clear around a scene's places: room for
 MAX_FOCUS_ZOOM = 9.5
 
 
-def world_pixel(lon: float, lat: float) -> tuple[float, float]:
-    """deck.gl's Web Mercator at zoom 0: a 512-pixel world, y growing southwards."""
-    return (lon + 180) / 360 * 512, (1 - math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) / math.pi) / 2 * 512
-
-
 def fit_bounds(points: list[tuple[float, float]], size: tuple[int, int],
                padding: tuple[int, int] = FOCUS_PADDING, max_zoom: float = MAX_FOCUS_ZOOM) -> tuple[float, float, float]:
     """Longitude, latitude and zoom that frame `points` on a map of `size` pixels, `padding` from its edges."""
@@ -627,8 +623,8 @@ def fit_bounds(points: list[tuple[float, float]], size: tuple[int, int],
     scale = min(room_w / (x1 - x0) if x1 > x0 else math.inf, room_h / (y1 - y0) if y1 > y0 else math.inf)
     zoom = min(max_zoom, math.log2(scale)) if math.isfinite(scale) else max_zoom
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * cy / 512))))
-    return cx / 512 * 360 - 180, lat, zoom
+    lon, lat = from_world_pixel(cx, cy)
+    return lon, lat, zoom
 
 
 def inside_bounds(lon: float, lat: float, zoom: float, size: tuple[int, int], bounds) -> tuple[float, float]:
@@ -642,7 +638,7 @@ def inside_bounds(lon: float, lat: float, zoom: float, size: tuple[int, int], bo
         cx = min(max(cx, bx0 + half_w), bx1 - half_w)
     if by1 - by0 >= 2 * half_h:
         cy = min(max(cy, by0 + half_h), by1 - half_h)
-    return cx / 512 * 360 - 180, math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * cy / 512))))
+    return from_world_pixel(cx, cy)
 
 
 def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None, bounds=None) -> pdk.ViewState:

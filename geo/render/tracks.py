@@ -32,6 +32,7 @@ import pydeck as pdk
 import shapely
 
 from geo import style
+from geo.geometry import projection
 from geo.model import timeline
 from geo.view.records import rgba, tooltip_record
 
@@ -42,7 +43,6 @@ DAY = 86_400
 WORLD_PIXELS = 512  # deck.gl's Web Mercator world is 512 pixels wide at zoom 0
 CELL_PIXELS = 8  # density cells are this many screen pixels wide at the view's zoom ...
 MAX_CELL_PIXELS = 32  # ... or, merged to fit the budget, up to this many; beyond, the sparsest go
-MAX_LAT = 85.051129  # Web Mercator's edge
 TIME_BITS = 36  # search key: track index above, seconds since EPOCH (shifted positive) below
 TIME_SHIFT = 1 << (TIME_BITS - 1)
 LAYER_OVERHEAD = 3_000  # bytes of layer properties around the data, generously rounded up
@@ -59,12 +59,11 @@ def pixel_degrees(zoom: float) -> float:
 
 def mercator_y(lat):
     """Latitude to Web Mercator y, in the same degree units as longitude."""
-    phi = np.radians(np.clip(lat, -MAX_LAT, MAX_LAT))
-    return np.degrees(np.log(np.tan(np.pi / 4 + phi / 2)))
+    return np.degrees(projection.merc_y(lat))
 
 
 def latitude(y):
-    return np.degrees(2 * np.arctan(np.exp(np.radians(y))) - np.pi / 2)
+    return projection.lat_of(np.radians(y))
 
 
 def seconds(when) -> int:

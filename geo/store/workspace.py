@@ -50,6 +50,7 @@ import shapely
 
 from geo.store import access
 from geo.imports.importer import ImportResult
+from geo.geometry.projection import WGS84
 
 SCHEMA_VERSION = "2"
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
@@ -59,7 +60,6 @@ META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
                  "input_crs", "warnings", "skipped", "removed_at", "removed_by")
 AUDIT_COLUMNS = ("id", "at", "user_name", "action", "batch_id", "outcome", "detail")
-WGS84 = "EPSG:4326"
 log = logging.getLogger("geo.store.workspace")
 
 # Version 1: the tables as first shipped. Kept verbatim: a new store is built by running the

@@ -21,12 +21,12 @@ from geo.data import claims
 from geo.model import timeline
 from geo.view.records import MapState, rgba, tooltip_record
 from geo.store.workspace import Snapshot, front_on
+from geo.geometry.projection import WGS84
 
 IMPORTED_RGB = style.OKABE_ITO["sky"]
 FRONT_RGB = style.OKABE_ITO["blue"]
 TRACK_RGB = (70, 70, 70)
 SHOWN_KINDS = ("generic", "places", "events")
-WGS84 = "EPSG:4326"
 
 
 def empty_frame(columns) -> gpd.GeoDataFrame:
