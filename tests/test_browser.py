@@ -57,11 +57,27 @@ def open_app(page, url, query=""):
     # The page reports its map's size and the server fits the camera to it: wait for that run.
     page.wait_for_selector('[data-testid="map-fitted"]:not([data-size=""])', state="attached", timeout=WAIT_MS)
     wait_idle(page)
-    page.wait_for_timeout(1500)  # first frame of software WebGL
+    wait_drawn(page)
 
 
 def wait_idle(page):
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=WAIT_MS)
+
+
+def wait_drawn(page, selector: str = CHART, min_lit: int = 2000, timeout_ms: int = WAIT_MS) -> bytes:
+    """Wait until the map has drawn and holds still: two screenshots of it in a row are the same
+    and show more than `min_lit` pixels off the background (software WebGL draws the first frame
+    seconds after the canvas exists, and names a frame later). Returns the settled image."""
+    import time
+    deadline, last = time.monotonic() + timeout_ms / 1000, None
+    while True:
+        png = page.locator(selector).first.screenshot()
+        if png == last and lit_pixels(png) > min_lit:
+            return png
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the map did not settle within {timeout_ms / 1000:.0f} s")
+        last = png
+        page.wait_for_timeout(250)  # the polling interval of the condition above
 
 
 def shot(page, name):
@@ -140,7 +156,7 @@ def test_moving_the_date_changes_the_map_and_the_headline(page, server):
         page.keyboard.press("ArrowLeft")
     page.wait_for_function("() => document.body.innerText.includes('December 2023')", timeout=WAIT_MS)
     wait_idle(page)
-    page.wait_for_timeout(1500)
+    wait_drawn(page)
     assert headline_text(page) != before_text
     assert page.locator(CHART).first.screenshot() != before_map
     shot(page, "date-2023-12")
@@ -243,7 +259,7 @@ def test_a_hostile_place_name_shows_as_text_and_runs_nothing(page, hostile_serve
     panel = page.locator('[data-testid="evidence-panel"]')
     panel.wait_for(timeout=WAIT_MS)
     assert HOSTILE in panel.inner_text()
-    page.wait_for_timeout(500)
+    wait_idle(page)
     assert page.locator("img[src='x']").count() == 0
     assert page.dialogs == [] and page.errors == []
     shot(page, "hostile-name")
@@ -280,7 +296,7 @@ def import_previewed(page, message: str):
     page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text(message).wait_for(timeout=WAIT_MS)
     wait_idle(page)
-    page.wait_for_timeout(1500)
+    wait_drawn(page)
 
 
 def test_uploading_a_file_in_the_sidebar_puts_its_features_on_the_map(page, server, tmp_path):
@@ -311,7 +327,7 @@ def test_a_shapefile_uploaded_as_its_parts_is_previewed_and_its_dates_can_be_rea
     sidebar.get_by_text("2 generic feature(s) (shapefile)").wait_for(timeout=WAIT_MS)
     sidebar.get_by_text("dates from date (day first)").wait_for(timeout=WAIT_MS)
     sidebar.get_by_text("Change what was found").click()
-    page.wait_for_timeout(1000)  # the expander opens with an animation
+    sidebar.get_by_text("Date or time column").wait_for(state="visible", timeout=WAIT_MS)
     sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Dates such as").click()
     page.get_by_role("option", name="month first").click()
     sidebar.get_by_text("dates from date (month first)").wait_for(timeout=WAIT_MS)
@@ -331,7 +347,7 @@ def test_the_preview_lets_the_analyst_change_the_kind_before_importing(page, ser
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("tracks feature(s)").first.wait_for(timeout=WAIT_MS)
     sidebar.get_by_text("Change what was found").click()
-    page.wait_for_timeout(1000)
+    sidebar.get_by_text("Date or time column").wait_for(state="visible", timeout=WAIT_MS)
     sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Import as").click()
     page.get_by_role("option", name="generic", exact=True).click()
     sidebar.get_by_text("3 generic feature(s)").wait_for(timeout=WAIT_MS)

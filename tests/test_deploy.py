@@ -124,7 +124,7 @@ def sidebar(page):
 
 def rerun(page):
     sidebar(page).get_by_role("button", name=re.compile("^◀")).first.click()
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # the initial pause before waiting for the run to end, as Streamlit's own tests do
     idle(page)
 
 

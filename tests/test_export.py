@@ -16,6 +16,7 @@ from PIL import Image
 
 import sample_files as sf
 from conftest import require_chromium
+from test_browser import wait_drawn
 from geo import style
 from geo.export import formats as export
 from geo.render import layers
@@ -199,7 +200,7 @@ def test_html_renders_offline_and_shows_hostile_names_as_text(data, snapshot, tm
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(path.as_uri())
             page.wait_for_selector("#deck-container canvas", timeout=20_000)
-            page.wait_for_timeout(1500)
+            wait_drawn(page, "#deck-container canvas", min_lit=0, timeout_ms=60_000)
             shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 1280,
                                                                            "height": 500}))).convert("RGB"))
             assert len(np.unique(shot.reshape(-1, 3), axis=0)) > 50, "the canvas drew nothing"

@@ -6,6 +6,7 @@ Skips without Chromium on a laptop; fails under CI=true, where .ci/run installs 
 """
 import io
 import math
+import urllib.parse
 
 import pytest
 from PIL import Image
@@ -13,7 +14,7 @@ from PIL import Image
 from bench.browser import CHART, changed_pixels
 from conftest import DATA
 from test_browser import (WAIT_MS, chromium, lit_pixels, open_app, point_at, route_vertex, screen_xy, server,  # noqa: F401
-                          shot, wait_idle)
+                          shot, wait_drawn, wait_idle)
 
 pytestmark = pytest.mark.browser
 SIZE = {"width": 1280, "height": 720}
@@ -161,14 +162,12 @@ def widget_values(page) -> dict:
 @pytest.mark.parametrize("name", STATES)
 def test_a_copied_link_reopens_the_same_picture(page, server, chromium, name):
     open_app(page, server.url, STATES[name])
-    page.wait_for_timeout(1500)
     before, values = map_image(page), widget_values(page)
     shot(page, f"link-{name}")
     copied = page.url
     fresh = chromium.new_page(viewport=SIZE)
     try:
         open_app(fresh, copied)
-        fresh.wait_for_timeout(1500)
         after = map_image(fresh)
         assert widget_values(fresh) == values
         assert fresh.url == copied, "opening a link must not rewrite it"
@@ -195,10 +194,10 @@ def test_six_quick_key_presses_move_six_months(page, server):
     page.locator("h1").first.click()
     for _ in range(6):
         page.keyboard.press("ArrowLeft")
-        page.wait_for_timeout(150)
+        page.wait_for_timeout(150)  # a person's quick typing, not a wait for the page
     page.wait_for_function("() => location.search.includes('date=2023-12')", timeout=WAIT_MS)
     wait_idle(page)
-    page.wait_for_timeout(1000)
+    wait_drawn(page)
     assert "date=2023-12" in page.url
 
 
@@ -210,12 +209,12 @@ def test_play_keeps_the_map_drawn_and_the_camera_where_the_analyst_left_it(page,
     page.mouse.down()
     page.mouse.move(cx + 150, cy + 60, steps=8)
     page.mouse.up()
-    page.wait_for_timeout(800)
+    wait_drawn(page)
     panned = map_image(page)
     page.get_by_text("Play").click()
     blank, months = [], set()
     for _ in range(16):
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(400)  # sampling the map while Play runs
         if lit_pixels(page.locator(CHART).first.screenshot()) < 500:
             blank.append(page.evaluate("() => location.search"))
         months.add(page.evaluate("() => new URLSearchParams(location.search).get('date')"))
@@ -223,7 +222,7 @@ def test_play_keeps_the_map_drawn_and_the_camera_where_the_analyst_left_it(page,
     assert len(months) >= 3, f"Play must move through the months: {months}"
     page.get_by_text("Play").click()
     wait_idle(page)
-    page.wait_for_timeout(1500)
+    wait_drawn(page)
     assert lit_pixels(page.locator(CHART).first.screenshot()) > 5000
     # The camera stayed panned: the basemap's coastlines sit where the pan put them (the routes
     # change with the months, the coast does not), so most of the picture still matches.
@@ -277,7 +276,10 @@ def test_a_tooltip_near_the_map_s_edge_stays_inside_the_map(page, server, data):
                                                       if other != item[0]))
     point_at(page, x, y)
     tip = page.locator(".deck-tooltip")
-    page.wait_for_timeout(300)
+    tip.wait_for(state="visible", timeout=WAIT_MS)
+    page.wait_for_function("""() => { const t = document.querySelector('.deck-tooltip');
+        const r = t.getBoundingClientRect(); const last = window.__tipBox; window.__tipBox = [r.x, r.y].join();
+        return last === window.__tipBox; }""", polling=100, timeout=WAIT_MS)  # placed, and still
     own = tip.bounding_box()
     assert own["x"] + own["width"] <= box["x"] + box["width"] + 1, (own, box)
     assert own["y"] + own["height"] <= box["y"] + box["height"] + 1, (own, box)
@@ -294,3 +296,15 @@ def test_hedges_and_capacity_estimates_read_on_the_page_as_the_sources_gave_them
     headline = page.locator('[data-testid="headline"]').inner_text()
     assert "more than 20,000 containers" in headline
     assert "(capacity estimate, not a count)" in headline
+
+
+def test_link_text_is_shown_as_text_never_as_a_link(page, server):
+    """A crafted link puts Markdown in a parameter: the notice shows the characters, and the page
+    holds no link to the address inside them."""
+    hostile = "[Sign in again](https://ev.il/x)"
+    open_app(page, server.url, "view=" + urllib.parse.quote(hostile) + "&sel=" + urllib.parse.quote("**bold**"))
+    notices = page.locator('.st-key-notices')
+    notices.get_by_text(hostile, exact=False).wait_for(timeout=WAIT_MS)
+    assert page.locator('a[href*="ev.il"]').count() == 0
+    assert notices.locator("strong").count() == 0
+    assert "**bold**" in notices.inner_text()

@@ -8,7 +8,7 @@ import pytest
 
 from geo import style
 from geo.render import labels
-from test_browser import (WAIT_MS, chromium, map_camera, open_app, server, shot, wait_idle)  # noqa: F401
+from test_browser import (WAIT_MS, chromium, map_camera, open_app, server, shot, wait_drawn, wait_idle)  # noqa: F401
 
 pytestmark = pytest.mark.browser
 SIZES = [(1280, 720), (1366, 768), (1920, 1080)]
@@ -60,7 +60,7 @@ def test_every_scene_fills_the_window_and_frames_what_its_caption_names(chromium
                 page.wait_for_function(f"() => document.querySelector('h1').innerText.includes({scene.title!r})",
                                        timeout=WAIT_MS)
                 wait_idle(page)
-                page.wait_for_timeout(1200)
+                wait_drawn(page)
             check_scene(page, scene, data, size)
             if size == (1280, 720):
                 shot(page, f"scene-{scene.id}-1280x720")

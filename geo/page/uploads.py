@@ -75,7 +75,7 @@ def summary(result) -> dict:
     its lon/lat bounds, sample rows and the notes before importing."""
     found = importer.preview_of(result)
     records = found.get("record_count", found["feature_count"])
-    what = (f"{found['file']}: {records:,} {found['kind']} record(s) ({found['format']}), "
+    what = (f"{found['file']}: {records:,} {found['kind']} feature(s) ({found['format']}), "
             f"{found['skipped_rows']:,} row(s) skipped")
     how = " · ".join(part for part in (
         f"CRS {found['input_crs'] or 'lon/lat'}",
@@ -106,7 +106,7 @@ def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user
     except workspace.WorkspaceError as err:
         ss["import_report"] = ("error", str(err), [])
         return
-    ss["import_report"] = ("success", f"Imported {len(result.frame):,} {result.kind} record(s) from "
+    ss["import_report"] = ("success", f"Imported {len(result.frame):,} {result.kind} feature(s) from "
                                       f"{result.filename} as batch {batch}.", result.warnings + result.skipped)
     ss["upload_round"] = ss.get("upload_round", 0) + 1  # a fresh uploader: the old file is gone
     ss.pop("import_preview", None)
