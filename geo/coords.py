@@ -95,9 +95,11 @@ def find_coordinate_columns(frame: pd.DataFrame) -> tuple[str, str, str] | None:
         if share_x >= 0.5 and share_y >= 0.5:
             return lon, lat, "by name"
     # by value ranges: exactly two decimal columns, one within ±90 and both within ±180
-    candidates = []
+    candidates, cells = [], head_cells(frame)
     for column in frame.columns:
         if column in named and named[column][1] > 1:
+            continue
+        if not might_hold(cells[column], DECIMAL_RE.match):
             continue
         sample = frame[column].head(2000)
         share, number = numeric_share(sample)
@@ -118,12 +120,42 @@ def find_coordinate_columns(frame: pd.DataFrame) -> tuple[str, str, str] | None:
     return None
 
 
+DECIMAL_RE = re.compile(r"^\s*[+-]?\d*[.,]\d")
+
+
+def head_cells(frame: pd.DataFrame) -> dict:
+    """Each column's first cells as a plain array, taken from the frame at once."""
+    head = frame.head(500).to_numpy(dtype=object)
+    return {column: head[:, j] for j, column in enumerate(frame.columns)}
+
+
+def might_hold(values, test, sample: int = 20) -> bool:
+    """Whether any of a column's first non-empty cells passes `test`: a cheap look before the
+    column-wide checks, so a file of tens of thousands of columns costs time in proportion."""
+    seen = 0
+    for value in values:
+        if value is None or (isinstance(value, float) and value != value):
+            continue
+        text = str(value)
+        if not text.strip():
+            continue
+        if test(text):
+            return True
+        seen += 1
+        if seen >= sample:
+            return False
+    return False
+
+
 def geometry_column(frame: pd.DataFrame) -> tuple[str, str] | None:
     """(column, 'wkt'|'geojson') for a column of WKT or GeoJSON geometries."""
     lower = {str(c).strip().lower(): c for c in frame.columns}
-    ordered = [lower[n] for n in WKT_NAMES if n in lower] + [c for c in frame.columns if c not in lower.values()
-                                                             or str(c).strip().lower() not in WKT_NAMES]
+    first = [lower[n] for n in WKT_NAMES if n in lower]
+    cells = head_cells(frame)
+    ordered = first + [c for c in frame.columns if c not in set(first)]
     for column in ordered:
+        if not might_hold(cells[column], lambda v: WKT_RE.match(v) or GEOJSON_RE.match(v)):
+            continue  # a plain look at the first cells: pandas per column is too slow for wide files
         sample = frame[column].astype("string").fillna("").head(500)
         sample = sample[sample.str.strip() != ""]
         if not len(sample):

@@ -483,7 +483,10 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
             raise ImportProblem(filename, "no header row")
-        dupes = sorted({h for h in header if header.count(h) > 1 and h})
+        seen: dict[str, int] = {}
+        for h in header:
+            seen[h] = seen.get(h, 0) + 1
+        dupes = sorted(h for h, n in seen.items() if n > 1 and h)
         if dupes:
             raise ImportProblem(filename, f"duplicate column name(s) {', '.join(dupes)}", 1)
         width = len(header)
@@ -493,7 +496,9 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
             if len(record) > width and any(c.strip() for c in record[width:]):
                 problems[row] = (None, f"{len(record)} fields but the header has {width}")
                 continue
-            record = (record + [""] * width)[:width]
+            record = [v.strip() for v in record[:width]]
+            if len(record) < width:
+                record += [""] * (width - len(record))
             records.append(record)
             rows.append(row)
             if len(records) > limits.max_track_points:
@@ -504,8 +509,6 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
         csv.field_size_limit(old_limit)
     frame = pd.DataFrame(records, columns=header, dtype=object)
     frame.columns = [c if c else f"column_{i + 1}" for i, c in enumerate(frame.columns)]
-    for column in frame.columns:  # plain list comprehensions: pandas' .str is several times slower
-        frame[column] = [v.strip() for v in frame[column]]
     rows = np.array(rows, dtype=int)
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
