@@ -356,7 +356,8 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
             coords = shapely.get_coordinates(geoms[present])
             raise ImportProblem(filename, "no CRS given and the coordinates are not lon/lat (x from "
                                           f"{coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
-                                          "add a .prj or a crs, or name the CRS with --crs")
+                                          "upload the shapefile's .prj with it or put a crs in the file, or on the "
+                                          "command line name the CRS with --crs")
         if loaded.coord_columns is None:
             notes.append("no CRS given; the coordinates are all within ±180/±90, so lon/lat (EPSG:4326) "
                          "is assumed")

@@ -112,6 +112,8 @@ def sniff(raw: bytes, filename: str) -> str:
     if raw[:4] == b"PAR1":
         return "geoparquet"
     head = strip_bom(raw[:65536]).lstrip()
+    if head[:1] == b"\x1e":  # GeoJSONSeq with record separators (RFC 8142)
+        return "geojson"
     if head[:1] in (b"{", b"["):
         if re.search(rb'"type"\s*:\s*"Topology"', head):
             return "topojson"

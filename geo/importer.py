@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import bigcsv, coords, readers, recognise
+from geo import bigcsv, coords, readers, recognise, textlines
 from geo.coords import WGS84, present_mask
 from geo.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
 from geo.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
@@ -207,8 +207,9 @@ def header_columns(parts) -> list[str]:
         text, _ = decode_text(bytes(raw[:65536]), name)
     except ImportProblem:
         return []
-    line = text.splitlines()[0] if text else ""
-    delimiter = readers.sniff_delimiter(text)
+    delimiter = readers.sniff_delimiter(textlines.without_comments(text))
+    lines = text.splitlines()
+    line = lines[min(textlines.find_preamble(text, delimiter).lines, len(lines) - 1)] if lines else ""
     return [c.strip() for c in next(csv.reader([line], delimiter=delimiter), []) if c.strip()]
 
 
@@ -282,7 +283,8 @@ def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Opt
     if loaded.geometry is None and kind in ("front", "tracks", "generic"):
         raise ImportProblem(filename, "no geometry: no coordinate columns (such as lat/lon, latitude/longitude, "
                                       "Facility Latitude, y/x) and no WKT or GeoJSON column found; name the "
-                                      "coordinate columns (--coords LON,LAT)")
+                                      "coordinate columns: on the page as Longitude and Latitude under 'Change what "
+                                      "was found', on the command line with --coords LON,LAT")
     frame, input_crs, notes = coords.to_lonlat(loaded, filename, kind, limits.max_vertices, opts.assume_crs,
                                                opts.swap_axes)
     loaded.warnings += notes

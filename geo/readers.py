@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from shapely.errors import GEOSException
 
-from geo import coords
+from geo import coords, textlines
 from geo.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
                            precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
@@ -67,6 +68,11 @@ def load(raw: bytes, filename: str, tmp: Path, limits: Limits, options: ReadOpti
     return READERS[fmt](raw, filename, tmp, limits, options)
 
 
+def scrub(message: str, path: Path, filename: str) -> str:
+    """A library's message without the temporary path the file was read from."""
+    return message.replace(str(path), filename).replace(str(path.parent) + "/", "").replace(str(path.parent), "")
+
+
 def write_temp(raw: bytes, tmp: Path, name: str) -> Path:
     path = tmp / name
     path.write_bytes(raw)
@@ -76,8 +82,40 @@ def write_temp(raw: bytes, tmp: Path, name: str) -> Path:
 # --- one reader per format ---------------------------------------------------------------------
 
 def read_geojson(raw, filename, tmp, limits, options):
+    if textlines.is_geojsonseq(raw):
+        return read_geojsonseq(raw, filename, limits)
     precheck_geojson(raw, filename, limits)
     return load_vector(write_temp(raw, tmp, "input.geojson"), filename, "geojson", limits)
+
+
+def read_geojsonseq(raw, filename, limits) -> Loaded:
+    """Newline-delimited GeoJSON (GeoJSONSeq): one feature per line, read line by line; a line
+    that is not a feature is a problem on that row."""
+    records, geoms, rows, problems = [], [], [], {}
+    for number, feature, problem in textlines.geojsonseq_records(raw):
+        if len(rows) >= max(limits.max_features, limits.max_track_points):
+            raise ImportProblem(filename, f"too many features (limit {max(limits.max_features, limits.max_track_points):,})")
+        rows.append(number)
+        if problem:
+            problems[number] = ("geometry", problem)
+            records.append({})
+            geoms.append(None)
+            continue
+        props = feature.get("properties") or {}
+        records.append(props if isinstance(props, dict) else {})
+        geometry = feature.get("geometry")
+        try:
+            geoms.append(shapely.from_geojson(json.dumps(geometry)) if geometry else None)
+        except (GEOSException, ValueError, TypeError) as err:
+            problems[number] = ("geometry", f"unreadable GeoJSON geometry ({first_line(err)[:80]})")
+            geoms.append(None)
+    if not rows:
+        raise ImportProblem(filename, "the file holds no features")
+    frame = pd.DataFrame.from_records(records) if any(records) else pd.DataFrame(index=range(len(rows)))
+    arr = np.array(geoms + [None], dtype=object)[:-1]
+    coords.check_vertices(arr, filename, limits.max_vertices)
+    return Loaded(frame, arr, np.array(rows), "geojsonseq", WGS84, [f"read {len(rows):,} lines as GeoJSONSeq (one feature per line)"],
+                  problems)
 
 
 def read_topojson(raw, filename, tmp, limits, options):
@@ -130,7 +168,7 @@ def read_geoparquet(raw, filename, tmp, limits, options):
     try:
         frame = gpd.read_parquet(path)
     except (ValueError, pa.ArrowException, OSError) as err:  # no geo metadata, damaged, or not Parquet
-        message = first_line(err)
+        message = scrub(first_line(err), path, filename)
         if "geo" in message.lower() and "metadata" in message.lower():
             return parquet_table(path, filename, options)
         raise ImportProblem(filename, f"unreadable GeoParquet: {message}") from None
@@ -149,7 +187,7 @@ def parquet_table(path: Path, filename: str, options) -> Loaded:
     try:
         frame = pd.read_parquet(path)
     except (ValueError, pa.ArrowException, OSError) as err:
-        raise ImportProblem(filename, f"unreadable Parquet: {first_line(err)}") from None
+        raise ImportProblem(filename, f"unreadable Parquet: {scrub(first_line(err), path, filename)}") from None
     loaded = Loaded(frame, None, np.arange(1, len(frame) + 1), "parquet", None)
     table_geometry(loaded, filename, options, Limits())
     return loaded
@@ -302,7 +340,7 @@ def load_vector(path: Path, filename: str, fmt: str, limits: Limits,
             if len(frame):
                 parts.append((layer, frame))
     except GDAL_ERRORS as err:  # pyogrio's DataSourceError family and GDAL's own failures
-        message = first_line(err)
+        message = scrub(first_line(err), path, filename)
         if fmt in ("geojson", "topojson") and ("JSON" in message or "json" in message):
             message = f"invalid JSON ({message})"
         elif "not a database" in message:
@@ -473,12 +511,16 @@ def sniff_delimiter(text: str) -> str:
 
 def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = ReadOptions()) -> Loaded:
     text, notes = decode_text(raw, filename)
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(textlines.without_comments(text))
+    preamble = textlines.find_preamble(text, delimiter)
+    if preamble.lines:
+        notes.append(preamble.note())
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, limits.max_bytes))
     problems: dict[int, tuple[str | None, str]] = {}
     records, rows = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(textlines.skip_lines(text, preamble.lines), delimiter=delimiter)
+    comments = 0
     try:
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
@@ -488,10 +530,13 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
             seen[h] = seen.get(h, 0) + 1
         dupes = sorted(h for h, n in seen.items() if n > 1 and h)
         if dupes:
-            raise ImportProblem(filename, f"duplicate column name(s) {', '.join(dupes)}", 1)
+            raise ImportProblem(filename, f"duplicate column name(s) {', '.join(dupes)}", 1 + preamble.lines)
         width = len(header)
-        for row, record in enumerate(reader, start=2):
+        for row, record in enumerate(reader, start=2 + preamble.lines):
             if not "".join(record).strip():
+                continue
+            if preamble.comments and record and textlines.is_comment(record[0]):
+                comments += 1
                 continue
             if len(record) > width and any(c.strip() for c in record[width:]):
                 problems[row] = (None, f"{len(record)} fields but the header has {width}")
@@ -510,9 +555,16 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
     frame = pd.DataFrame(records, columns=header, dtype=object)
     frame.columns = [c if c else f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     rows = np.array(rows, dtype=int)
+    if comments:
+        notes.append(f"skipped {comments} comment line{'s' if comments > 1 else ''} among the rows")
+    if preamble.lines:
+        loaded_details = {"preamble_lines": preamble.lines}
+    else:
+        loaded_details = {}
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
-    loaded = Loaded(frame, None, rows, "tsv" if delimiter == "\t" else "csv", None, notes, problems)
+    loaded = Loaded(frame, None, rows, "tsv" if delimiter == "\t" else "csv", None, notes, problems,
+                    details=loaded_details)
     table_geometry(loaded, filename, options, limits)
     return loaded
 
