@@ -142,6 +142,15 @@ def read_gpx(raw, filename, tmp, limits, options):
     path = write_temp(raw, tmp, "input.gpx")
     if options.kind == "tracks":
         return gpx_track_points(path, filename, limits)
+    if options.kind is None and b"<trkpt" in raw and b"<time" in raw:  # a recording: timed points are a track
+        loaded = gpx_track_points(path, filename, limits)
+        if loaded.frame["time"].notna().sum() >= 2:
+            waypoints = raw.count(b"<wpt")
+            if waypoints:
+                loaded.warnings.append(
+                    f"the file also holds {waypoints} waypoint(s), not imported with the tracks; to import them "
+                    "as points, choose 'generic' under 'Import as' on the page, or --as generic on the command line")
+            return loaded
     return load_vector(path, filename, "gpx", limits, only=GPX_LAYERS, always_layer=True)
 
 
