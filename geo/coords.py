@@ -28,6 +28,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
+from geo import names
 from geo.filecheck import ImportProblem, first_line
 
 WGS84 = "EPSG:4326"
@@ -47,7 +48,7 @@ def tokens(name: str) -> list[str]:
     -> ['decimal', 'latitude']."""
     text = re.sub(r"\(.*?\)|\[.*?\]", " ", str(name))
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [t for t in re.split(r"[^0-9a-z]+", text.lower()) if t]
+    return [t for t in re.split(r"[\W_]+", text.lower()) if t]  # words in any script (Широта, 위도)
 
 
 def axis_of(name: str) -> tuple[str, int, tuple] | None:
@@ -55,9 +56,9 @@ def axis_of(name: str) -> tuple[str, int, tuple] | None:
     parts = tokens(name)
     for i, t in enumerate(parts):
         rest = tuple(parts[:i] + parts[i + 1:])
-        if t in LAT_TOKENS or t.startswith("latitude"):
+        if t in LAT_TOKENS or t.startswith("latitude") or t in names.LAT_WORDS:
             return "lat", 3 if not rest else 2, rest
-        if t in LON_TOKENS or t.startswith("longitude"):
+        if t in LON_TOKENS or t.startswith("longitude") or t in names.LON_WORDS:
             return "lon", 3 if not rest else 2, rest
         if t in Y_TOKENS:
             return "lat", 1, rest

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import dates, schema, validate
+from geo import dates, names, schema, validate
 from geo.coords import WGS84, present_mask
 from geo.filecheck import ImportProblem
 from geo.readers import Loaded
@@ -45,7 +45,7 @@ class KindOptions:
 
 
 def norm(name) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+    return re.sub(r"[\W_]+", "_", str(name).strip().lower()).strip("_")  # any script: Дата -> дата
 
 
 def find_column(columns, names) -> str | None:
@@ -64,7 +64,8 @@ def required(table: schema.Table) -> set[str]:
 
 
 def track_time_column(frame: pd.DataFrame, id_col: str | None = None, exclude=()) -> str | None:
-    named = find_column([c for c in frame.columns if c not in exclude and c != id_col], TRACK_TIME_NAMES)
+    named = find_column([c for c in frame.columns if c not in exclude and c != id_col], TRACK_TIME_NAMES) or \
+        names.date_column_by_name(frame.columns, tuple(exclude) + (id_col,))
     if named is not None:
         return named
     for column in frame.columns:
@@ -93,7 +94,8 @@ def guess_kind(loaded: Loaded, geom_types: list[str], filename: str) -> str:
             return "tracks"
     shapes = {"Polygon", "MultiPolygon", "LineString", "MultiLineString"}
     if geom_types and set(geom_types) & shapes and \
-            (find_column(columns, FRONT_DATE_NAMES) or dates.date_from_name(filename)):
+            (find_column(columns, FRONT_DATE_NAMES) or names.date_column_by_name(columns) or
+             dates.date_from_name(filename)):
         return "front"
     return "generic"
 
@@ -286,7 +288,8 @@ def normalise_front(frame, loaded, filename, opts):
     """A dated snapshot: `as_of` from a date attribute, else from the file name."""
     low = by_lower(frame)
     need_geometry(low, loaded)
-    column = opts.date_column.strip().lower() if opts.date_column else find_column(low.columns, FRONT_DATE_NAMES)
+    column = opts.date_column.strip().lower() if opts.date_column else \
+        find_column(low.columns, FRONT_DATE_NAMES) or names.date_column_by_name(low.columns, ("geometry",))
     if column is not None and column not in low.columns:
         raise ImportProblem(filename, f"no column {opts.date_column!r} for the date", 1)
     from_name = dates.date_from_name(filename)
@@ -369,23 +372,31 @@ def normalise_generic(frame, loaded, filename, opts):
     need_geometry(frame, loaded)
     out = frame.copy()
     if "name" not in out.columns:
-        name_col = find_column(out.columns, NAME_NAMES)
+        name_col = find_column(out.columns, NAME_NAMES) or names.name_column(out.columns)
         out["name"] = out[name_col].map(text) if name_col else \
             [f"{Path(filename).stem} #{r}" for r in loaded.rows]
-    column = opts.date_column or find_column(out.columns, DATE_NAMES)
+    skip = tuple(loaded.coord_columns or ()) + ("geometry", "name")
+    column = opts.date_column or find_column(out.columns, DATE_NAMES) or names.date_column_by_name(out.columns, skip) \
+        or names.date_column_by_values(out, skip)
     if opts.date_column and column not in out.columns:
         raise ImportProblem(filename, f"no column {opts.date_column!r} for the date", 1)
     if column is not None and not pd.api.types.is_numeric_dtype(out[column]):
         unread: dict = {}
         chosen: dict = {}
         parsed = dates.parse_dates(out[column], loaded.rows, column, unread, loaded.warnings, opts.dayfirst, chosen)
-        blank = sum(1 for _, (_, m) in unread.items() if m == "empty value")
-        if len(unread) - blank:
-            loaded.warnings.append(f"column {column}: {len(unread) - blank} value(s) are not dates, so the column "
-                                   f"is kept as text (first: row {min(r for r, (_, m) in unread.items() if m != 'empty value')})")
+        bad = sorted((r, m) for r, (_, m) in unread.items() if m != "empty value")
+        filled = int(parsed.notna().sum()) + len(bad)
+        if bad and (len(bad) * 2 >= filled and not opts.date_column):
+            loaded.warnings.append(f"column {column}: {len(bad)} of {filled} value(s) are not dates, so the column "
+                                   f"is kept as text (first: row {bad[0][0]})")
         elif parsed.notna().any():
             out["date"] = parsed
             loaded.details.update(date_column=column, date_format=dates.describe(chosen))
+            if bad:
+                listed = "; ".join(f"row {r}: {m}" for r, m in bad[:5]) + ("; …" if len(bad) > 5 else "")
+                loaded.warnings.append(f"column {column}: {len(bad)} of {filled} value(s) are not dates; those rows "
+                                       f"are kept without a date ({listed})")
+                loaded.details["undated_rows"] = [r for r, _ in bad]
     return drop_problem_rows(gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84), loaded)
 
 
