@@ -410,7 +410,8 @@ with st.sidebar:
     uploads = st.file_uploader(
         "Import a file", key=f"upload_{st.session_state.setdefault('upload_round', 0)}", accept_multiple_files=True,
         disabled=not user.editor or ws is None,
-        type=UPLOAD_TYPES + ["topojson", "fgb", "parquet", "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"],
+        type=UPLOAD_TYPES + ["topojson", "fgb", "parquet", "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg",
+                             "xlsx", "geojsonl", "geojsons", "ndjson"],
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
              ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
              "train tracks, or any points, lines and areas.")
@@ -441,13 +442,14 @@ with st.sidebar:
     else:
         earlier = st.session_state.get("import_preview")
         if earlier is not None and earlier[0][0] != tuple(u.file_id for u in uploads):  # other files: found afresh
-            for choice in ("import_date_column", "import_lon", "import_lat"):
+            for choice in ("import_date_column", "import_lon", "import_lat", "import_sheet", "import_encoding"):
                 st.session_state[choice] = AS_FOUND
         lon_lat = (picked("import_lon"), picked("import_lat"))
         options = dict(kind=picked("import_kind"), date_column=picked("import_date_column"),
                        dayfirst={"day first": True, "month first": False}.get(st.session_state.get("import_order")),
                        coord_columns=lon_lat if all(lon_lat) else None,
-                       swap_axes=st.session_state.get("import_swap", False), strict=st.session_state.get("strict", False))
+                       swap_axes=st.session_state.get("import_swap", False), strict=st.session_state.get("strict", False),
+                       sheet=picked("import_sheet"), encoding=picked("import_encoding"))
         key = (tuple(u.file_id for u in uploads), tuple(sorted(options.items())))
         if st.session_state.get("import_preview", (None,))[0] != key:
             bar = st.progress(0.0, text=f"Reading {uploads[0].name}…")
@@ -493,6 +495,14 @@ with st.sidebar:
             pair[0].selectbox("Longitude", columns, key="import_lon")
             pair[1].selectbox("Latitude", columns, key="import_lat")
             st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
+            sheets = result.details.get("sheets", []) if result is not None else []
+            if sheets or st.session_state.get("import_sheet", AS_FOUND) != AS_FOUND:
+                if st.session_state.get("import_sheet", AS_FOUND) not in [AS_FOUND] + sheets:
+                    st.session_state["import_sheet"] = AS_FOUND
+                st.selectbox("Sheet", [AS_FOUND] + sheets, key="import_sheet")
+            if any(u.name.lower().endswith((".zip", ".dbf", ".shp")) for u in uploads):
+                st.selectbox("Shapefile text encoding", (AS_FOUND, "utf-8", "cp1251", "cp949", "cp1252"),
+                             key="import_encoding")
             st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
         st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
                   on_click=import_previewed)

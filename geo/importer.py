@@ -99,6 +99,8 @@ class Options:
     dayfirst: bool | None = None  # None: decided from the values
     coord_columns: tuple[str, str] | None = None  # (lon, lat)
     swap_axes: bool = False
+    sheet: str | None = None  # a workbook's sheet (default: the first that holds a table)
+    encoding: str | None = None  # a shapefile's text encoding (default: its .cpg if right, else detected)
 
 
 # --- entry points ------------------------------------------------------------------------------------
@@ -106,13 +108,13 @@ class Options:
 def read_file(source, filename: str | None = None, kind: str | None = None, limits: Limits = Limits(),
               strict: bool = False, assume_crs: str | None = None, *, date_column: str | None = None,
               dayfirst: bool | None = None, coord_columns: tuple[str, str] | None = None, swap_axes: bool = False,
-              progress=None) -> ImportResult:
+              progress=None, sheet: str | None = None, encoding: str | None = None) -> ImportResult:
     """Read a path or bytes; raise ImportProblem (one line) for anything unusable.
 
     A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(fraction)`
     is called with 0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
     opts = Options(kind, strict, assume_crs, date_column, dayfirst, tuple(coord_columns) if coord_columns else None,
-                   swap_axes)
+                   swap_axes, sheet or None, encoding or None)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".shp", ".shx", ".dbf"):
         return read_parts(shapefile_siblings(Path(source), limits), filename=filename, limits=limits,
                           progress=progress, **options_kwargs(opts))
@@ -176,6 +178,9 @@ def preview_of(result: ImportResult) -> dict:
     summary["source_columns"] = result.details.get("source_columns", summary["columns"])
     summary["swap_suggested"] = any("swapped" in w and "as asked" not in w for w in result.warnings)
     summary["sample_rows"] = sample_rows(result.frame)
+    for key in ("sheet", "sheets", "header_row", "encoding", "preamble_lines", "undated_rows", "layers"):
+        if key in result.details:
+            summary[key] = result.details[key]
     return summary
 
 
@@ -215,7 +220,8 @@ def header_columns(parts) -> list[str]:
 
 def options_kwargs(opts: Options) -> dict:
     return {"kind": opts.kind, "strict": opts.strict, "assume_crs": opts.assume_crs, "date_column": opts.date_column,
-            "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes}
+            "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes,
+            "sheet": opts.sheet, "encoding": opts.encoding}
 
 
 def check_kind(kind, filename):
@@ -265,7 +271,8 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
         raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB; "
                                       "only a track CSV may be larger)")
     with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
-        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind))
+        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind, opts.sheet,
+                                                                    opts.encoding))
         result = finish(loaded, filename, digest, limits, opts)
     if progress:
         progress(1.0)

@@ -60,5 +60,6 @@ def date_column_by_values(frame, exclude=()) -> str | None:
 
 
 def name_column(columns, exclude=()) -> str | None:
-    """The first column named 'name' in Russian, Ukrainian or Korean."""
-    return next((c for c in columns if c not in exclude and str(c).strip().lower() in NAME_WORDS), None)
+    """The first column named 'name' in Russian, Ukrainian or Korean, or ending in 'name' (Facility Name)."""
+    found = next((c for c in columns if c not in exclude and str(c).strip().lower() in NAME_WORDS), None)
+    return found or next((c for c in columns if c not in exclude and words(c)[-1:] == ["name"]), None)

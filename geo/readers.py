@@ -27,7 +27,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from shapely.errors import GEOSException
 
-from geo import coords, textlines
+from geo import coords, sheets, textlines
 from geo.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
                            precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
@@ -56,11 +56,16 @@ class Loaded:
 class ReadOptions:
     coord_columns: tuple[str, str] | None = None  # (lon, lat) column names, instead of finding them
     kind: str | None = None  # a kind asked for, where it changes what is read (GPX as tracks)
+    sheet: str | None = None  # a workbook's sheet, instead of the first that holds a table
+    encoding: str | None = None  # a shapefile's text encoding, instead of its .cpg or what is detected
 
 
 def load(raw: bytes, filename: str, tmp: Path, limits: Limits, options: ReadOptions = ReadOptions(),
          depth: int = 0) -> Loaded:
     fmt = sniff(raw, filename)
+    if fmt == "zip" and sheets.is_xlsx(raw):
+        check_zip(raw, filename, limits)
+        return read_workbook(raw, filename, limits, options, "xlsx")
     if fmt == "zip":
         if depth:
             raise ImportProblem(filename, "a zip inside a zip is not supported")
@@ -200,6 +205,19 @@ def parquet_table(path: Path, filename: str, options) -> Loaded:
     loaded = Loaded(frame, None, np.arange(1, len(frame) + 1), "parquet", None)
     table_geometry(loaded, filename, options, Limits())
     return loaded
+
+
+def read_workbook(raw, filename, limits, options, fmt) -> Loaded:
+    """An Excel sheet as a table (geo.sheets), its points found as a CSV's are."""
+    header, records, rows, notes, details = sheets.load_sheet(raw, filename, limits, fmt, options.sheet)
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
+    loaded = Loaded(frame, None, np.array(rows, dtype=int), fmt, None, notes, {}, details=details)
+    table_geometry(loaded, filename, options, limits)
+    return loaded
+
+
+def read_xls(raw, filename, tmp, limits, options):
+    return read_workbook(raw, filename, limits, options, "xls")
 
 
 def read_csv(raw, filename, tmp, limits, options):
@@ -623,4 +641,5 @@ READERS = {
     "gpkg": read_gpkg,
     "flatgeobuf": read_flatgeobuf,
     "geoparquet": read_geoparquet,
+    "xls": read_xls,
 }
