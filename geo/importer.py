@@ -151,7 +151,7 @@ def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), pr
     def run():
         with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
             loaded = readers.load_shapefiles(readers.shapefile_groups(parts), filename, Path(tmp), limits,
-                                             "among the files given")
+                                             "among the files given", opts.encoding)
             if others:
                 loaded.warnings.append(f"ignored {', '.join(sorted(others))}: not part of a shapefile")
             result = finish(loaded, filename, digest.hexdigest(), limits, opts)

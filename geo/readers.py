@@ -27,7 +27,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from shapely.errors import GEOSException
 
-from geo import coords, sheets, textlines
+from geo import coords, dbfcodes, sheets, textlines
 from geo.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
                            precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
@@ -250,7 +250,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
                 if member is not None:
                     parts[ext] = (lambda m=member: extract(archive, m, limits))
             groups.append((shp.filename, parts))
-        return load_shapefiles(groups, filename, tmp, limits, "in the zip")
+        return load_shapefiles(groups, filename, tmp, limits, "in the zip", options.encoding)
     for ext in (".kml", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gpx", ".parquet", ".csv", ".tsv",
                 ".txt"):
         if by_ext.get(ext):
@@ -295,7 +295,7 @@ def shapefile_groups(parts: dict[str, bytes]) -> list[tuple[str, dict]]:
     return [(names[stem], group) for stem, group in by_stem.items() if stem in names]
 
 
-def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = "") -> Loaded:
+def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = "", asked: str | None = None) -> Loaded:
     """Every .shp (with its sidecars), under names we choose, joined with a `layer` column.
     A missing or empty .prj is a warning: coords.to_lonlat then accepts the file only when every
     coordinate is plainly lon/lat."""
@@ -314,7 +314,14 @@ def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = ""
             notes.append(f"{PurePosixPath(shp_name).name}: no CRS (.prj {'empty' if prj.exists() else 'missing'}); "
                          "lon/lat is assumed only if every coordinate fits")
             prj.unlink(missing_ok=True)
-        loaded = load_vector(tmp / f"layer{n}.shp", filename, "shapefile", limits)
+        cpg = tmp / f"layer{n}.cpg"
+        encoding, note = dbfcodes.choose((tmp / f"layer{n}.dbf").read_bytes(), cpg.read_text("latin-1")
+                                         if cpg.exists() else None, asked, filename, PurePosixPath(shp_name).name)
+        if note:
+            notes.append(note)
+        loaded = load_vector(tmp / f"layer{n}.shp", filename, "shapefile", limits, encoding=encoding)
+        if encoding:
+            loaded.details["encoding"] = encoding
         loaded.warnings = notes + loaded.warnings
         parts.append((PurePosixPath(shp_name).stem, loaded))
     if len(parts) == 1:
@@ -339,16 +346,17 @@ def concat_layers(parts: list[tuple[str, Loaded]], fmt: str) -> Loaded:
         offset += len(p.frame)
     frame = pd.concat(frames, ignore_index=True)
     crs = next(iter(crss)) if len(crss) == 1 else None
-    return Loaded(frame, np.array(geoms, dtype=object), np.array(rows), fmt, crs, notes)
+    details = {k: v for _, p in parts for k, v in p.details.items()}
+    return Loaded(frame, np.array(geoms, dtype=object), np.array(rows), fmt, crs, notes, details=details)
 
 
 # --- GDAL-read formats -------------------------------------------------------------------------------
 
 def load_vector(path: Path, filename: str, fmt: str, limits: Limits,
-                only: tuple[str, ...] | None = None, always_layer: bool = False) -> Loaded:
+                only: tuple[str, ...] | None = None, always_layer: bool = False, encoding: str | None = None) -> Loaded:
     """Through pyogrio: every layer that has features, joined with a `layer` column when there
     is more than one (GPKG tables, GPX waypoints and tracks)."""
-    opts = {}  # GDAL finds the driver from the content; options here would be per call only
+    opts = {"encoding": encoding} if encoding else {}  # per call only: GDAL finds the driver from the content
     try:
         listed = pyogrio.list_layers(path)
         layers = [str(name) for name, geom_type in listed]
