@@ -28,7 +28,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
-from geo import names
+from geo import edges, names
 from geo.filecheck import ImportProblem, first_line
 
 WGS84 = "EPSG:4326"
@@ -289,6 +289,11 @@ def swapped_note(geoms: np.ndarray) -> str | None:
     if inside < 0.5 and inside_swapped >= 0.9:
         return (f"coordinates may be swapped (lat, lon instead of lon, lat): as given {inside:.0%} fall in "
                 f"{', '.join(names)}, swapped {inside_swapped:.0%} do; {advice}")
+    features, inside_features, movers = edges.swapped_by_feature(arr, area)  # part of a file may be swapped
+    if movers and movers > inside_features:
+        return (f"coordinates may be swapped (lat, lon instead of lon, lat) in part of the file: {movers} of "
+                f"{features} features would move into {', '.join(names)} if swapped ({inside_features} are there as "
+                f"given); {advice}")
     return None
 
 
@@ -339,6 +344,10 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
     except CRSError as err:
         raise ImportProblem(filename, f"unknown CRS {crs_text!r} ({first_line(err)[:80]})") from None
     geographic = crs is None or crs.is_geographic
+    if geographic:
+        geoms, features, moved = edges.clamp_edges(geoms)
+        if features:
+            notes.append(edges.clamp_note(features, moved))
     if swap:
         if not geographic:
             raise ImportProblem(filename, f"cannot swap axes of projected coordinates ({short_crs(crs)})")
@@ -381,6 +390,10 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
             series = series.to_crs(WGS84)
         except (CRSError, ValueError) as err:  # pyproj cannot build the transformation
             raise ImportProblem(filename, f"cannot reproject from {input_crs} ({first_line(err)[:80]})") from None
+        reprojected, features, moved = edges.clamp_edges(np.asarray(series.values, dtype=object))
+        if features:
+            series = gpd.GeoSeries(reprojected, crs=WGS84)
+            notes.append(edges.clamp_note(features, moved))
         in_range = in_lonlat_range(series.values)
     elif not in_range[present].any() and not swap and not lonlat_by_name:
         coords = shapely.get_coordinates(geoms[present])
