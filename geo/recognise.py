@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import dates, names, schema, validate
+from geo import dates, frontlayers, names, schema, validate
 from geo.coords import WGS84, present_mask
 from geo.filecheck import ImportProblem
 from geo.readers import Loaded
@@ -312,6 +312,7 @@ def normalise_front(frame, loaded, filename, opts):
     if "name" not in low.columns:
         name_col = find_column(low.columns, NAME_NAMES[1:])
         low["name"] = low[name_col].map(text) if name_col else Path(filename).stem
+    low = frontlayers.split_by_status(low, loaded)
     return drop_problem_rows(gpd.GeoDataFrame(low, geometry="geometry", crs=WGS84), loaded)
 
 
