@@ -315,3 +315,13 @@ def test_inspect_takes_under_two_seconds_on_each_case(tmp_path, case):
     took, code, found = inspect(path)
     assert code == 0, found
     assert took - startup < 2, f"{case}: {took:.2f} s, of which {startup:.2f} s starting up"
+
+
+def test_both_stores_keep_a_front_exports_points_as_events(tmp_path, postgres):
+    result = read_file(rf.front_statuses(tmp_path / "deepstate_2024-08-20.geojson"))
+    for store in (Workspace(tmp_path / "ws.sqlite"), Workspace(postgres.new_database())):
+        store.add(result)
+        snap = store.snapshot()
+        assert sorted(snap.features["kind"]) == ["events", "events"] + ["front"] * 5, store.where
+        assert len(snap.fronts) == 5 and sorted(snap.fronts["front_status"].unique()) == \
+            ["contested", "liberated", "occupied", "unknown"]
