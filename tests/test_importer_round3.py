@@ -325,3 +325,22 @@ def test_both_stores_keep_a_front_exports_points_as_events(tmp_path, postgres):
         assert sorted(snap.features["kind"]) == ["events", "events"] + ["front"] * 5, store.where
         assert len(snap.fronts) == 5 and sorted(snap.fronts["front_status"].unique()) == \
             ["contested", "liberated", "occupied", "unknown"]
+
+
+def test_the_page_lists_a_workbooks_sheets_and_reads_the_one_chosen(tmp_path):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    raw = rf.xlsx_workbook(tmp_path / "tests.xlsx").read_bytes()
+    at.file_uploader(key="upload_0").set_value(("tests.xlsx", raw, "application/octet-stream"))
+    at.run()
+    assert not at.exception, at.exception
+    said = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "**tests.xlsx**: 3 generic feature(s) (xlsx)" in said
+    sheet = at.selectbox(key="import_sheet")
+    assert list(sheet.options)[1:] == ["About", "Tests", "Sites"]
+    sheet.set_value("Sites")
+    at.run()
+    assert not at.exception, at.exception
+    assert "**tests.xlsx**: 2 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
