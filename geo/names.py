@@ -52,6 +52,8 @@ def date_column_by_values(frame, exclude=()) -> str | None:
         if column in exclude or column == "geometry":
             continue
         sample = [v for v in cells[:, j][:20] if isinstance(v, str) and v.strip()]
+        if any(len(v) > 64 for v in sample):  # no date is that long; a long cell costs no time here
+            continue
         if not sample or not any(DATEISH.search(v) for v in sample):
             continue
         if dates.looks_like_dates(head[column]):

@@ -4,9 +4,8 @@ rows. Cells become text as a CSV's would (dates as YYYY-MM-DD, whole numbers wit
 coordinates, dates and kinds are found by the same code as for a CSV; rows are numbered as the
 spreadsheet shows them.
 
-.xlsx is read with openpyxl (read-only, cached values of formulas); .xls with python-calamine
-when it is installed (it is optional: without it an .xls is refused with the way out, saving it
-as .xlsx or CSV).
+.xlsx is read with openpyxl (read-only, cached values of formulas); an .xls (Excel 97-2003) is
+refused with the way out: save it as .xlsx or CSV.
 """
 from __future__ import annotations
 
@@ -93,18 +92,9 @@ def cell_text(value) -> str:
 
 def open_sheets(raw: bytes, filename: str, limits: Limits, fmt: str) -> list:
     """[(name, iterator of row tuples)] for every sheet."""
-    if fmt == "xls":
-        try:
-            from python_calamine import CalamineWorkbook
-        except ImportError:
-            raise ImportProblem(filename, "an Excel 97-2003 workbook (.xls) needs python-calamine, which is not "
-                                          "installed; save it as .xlsx or CSV and import that") from None
-        try:
-            book = CalamineWorkbook.from_filelike(io.BytesIO(raw))
-            return [(name, iter(book.get_sheet_by_name(name).to_python(skip_empty_area=False)))
-                    for name in book.sheet_names]
-        except Exception as err:  # calamine raises its own error types for a damaged workbook
-            raise ImportProblem(filename, f"unreadable .xls: {first_line(err)}") from None
+    if fmt == "xls":  # no maintained reader is pinned here for the old binary format
+        raise ImportProblem(filename, "an Excel 97-2003 workbook (.xls) is not read: open it in Excel or "
+                                      "LibreOffice, save it as .xlsx (or CSV) and import that")
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
     try:
@@ -170,7 +160,7 @@ def load_sheet(raw: bytes, filename: str, limits: Limits, fmt: str, wanted: str 
         rows.append(number)
     others = [n for n in names if n != sheet.name]
     notes = [f"sheet {sheet.name!r} of {len(names)}: {', '.join(described)}"
-             + (f"; to read another, choose it under 'Sheet' on the page, or --sheet NAME on the command line"
+             + ("; to read another, choose it under 'Sheet' on the page, or --sheet NAME on the command line"
                 if others else "")]
     if sheet.titles or header_number > 1:
         notes.append(f"header on row {header_number}, below {sheet.titles} title row{'s' if sheet.titles != 1 else ''}")

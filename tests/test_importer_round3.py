@@ -32,6 +32,16 @@ def test_a_header_of_20000_columns_is_read_in_time_proportional_to_it(tmp_path):
     assert took < 8, f"{took:.1f} s for a 20,000-column header (was 36 s when quadratic)"
 
 
+def test_a_single_line_of_20_mb_costs_time_in_proportion(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("name,lat,lon,note\n" + "a,42.1,130.2," + "x" * 20_000_000 + "\nb,42.2,130.3,short\n")
+    start = time.process_time()
+    found = importer.preview(path)
+    took = time.process_time() - start
+    assert found["feature_count"] == 2 and found["date_column"] is None
+    assert took < 8, f"{took:.1f} s of CPU for one 20 MB line (a regex over the whole cell took minutes)"
+
+
 def test_duplicate_names_in_a_wide_header_are_still_refused(tmp_path):
     path = tmp_path / "wide.csv"
     names = [f"c{i}" for i in range(5000)] + ["c17", "lat", "lon"]
@@ -344,3 +354,11 @@ def test_the_page_lists_a_workbooks_sheets_and_reads_the_one_chosen(tmp_path):
     at.run()
     assert not at.exception, at.exception
     assert "**tests.xlsx**: 2 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_an_old_xls_workbook_is_refused_with_the_way_out(tmp_path):
+    path = tmp_path / "vessels.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000)
+    _, code, line = inspect(path)
+    assert code == 2 and line == ("error: vessels.xls: an Excel 97-2003 workbook (.xls) is not read: open it in "
+                                  "Excel or LibreOffice, save it as .xlsx (or CSV) and import that")
