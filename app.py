@@ -464,8 +464,9 @@ with st.sidebar:
                 preview = (key, None, f"{uploads[0].name}: the importer failed ({type(err).__name__}); "
                                       "please report this file")
             bar.empty()
-            st.session_state.import_preview = preview + (importer.header_columns(parts),)
-        _, result, problem, header = st.session_state.import_preview
+            st.session_state.import_preview = preview + (importer.header_columns(parts, options["sheet"]),
+                                                         importer.sheet_names(parts))
+        _, result, problem, header, workbook_sheets = st.session_state.import_preview
         if problem:
             st.error(problem)
         if result is not None:
@@ -495,7 +496,7 @@ with st.sidebar:
             pair[0].selectbox("Longitude", columns, key="import_lon")
             pair[1].selectbox("Latitude", columns, key="import_lat")
             st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
-            sheets = result.details.get("sheets", []) if result is not None else []
+            sheets = result.details.get("sheets", []) if result is not None else workbook_sheets
             if sheets or st.session_state.get("import_sheet", AS_FOUND) != AS_FOUND:
                 if st.session_state.get("import_sheet", AS_FOUND) not in [AS_FOUND] + sheets:
                     st.session_state["import_sheet"] = AS_FOUND

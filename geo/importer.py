@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo import bigcsv, coords, readers, recognise, textlines
+from geo import bigcsv, coords, readers, recognise, sheets, textlines
 from geo.coords import WGS84, present_mask
 from geo.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
 from geo.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
@@ -199,13 +199,34 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def header_columns(parts) -> list[str]:
-    """A CSV's column names from its first line, for choosing columns when a preview failed
-    before they were known; [] for other formats or an unreadable header."""
+def sheet_names(parts) -> list[str]:
+    """A workbook's sheet names, for choosing a sheet when a preview failed; [] for other files."""
     parts = dict(parts)
     if len(parts) != 1:
         return []
     (name, raw), = parts.items()
+    if not sheets.is_xlsx(bytes(raw)):
+        return []
+    try:
+        return [n for n, _ in sheets.open_sheets(bytes(raw), name, Limits(), "xlsx")]
+    except ImportProblem:
+        return []
+
+
+def header_columns(parts, sheet: str | None = None) -> list[str]:
+    """A CSV's column names from its header line (below any preamble), or a workbook sheet's
+    header row, for choosing columns when a preview failed before they were known; [] for other
+    formats or an unreadable header."""
+    parts = dict(parts)
+    if len(parts) != 1:
+        return []
+    (name, raw), = parts.items()
+    if sheets.is_xlsx(bytes(raw)):
+        try:
+            return [c for c in sheets.load_sheet(bytes(raw), name, Limits(), "xlsx", sheet)[0]
+                    if not c.startswith("column_")]
+        except ImportProblem:
+            return []
     try:
         if sniff(bytes(raw[:65536]), name) != "csv":
             return []

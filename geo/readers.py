@@ -166,7 +166,7 @@ def gpx_track_points(path: Path, filename: str, limits: Limits) -> Loaded:
     try:
         names = pyogrio.read_dataframe(path, layer="tracks", read_geometry=False)
     except GDAL_ERRORS as err:
-        raise ImportProblem(filename, f"unreadable gpx: {first_line(err)}") from None
+        raise ImportProblem(filename, f"unreadable gpx: {scrub(first_line(err), path, filename)}") from None
     fids = loaded.frame["track_fid"].astype(int)
     label = {i: (str(n).strip() if isinstance(n, str) and n.strip() else f"track {i + 1}")
              for i, n in enumerate(names["name"] if "name" in names.columns else [None] * len(names))}

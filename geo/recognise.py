@@ -335,7 +335,9 @@ def track_columns(frame: pd.DataFrame, loaded: Loaded, filename: str, opts: Kind
         time_col = track_time_column(frame.head(500), id_col, exclude) if id_col else None
     if id_col is None or time_col is None:
         raise ImportProblem(filename, "not a track file: needs a track id column (track_id, mmsi, imo, vessel, "
-                                      "ship, train) and a time column (t, time, timestamp, datetime, date_add)", 1)
+                                      "ship, train) and a time column (t, time, timestamp, datetime, date_add); name "
+                                      "the time column ('Date or time column' on the page, --date-column on the "
+                                      "command line) or import it as another kind ('Import as', --as)", 1)
     name_col = find_column([c for c in low_cols if c != id_col], TRACK_NAME_NAMES)
     if name_col is None and id_col != find_column(low_cols, TRACK_ID_NAMES[4:]):
         name_col = find_column([c for c in low_cols if c != id_col], TRACK_ID_NAMES[4:])  # vessel id beside track id

@@ -362,3 +362,28 @@ def test_an_old_xls_workbook_is_refused_with_the_way_out(tmp_path):
     _, code, line = inspect(path)
     assert code == 2 and line == ("error: vessels.xls: an Excel 97-2003 workbook (.xls) is not read: open it in "
                                   "Excel or LibreOffice, save it as .xlsx (or CSV) and import that")
+
+
+def test_when_the_first_table_has_no_coordinates_the_page_still_offers_the_sheets_and_columns(tmp_path):
+    import openpyxl
+    from streamlit.testing.v1 import AppTest
+    book = openpyxl.Workbook()
+    book.active.title = "Counts"
+    book.active.append(["item", "count"])
+    book.active.append(["shells", 3])
+    sites = book.create_sheet("Sites")
+    sites.append(["depot", "y", "x"])
+    sites.append(["depot 1", 42.25, 130.30])
+    path = tmp_path / "mixed.xlsx"
+    book.save(path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.file_uploader(key="upload_0").set_value(("mixed.xlsx", path.read_bytes(), "application/octet-stream"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "under 'Change what was found'" in at.sidebar.error[0].value
+    assert list(at.selectbox(key="import_lon").options)[1:] == ["item", "count"]
+    at.selectbox(key="import_sheet").set_value("Sites")
+    at.run()
+    assert not at.exception, at.exception
+    assert "**mixed.xlsx**: 1 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
