@@ -184,8 +184,8 @@ with st.sidebar:
              "train tracks, or any points, lines and areas.")
     if files:
         reading = st.progress(0.0, text=plain(f"Reading {files[0].name}…"))
-        result, problem, columns = uploads.preview(ss, [(u.file_id, u.name, u.getvalue()) for u in files],
-                                                   lambda f: reading.progress(min(1.0, f)))
+        result, problem, columns, sheets = uploads.preview(ss, [(u.file_id, u.name, u.getvalue()) for u in files],
+                                                           lambda f: reading.progress(min(1.0, f)))
         reading.empty()
         if problem:
             st.error(plain(problem))
@@ -202,6 +202,10 @@ with st.sidebar:
                     st.text("\n".join(notes))
         with st.expander("Change what was found", expanded=result is None):
             st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
+            if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:
+                st.selectbox("Sheet", [uploads.AS_FOUND] + sheets, key="import_sheet")
+            if any(u.name.lower().endswith((".zip", ".dbf", ".shp")) for u in files):
+                st.selectbox("Shapefile text encoding", uploads.ENCODINGS, key="import_encoding")
             st.selectbox("Date or time column", columns, key="import_date_column")
             st.selectbox("Dates such as 02/01/2024", uploads.ORDERS, key="import_order")
             pair = st.columns(2)

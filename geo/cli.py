@@ -69,6 +69,9 @@ def add_data_commands(commands) -> None:
                            help="read dates such as 02/01/2024 month first (1 February)")
         p.add_argument("--coords", metavar="LON,LAT", help="the columns holding longitude and latitude")
         p.add_argument("--swap-axes", action="store_true", help="the file holds lat, lon: swap them")
+        p.add_argument("--sheet", help="the workbook sheet to read (default: the first that holds a table)")
+        p.add_argument("--encoding", help="a shapefile's text encoding, e.g. cp1251 or cp949 (default: its .cpg "
+                                          "when right, else detected)")
         p.add_argument("--progress", action="store_true", help="print progress on stderr (default: on a terminal)")
 
     inspect = commands.add_parser("inspect", help="summarise a data file as JSON without importing it")
@@ -161,7 +164,7 @@ def read_args(args, preview: bool = False):
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
     options = dict(kind=args.kind, strict=args.strict, assume_crs=args.crs, date_column=args.date_column,
-                   dayfirst=args.dayfirst, swap_axes=args.swap_axes,
+                   dayfirst=args.dayfirst, swap_axes=args.swap_axes, sheet=args.sheet, encoding=args.encoding,
                    coord_columns=tuple(c.strip() for c in args.coords.split(",", 1)) if args.coords else None,
                    progress=progress_printer(args))
     if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it

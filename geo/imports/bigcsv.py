@@ -67,7 +67,7 @@ def plan(raw: bytes, filename: str, opts) -> dict | None:
     lon, lat = sample.coord_columns
     return {"id": low[id_col], "time": low[time_col], "name": low[name_col] if name_col else None, "lon": lon,
             "lat": lat, "delimiter": delimiter, "encoding": encoding, "header": list(sample.frame.columns),
-            "coord_how": sample.coord_how}
+            "coord_how": sample.coord_how, "skip": sample.details.get("preamble_lines", 0)}
 
 
 def worth_streaming(raw: bytes, filename: str, opts) -> bool:
@@ -93,7 +93,8 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
     try:
         reader = pacsv.open_csv(
             pa.BufferReader(raw),
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, encoding=cols["encoding"]),
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, encoding=cols["encoding"],
+                                           skip_rows=cols["skip"]),
             parse_options=pacsv.ParseOptions(delimiter=cols["delimiter"], ignore_empty_lines=False,
                                               invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(include_columns=wanted,
@@ -173,7 +174,7 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
         warnings.append(swapped)
     # map record indices to spreadsheet rows: header is row 1; invalid lines take their own rows
     skipped_lines = np.array(sorted(n for n, _ in invalid), dtype=np.int64)
-    record_rows = np.arange(count, dtype=np.int64) + 2
+    record_rows = np.arange(count, dtype=np.int64) + 2 + cols["skip"]
     for line in skipped_lines:
         record_rows[record_rows >= line] += 1
     loaded = readers.Loaded(pd.DataFrame(), None, record_rows, "csv" if cols["delimiter"] != "\t" else "tsv", None,

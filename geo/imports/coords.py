@@ -28,8 +28,9 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
-from geo.imports.filecheck import ImportProblem, first_line
 from geo.geometry.projection import WGS84
+from geo.imports import edges, names
+from geo.imports.filecheck import ImportProblem, first_line
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -47,7 +48,7 @@ def tokens(name: str) -> list[str]:
     -> ['decimal', 'latitude']."""
     text = re.sub(r"\(.*?\)|\[.*?\]", " ", str(name))
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [t for t in re.split(r"[^0-9a-z]+", text.lower()) if t]
+    return [t for t in re.split(r"[\W_]+", text.lower()) if t]  # words in any script (Широта, 위도)
 
 
 def axis_of(name: str) -> tuple[str, int, tuple] | None:
@@ -55,9 +56,9 @@ def axis_of(name: str) -> tuple[str, int, tuple] | None:
     parts = tokens(name)
     for i, t in enumerate(parts):
         rest = tuple(parts[:i] + parts[i + 1:])
-        if t in LAT_TOKENS or t.startswith("latitude"):
+        if t in LAT_TOKENS or t.startswith("latitude") or t in names.LAT_WORDS:
             return "lat", 3 if not rest else 2, rest
-        if t in LON_TOKENS or t.startswith("longitude"):
+        if t in LON_TOKENS or t.startswith("longitude") or t in names.LON_WORDS:
             return "lon", 3 if not rest else 2, rest
         if t in Y_TOKENS:
             return "lat", 1, rest
@@ -95,9 +96,11 @@ def find_coordinate_columns(frame: pd.DataFrame) -> tuple[str, str, str] | None:
         if share_x >= 0.5 and share_y >= 0.5:
             return lon, lat, "by name"
     # by value ranges: exactly two decimal columns, one within ±90 and both within ±180
-    candidates = []
+    candidates, cells = [], head_cells(frame)
     for column in frame.columns:
         if column in named and named[column][1] > 1:
+            continue
+        if not might_hold(cells[column], DECIMAL_RE.match):
             continue
         sample = frame[column].head(2000)
         share, number = numeric_share(sample)
@@ -118,12 +121,42 @@ def find_coordinate_columns(frame: pd.DataFrame) -> tuple[str, str, str] | None:
     return None
 
 
+DECIMAL_RE = re.compile(r"^\s*[+-]?\d*[.,]\d")
+
+
+def head_cells(frame: pd.DataFrame) -> dict:
+    """Each column's first cells as a plain array, taken from the frame at once."""
+    head = frame.head(500).to_numpy(dtype=object)
+    return {column: head[:, j] for j, column in enumerate(frame.columns)}
+
+
+def might_hold(values, test, sample: int = 20) -> bool:
+    """Whether any of a column's first non-empty cells passes `test`: a cheap look before the
+    column-wide checks, so a file of tens of thousands of columns costs time in proportion."""
+    seen = 0
+    for value in values:
+        if value is None or (isinstance(value, float) and value != value):
+            continue
+        text = str(value)
+        if not text.strip():
+            continue
+        if test(text):
+            return True
+        seen += 1
+        if seen >= sample:
+            return False
+    return False
+
+
 def geometry_column(frame: pd.DataFrame) -> tuple[str, str] | None:
     """(column, 'wkt'|'geojson') for a column of WKT or GeoJSON geometries."""
     lower = {str(c).strip().lower(): c for c in frame.columns}
-    ordered = [lower[n] for n in WKT_NAMES if n in lower] + [c for c in frame.columns if c not in lower.values()
-                                                             or str(c).strip().lower() not in WKT_NAMES]
+    first = [lower[n] for n in WKT_NAMES if n in lower]
+    cells = head_cells(frame)
+    ordered = first + [c for c in frame.columns if c not in set(first)]
     for column in ordered:
+        if not might_hold(cells[column], lambda v: WKT_RE.match(v) or GEOJSON_RE.match(v)):
+            continue  # a plain look at the first cells: pandas per column is too slow for wide files
         sample = frame[column].astype("string").fillna("").head(500)
         sample = sample[sample.str.strip() != ""]
         if not len(sample):
@@ -256,6 +289,11 @@ def swapped_note(geoms: np.ndarray) -> str | None:
     if inside < 0.5 and inside_swapped >= 0.9:
         return (f"coordinates may be swapped (lat, lon instead of lon, lat): as given {inside:.0%} fall in "
                 f"{', '.join(names)}, swapped {inside_swapped:.0%} do; {advice}")
+    features, inside_features, movers = edges.swapped_by_feature(arr, area)  # part of a file may be swapped
+    if movers and movers > inside_features:
+        return (f"coordinates may be swapped (lat, lon instead of lon, lat) in part of the file: {movers} of "
+                f"{features} features would move into {', '.join(names)} if swapped ({inside_features} are there as "
+                f"given); {advice}")
     return None
 
 
@@ -306,6 +344,10 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
     except CRSError as err:
         raise ImportProblem(filename, f"unknown CRS {crs_text!r} ({first_line(err)[:80]})") from None
     geographic = crs is None or crs.is_geographic
+    if geographic:
+        geoms, features, moved = edges.clamp_edges(geoms)
+        if features:
+            notes.append(edges.clamp_note(features, moved))
     if swap:
         if not geographic:
             raise ImportProblem(filename, f"cannot swap axes of projected coordinates ({short_crs(crs)})")
@@ -324,7 +366,8 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
             coords = shapely.get_coordinates(geoms[present])
             raise ImportProblem(filename, "no CRS given and the coordinates are not lon/lat (x from "
                                           f"{coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
-                                          "add a .prj or a crs, or name the CRS with --crs")
+                                          "upload the shapefile's .prj with it or put a crs in the file, or on the "
+                                          "command line name the CRS with --crs")
         if loaded.coord_columns is None:
             notes.append("no CRS given; the coordinates are all within ±180/±90, so lon/lat (EPSG:4326) "
                          "is assumed")
@@ -347,6 +390,10 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
             series = series.to_crs(WGS84)
         except (CRSError, ValueError) as err:  # pyproj cannot build the transformation
             raise ImportProblem(filename, f"cannot reproject from {input_crs} ({first_line(err)[:80]})") from None
+        reprojected, features, moved = edges.clamp_edges(np.asarray(series.values, dtype=object))
+        if features:
+            series = gpd.GeoSeries(reprojected, crs=WGS84)
+            notes.append(edges.clamp_note(features, moved))
         in_range = in_lonlat_range(series.values)
     elif not in_range[present].any() and not swap and not lonlat_by_name:
         coords = shapely.get_coordinates(geoms[present])

@@ -37,6 +37,7 @@ YEAR_FIRST = re.compile(r"^(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})" + TIME + OFFSET 
 ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})(?:-?([1-7]))?$", re.I)
 MONTH_YEAR = re.compile(r"^([A-Za-z]{3,9})\.?[\s\-/']+(\d{4}|\d{2})$")
 COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[\s\-/.]+([A-Za-z]{3,9})\.?[\s\-/.,]+(\d{4}|\d{2})$")  # 9-Apr-84
 NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 LOCAL_TIME_OFFSET = re.compile(r"(\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
 ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
@@ -126,6 +127,13 @@ def parse_one(text: str, dayfirst: bool = True, flags: Flags | None = None) -> d
         match = COMPACT.match(value)
         if match:
             return datetime(*map(int, match.groups()))
+        match = DAY_MONTH_YEAR.match(value)
+        if match and month_number(match.group(2)):
+            year = int(match.group(3))
+            if len(match.group(3)) == 2:
+                year = two_digit_year(year)
+                flags.two_digit = flags.two_digit or value
+            return datetime(year, month_number(match.group(2)), int(match.group(1)))
     except ValueError:
         raise ValueError(f"{value!r} is not a real date") from None
     for fmt in TEXT_FORMATS:
@@ -192,6 +200,9 @@ def iter_numeric(texts):
 
 def vector_format(sample: str, dayfirst: bool) -> str | None:
     """A strptime format for pandas' vectorised parser matching `sample`, when it has one."""
+    year_first = re.match(r"^\d{4}([/.])\d{1,2}\1\d{1,2}$", sample)
+    if year_first:  # 2024.01.17, 2024/01/17
+        return f"%Y{year_first.group(1)}%m{year_first.group(1)}%d"
     match = NUMERIC.match(sample)
     if not match or len(match.group(4)) != 4 or match.group(8) or match.group(9) or match.group(10):
         return None
@@ -331,7 +342,10 @@ def parse_dates(values: pd.Series, rows, column: str, problems: dict, notes: lis
 
 def describe(chosen: dict) -> str | None:
     """'day first', 'month first', 'ISO 8601', 'YYYYMMDD', 'Unix seconds', ... for a preview."""
-    return chosen.get("order") or chosen.get("shape")
+    shape = chosen.get("shape")
+    if shape and shape.startswith("%Y") and "%H" not in shape:  # %Y.%m.%d -> YYYY.MM.DD
+        shape = shape.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
+    return chosen.get("order") or shape
 
 
 def parse_times(values: pd.Series, rows, column: str, problems: dict, notes: list | None = None,

@@ -95,7 +95,7 @@ JSON_EXTS = (".geojson", ".json", ".topojson")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-SUPPORTED = ("CSV, TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, or a shapefile "
+SUPPORTED = ("CSV, TSV, Excel (.xlsx), GeoJSON, GeoJSONSeq, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, or a shapefile "
              "(its parts together, or zipped)")
 SHP_MAGIC = b"\x00\x00\x27\x0a"
 
@@ -111,7 +111,11 @@ def sniff(raw: bytes, filename: str) -> str:
         return "flatgeobuf"
     if raw[:4] == b"PAR1":
         return "geoparquet"
+    if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and ext in (".xls", ".xlt", ""):  # Excel 97-2003
+        return "xls"
     head = strip_bom(raw[:65536]).lstrip()
+    if head[:1] == b"\x1e":  # GeoJSONSeq with record separators (RFC 8142)
+        return "geojson"
     if head[:1] in (b"{", b"["):
         if re.search(rb'"type"\s*:\s*"Topology"', head):
             return "topojson"

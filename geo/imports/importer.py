@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.imports import bigcsv, coords, readers, recognise
+from geo.imports import bigcsv, coords, readers, recognise, sheets, textlines
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
 from geo.imports.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
@@ -99,6 +99,8 @@ class Options:
     dayfirst: bool | None = None  # None: decided from the values
     coord_columns: tuple[str, str] | None = None  # (lon, lat)
     swap_axes: bool = False
+    sheet: str | None = None  # a workbook's sheet (default: the first that holds a table)
+    encoding: str | None = None  # a shapefile's text encoding (default: its .cpg if right, else detected)
 
 
 # --- entry points ------------------------------------------------------------------------------------
@@ -106,13 +108,13 @@ class Options:
 def read_file(source, filename: str | None = None, kind: str | None = None, limits: Limits = Limits(),
               strict: bool = False, assume_crs: str | None = None, *, date_column: str | None = None,
               dayfirst: bool | None = None, coord_columns: tuple[str, str] | None = None, swap_axes: bool = False,
-              progress=None) -> ImportResult:
+              progress=None, sheet: str | None = None, encoding: str | None = None) -> ImportResult:
     """Read a path or bytes; raise ImportProblem (one line) for anything unusable.
 
     A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(fraction)`
     is called with 0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
     opts = Options(kind, strict, assume_crs, date_column, dayfirst, tuple(coord_columns) if coord_columns else None,
-                   swap_axes)
+                   swap_axes, sheet or None, encoding or None)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".shp", ".shx", ".dbf"):
         return read_parts(shapefile_siblings(Path(source), limits), filename=filename, limits=limits,
                           progress=progress, **options_kwargs(opts))
@@ -149,7 +151,7 @@ def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), pr
     def run():
         with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
             loaded = readers.load_shapefiles(readers.shapefile_groups(parts), filename, Path(tmp), limits,
-                                             "among the files given")
+                                             "among the files given", opts.encoding)
             if others:
                 loaded.warnings.append(f"ignored {', '.join(sorted(others))}: not part of a shapefile")
             result = finish(loaded, filename, digest.hexdigest(), limits, opts)
@@ -176,13 +178,17 @@ def preview_of(result: ImportResult) -> dict:
     summary["source_columns"] = result.details.get("source_columns", summary["columns"])
     summary["swap_suggested"] = any("swapped" in w and "as asked" not in w for w in result.warnings)
     summary["sample_rows"] = sample_rows(result.frame)
+    for key in ("sheet", "sheets", "header_row", "encoding", "preamble_lines", "undated_rows", "layers"):
+        if key in result.details:
+            summary[key] = result.details[key]
     return summary
 
 
 def sample_rows(frame, n: int = 10) -> list[dict]:
     """The first rows as plain text, for a preview table."""
     head = frame.drop(columns=frame.geometry.name).head(n) if "geometry" in frame.columns else frame.head(n)
-    return [{str(k): cell_text(v) for k, v in row.items()} for row in head.to_dict("records")]
+    names = [str(k) for k in head.columns]  # rows as arrays: to_dict("records") is slow for wide frames
+    return [{k: cell_text(v) for k, v in zip(names, row)} for row in head.to_numpy(dtype=object)]
 
 
 def cell_text(value) -> str:
@@ -193,27 +199,50 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def header_columns(parts) -> list[str]:
-    """A CSV's column names from its first line, for choosing columns when a preview failed
-    before they were known; [] for other formats or an unreadable header."""
+def sheet_names(parts) -> list[str]:
+    """A workbook's sheet names, for choosing a sheet when a preview failed; [] for other files."""
     parts = dict(parts)
     if len(parts) != 1:
         return []
     (name, raw), = parts.items()
+    if not sheets.is_xlsx(bytes(raw)):
+        return []
+    try:
+        return [n for n, _ in sheets.open_sheets(bytes(raw), name, Limits(), "xlsx")]
+    except ImportProblem:
+        return []
+
+
+def header_columns(parts, sheet: str | None = None) -> list[str]:
+    """A CSV's column names from its header line (below any preamble), or a workbook sheet's
+    header row, for choosing columns when a preview failed before they were known; [] for other
+    formats or an unreadable header."""
+    parts = dict(parts)
+    if len(parts) != 1:
+        return []
+    (name, raw), = parts.items()
+    if sheets.is_xlsx(bytes(raw)):
+        try:
+            return [c for c in sheets.load_sheet(bytes(raw), name, Limits(), "xlsx", sheet)[0]
+                    if not c.startswith("column_")]
+        except ImportProblem:
+            return []
     try:
         if sniff(bytes(raw[:65536]), name) != "csv":
             return []
         text, _ = decode_text(bytes(raw[:65536]), name)
     except ImportProblem:
         return []
-    line = text.splitlines()[0] if text else ""
-    delimiter = readers.sniff_delimiter(text)
+    delimiter = readers.sniff_delimiter(textlines.without_comments(text))
+    lines = text.splitlines()
+    line = lines[min(textlines.find_preamble(text, delimiter).lines, len(lines) - 1)] if lines else ""
     return [c.strip() for c in next(csv.reader([line], delimiter=delimiter), []) if c.strip()]
 
 
 def options_kwargs(opts: Options) -> dict:
     return {"kind": opts.kind, "strict": opts.strict, "assume_crs": opts.assume_crs, "date_column": opts.date_column,
-            "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes}
+            "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes,
+            "sheet": opts.sheet, "encoding": opts.encoding}
 
 
 def check_kind(kind, filename):
@@ -263,7 +292,8 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
         raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB; "
                                       "only a track CSV may be larger)")
     with tempfile.TemporaryDirectory(prefix="geo-import-") as tmp:
-        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind))
+        loaded = load(raw, filename, Path(tmp), limits, ReadOptions(opts.coord_columns, opts.kind, opts.sheet,
+                                                                    opts.encoding))
         result = finish(loaded, filename, digest, limits, opts)
     if progress:
         progress(1.0)
@@ -281,7 +311,8 @@ def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Opt
     if loaded.geometry is None and kind in ("front", "tracks", "generic"):
         raise ImportProblem(filename, "no geometry: no coordinate columns (such as lat/lon, latitude/longitude, "
                                       "Facility Latitude, y/x) and no WKT or GeoJSON column found; name the "
-                                      "coordinate columns (--coords LON,LAT)")
+                                      "coordinate columns: on the page as Longitude and Latitude under 'Change what "
+                                      "was found', on the command line with --coords LON,LAT")
     frame, input_crs, notes = coords.to_lonlat(loaded, filename, kind, limits.max_vertices, opts.assume_crs,
                                                opts.swap_axes)
     loaded.warnings += notes

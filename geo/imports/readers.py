@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError, FieldError, GeometryError
 from shapely.errors import GEOSException
 
-from geo.imports import coords
 from geo.geometry.projection import WGS84
+from geo.imports import coords, dbfcodes, sheets, textlines
 from geo.imports.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
                                    precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
@@ -55,16 +56,26 @@ class Loaded:
 class ReadOptions:
     coord_columns: tuple[str, str] | None = None  # (lon, lat) column names, instead of finding them
     kind: str | None = None  # a kind asked for, where it changes what is read (GPX as tracks)
+    sheet: str | None = None  # a workbook's sheet, instead of the first that holds a table
+    encoding: str | None = None  # a shapefile's text encoding, instead of its .cpg or what is detected
 
 
 def load(raw: bytes, filename: str, tmp: Path, limits: Limits, options: ReadOptions = ReadOptions(),
          depth: int = 0) -> Loaded:
     fmt = sniff(raw, filename)
+    if fmt == "zip" and sheets.is_xlsx(raw):
+        check_zip(raw, filename, limits)
+        return read_workbook(raw, filename, limits, options, "xlsx")
     if fmt == "zip":
         if depth:
             raise ImportProblem(filename, "a zip inside a zip is not supported")
         return load_zip(raw, filename, tmp, limits, options)
     return READERS[fmt](raw, filename, tmp, limits, options)
+
+
+def scrub(message: str, path: Path, filename: str) -> str:
+    """A library's message without the temporary path the file was read from."""
+    return message.replace(str(path), filename).replace(str(path.parent) + "/", "").replace(str(path.parent), "")
 
 
 def write_temp(raw: bytes, tmp: Path, name: str) -> Path:
@@ -76,8 +87,40 @@ def write_temp(raw: bytes, tmp: Path, name: str) -> Path:
 # --- one reader per format ---------------------------------------------------------------------
 
 def read_geojson(raw, filename, tmp, limits, options):
+    if textlines.is_geojsonseq(raw):
+        return read_geojsonseq(raw, filename, limits)
     precheck_geojson(raw, filename, limits)
     return load_vector(write_temp(raw, tmp, "input.geojson"), filename, "geojson", limits)
+
+
+def read_geojsonseq(raw, filename, limits) -> Loaded:
+    """Newline-delimited GeoJSON (GeoJSONSeq): one feature per line, read line by line; a line
+    that is not a feature is a problem on that row."""
+    records, geoms, rows, problems = [], [], [], {}
+    for number, feature, problem in textlines.geojsonseq_records(raw):
+        if len(rows) >= max(limits.max_features, limits.max_track_points):
+            raise ImportProblem(filename, f"too many features (limit {max(limits.max_features, limits.max_track_points):,})")
+        rows.append(number)
+        if problem:
+            problems[number] = ("geometry", problem)
+            records.append({})
+            geoms.append(None)
+            continue
+        props = feature.get("properties") or {}
+        records.append(props if isinstance(props, dict) else {})
+        geometry = feature.get("geometry")
+        try:
+            geoms.append(shapely.from_geojson(json.dumps(geometry)) if geometry else None)
+        except (GEOSException, ValueError, TypeError) as err:
+            problems[number] = ("geometry", f"unreadable GeoJSON geometry ({first_line(err)[:80]})")
+            geoms.append(None)
+    if not rows:
+        raise ImportProblem(filename, "the file holds no features")
+    frame = pd.DataFrame.from_records(records) if any(records) else pd.DataFrame(index=range(len(rows)))
+    arr = np.array(geoms + [None], dtype=object)[:-1]
+    coords.check_vertices(arr, filename, limits.max_vertices)
+    return Loaded(frame, arr, np.array(rows), "geojsonseq", WGS84, [f"read {len(rows):,} lines as GeoJSONSeq (one feature per line)"],
+                  problems)
 
 
 def read_topojson(raw, filename, tmp, limits, options):
@@ -104,6 +147,15 @@ def read_gpx(raw, filename, tmp, limits, options):
     path = write_temp(raw, tmp, "input.gpx")
     if options.kind == "tracks":
         return gpx_track_points(path, filename, limits)
+    if options.kind is None and b"<trkpt" in raw and b"<time" in raw:  # a recording: timed points are a track
+        loaded = gpx_track_points(path, filename, limits)
+        if loaded.frame["time"].notna().sum() >= 2:
+            waypoints = raw.count(b"<wpt")
+            if waypoints:
+                loaded.warnings.append(
+                    f"the file also holds {waypoints} waypoint(s), not imported with the tracks; to import them "
+                    "as points, choose 'generic' under 'Import as' on the page, or --as generic on the command line")
+            return loaded
     return load_vector(path, filename, "gpx", limits, only=GPX_LAYERS, always_layer=True)
 
 
@@ -114,7 +166,7 @@ def gpx_track_points(path: Path, filename: str, limits: Limits) -> Loaded:
     try:
         names = pyogrio.read_dataframe(path, layer="tracks", read_geometry=False)
     except GDAL_ERRORS as err:
-        raise ImportProblem(filename, f"unreadable gpx: {first_line(err)}") from None
+        raise ImportProblem(filename, f"unreadable gpx: {scrub(first_line(err), path, filename)}") from None
     fids = loaded.frame["track_fid"].astype(int)
     label = {i: (str(n).strip() if isinstance(n, str) and n.strip() else f"track {i + 1}")
              for i, n in enumerate(names["name"] if "name" in names.columns else [None] * len(names))}
@@ -130,7 +182,7 @@ def read_geoparquet(raw, filename, tmp, limits, options):
     try:
         frame = gpd.read_parquet(path)
     except (ValueError, pa.ArrowException, OSError) as err:  # no geo metadata, damaged, or not Parquet
-        message = first_line(err)
+        message = scrub(first_line(err), path, filename)
         if "geo" in message.lower() and "metadata" in message.lower():
             return parquet_table(path, filename, options)
         raise ImportProblem(filename, f"unreadable GeoParquet: {message}") from None
@@ -149,10 +201,23 @@ def parquet_table(path: Path, filename: str, options) -> Loaded:
     try:
         frame = pd.read_parquet(path)
     except (ValueError, pa.ArrowException, OSError) as err:
-        raise ImportProblem(filename, f"unreadable Parquet: {first_line(err)}") from None
+        raise ImportProblem(filename, f"unreadable Parquet: {scrub(first_line(err), path, filename)}") from None
     loaded = Loaded(frame, None, np.arange(1, len(frame) + 1), "parquet", None)
     table_geometry(loaded, filename, options, Limits())
     return loaded
+
+
+def read_workbook(raw, filename, limits, options, fmt) -> Loaded:
+    """An Excel sheet as a table (geo.imports.sheets), its points found as a CSV's are."""
+    header, records, rows, notes, details = sheets.load_sheet(raw, filename, limits, fmt, options.sheet)
+    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
+    loaded = Loaded(frame, None, np.array(rows, dtype=int), fmt, None, notes, {}, details=details)
+    table_geometry(loaded, filename, options, limits)
+    return loaded
+
+
+def read_xls(raw, filename, tmp, limits, options):
+    return read_workbook(raw, filename, limits, options, "xls")
 
 
 def read_csv(raw, filename, tmp, limits, options):
@@ -185,7 +250,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
                 if member is not None:
                     parts[ext] = (lambda m=member: extract(archive, m, limits))
             groups.append((shp.filename, parts))
-        return load_shapefiles(groups, filename, tmp, limits, "in the zip")
+        return load_shapefiles(groups, filename, tmp, limits, "in the zip", options.encoding)
     for ext in (".kml", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gpx", ".parquet", ".csv", ".tsv",
                 ".txt"):
         if by_ext.get(ext):
@@ -230,7 +295,7 @@ def shapefile_groups(parts: dict[str, bytes]) -> list[tuple[str, dict]]:
     return [(names[stem], group) for stem, group in by_stem.items() if stem in names]
 
 
-def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = "") -> Loaded:
+def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = "", asked: str | None = None) -> Loaded:
     """Every .shp (with its sidecars), under names we choose, joined with a `layer` column.
     A missing or empty .prj is a warning: coords.to_lonlat then accepts the file only when every
     coordinate is plainly lon/lat."""
@@ -249,7 +314,14 @@ def load_shapefiles(groups, filename, tmp: Path, limits: Limits, where: str = ""
             notes.append(f"{PurePosixPath(shp_name).name}: no CRS (.prj {'empty' if prj.exists() else 'missing'}); "
                          "lon/lat is assumed only if every coordinate fits")
             prj.unlink(missing_ok=True)
-        loaded = load_vector(tmp / f"layer{n}.shp", filename, "shapefile", limits)
+        cpg = tmp / f"layer{n}.cpg"
+        encoding, note = dbfcodes.choose((tmp / f"layer{n}.dbf").read_bytes(), cpg.read_text("latin-1")
+                                         if cpg.exists() else None, asked, filename, PurePosixPath(shp_name).name)
+        if note:
+            notes.append(note)
+        loaded = load_vector(tmp / f"layer{n}.shp", filename, "shapefile", limits, encoding=encoding)
+        if encoding:
+            loaded.details["encoding"] = encoding
         loaded.warnings = notes + loaded.warnings
         parts.append((PurePosixPath(shp_name).stem, loaded))
     if len(parts) == 1:
@@ -274,16 +346,17 @@ def concat_layers(parts: list[tuple[str, Loaded]], fmt: str) -> Loaded:
         offset += len(p.frame)
     frame = pd.concat(frames, ignore_index=True)
     crs = next(iter(crss)) if len(crss) == 1 else None
-    return Loaded(frame, np.array(geoms, dtype=object), np.array(rows), fmt, crs, notes)
+    details = {k: v for _, p in parts for k, v in p.details.items()}
+    return Loaded(frame, np.array(geoms, dtype=object), np.array(rows), fmt, crs, notes, details=details)
 
 
 # --- GDAL-read formats -------------------------------------------------------------------------------
 
 def load_vector(path: Path, filename: str, fmt: str, limits: Limits,
-                only: tuple[str, ...] | None = None, always_layer: bool = False) -> Loaded:
+                only: tuple[str, ...] | None = None, always_layer: bool = False, encoding: str | None = None) -> Loaded:
     """Through pyogrio: every layer that has features, joined with a `layer` column when there
     is more than one (GPKG tables, GPX waypoints and tracks)."""
-    opts = {}  # GDAL finds the driver from the content; options here would be per call only
+    opts = {"encoding": encoding} if encoding else {}  # per call only: GDAL finds the driver from the content
     try:
         listed = pyogrio.list_layers(path)
         layers = [str(name) for name, geom_type in listed]
@@ -302,7 +375,7 @@ def load_vector(path: Path, filename: str, fmt: str, limits: Limits,
             if len(frame):
                 parts.append((layer, frame))
     except GDAL_ERRORS as err:  # pyogrio's DataSourceError family and GDAL's own failures
-        message = first_line(err)
+        message = scrub(first_line(err), path, filename)
         if fmt in ("geojson", "topojson") and ("JSON" in message or "json" in message):
             message = f"invalid JSON ({message})"
         elif "not a database" in message:
@@ -473,27 +546,39 @@ def sniff_delimiter(text: str) -> str:
 
 def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = ReadOptions()) -> Loaded:
     text, notes = decode_text(raw, filename)
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(textlines.without_comments(text))
+    preamble = textlines.find_preamble(text, delimiter)
+    if preamble.lines:
+        notes.append(preamble.note())
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, limits.max_bytes))
     problems: dict[int, tuple[str | None, str]] = {}
     records, rows = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(textlines.skip_lines(text, preamble.lines), delimiter=delimiter)
+    comments = 0
     try:
         header = [h.strip() for h in next(reader, [])]
         if not any(header):
             raise ImportProblem(filename, "no header row")
-        dupes = sorted({h for h in header if header.count(h) > 1 and h})
+        seen: dict[str, int] = {}
+        for h in header:
+            seen[h] = seen.get(h, 0) + 1
+        dupes = sorted(h for h, n in seen.items() if n > 1 and h)
         if dupes:
-            raise ImportProblem(filename, f"duplicate column name(s) {', '.join(dupes)}", 1)
+            raise ImportProblem(filename, f"duplicate column name(s) {', '.join(dupes)}", 1 + preamble.lines)
         width = len(header)
-        for row, record in enumerate(reader, start=2):
+        for row, record in enumerate(reader, start=2 + preamble.lines):
             if not "".join(record).strip():
+                continue
+            if preamble.comments and record and textlines.is_comment(record[0]):
+                comments += 1
                 continue
             if len(record) > width and any(c.strip() for c in record[width:]):
                 problems[row] = (None, f"{len(record)} fields but the header has {width}")
                 continue
-            record = (record + [""] * width)[:width]
+            record = [v.strip() for v in record[:width]]
+            if len(record) < width:
+                record += [""] * (width - len(record))
             records.append(record)
             rows.append(row)
             if len(records) > limits.max_track_points:
@@ -504,12 +589,17 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
         csv.field_size_limit(old_limit)
     frame = pd.DataFrame(records, columns=header, dtype=object)
     frame.columns = [c if c else f"column_{i + 1}" for i, c in enumerate(frame.columns)]
-    for column in frame.columns:  # plain list comprehensions: pandas' .str is several times slower
-        frame[column] = [v.strip() for v in frame[column]]
     rows = np.array(rows, dtype=int)
+    if comments:
+        notes.append(f"skipped {comments} comment line{'s' if comments > 1 else ''} among the rows")
+    if preamble.lines:
+        loaded_details = {"preamble_lines": preamble.lines}
+    else:
+        loaded_details = {}
     if delimiter != ",":
         notes.append(f"delimiter {delimiter!r}")
-    loaded = Loaded(frame, None, rows, "tsv" if delimiter == "\t" else "csv", None, notes, problems)
+    loaded = Loaded(frame, None, rows, "tsv" if delimiter == "\t" else "csv", None, notes, problems,
+                    details=loaded_details)
     table_geometry(loaded, filename, options, limits)
     return loaded
 
@@ -559,4 +649,5 @@ READERS = {
     "gpkg": read_gpkg,
     "flatgeobuf": read_flatgeobuf,
     "geoparquet": read_geoparquet,
+    "xls": read_xls,
 }

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.imports import dates
 from geo.data import claims, dataset, schema, validate
+from geo.imports import dates, frontlayers, names
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.filecheck import ImportProblem
+from geo.imports.names import find_column, norm
 from geo.imports.readers import Loaded
 
 TRACK_ID_NAMES = ("track_id", "id_track", "trackid", "track", "mmsi", "imo", "vessel_id", "id_vessel", "vesselid",
@@ -45,17 +46,6 @@ class KindOptions:
     dayfirst: bool | None = None
 
 
-def norm(name) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
-
-
-def find_column(columns, names) -> str | None:
-    by_norm = {}
-    for c in columns:
-        by_norm.setdefault(norm(c), c)
-    return next((by_norm[n] for n in names if n in by_norm), None)
-
-
 def columns_lower(columns) -> set[str]:
     return {str(c).strip().lower() for c in columns}
 
@@ -65,7 +55,8 @@ def required(table: schema.Table) -> set[str]:
 
 
 def track_time_column(frame: pd.DataFrame, id_col: str | None = None, exclude=()) -> str | None:
-    named = find_column([c for c in frame.columns if c not in exclude and c != id_col], TRACK_TIME_NAMES)
+    named = find_column([c for c in frame.columns if c not in exclude and c != id_col], TRACK_TIME_NAMES) or \
+        names.date_column_by_name(frame.columns, tuple(exclude) + (id_col,))
     if named is not None:
         return named
     for column in frame.columns:
@@ -94,7 +85,8 @@ def guess_kind(loaded: Loaded, geom_types: list[str], filename: str) -> str:
             return "tracks"
     shapes = {"Polygon", "MultiPolygon", "LineString", "MultiLineString"}
     if geom_types and set(geom_types) & shapes and \
-            (find_column(columns, FRONT_DATE_NAMES) or dates.date_from_name(filename)):
+            (find_column(columns, FRONT_DATE_NAMES) or names.date_column_by_name(columns) or
+             dates.date_from_name(filename)):
         return "front"
     return "generic"
 
@@ -303,7 +295,8 @@ def normalise_front(frame, loaded, filename, opts):
     """A dated snapshot: `as_of` from a date attribute, else from the file name."""
     low = by_lower(frame)
     need_geometry(low, loaded)
-    column = opts.date_column.strip().lower() if opts.date_column else find_column(low.columns, FRONT_DATE_NAMES)
+    column = opts.date_column.strip().lower() if opts.date_column else \
+        find_column(low.columns, FRONT_DATE_NAMES) or names.date_column_by_name(low.columns, ("geometry",))
     if column is not None and column not in low.columns:
         raise ImportProblem(filename, f"no column {opts.date_column!r} for the date", 1)
     from_name = dates.date_from_name(filename)
@@ -326,6 +319,7 @@ def normalise_front(frame, loaded, filename, opts):
     if "name" not in low.columns:
         name_col = find_column(low.columns, NAME_NAMES[1:])
         low["name"] = low[name_col].map(text) if name_col else Path(filename).stem
+    low = frontlayers.split_by_status(low, loaded)
     return drop_problem_rows(gpd.GeoDataFrame(low, geometry="geometry", crs=WGS84), loaded)
 
 
@@ -348,7 +342,9 @@ def track_columns(frame: pd.DataFrame, loaded: Loaded, filename: str, opts: Kind
         time_col = track_time_column(frame.head(500), id_col, exclude) if id_col else None
     if id_col is None or time_col is None:
         raise ImportProblem(filename, "not a track file: needs a track id column (track_id, mmsi, imo, vessel, "
-                                      "ship, train) and a time column (t, time, timestamp, datetime, date_add)", 1)
+                                      "ship, train) and a time column (t, time, timestamp, datetime, date_add); name "
+                                      "the time column ('Date or time column' on the page, --date-column on the "
+                                      "command line) or import it as another kind ('Import as', --as)", 1)
     name_col = find_column([c for c in low_cols if c != id_col], TRACK_NAME_NAMES)
     if name_col is None and id_col != find_column(low_cols, TRACK_ID_NAMES[4:]):
         name_col = find_column([c for c in low_cols if c != id_col], TRACK_ID_NAMES[4:])  # vessel id beside track id
@@ -386,23 +382,31 @@ def normalise_generic(frame, loaded, filename, opts):
     need_geometry(frame, loaded)
     out = frame.copy()
     if "name" not in out.columns:
-        name_col = find_column(out.columns, NAME_NAMES)
+        name_col = find_column(out.columns, NAME_NAMES) or names.name_column(out.columns)
         out["name"] = out[name_col].map(text) if name_col else \
             [f"{Path(filename).stem} #{r}" for r in loaded.rows]
-    column = opts.date_column or find_column(out.columns, DATE_NAMES)
+    skip = tuple(loaded.coord_columns or ()) + ("geometry", "name")
+    column = opts.date_column or find_column(out.columns, DATE_NAMES) or names.date_column_by_name(out.columns, skip) \
+        or names.date_column_by_values(out, skip)
     if opts.date_column and column not in out.columns:
         raise ImportProblem(filename, f"no column {opts.date_column!r} for the date", 1)
     if column is not None and not pd.api.types.is_numeric_dtype(out[column]):
         unread: dict = {}
         chosen: dict = {}
         parsed = dates.parse_dates(out[column], loaded.rows, column, unread, loaded.warnings, opts.dayfirst, chosen)
-        blank = sum(1 for _, (_, m) in unread.items() if m == "empty value")
-        if len(unread) - blank:
-            loaded.warnings.append(f"column {column}: {len(unread) - blank} value(s) are not dates, so the column "
-                                   f"is kept as text (first: row {min(r for r, (_, m) in unread.items() if m != 'empty value')})")
+        bad = sorted((r, m) for r, (_, m) in unread.items() if m != "empty value")
+        filled = int(parsed.notna().sum()) + len(bad)
+        if bad and (len(bad) * 2 >= filled and not opts.date_column):
+            loaded.warnings.append(f"column {column}: {len(bad)} of {filled} value(s) are not dates, so the column "
+                                   f"is kept as text (first: row {bad[0][0]})")
         elif parsed.notna().any():
             out["date"] = parsed
             loaded.details.update(date_column=column, date_format=dates.describe(chosen))
+            if bad:
+                listed = "; ".join(f"row {r}: {m}" for r, m in bad[:5]) + ("; …" if len(bad) > 5 else "")
+                loaded.warnings.append(f"column {column}: {len(bad)} of {filled} value(s) are not dates; those rows "
+                                       f"are kept without a date ({listed})")
+                loaded.details["undated_rows"] = [r for r, _ in bad]
     return drop_problem_rows(gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84), loaded)
 
 

@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 AS_FOUND = "(as found)"
 KINDS = importer.KINDS
 ORDERS = ("decide from the values", "day first", "month first")
-CHOICES = ("import_date_column", "import_lon", "import_lat")
+CHOICES = ("import_date_column", "import_lon", "import_lat", "import_sheet", "import_encoding")
 UPLOAD_TYPES = ["csv", "tsv", "txt", "geojson", "json", "gpkg", "zip", "kml", "kmz", "topojson", "fgb", "parquet",
-                "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"]
+                "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg", "xlsx", "geojsonl", "geojsons", "ndjson"]
+ENCODINGS = (AS_FOUND, "utf-8", "cp1251", "cp949", "cp1252")  # a shapefile's text, when the .cpg is missing or wrong
 
 
 def chosen(ss: MutableMapping, key: str):
@@ -34,7 +35,8 @@ def options(ss: MutableMapping) -> dict:
     return dict(kind=chosen(ss, "import_kind"), date_column=chosen(ss, "import_date_column"),
                 dayfirst={"day first": True, "month first": False}.get(ss.get("import_order")),
                 coord_columns=lon_lat if all(lon_lat) else None,
-                swap_axes=ss.get("import_swap", False), strict=ss.get("strict", False))
+                swap_axes=ss.get("import_swap", False), strict=ss.get("strict", False),
+                sheet=chosen(ss, "import_sheet"), encoding=chosen(ss, "import_encoding"))
 
 
 def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: Callable[[float], None] = lambda f: None):
@@ -43,7 +45,7 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
     time reset the column choices, which named the old file's columns."""
     if not files:
         ss.pop("import_preview", None)
-        return None, "", []
+        return None, "", [], []
     ids = tuple(f[0] for f in files)
     earlier = ss.get("import_preview")
     if earlier is not None and earlier[0][0] != ids:
@@ -61,13 +63,17 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
             log.exception("importer failed on %s", files[0][1])
             result, problem = None, (f"{files[0][1]}: the importer could not read this file ({type(err).__name__}); "
                                      "the server's log has the details")
-        ss["import_preview"] = (key, result, problem, importer.header_columns(parts))
-    _, result, problem, header = ss["import_preview"]
+        ss["import_preview"] = (key, result, problem, importer.header_columns(parts, opts["sheet"]),
+                                importer.sheet_names(parts))
+    _, result, problem, header, workbook_sheets = ss["import_preview"]
     columns = [AS_FOUND] + (result.details.get("source_columns", []) if result is not None else header)
-    for choice in CHOICES:  # columns of files no longer here
+    sheets = result.details.get("sheets", []) if result is not None else workbook_sheets
+    for choice in ("import_date_column", "import_lon", "import_lat"):  # columns of files no longer here
         if ss.get(choice, AS_FOUND) not in columns:
             ss[choice] = AS_FOUND
-    return result, problem, columns
+    if ss.get("import_sheet", AS_FOUND) not in [AS_FOUND] + sheets:
+        ss["import_sheet"] = AS_FOUND
+    return result, problem, columns, sheets
 
 
 def summary(result) -> dict:

@@ -320,14 +320,14 @@ def audit(con, user_name, action, batch_id, outcome, detail):
 
 def copy_features(con, batch_id, kind, frame):
     """COPY into a staging table (WKB as bytea), then one INSERT that builds the PostGIS geometry."""
-    con.execute("CREATE TEMP TABLE staging_features (ord bigint, name text, date date, properties text, wkb bytea) "
-                "ON COMMIT DROP")
-    with con.cursor().copy("COPY staging_features (ord, name, date, properties, wkb) FROM STDIN") as copy:
-        for i, (_, _, name, day, props, blob) in enumerate(feature_rows(batch_id, kind, frame)):
-            copy.write_row((i, name, day, props, blob))
+    con.execute("CREATE TEMP TABLE staging_features (ord bigint, kind text, name text, date date, properties text, "
+                "wkb bytea) ON COMMIT DROP")
+    with con.cursor().copy("COPY staging_features (ord, kind, name, date, properties, wkb) FROM STDIN") as copy:
+        for i, (_, row_kind, name, day, props, blob) in enumerate(feature_rows(batch_id, kind, frame)):
+            copy.write_row((i, row_kind, name, day, props, blob))
     con.execute("INSERT INTO features (batch_id, kind, name, date, properties, geom) "
-                "SELECT %s, %s, name, date, properties::json, ST_GeomFromWKB(wkb, 4326) FROM staging_features "
-                "ORDER BY ord", (batch_id, kind))
+                "SELECT %s, kind, name, date, properties::json, ST_GeomFromWKB(wkb, 4326) FROM staging_features "
+                "ORDER BY ord", (batch_id,))
 
 
 def copy_tracks(con, batch_id, frame):

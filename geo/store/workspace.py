@@ -49,6 +49,7 @@ import pandas as pd
 import shapely
 
 from geo.store import access
+from geo.imports.frontlayers import latest_per_status
 from geo.imports.importer import ImportResult
 from geo.geometry.projection import WGS84
 
@@ -487,7 +488,8 @@ def front_on(fronts: pd.DataFrame, when) -> pd.DataFrame:
     known = fronts[fronts["as_of"].notna() & (fronts["as_of"] <= when)]
     if known.empty:
         return known
-    return known[known["as_of"] == known["as_of"].max()]
+
+    return latest_per_status(known)  # one snapshot layer per status, when the fronts have one
 
 
 # --- conversions ---------------------------------------------------------------------------------------
@@ -523,7 +525,8 @@ def feature_rows(batch_id: int, kind: str, frame: gpd.GeoDataFrame):
     for record, blob in zip(records, wkb):
         props = {k: json_value(v) for k, v in record.items()}
         day = props.get(date_column) if date_column else None
-        yield (batch_id, kind, str(props.get("name") or ""), day[:10] if isinstance(day, str) else None,
+        row_kind = props.pop("stored_as", None) or kind  # a front's points are stored as events (geo.imports.frontlayers)
+        yield (batch_id, row_kind, str(props.get("name") or ""), day[:10] if isinstance(day, str) else None,
                json.dumps(props, ensure_ascii=False, allow_nan=False), blob)
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from geo import style
-from geo.view.overlay import FRONT_RGB, IMPORTED_RGB, TRACK_RGB
+from geo.view.overlay import FRONT_RGB, IMPORTED_RGB, OTHER_STATUS_RGB, STATUS_RGB, TRACK_RGB
 
 FAMILY_LABELS = {"munitions": "munitions", "missiles": "missiles", "troops": "troops", "money": "money",
                  "rail": "rail", "sea": "sea", "industry": "industry", "reverse": "goods to North Korea"}
@@ -61,8 +63,13 @@ def legend_entries(view, palette: style.Palette) -> list[LegendEntry]:
 def workspace_entries(shown: dict) -> list[LegendEntry]:
     """Legend rows for the workspace layers that draw something (geo.view.overlay.visible)."""
     entries = []
-    if len(shown.get("imported-front", ())):
-        entries.append(LegendEntry("area", FRONT_RGB, "imported front line"))
+    fronts = shown.get("imported-front", ())
+    if len(fronts):  # a front export split by status draws each status in its own colour
+        statuses = fronts["front_status"] if "front_status" in fronts.columns else pd.Series([], dtype=object)
+        if statuses.isna().any() or not len(statuses):
+            entries.append(LegendEntry("area", FRONT_RGB, "imported front line"))
+        for status in sorted({s for s in statuses.dropna() if isinstance(s, str) and s}):
+            entries.append(LegendEntry("area", STATUS_RGB.get(status, OTHER_STATUS_RGB), f"imported front: {status}"))
     if len(shown.get("imported", ())):
         entries.append(LegendEntry("area", IMPORTED_RGB, "imported feature (your files)"))
     if len(shown.get("tracks", ())):

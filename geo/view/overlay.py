@@ -25,6 +25,10 @@ from geo.geometry.projection import WGS84
 
 IMPORTED_RGB = style.OKABE_ITO["sky"]
 FRONT_RGB = style.OKABE_ITO["blue"]
+# A front export split by status (geo.imports.frontlayers): each status its own layer and colour; any other status grey.
+STATUS_RGB = {"occupied": style.OKABE_ITO["vermillion"], "contested": style.OKABE_ITO["orange"],
+              "liberated": style.OKABE_ITO["green"], "unknown": (150, 150, 150)}
+OTHER_STATUS_RGB = (150, 150, 150)
 TRACK_RGB = (70, 70, 70)
 SHOWN_KINDS = ("generic", "places", "events")
 
@@ -134,7 +138,12 @@ def feature_collection(frame: gpd.GeoDataFrame, rgb, layer_id: str, fill_alpha=7
         when = f"{when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) and pd.notna(when) else ""
         props = tooltip_record("imported", f"ws{row['feature_id']}", row.get("name") or row.get("source_file"),
                                describe(row), "", when)
-        props.update(layer=layer_id, fill=rgba(rgb, fill_alpha), line=rgba(rgb, 230), line_width=2)
+        colour = rgb
+        status = row.get("front_status") if layer_id == "imported-front" else None
+        if isinstance(status, str) and status:
+            colour = STATUS_RGB.get(status, OTHER_STATUS_RGB)
+            props["detail"] = f"{status}; {props.get('detail', '')}".rstrip("; ")
+        props.update(layer=layer_id, fill=rgba(colour, fill_alpha), line=rgba(colour, 230), line_width=2)
         features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(geom, 1e-5)),
                          "properties": props})
     return {"type": "FeatureCollection", "features": features}
