@@ -152,8 +152,9 @@ def origin(record: dict, by_id: dict) -> str:
 def check_duplicates(claims: list[dict], rows: list[int], filename: str = "claims.csv",
                      claimants=()) -> list[Problem]:
     """The restatement rule, across the whole file: two rows with the same claimant, metric and value
-    (and upper value; the hedge may differ, as speakers word one figure differently) stated at most RESTATE_DAYS apart, or the same metric and value from agencies of one government at
-    most GOVERNMENT_DAYS apart, are one assessment; they must be linked through `restates` (one names
+    (and upper value; the hedge may differ, as speakers word one figure differently) stated at most
+    RESTATE_DAYS apart, or the same metric and value from agencies of one government at most
+    GOVERNMENT_DAYS apart, are one assessment; they must be linked through `restates` (one names
     the other, or both lead back to the same row). Dates are statement dates (as-of when missing)."""
     top = governments_of(claimants)
     by_id = {r["id"]: r for r in claims if r.get("id")}
@@ -174,13 +175,16 @@ def check_duplicates(claims: list[dict], rows: list[int], filename: str = "claim
                     continue
                 if origin(a, by_id) == origin(b, by_id):
                     continue
-                why = (f"same claimant, metric and value as {b['id']} (row {row_b}) stated within {RESTATE_DAYS} "
-                       "days" if same else
-                       f"same metric and value as {b['id']} (row {row_b}) from another agency of the same "
+                # The later statement is the restatement: report it, naming the earlier.
+                (later, at), (first, first_at) = ((b, row_b), (a, row_a)) if when_b > when_a else \
+                    ((a, row_a), (b, row_b))
+                why = (f"same claimant, metric and value as {first['id']} (row {first_at}) stated within "
+                       f"{RESTATE_DAYS} days" if same else
+                       f"same metric and value as {first['id']} (row {first_at}) from another agency of the same "
                        f"government within {GOVERNMENT_DAYS} days")
-                problems.append(Problem(filename, row_a, "restates",
-                                        f"{why}: one assessment stored twice? Set restates to {b['id']!r} if "
-                                        "this row restates it"))
+                problems.append(Problem(filename, at, "restates",
+                                        f"{why}: one assessment stored twice? Set restates to {first['id']!r} if "
+                                        f"{later['id']} restates it"))
     return problems
 
 
@@ -222,6 +226,10 @@ def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.D
     out["government_id"] = ids.map(top)
     out["government"] = out["government_id"].map(name)
     out["agency"] = [n if t != c else "" for n, t, c in zip(out["claimant"], out["government_id"], ids)]
+    if "claimant_alt" in out.columns:  # the claimant another copy credits, by name like claimant
+        alt = out["claimant_alt"].fillna("").astype(str)
+        out["claimant_alt_id"] = alt
+        out["claimant_alt"] = [name.get(a, a) if a else "" for a in alt]
     out["family"] = out["metric"].map(dict(zip(metrics["id"], metrics["family"])))
     out["metric_kind"] = out["metric"].map(dict(zip(metrics["id"], metrics["kind"])))
     # Spelled out for exports and tooltips: what the figure is not.
