@@ -180,3 +180,16 @@ def test_grouping_by_government_lets_one_agency_overtake_another(data):
     assert us_gov[0]["agency"] == latest["agency"] and us_gov[0]["id"] == latest["id"], \
         "the government's latest figure stands, whichever agency gave it"
     assert all(c["verification"] != "unverified" for c in by_org + by_gov)
+
+
+def test_a_claim_is_known_from_its_statement_date_or_else_its_publication():
+    """A is said on 2 Jan and printed on 10 Jan: known from the 2nd. B (an imported claim, say) has no
+    statement date: known from its publication."""
+    rows = pd.DataFrame({"id": ["A", "B"], "metric": ["m", "m"], "value": [1.0, 2.0],
+                         "value_high": [float("nan")] * 2, "claimant": ["x", "y"],
+                         "as_of_date": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+                         "statement_date": pd.to_datetime(["2024-01-02", None]),
+                         "reported_date": pd.to_datetime(["2024-01-10", "2024-01-10"])})
+    assert list(timeline.known_claims(rows, "2024-01-05")["id"]) == ["A"]
+    assert list(timeline.known_claims(rows, "2024-01-10")["id"]) == ["A", "B"]
+    assert list(timeline.latest_per_claimant(rows, "2024-01-05")["id"]) == ["A"]
