@@ -29,7 +29,6 @@ HEDGE_RE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) 
 # assessment: every such pair must be linked through `restates` (both lead back to one original row).
 RESTATE_DAYS = 31
 GOVERNMENT_DAYS = 14
-DUPLICATE_DAYS = RESTATE_DAYS
 
 # Words by which a source attributes a figure to nobody in particular. A claim so attributed belongs to
 # a generic claimant ("Ukrainian intelligence (unspecified)") or a government, never to one agency,
