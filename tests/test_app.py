@@ -164,7 +164,8 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
     row = next(r for r in read_rows(DATA / "claims.csv") if r["metric"] == "railcars_observed_tumangang")
     row = {c.name: row.get(c.name, "") for c in IMPORTED_CLAIMS.columns} | {
         "id": "X900", "place_id": "LOC_NOWHERE", "family": "rail", "claimant_type": "think_tank",
-        "claimant": "Imagery Watch", "as_of_date": "2025-05-01", "reported_date": "2025-05-10"}
+        "claimant": "Imagery Watch", "as_of_date": "2025-05-01", "statement_date": "2025-05-01",
+        "reported_date": "2025-05-10"}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(row))
     writer.writeheader()

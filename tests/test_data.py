@@ -22,12 +22,24 @@ def test_every_claim_is_cited(data):
     assert claims["url"].str.match(r"^https?://").all()
     assert claims["as_of_date"].notna().all() and claims["reported_date"].notna().all()
     assert (claims["as_of_date"] <= claims["reported_date"]).all()
+    assert claims["statement_date"].notna().all()
+    assert ((claims["as_of_date"] <= claims["statement_date"]) & (claims["statement_date"] <= claims["reported_date"])).all()
 
 
 def test_wsj_seed_figures_are_present(data):
-    wsj = data.claims[data.claims["id"].str.startswith("S")]
-    assert len(wsj) == 9
+    """Every figure of the WSJ report of December 2024, each with the claimant its summaries give."""
+    wsj = data.claims[data.claims["id"].str.startswith("S")].set_index("id")
+    assert len(wsj) == 10
     assert set(wsj["reported_date"].dt.strftime("%Y-%m")) == {"2024-12"}
+    assert (wsj.loc[["S003", "S004", "S005", "S008", "S009"], "verification"] == "verified").all()
+    # Two summaries credit different claimants with the shells and the missiles: both are kept.
+    assert set(wsj.loc[["S004", "S005"], "claimant_alt_id"]) == {"UA_GOV"}
+    assert set(wsj.loc[["S004", "S005"], "claimant_id"]) == {"US_KR_OFFICIALS"}
+    assert wsj.loc["S009", "qualifier"] == "up_to"  # "nearly a third"
+    assert wsj.loc["S009", "metric"] == "share_of_russian_ballistic_launches_pct"
+    assert not wsj["note"].str.contains("No stored copy").any()
+    titles = " ".join(data.events.loc[data.events["date"] == "2024-12-22", "title"])
+    assert "240 mm" in titles and "600 mm" in titles
 
 
 def test_capacity_estimates_are_labelled_as_such(data):
@@ -127,9 +139,46 @@ def test_scope_faults_of_issue_11_stay_fixed(data):
     assert f"{c.loc['F011', 'reported_date']:%Y-%m-%d}" == "2024-06-22"
     assert c.loc["S007", "restates"] == "F061"
     annual = c[c["metric"] == "artillery_shells_annual"]
-    assert {"F027", "F029", "F030", "F031"} <= set(annual.index) and set(annual["unit"]) == {"rounds per year"}
+    assert {"F027", "F029", "F030"} <= set(annual.index) and set(annual["unit"]) == {"rounds per year"}
     fleet = c[c["metric"] == "ship_voyages"]
     assert set(fleet["unit"]) == {"voyages"} and not {"F088", "F089"} & set(fleet.index)
+
+
+def test_one_concept_one_metric(data):
+    """The merges and splits of data/README.md: what counts one thing shares a metric, what does not is apart."""
+    c = data.claims.set_index("id")
+    assert not set(c["metric"]) & {"troops_deployed_cumulative", "ship_visits_najin", "containers_received_vostochny"}
+    assert c.loc["F085", "metric"] == c.loc["F090", "metric"] == "ship_voyages"  # loading calls at Rajin
+    assert c.loc["F093", "metric"] == "revenue_usd_cumulative"  # value of deliveries
+    assert c.loc["F095", "metric"] == "dprk_gains_usd_cumulative"  # total gains, troops and technology included
+    assert c.loc["F031", "metric"] == "artillery_and_rocket_rounds_annual"  # shells plus rockets
+    assert c.loc["S009", "metric"] == c.loc["F043", "metric"] == "share_of_russian_ballistic_launches_pct"
+    assert c.loc["F006", "unit"] == "shipments"  # the source's word, not containers
+    assert c.loc["N004", "metric"] == "laborers_dispatched_annual" and c.loc["N040", "metric"] == "laborers_in_russia"
+
+
+def test_the_claimant_is_who_the_source_names(data):
+    c = data.claims.set_index("id")
+    assert set(c.loc[["F100", "F101", "N010"], "claimant_id"]) == {"UA_INTEL_UNSPECIFIED"}
+    assert c.loc["N041", "claimant_id"] == "KR_GOV" and c.loc["F060", "claimant_id"] == "KR_GOV"
+    assert set(c.loc[["F041", "F043", "N011", "N012"], "claimant_id"]) == {"UA_GOV"}
+    assert c.loc["F013", "claimant_alt_id"] == "REUTERS_OSC"
+    assert data.claimants.set_index("id").loc["UA_INTEL_UNSPECIFIED", "parent"] == ("UA_GOV",)
+
+
+def test_restatements_of_the_issue_are_marked(data):
+    c = data.claims.set_index("id")
+    assert c.loc["N085", "restates"] == c.loc["N044", "restates"] == "F052"
+    assert [c.loc[i, "restates"] for i in ("N081", "N082", "N083")] == ["N087", "N088", "N089"]
+    assert c.loc["F042", "restates"] == "N011" and c.loc["S009", "restates"] == "F043"
+
+
+def test_statement_dates_of_the_issue(data):
+    c = data.claims.set_index("id")
+    said = {i: f"{c.loc[i, 'statement_date']:%Y-%m-%d}" for i in ("F018", "N028", "F013", "F032", "F090")}
+    assert said == {"F018": "2024-01-15", "N028": "2024-05-02", "F013": "2025-04-15", "F032": "2025-04-15",
+                    "F090": "2025-04-15"}
+    assert f"{c.loc['F018', 'reported_date']:%Y-%m-%d}" == "2024-01-21"
 
 
 def test_capacity_estimates_live_only_in_capacity_metrics(data):

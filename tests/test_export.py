@@ -151,7 +151,7 @@ def is_number(text: str) -> bool:
 def test_csv_claims_follow_date_and_filters(data):
     late = export.claims_on(data, state("2025-11"), None)
     early = export.claims_on(data, state("2023-10"), None)
-    assert len(early) < len(late) == len(data.claims[data.claims["reported_date"] <= state("2025-11").date])
+    assert len(early) < len(late) == len(data.claims[data.claims["statement_date"] <= state("2025-11").date])
     media = export.claims_on(data, state("2025-11", filters=evidence.Filters(claimant_types=("media",))), None)
     assert set(media["claimant_type"]) == {"media"}
 

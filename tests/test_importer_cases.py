@@ -472,3 +472,20 @@ def test_an_imported_claim_is_checked_against_the_bundled_places_and_legs_as_a_b
     result = importer.read_file("\n".join(lines).encode(), filename="mine.csv", kind="claims")
     assert list(result.frame["id"]) == ["X1"]
     assert any("row 4, column route_ids: unknown route or flow id 'L_NOWHERE'" in s for s in result.skipped)
+
+
+def test_an_imported_claim_is_held_to_the_date_order_and_generic_claimant_rules():
+    """The importer calls the same check_claims: a statement after publication and a HUR claim the
+    attribution does not name are refused on their rows; a claim without a statement date is kept."""
+    header = "id,metric,value,unit,basis,as_of_date,statement_date,reported_date,claimant,attribution,outlet,url,note"
+    rows = ["X1,test_metric,1,containers,estimate,2024-02-01,,2024-02-10,Analyst,Analyst,Outlet,https://example.org/1,n",
+            "X2,test_metric,2,containers,estimate,2024-02-01,2024-02-11,2024-02-10,Analyst,Analyst,Outlet,"
+            "https://example.org/2,n",
+            "X3,test_metric,3,containers,estimate,2024-02-01,2024-02-01,2024-02-10,UA_HUR,"
+            "a Ukrainian intelligence assessment,Outlet,https://example.org/3,n"]
+    result = importer.read_file("\n".join([header] + rows).encode(), filename="mine.csv", kind="claims")
+    assert list(result.frame["id"]) == ["X1"]
+    assert any(s.startswith("row 3, column statement_date: statement date 2024-02-11 is after the publication "
+                            "date 2024-02-10") for s in result.skipped), result.skipped
+    assert any(s.startswith("row 4, column claimant: attribution 'a Ukrainian intelligence assessment' names no "
+                            "agency, yet the claimant is 'UA_HUR'") for s in result.skipped), result.skipped

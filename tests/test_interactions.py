@@ -308,3 +308,24 @@ def test_link_text_is_shown_as_text_never_as_a_link(page, server):
     assert page.locator('a[href*="ev.il"]').count() == 0
     assert notices.locator("strong").count() == 0
     assert "**bold**" in notices.inner_text()
+
+
+def test_a_claim_shows_when_it_was_said_published_and_about_and_a_disputed_claimant(page, server, data):
+    """Clicking the rail leg to the depots: the WSJ's 20,000 containers were said on 22 December 2024
+    and published the next day; the 16,000 containers are credited to Ukraine's government by one copy
+    of the Reuters report and to the Reuters/OSC investigators by another, and the panel says so."""
+    open_app(page, server.url, "date=2025-06&layers=basemap,routes")
+    click_and_read_panel(page, *screen_xy(page, *vertex(data, "routes", "L_RAIL_USSURIYSK_TIKHORETSK"), "overview"))
+    wsj = page.locator(f"{PANEL} li.claim", has_text="US and South Korean officials (joint)").filter(
+        has_text="20,000 containers").inner_text()
+    assert "as of 2024-12-22" in wsj and "said 2024-12-22" in wsj and "published 2024-12-23" in wsj, wsj
+    disputed = page.locator(f"{PANEL} li.claim", has_text="claimant disputed between summaries")
+    text = disputed.inner_text()
+    assert "about 16,000 containers" in text
+    assert "claimant disputed between summaries: Government of Ukraine in one copy, " \
+           "Reuters and Open Source Centre (joint) in another copy" in " ".join(text.split())
+    claims = data.claims.set_index("id")
+    assert disputed.locator("a", has_text="another copy").get_attribute("href") == claims.loc["F013", "alt_url"]
+    assert disputed.locator("a", has_text="one copy").get_attribute("href") == claims.loc["F013", "checked_url"]
+    assert "said and published 2025-04-15" in text and "as of 2025-03-31" in text
+    shot(page, "claim-dates-and-disputed-claimant")

@@ -141,13 +141,22 @@ def test_counted_disputes_match_a_pairwise_check_on_random_claims():
     assert timeline.disputed_claims(claims, "2026-01-01") == expected
 
 
-def test_annual_shell_figures_once_under_different_metrics_are_now_compared(data):
-    """Zelensky's 2024 figure and the MSMT's were stored as artillery_shells_annual and
-    artillery_rounds_annual: merged, the dispute check sees two claimants disagree."""
+def test_troop_figures_once_under_two_metrics_are_now_compared(data):
+    """The MND's 11,000 sent (N047) sat in troops_deployed_cumulative and HUR's nearly 8,000 (N074) in
+    troops_deployed: merged into one metric, the dispute check sees the two claimants disagree."""
     c = data.claims.set_index("id")
-    assert c.loc["F029", "metric"] == c.loc["F031", "metric"] == "artillery_shells_annual"
-    assert c.loc["F029", "claimant"] != c.loc["F031", "claimant"]
-    assert {"F029", "F031"} <= timeline.disputed_claims(data.claims, "2025-06-30")
+    assert c.loc["N047", "metric"] == c.loc["N074", "metric"] == "troops_deployed"
+    assert c.loc["N047", "value"] != c.loc["N074", "value"]
+    assert {"N047", "N074"} <= timeline.disputed_claims(data.claims, "2025-03-01")
+
+
+def test_shells_and_shells_plus_rockets_are_not_compared(data):
+    """Zelensky's 3.5 million shells for 2024 and the MSMT's 9 million shells and rockets count different
+    things: split into two metrics, the one never stands as a dispute of the other."""
+    c = data.claims.set_index("id")
+    assert c.loc["F029", "metric"] == "artillery_shells_annual"
+    assert c.loc["F031", "metric"] == "artillery_and_rocket_rounds_annual"
+    assert "F029" not in timeline.disputed_claims(data.claims, "2025-06-30")
 
 
 def test_merged_metric_dispute_on_a_fixture():
@@ -171,3 +180,16 @@ def test_grouping_by_government_lets_one_agency_overtake_another(data):
     assert us_gov[0]["agency"] == latest["agency"] and us_gov[0]["id"] == latest["id"], \
         "the government's latest figure stands, whichever agency gave it"
     assert all(c["verification"] != "unverified" for c in by_org + by_gov)
+
+
+def test_a_claim_is_known_from_its_statement_date_or_else_its_publication():
+    """A is said on 2 Jan and printed on 10 Jan: known from the 2nd. B (an imported claim, say) has no
+    statement date: known from its publication."""
+    rows = pd.DataFrame({"id": ["A", "B"], "metric": ["m", "m"], "value": [1.0, 2.0],
+                         "value_high": [float("nan")] * 2, "claimant": ["x", "y"],
+                         "as_of_date": pd.to_datetime(["2024-01-01", "2024-01-01"]),
+                         "statement_date": pd.to_datetime(["2024-01-02", None]),
+                         "reported_date": pd.to_datetime(["2024-01-10", "2024-01-10"])})
+    assert list(timeline.known_claims(rows, "2024-01-05")["id"]) == ["A"]
+    assert list(timeline.known_claims(rows, "2024-01-10")["id"]) == ["A", "B"]
+    assert list(timeline.latest_per_claimant(rows, "2024-01-05")["id"]) == ["A"]

@@ -190,7 +190,78 @@ def test_one_briefing_stored_twice_needs_restates(data_copy):
     s007, f061 = row_of(data_copy, "claims.csv", "S007"), row_of(data_copy, "claims.csv", "F061")
     set_cell(data_copy, "claims.csv", s007, "restates", "")
     assert any(p.startswith(f"claims.csv:{s007 + 2}:restates: same claimant, metric and value as F061 "
-                            f"(row {f061 + 2}) within 7 days") for p in problems_in(data_copy))
+                            f"(row {f061 + 2}) stated within 31 days") for p in problems_in(data_copy))
+
+
+def test_a_restatement_weeks_later_is_caught_across_the_file(data_copy):
+    """N081 repeats N087 three weeks later: beyond the old 7-day window, within the restatement rule's."""
+    n081, n087 = row_of(data_copy, "claims.csv", "N081"), row_of(data_copy, "claims.csv", "N087")
+    set_cell(data_copy, "claims.csv", n081, "restates", "")
+    assert any(p.startswith(f"claims.csv:{n081 + 2}:restates: same claimant, metric and value as N087 "
+                            f"(row {n087 + 2}) stated within 31 days") for p in problems_in(data_copy))
+
+
+def test_one_assessment_credited_to_two_agencies_of_one_government_needs_restates(data_copy):
+    """The Pentagon (F052) and the State Department (N044) gave the same 10,000 within a week."""
+    n044, f052 = row_of(data_copy, "claims.csv", "N044"), row_of(data_copy, "claims.csv", "F052")
+    set_cell(data_copy, "claims.csv", n044, "restates", "")
+    assert any(p.startswith(f"claims.csv:{n044 + 2}:restates: same metric and value as F052 (row {f052 + 2}) from "
+                            "another agency of the same government within 14 days") for p in problems_in(data_copy))
+
+
+def test_a_restatement_chain_links_every_repeat(data_copy):
+    """N085 and N044 both lead back to F052: linked through it, neither needs to name the other."""
+    assert dataset.check(data_copy)[1] == []
+    rows = {r["id"]: r for r in read_rows(data_copy / "claims.csv")}
+    assert rows["N085"]["restates"] == rows["N044"]["restates"] == "F052"
+
+
+def test_the_statement_date_lies_between_as_of_and_publication(data_copy):
+    i = row_of(data_copy, "claims.csv", "F018")
+    row = read_rows(data_copy / "claims.csv")[i]
+    set_cell(data_copy, "claims.csv", i, "statement_date", "2030-01-01")
+    problems = problems_in(data_copy)
+    assert f"claims.csv:{i + 2}:statement_date: statement date 2030-01-01 is after the publication date " \
+           f"{row['reported_date']}" in problems
+    set_cell(data_copy, "claims.csv", i, "statement_date", "2000-01-01")
+    assert any(p.startswith(f"claims.csv:{i + 2}:statement_date: statement date 2000-01-01 is before the as-of date "
+                            f"{row['as_of_date']}") for p in problems_in(data_copy))
+
+
+def test_every_bundled_claim_has_a_statement_date(data_copy):
+    i = row_of(data_copy, "claims.csv", "F018")
+    set_cell(data_copy, "claims.csv", i, "statement_date", "")
+    assert f"claims.csv:{i + 2}:statement_date: empty value" in problems_in(data_copy)
+
+
+def test_an_unnamed_attribution_filed_under_one_agency_is_caught(data_copy):
+    """F100: the FT speaks only of 'a Ukrainian intelligence assessment'; filing it under HUR is a guess."""
+    i = row_of(data_copy, "claims.csv", "F100")
+    set_cell(data_copy, "claims.csv", i, "claimant", "UA_HUR")
+    assert any(p.startswith(f"claims.csv:{i + 2}:claimant: attribution 'a Ukrainian intelligence assessment' names "
+                            "no agency, yet the claimant is 'UA_HUR'") for p in problems_in(data_copy))
+
+
+def test_an_attribution_naming_the_agency_is_not_taken_for_a_generic_one(data_copy):
+    i = row_of(data_copy, "claims.csv", "F100")
+    set_cell(data_copy, "claims.csv", i, "claimant", "UA_HUR")
+    set_cell(data_copy, "claims.csv", i, "attribution", "a Ukrainian intelligence assessment by HUR (via Financial Times)")
+    assert not any(p.startswith(f"claims.csv:{i + 2}:claimant:") for p in problems_in_or_none(data_copy))
+
+
+def problems_in_or_none(data_dir) -> list[str]:
+    return [str(p) for p in dataset.check(data_dir)[1]]
+
+
+def test_a_disputed_claimant_names_the_other_copy(data_copy):
+    i = row_of(data_copy, "claims.csv", "S004")
+    set_cell(data_copy, "claims.csv", i, "alt_url", "")
+    assert f"claims.csv:{i + 2}:alt_url: a disputed claimant needs the copy that credits claimant_alt" \
+        in problems_in(data_copy)
+    set_cell(data_copy, "claims.csv", i, "claimant_alt", "US_KR_OFFICIALS")
+    set_cell(data_copy, "claims.csv", i, "alt_url", "https://example.org/copy")
+    assert f"claims.csv:{i + 2}:claimant_alt: claimant_alt repeats the claimant: name the claimant the other copy " \
+           "credits" in problems_in(data_copy)
 
 
 def test_restates_must_name_a_claim(data_copy):

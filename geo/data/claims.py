@@ -24,7 +24,19 @@ HEDGE_RE = re.compile(r"\b(" + "|".join(h.replace(" ", r"\s+") for h in HEDGES) 
                       re.IGNORECASE)
 
 
-DUPLICATE_DAYS = 7
+# Restatements (data/README.md): the same claimant, metric and value said again within RESTATE_DAYS,
+# or the same figure credited to several agencies of one government within GOVERNMENT_DAYS, is one
+# assessment: every such pair must be linked through `restates` (both lead back to one original row).
+RESTATE_DAYS = 31
+GOVERNMENT_DAYS = 14
+
+# Words by which a source attributes a figure to nobody in particular. A claim so attributed belongs to
+# a generic claimant ("Ukrainian intelligence (unspecified)") or a government, never to one agency,
+# unless the attribution also names that agency.
+GENERIC_ATTRIBUTION = re.compile(r"\b(?:unnamed|unidentified|anonymous|unspecified)\b|"
+                                 r"\ban?\s+(?:[A-Z][a-z]+\s+)?intelligence\s+assessment\b|"
+                                 r"\bintelligence\s+sources\b", re.IGNORECASE)
+GENERIC_NAME = re.compile(r"\((?:unspecified|unnamed)\)\s*$")
 
 
 def hedge_in(note: str) -> str | None:
@@ -33,13 +45,15 @@ def hedge_in(note: str) -> str | None:
 
 
 def check_claims(claims: list[dict], rows: list[int], filename: str = "claims.csv", metrics=(),
-                 bundled_ids: frozenset = frozenset()) -> list[Problem]:
+                 bundled_ids: frozenset = frozenset(), claimants=()) -> list[Problem]:
     """Every rule a claim is held to, bundled or imported: one function, called by
     `python -m geo validate` (geo.data.dataset.check) and by the importer (geo.imports.recognise).
     `claims` are parsed records (geo.data.validate.parse_table), `rows` their line numbers in
-    `filename`; `bundled_ids` are ids an imported claim may not take."""
+    `filename`; `bundled_ids` are ids an imported claim may not take; `claimants` the registry's
+    parsed records (for the generic-claimant and one-government restatement rules)."""
     problems = []
     metric = {m["id"]: m for m in metrics if m.get("id")}
+    registry = {c["id"]: c for c in claimants if c.get("id")}
     for record, row in zip(claims, rows):
         if record.get("id") in bundled_ids:
             problems.append(Problem(filename, row, "id", f"id {record['id']!r} is a bundled claim's id: give your "
@@ -48,9 +62,28 @@ def check_claims(claims: list[dict], rows: list[int], filename: str = "claims.cs
         if low is not None and high is not None and high < low:
             problems.append(Problem(filename, row, "value_high", f"upper value {high:g} is below value {low:g}"))
         as_of, reported = record.get("as_of_date"), record.get("reported_date")
+        said = record.get("statement_date")
         if as_of and reported and as_of > reported:
             problems.append(Problem(filename, row, "as_of_date",
                                     f"as-of date {as_of} is after the publication date {reported}"))
+        if said and as_of and said < as_of:
+            problems.append(Problem(filename, row, "statement_date",
+                                    f"statement date {said} is before the as-of date {as_of}: a figure cannot "
+                                    "describe a day after it was stated (a plan or forecast is dated as of "
+                                    "its statement)"))
+        if said and reported and said > reported:
+            problems.append(Problem(filename, row, "statement_date",
+                                    f"statement date {said} is after the publication date {reported}"))
+        if record.get("claimant_alt") and record.get("claimant_alt") == record.get("claimant"):
+            problems.append(Problem(filename, row, "claimant_alt",
+                                    "claimant_alt repeats the claimant: name the claimant the other copy credits"))
+        if bool(record.get("claimant_alt")) != bool(record.get("alt_url")):
+            column, what = (("alt_url", "the copy that credits claimant_alt") if record.get("claimant_alt")
+                            else ("claimant_alt", "the claimant the copy at alt_url credits"))
+            problems.append(Problem(filename, row, column, f"a disputed claimant needs {what}"))
+        problem = specific_claimant_problem(record, registry)
+        if problem:
+            problems.append(Problem(filename, row, "claimant", problem))
         m = metric.get(record.get("metric"))
         if m and record.get("unit") and record["unit"] != m["unit"]:
             problems.append(Problem(filename, row, "unit", f"unit {record['unit']!r} differs from metric "
@@ -72,30 +105,94 @@ def check_claims(claims: list[dict], rows: list[int], filename: str = "claims.cs
         if record.get("checked") and reported and record["checked"] < reported:
             problems.append(Problem(filename, row, "checked",
                                     f"checked {record['checked']} before it was published ({reported})"))
-    problems += check_duplicates(claims, rows, filename)
+    problems += check_duplicates(claims, rows, filename, claimants)
     return problems
 
 
-def check_duplicates(claims: list[dict], rows: list[int], filename: str = "claims.csv") -> list[Problem]:
-    """Same claimant, metric and value with as-of dates at most DUPLICATE_DAYS apart is one claim
-    stored twice, unless one row says it restates the other."""
+def is_generic(claimant: dict | None) -> bool:
+    """A claimant that names nobody in particular: a "(unspecified)" or "(unnamed)" registry entry, a
+    top organisation (a government, unnamed Western intelligence) or a joint attribution."""
+    if not claimant:
+        return True
+    return bool(GENERIC_NAME.search(claimant.get("name") or "")) or len(claimant.get("parent") or ()) != 1
+
+
+def names_agency(attribution: str, claimant: dict) -> bool:
+    """Does the attribution name the agency itself (its acronym in brackets, or its full name)?"""
+    name = claimant.get("name") or ""
+    short = re.findall(r"\(([A-Z][A-Za-z]{1,9})\)", name)
+    full = re.sub(r"\s*\([^)]*\)", "", name).strip()
+    return any(re.search(rf"\b{re.escape(a)}\b", attribution) for a in short) or \
+        (bool(full) and full.lower() in attribution.lower())
+
+
+def specific_claimant_problem(record: dict, registry: dict) -> str | None:
+    """A generic attribution ("unnamed officials", "a Ukrainian intelligence assessment") filed under one
+    specific agency the attribution does not name: as far as a rule can tell, the claimant was inferred."""
+    claimant = registry.get(record.get("claimant"))
+    attribution = record.get("attribution") or ""
+    found = GENERIC_ATTRIBUTION.search(attribution)
+    if not found or claimant is None or is_generic(claimant) or names_agency(attribution, claimant):
+        return None
+    return (f"attribution {found.group(0)!r} names no agency, yet the claimant is {claimant['id']!r}: file it "
+            "under a generic claimant (\"... (unspecified)\") or the government, or name the agency the source "
+            "names in attribution")
+
+
+def origin(record: dict, by_id: dict) -> str:
+    """The row a restatement chain leads back to (a row that restates nothing is its own origin)."""
+    seen, at = set(), record
+    while at.get("restates") and at["restates"] in by_id and at["id"] not in seen:
+        seen.add(at["id"])
+        at = by_id[at["restates"]]
+    return at["id"]
+
+
+def check_duplicates(claims: list[dict], rows: list[int], filename: str = "claims.csv",
+                     claimants=()) -> list[Problem]:
+    """The restatement rule, across the whole file: two rows with the same claimant, metric and value
+    (and upper value; the hedge may differ, as speakers word one figure differently) stated at most
+    RESTATE_DAYS apart, or the same metric and value from agencies of one government at most
+    GOVERNMENT_DAYS apart, are one assessment; they must be linked through `restates` (one names
+    the other, or both lead back to the same row). Dates are statement dates (as-of when missing)."""
+    top = governments_of(claimants)
+    by_id = {r["id"]: r for r in claims if r.get("id")}
     problems, groups = [], {}
     for record, row in zip(claims, rows):
-        if record.get("claimant") and record.get("metric") and record.get("value") is not None \
-                and record.get("as_of_date"):
-            groups.setdefault((record["claimant"], record["metric"], record["value"]), []).append((record, row))
-    for rows in groups.values():
-        for i, (a, row_a) in enumerate(rows):
-            for b, row_b in rows[:i]:
-                if abs((a["as_of_date"] - b["as_of_date"]).days) > DUPLICATE_DAYS:
+        when = record.get("statement_date") or record.get("as_of_date")
+        if record.get("claimant") and record.get("metric") and record.get("value") is not None and when:
+            key = (record["metric"], record["value"], record.get("value_high"))
+            groups.setdefault(key, []).append((record, row, when))
+    for members in groups.values():
+        for i, (a, row_a, when_a) in enumerate(members):
+            for b, row_b, when_b in members[:i]:
+                gap = abs((when_a - when_b).days)
+                same = a["claimant"] == b["claimant"]
+                one_government = not same and top.get(a["claimant"], a["claimant"]) == \
+                    top.get(b["claimant"], b["claimant"])
+                if not ((same and gap <= RESTATE_DAYS) or (one_government and gap <= GOVERNMENT_DAYS)):
                     continue
-                if a.get("restates") == b["id"] or b.get("restates") == a["id"]:
+                if origin(a, by_id) == origin(b, by_id):
                     continue
-                problems.append(Problem(filename, row_a, "restates",
-                                        f"same claimant, metric and value as {b['id']} (row {row_b}) within "
-                                        f"{DUPLICATE_DAYS} days: one claim stored twice? Set restates to "
-                                        f"{b['id']!r} if this row restates it"))
+                # The later statement is the restatement: report it, naming the earlier.
+                (later, at), (first, first_at) = ((b, row_b), (a, row_a)) if when_b > when_a else \
+                    ((a, row_a), (b, row_b))
+                why = (f"same claimant, metric and value as {first['id']} (row {first_at}) stated within "
+                       f"{RESTATE_DAYS} days" if same else
+                       f"same metric and value as {first['id']} (row {first_at}) from another agency of the same "
+                       f"government within {GOVERNMENT_DAYS} days")
+                problems.append(Problem(filename, at, "restates",
+                                        f"{why}: one assessment stored twice? Set restates to {first['id']!r} if "
+                                        f"{later['id']} restates it"))
     return problems
+
+
+def governments_of(claimants) -> dict[str, str]:
+    """governments() for parsed registry records (a list of dicts)."""
+    if not claimants:
+        return {}
+    return governments(pd.DataFrame.from_records(
+        [{"id": c["id"], "parent": tuple(c.get("parent") or ())} for c in claimants if c.get("id")]))
 
 
 def governments(claimants: pd.DataFrame) -> dict[str, str]:
@@ -128,6 +225,10 @@ def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.D
     out["government_id"] = ids.map(top)
     out["government"] = out["government_id"].map(name)
     out["agency"] = [n if t != c else "" for n, t, c in zip(out["claimant"], out["government_id"], ids)]
+    if "claimant_alt" in out.columns:  # the claimant another copy credits, by name like claimant
+        alt = out["claimant_alt"].fillna("").astype(str)
+        out["claimant_alt_id"] = alt
+        out["claimant_alt"] = [name.get(a, a) if a else "" for a in alt]
     out["family"] = out["metric"].map(dict(zip(metrics["id"], metrics["family"])))
     out["metric_kind"] = out["metric"].map(dict(zip(metrics["id"], metrics["kind"])))
     # Spelled out for exports and tooltips: what the figure is not.

@@ -24,7 +24,7 @@ DATA_DIR = Path(os.environ.get("GEO_DATA_DIR") or Path(__file__).resolve().paren
 BASEMAP_FILES = {"overview": "basemap/countries_overview.geojson",
                  "detail": "basemap/countries_tumen.geojson"}
 CRS = WGS84
-DATE_COLUMNS = ("as_of_date", "reported_date", "date", "active_from", "active_to", "valid_from", "valid_to")
+DATE_COLUMNS = ("as_of_date", "statement_date", "reported_date", "date", "active_from", "active_to", "valid_from", "valid_to")
 
 
 class DataError(Exception):
@@ -98,7 +98,8 @@ def check(data_dir: Path | str = DATA_DIR) -> tuple[Dataset | None, list[Problem
     problems += found
     problems += check_links(frames, raws)
     problems += check_registries(frames, raws)
-    problems += check_claims(frames["claims"], raws["claims"].rows, schema.CLAIMS.filename, frames["metrics"])
+    problems += check_claims(frames["claims"], raws["claims"].rows, schema.CLAIMS.filename, frames["metrics"],
+                             claimants=frames["claimants"])
     if len(basemaps) == len(BASEMAP_FILES):
         problems += check_countries(frames["places"], raws["places"], basemaps)
     if problems:
@@ -129,15 +130,17 @@ def reference_ids(data_dir: Path | str = DATA_DIR) -> tuple[set[str], set[str]]:
     return ids(schema.PLACES), ids(schema.ROUTES) | ids(schema.FLOWS)
 
 
-def claim_registry(data_dir: Path | str = DATA_DIR) -> tuple[list[dict], set[str]]:
-    """The metrics registry as parsed records, and the bundled claim ids, for the claim rules an
-    imported file is held to (geo.data.claims.check_claims)."""
+def claim_registry(data_dir: Path | str = DATA_DIR) -> tuple[list[dict], set[str], list[dict]]:
+    """The metrics registry as parsed records, the bundled claim ids and the claimants registry, for
+    the claim rules an imported file is held to (geo.data.claims.check_claims)."""
     data_dir = Path(data_dir)
     raw, _ = read_raw(data_dir / schema.METRICS.filename, schema.METRICS)
     metrics, _ = parse_table(raw, schema.METRICS.filename)
+    raw, _ = read_raw(data_dir / schema.CLAIMANTS.filename, schema.CLAIMANTS)
+    claimants, _ = parse_table(raw, schema.CLAIMANTS.filename)
     with (data_dir / schema.CLAIMS.filename).open(newline="", encoding="utf-8") as f:
         ids = {row["id"] for row in csv.DictReader(f) if row.get("id")}
-    return metrics, ids
+    return metrics, ids, claimants
 
 
 def check_links(frames, raws) -> list[Problem]:

@@ -16,8 +16,8 @@ BASES = ("count", "imagery_count", "capacity_estimate", "estimate", "official_st
 CLAIMANT_TYPES = ("government", "intelligence_service", "think_tank", "multilateral_body", "media",
                   "self_reported")
 METRIC_KINDS = ("count", "capacity_estimate", "share", "money", "rate")
-METRIC_PERIODS = ("cumulative", "annual", "single_event", "point_in_time", "per_week", "per_month",
-                  "three_months")
+METRIC_PERIODS = ("cumulative", "annual", "half_year", "single_event", "point_in_time", "per_week",
+                  "per_month", "three_months")
 VERIFICATIONS = ("verified", "unverified")
 EVENT_KINDS = ("transfer", "imagery", "strike", "sanction", "diplomatic", "deployment")
 MODES = ("rail", "sea", "road", "air")
@@ -101,8 +101,13 @@ CLAIMS = Table("claims", "claims.csv", (
     Column("unit"),
     Column("basis", "choice", choices=BASES),
     Column("as_of_date", "date"),
+    # When the claimant said it (briefing, speech, report release); see data/README.md.
+    Column("statement_date", "date"),
     Column("reported_date", "date"),
     Column("claimant", "claimant"),
+    # Another copy of the same report credits someone else: the claimant is disputed between summaries.
+    Column("claimant_alt", "claimant", required=False),
+    Column("alt_url", "url", required=False),
     Column("attribution"),
     Column("outlet"),
     Column("url", "url"),
@@ -127,6 +132,7 @@ IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("unit"),
     Column("basis", "choice", choices=BASES),
     Column("as_of_date", "date"),
+    Column("statement_date", "date", required=False),
     Column("reported_date", "date"),
     Column("claimant"),
     Column("attribution"),

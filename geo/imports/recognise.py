@@ -155,16 +155,16 @@ def bundled_reference_ids() -> tuple[frozenset, frozenset]:
 
 
 @functools.lru_cache(maxsize=4)
-def _claim_registry(data_dir: str, stamp: tuple) -> tuple[tuple[dict, ...], frozenset]:
-    metrics, ids = dataset.claim_registry(data_dir)
-    return tuple(metrics), frozenset(ids)
+def _claim_registry(data_dir: str, stamp: tuple) -> tuple[tuple[dict, ...], frozenset, tuple[dict, ...]]:
+    metrics, ids, claimants = dataset.claim_registry(data_dir)
+    return tuple(metrics), frozenset(ids), tuple(claimants)
 
 
-def bundled_claim_registry() -> tuple[tuple[dict, ...], frozenset]:
-    """The bundled metrics (for the claim rules) and claim ids (which an import may not reuse)."""
+def bundled_claim_registry() -> tuple[tuple[dict, ...], frozenset, tuple[dict, ...]]:
+    """The bundled metrics and claimants (for the claim rules) and claim ids (which an import may not reuse)."""
     folder = Path(dataset.DATA_DIR)
     stamp = tuple((folder / f).stat().st_mtime_ns if (folder / f).exists() else 0
-                  for f in (schema.METRICS.filename, schema.CLAIMS.filename))
+                  for f in (schema.METRICS.filename, schema.CLAIMS.filename, schema.CLAIMANTS.filename))
     return _claim_registry(str(folder), stamp)
 
 
@@ -210,9 +210,10 @@ def schema_kind(frame: gpd.GeoDataFrame, loaded: Loaded, filename: str, table: s
 
 
 def normalise_claims(frame, loaded, filename, opts):
-    metrics, bundled_ids = bundled_claim_registry()
+    metrics, bundled_ids, claimants = bundled_claim_registry()
     out = schema_kind(frame, loaded, filename, schema.IMPORTED_CLAIMS, opts,
-                      rules=lambda parsed, rows, name: claims.check_claims(parsed, rows, name, metrics, bundled_ids))
+                      rules=lambda parsed, rows, name: claims.check_claims(parsed, rows, name, metrics, bundled_ids,
+                                                                           claimants))
     out["name"] = out["metric"].astype(str) + " — " + out["claimant"].astype(str)
     return drop_problem_rows(out, loaded)
 

@@ -26,7 +26,7 @@ HEADLINES = {
     "Containers": ("containers_shipped_cumulative",),
     "Shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
     "Missiles": ("ballistic_missiles_delivered", "ballistic_missiles_fired_cumulative"),
-    "Troops": ("troops_deployed", "troops_deployed_cumulative"),
+    "Troops": ("troops_deployed",),
 }
 
 
@@ -91,6 +91,8 @@ def claim_row(claim) -> dict:
         "basis": BASIS_LABELS[claim["basis"]],
         "as_of": f"{claim['as_of_date']:%Y-%m-%d}",
         "published": f"{claim['reported_date']:%Y-%m-%d}",
+        # When the claimant said it; a claim without a statement date (imported) was said when published.
+        "said": day_of(claim.get("statement_date")) or f"{claim['reported_date']:%Y-%m-%d}",
         "claimant": claim["claimant"],
         "attribution": claim["attribution"],
         "claimant_type": claim["claimant_type"].replace("_", " "),
@@ -105,7 +107,14 @@ def claim_row(claim) -> dict:
         "checked": f"{checked:%Y-%m-%d}" if checked is not None and pd.notna(checked) else "",
         "checked_url": text_of(claim, "checked_url"),
         "restates": text_of(claim, "restates"),
+        # Another copy of the same report credits another claimant: disputed between summaries.
+        "claimant_alt": text_of(claim, "claimant_alt"),
+        "alt_url": text_of(claim, "alt_url"),
     }
+
+
+def day_of(value) -> str:
+    return f"{value:%Y-%m-%d}" if value is not None and pd.notna(value) else ""
 
 
 def headline_claims(claims: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """What was known when: claims, areas, events and route volumes as of a date.
 
 The rules, also stated in data/README.md:
-- A claim is *known* on a date once it has been published (reported_date <= date).
+- A claim is *known* on a date once the claimant has said it (statement_date <= date; a claim
+  without a statement date, as an imported one may be, is known from its reported_date).
 - For each metric and claimant, the known claim with the latest as-of date stands
   (ties: the later publication, then the higher id). Claimants are never merged.
 - "This period" mode keeps only claims whose as-of date falls inside the period.
@@ -53,11 +54,19 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns="geometry")) if "geometry" in frame.columns else frame
 
 
+def said_on(claims: pd.DataFrame) -> pd.Series:
+    """The day each claim became known: the claimant's statement date, or, for a claim without one
+    (an imported file need not give it), the day it was published."""
+    if "statement_date" in claims.columns:
+        return claims["statement_date"].fillna(claims["reported_date"])
+    return claims["reported_date"]
+
+
 def known_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
-    """Claims published by `when`; in period mode only those whose as-of date is in when's month."""
+    """Claims said by `when`; in period mode only those whose as-of date is in when's month."""
     when = as_timestamp(when)
     claims = plain(claims)
-    known = claims[claims["reported_date"] <= when]
+    known = claims[said_on(claims) <= when]
     if mode == PERIOD:
         known = known[(known["as_of_date"] >= month_start(when)) & (known["as_of_date"] <= when)]
     return known
@@ -85,7 +94,7 @@ class Standing:
         codes = pd.MultiIndex.from_frame(self.rows[[group, who]]).codes
         self.key = codes[0].astype(np.int64) * (len(self.rows) + 1) + codes[1]
         self.as_of = days(self.rows["as_of_date"])
-        self.reported = days(self.rows["reported_date"])
+        self.said = days(said_on(self.rows))
 
     @cached_property
     def records(self) -> list[dict]:
@@ -93,7 +102,7 @@ class Standing:
 
     def on(self, when, mode: str = CUMULATIVE) -> np.ndarray:
         day = days([as_timestamp(when)])[0]
-        known = self.reported <= day
+        known = self.said <= day
         if mode == PERIOD:
             known &= (self.as_of >= days([month_start(when)])[0]) & (self.as_of <= day)
         at = np.flatnonzero(known)
@@ -168,8 +177,9 @@ class RouteVolumes:
 
     def __init__(self, routes: pd.DataFrame, claims: pd.DataFrame):
         self.ids = list(routes["id"])
-        links = plain(claims)[["id", "metric", "claimant", "value", "value_high", "unit", "as_of_date",
-                               "reported_date", "route_ids"]]
+        links = plain(claims).assign(statement_date=lambda c: said_on(c))[
+            ["id", "metric", "claimant", "value", "value_high", "unit", "as_of_date", "statement_date",
+             "reported_date", "route_ids"]]
         links = links.explode("route_ids").rename(columns={"route_ids": "route_id"})
         links = links.merge(pd.DataFrame({"route_id": routes["id"], "metric": routes["volume_metric"]}),
                             on=["route_id", "metric"])

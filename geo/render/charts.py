@@ -15,7 +15,7 @@ CHART_METRICS = {
     "Containers shipped": ("containers_shipped_cumulative",),
     "Artillery shells": ("artillery_shells_cumulative", "artillery_shells_capacity_152mm_equiv"),
     "Railcars seen at the crossing": ("railcars_observed_tumangang", "railcars_observed_khasan"),
-    "Troops deployed": ("troops_deployed", "troops_deployed_cumulative"),
+    "Troops deployed": ("troops_deployed",),
 }
 
 

@@ -42,13 +42,32 @@ def checked_line(claim: dict) -> str:
     return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
 
 
+def dates_line(claim: dict) -> str:
+    """The three dates: what the figure describes (as of), when the claimant said it, and when the
+    cited report was first published; said and published are one phrase when they fall on one day."""
+    said, published = claim.get("said") or claim["published"], claim["published"]
+    when = (f'<span class="said">said and published {escape(published)}</span>' if said == published else
+            f'<span class="said">said {escape(said)}</span> · <span class="published">published {escape(published)}</span>')
+    return f'<span class="as-of">as of {escape(claim["as_of"])}</span> · {when}'
+
+
+def claimant_dispute_line(claim: dict) -> str:
+    """Two copies of one report credit different claimants: both are named, each with its copy."""
+    if not claim.get("claimant_alt"):
+        return ""
+    first = link(claim.get("checked_url") or claim["url"], "one copy")
+    other = link(claim.get("alt_url", ""), "another copy")
+    return (f'<br/><span class="claimant-disputed">claimant disputed between summaries: '
+            f'{escape(claim["claimant"])} in {first}, {escape(claim["claimant_alt"])} in {other}</span>')
+
+
 def claim_item(claim: dict, disputed: bool = False) -> str:
     restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
                 if claim.get("restates") else "")
     return (f'<li class="claim"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
             f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
-            f'{escape(claim["claimant"])} · as of {escape(claim["as_of"])} · published {escape(claim["published"])}<br/>'
+            f'{escape(claim["claimant"])} · {dates_line(claim)}{claimant_dispute_line(claim)}<br/>'
             f'<span class="attribution">{escape(claim.get("attribution", ""))}</span> · '
             f'<span class="outlet">{link(claim["url"], claim["outlet"])}</span>'
             f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')

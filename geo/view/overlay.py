@@ -75,14 +75,16 @@ def imported_claims(data, snapshot: Snapshot | None) -> pd.DataFrame:
     mine = pd.DataFrame(mine.drop(columns="geometry"))
     if mine.empty:
         return like.assign(source_file=pd.Series(dtype=object))
-    for column in ("as_of_date", "reported_date"):
-        mine[column] = pd.to_datetime(mine[column], errors="coerce").astype("datetime64[s]")
+    for column in ("as_of_date", "statement_date", "reported_date"):
+        if column in mine.columns:
+            mine[column] = pd.to_datetime(mine[column], errors="coerce").astype("datetime64[s]")
     for column in ("value", "value_high"):
         mine[column] = pd.to_numeric(mine.get(column), errors="coerce")
     mine["route_ids"] = mine["route_ids"].map(
         lambda v: tuple(p.strip() for p in v.split(";") if p.strip()) if isinstance(v, str) else
         tuple(v) if isinstance(v, (list, tuple)) else ())
-    text = [c for c in mine.columns if c not in ("as_of_date", "reported_date", "value", "value_high", "route_ids")]
+    text = [c for c in mine.columns if c not in ("as_of_date", "statement_date", "reported_date", "value", "value_high",
+                                                 "route_ids")]
     mine[text] = mine[text].astype(object).fillna("").astype(str)  # empty columns arrive as float NaN
     return claims.complete_imported(mine, data.claimants, data.metrics, like)
 
