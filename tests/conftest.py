@@ -84,3 +84,11 @@ def shown(markdown: str) -> str:
     """What a reader sees of a Markdown string the page escaped (geo.page.text.plain)."""
     import re
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def valid_on(frame, when, start: str, end: str):
+    """A test's own reckoning of the rows whose [start, end] covers `when` (an empty end: still
+    valid), to hold the map's record builders (geo.model.timeline.covers) against."""
+    import pandas as pd
+    when = pd.Timestamp(when)
+    return frame[(frame[start] <= when) & (frame[end].isna() | (frame[end] >= when))]

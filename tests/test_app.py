@@ -4,7 +4,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, shown
+from conftest import ROOT, shown, valid_on
 from geo.view import records
 from geo import style
 from geo.render import layers
@@ -85,8 +85,8 @@ def test_changing_the_date_changes_routes_strikes_and_front(data):
     late = shown(at)
     when = timeline.month_end("2025-02-01")
     assert late["strikes"] == {e for e in data.events[(data.events.kind == "strike") & (data.events.date <= when)].id}
-    assert late["front"] == set(timeline.areas_on(data.areas[data.areas.kind == "front"], when).id)
-    assert late["routes"] == set(timeline.routes_on(data.routes, when).id)
+    assert late["front"] == set(valid_on(data.areas[data.areas.kind == "front"], when, "valid_from", "valid_to").id)
+    assert late["routes"] == set(valid_on(data.routes, when, "active_from", "active_to").id)
     assert early != late
     assert early_routes != layer(at, "routes")["data"]
 

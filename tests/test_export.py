@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import sample_files as sf
-from conftest import require_chromium
+from conftest import require_chromium, valid_on
 from test_browser import wait_drawn
 from geo import style
 from geo.export import formats as export
@@ -62,7 +62,7 @@ def state(month="2024-06", **kw):
 def test_view_follows_the_date(data, snapshot):
     early, late = export.view_features(data, state("2023-12"), snapshot), export.view_features(data, state(), snapshot)
     routes = lambda f: set(f.loc[f["layer"] == "routes", "id"])
-    assert routes(late) == set(timeline.routes_on(data.routes, state().date)["id"])
+    assert routes(late) == set(valid_on(data.routes, state().date, "active_from", "active_to")["id"])
     assert routes(early) != routes(late)
     imported = lambda f: set(f.loc[f["layer"] == "imported", "name"])
     assert "Explosions/Remote violence — Kharkiv" not in imported(early), "an event after the date must not show"

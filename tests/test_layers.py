@@ -6,6 +6,7 @@ import math
 import pandas as pd
 import pytest
 
+from conftest import valid_on
 from geo.view import records
 from geo import style
 from geo.render import layers, panels
@@ -91,7 +92,7 @@ def test_route_widths_follow_the_reported_volume_on_the_date(data, basemap):
     def trunk(st):
         return leg_records(data, st)["L_RAIL_USSURIYSK_TIKHORETSK"]
     assert trunk(early)["width"] < trunk(late)["width"]
-    expected = timeline.route_volumes(data.routes, data.claims, late.date).set_index("id")
+    expected = timeline.RouteVolumes(data.routes, data.claims).on(late.date).set_index("id")
     low = expected.loc["L_RAIL_USSURIYSK_TIKHORETSK", "value_low"]
     assert format_value(low, None, None, "containers").split(" ")[0] in trunk(late)["detail"]
 
@@ -121,7 +122,7 @@ def test_strikes_and_front_follow_the_date(data, basemap):
         return {(r.get("properties") or r)["feature_id"] for r in rows}
     assert ids("2023-11", "strikes") == set()
     assert "E014" in ids("2024-01", "strikes")
-    peak = timeline.areas_on(data.areas[data.areas.kind == "front"], state("2024-09").date)["id"]
+    peak = valid_on(data.areas[data.areas.kind == "front"], state("2024-09").date, "valid_from", "valid_to")["id"]
     assert ids("2024-09", "front") == set(peak)
     assert ids("2024-09", "front") != ids("2025-03", "front")
 

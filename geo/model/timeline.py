@@ -110,13 +110,6 @@ class Standing:
         return at[np.r_[key[1:] != key[:-1], True]] if len(at) else at
 
 
-def latest_per_claimant(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
-    """The standing claim per (metric, claimant) on `when`, sorted by metric then value."""
-    index = Standing(claims)
-    latest = index.rows.iloc[index.on(when, mode)]
-    return latest.sort_values(["metric", "value", "claimant"], kind="stable").reset_index(drop=True)
-
-
 def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per claim of a metric, ordered per claimant by as-of date, for step charts."""
     rows = claims[claims["metric"] == metric]
@@ -129,29 +122,10 @@ def covers(start, end, when) -> bool:
     return start <= when and (pd.isna(end) or end >= when)
 
 
-def valid_on(frame: pd.DataFrame, when, start: str, end: str) -> pd.DataFrame:
-    """Rows whose [start, end] interval covers `when` (covers(), for a whole table)."""
-    when = as_timestamp(when)
-    return frame[(frame[start] <= when) & (frame[end].isna() | (frame[end] >= when))]
-
-
-def areas_on(areas: gpd.GeoDataFrame, when) -> gpd.GeoDataFrame:
-    return valid_on(areas, when, "valid_from", "valid_to")
-
-
-def routes_on(routes: gpd.GeoDataFrame, when) -> gpd.GeoDataFrame:
-    return valid_on(routes, when, "active_from", "active_to")
-
-
 def event_window(when, mode: str = CUMULATIVE) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The dates whose events show on `when`: all until then, or in period mode its month."""
     when = as_timestamp(when)
     return (month_start(when) if mode == PERIOD else pd.Timestamp.min), when
-
-
-def events_until(events: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
-    start, end = event_window(when, mode)
-    return events[(events["date"] >= start) & (events["date"] <= end)]
 
 
 def claims_for(claims: pd.DataFrame, route_id: str) -> pd.DataFrame:
@@ -214,11 +188,6 @@ class RouteVolumes:
         return out
 
 
-def route_volumes(routes: pd.DataFrame, claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> pd.DataFrame:
-    """RouteVolumes for one date (see there)."""
-    return RouteVolumes(routes, claims).on(when, mode)
-
-
 def disputed_claims(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
     """Ids of known claims that another claimant contradicts: same metric, as-of dates at most
     DISPUTE_WINDOW apart, different values. Figures further apart are a change over time,
@@ -259,11 +228,6 @@ def disputants(claims: pd.DataFrame, claim: dict, when, mode: str = CUMULATIVE) 
                  & (known["value"] != claim["value"])
                  & ((known["as_of_date"] - claim["as_of_date"]).abs() <= DISPUTE_WINDOW)]
     return sorted(set(near["claimant"]))
-
-
-def disputed_metrics(claims: pd.DataFrame, when, mode: str = CUMULATIVE) -> set[str]:
-    ids = disputed_claims(claims, when, mode)
-    return set(claims.loc[claims["id"].isin(ids), "metric"])
 
 
 def default_date(claims: pd.DataFrame, events: pd.DataFrame) -> date:
