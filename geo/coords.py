@@ -29,6 +29,7 @@ from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 
 from geo.filecheck import ImportProblem, first_line
+from geo.safetext import number
 
 WGS84 = "EPSG:4326"
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -297,6 +298,8 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
     present = present_mask(geoms)
     if not present.any():
         raise ImportProblem(filename, "no geometry in any record")
+    if not np.isfinite(shapely.get_coordinates(geoms[present])).any():
+        raise ImportProblem(filename, "no valid coordinates: every coordinate in the file is missing or not a number")
     if shapely.has_z(geoms[present]).any():
         n = int(shapely.has_z(geoms[present]).sum())
         geoms[present] = shapely.force_2d(geoms[present])
@@ -323,7 +326,7 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         if not lonlat_by_name and not in_range[present].all():
             coords = shapely.get_coordinates(geoms[present])
             raise ImportProblem(filename, "no CRS given and the coordinates are not lon/lat (x from "
-                                          f"{coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
+                                          f"{number(np.nanmin(coords[:, 0]))} to {number(np.nanmax(coords[:, 0]))}); "
                                           "add a .prj or a crs, or name the CRS with --crs")
         if loaded.coord_columns is None:
             notes.append("no CRS given; the coordinates are all within ±180/±90, so lon/lat (EPSG:4326) "
@@ -354,7 +357,7 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         if swapped:
             raise ImportProblem(filename, swapped)
         raise ImportProblem(filename, "the file says lon/lat (EPSG:4326) but no coordinate is within ±180/±90 "
-                                      f"(x from {coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
+                                      f"(x from {number(np.nanmin(coords[:, 0]))} to {number(np.nanmax(coords[:, 0]))}); "
                                       "it was probably saved in a projected CRS without saying so")
     values = np.asarray(series.values, dtype=object)
     for i in np.flatnonzero(~in_range & present):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -27,6 +28,7 @@ from pyogrio.errors import DataLayerError, DataSourceError, FieldError, Geometry
 from shapely.errors import GEOSException
 
 from geo import coords
+from geo.safetext import escape
 from geo.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
                            precheck_geojson, precheck_gpx, precheck_kml, sniff)
 
@@ -183,7 +185,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
                 member = next((i for i in by_ext.get(ext, [])
                                if str(PurePosixPath(i.filename).with_suffix("")).lower() == stem), None)
                 if member is not None:
-                    parts[ext] = (lambda m=member: extract(archive, m, limits))
+                    parts[ext] = (lambda m=member: extract(archive, m, limits, filename))
             groups.append((shp.filename, parts))
         return load_shapefiles(groups, filename, tmp, limits, "in the zip")
     for ext in (".kml", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gpx", ".parquet", ".csv", ".tsv",
@@ -191,7 +193,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
         if by_ext.get(ext):
             members = by_ext[ext]
             member = next((m for m in members if PurePosixPath(m.filename).name.lower() == "doc.kml"), members[0])
-            inner = extract(archive, member, limits)
+            inner = extract(archive, member, limits, filename)
             loaded = load(inner, PurePosixPath(member.filename).name, tmp, limits, options, depth=1)
             loaded.format = "kmz" if ext == ".kml" else f"zip/{loaded.format}"
             if len(members) > 1:
@@ -201,15 +203,20 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
     raise ImportProblem(filename, f"zip holds no .shp, .kml, .gpkg, .geojson, .fgb, .gpx or .csv (found {names})")
 
 
-def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, filename: str | None = None) -> bytes:
     """A member's bytes, read in chunks and cut off at the limit whatever its header claims."""
     out, size = io.BytesIO(), 0
-    with archive.open(info) as member:
-        while chunk := member.read(MB):
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise ImportProblem(archive.filename or "zip", "refused: a zip member unpacks past the size limit")
-            out.write(chunk)
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(MB):
+                size += len(chunk)
+                if size > limits.max_bytes:
+                    raise ImportProblem(filename or archive.filename or "zip", "refused: a zip member unpacks past the size limit")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a lying size or CRC, or torn compressed data
+        what = "does not match its checksum" if "CRC" in str(err) else "cannot be unpacked"
+        raise ImportProblem(filename or archive.filename or "zip", f"archive damaged: member {escape(info.filename, 80)!r} "
+                                                       f"{what}") from None
     return out.getvalue()
 
 

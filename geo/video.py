@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from geo import export, layers, schema, timeline
+from geo.safetext import plain_text_figures
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 FORMATS = ("mp4", "gif")
@@ -125,6 +126,7 @@ def shot_frame(data, shot: Shot, size: tuple[int, int], snapshot=None) -> np.nda
     return figure_rgb(fig)
 
 
+@plain_text_figures
 def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None) -> np.ndarray:
     """Every claimant and outlet behind the shots, the basemap and track, and the data version."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -497,7 +497,8 @@ def json_value(value):
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
         stamp = pd.Timestamp(value)
-        return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
+        day = f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"  # strftime drops the zeros of years < 1000
+        return day if stamp == stamp.normalize() else day + stamp.isoformat()[stamp.isoformat().index("T"):]
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (np.integer,)):
@@ -545,6 +546,6 @@ def features_frame(rows) -> gpd.GeoDataFrame:
                                             if c in META_COLUMNS or c == "geometry"})
     meta = pd.DataFrame({"feature_id": ids, "batch_id": batch_ids, "source_file": files, "kind": kinds,
                          "name": names,
-                         "date": pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[s]")})
+                         "date": pd.to_datetime(pd.Series(dates, dtype=object), format="ISO8601").astype("datetime64[s]")})
     geometry = shapely.from_wkb(np.array(blobs, dtype=object))
     return gpd.GeoDataFrame(pd.concat([meta, properties], axis=1), geometry=list(geometry), crs=WGS84)
