@@ -134,7 +134,8 @@ def run_data_command(args) -> int:
 def describe_error(err: Exception) -> str:
     from geo.dataset import DataError
     from geo.workspace import WorkspaceError
-    if isinstance(err, WorkspaceError):
+    from geo.sandbox import ImporterFailed
+    if isinstance(err, (WorkspaceError, ImporterFailed)):
         return str(err)
     if isinstance(err, DataError):
         return f"the bundled data has {len(err.problems)} problem(s); run `python -m geo validate`"
@@ -167,10 +168,10 @@ def read_args(args, preview: bool = False):
         source, filename = args.file, None
     else:
         source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
-    from geo import importer
+    from geo import sandbox  # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS
     if preview:
-        return importer.preview(source, filename=filename, limits=limits, **options)
-    return importer.read_file(source, filename=filename, limits=limits, **options)
+        return sandbox.preview(source, filename=filename, limits=limits, **options)
+    return sandbox.read_file(source, filename=filename, limits=limits, **options)
 
 
 def progress_printer(args):

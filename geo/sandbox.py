@@ -1,0 +1,237 @@
+"""Reading a file in a worker process, within limits on time, memory and rows.
+
+The page's preview and the command line's inspect and import read every file here, never in
+their own process: a file that would recurse forever, swell to gigabytes or crash a library
+costs its worker, which is killed past a limit, and nothing else. The refusal is one line
+naming the file and the limit:
+
+    hostile.gpkg: refused: reading took longer than 120 s (limit GEO_IMPORT_SECONDS)
+
+Limits, from the environment (defaults in brackets):
+- GEO_IMPORT_SECONDS [120]: wall time for reading one file, preview included.
+- GEO_IMPORT_MEMORY_MB [2048]: the worker's resident memory (RSS, watched ten times a
+  second), and four times that as its address-space limit (RLIMIT_AS) as a backstop.
+- GEO_IMPORT_ROWS [5,000,000]: records one file may yield (the readers stop counting there).
+
+Workers are forked from a server process started once (multiprocessing's forkserver, which
+loads the importer ahead), so a read starts in milliseconds, not seconds, and a worker never
+inherits the app's threads or open connections. Workers run at a lower priority (nice 10), so
+the sessions of a busy server keep their turn while a large file is read.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import multiprocessing
+import os
+import resource
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from geo.filecheck import MB, ImportProblem, Limits
+from geo.safetext import escape
+
+log = logging.getLogger("geo.sandbox")
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Bounds:
+    seconds: float = 120.0
+    memory_mb: int = 2048
+    rows: int = 5_000_000
+
+
+class ImporterFailed(Exception):
+    """The importer hit a bug on a file (not the file's fault); str() is one line without the
+    exception's name; `details` holds the worker's traceback for the server's log."""
+
+    def __init__(self, filename: str, details: str):
+        super().__init__(f"{filename}: the importer failed on this file; please report it (details in the log)")
+        self.details = details
+
+
+def bounds(env: Mapping[str, str] | None = None) -> Bounds:
+    """The limits from GEO_IMPORT_SECONDS, GEO_IMPORT_MEMORY_MB and GEO_IMPORT_ROWS."""
+    env = os.environ if env is None else env
+    default = Bounds()
+
+    def number(name, cast, fallback):
+        text = env.get(name)
+        if not text:
+            return fallback
+        try:
+            value = cast(text)
+        except ValueError:
+            raise ValueError(f"{name}={text!r} is not a number") from None
+        if value <= 0:
+            raise ValueError(f"{name} must be above zero")
+        return value
+    return Bounds(number("GEO_IMPORT_SECONDS", float, default.seconds),
+                  number("GEO_IMPORT_MEMORY_MB", int, default.memory_mb),
+                  number("GEO_IMPORT_ROWS", int, default.rows))
+
+
+def safe_name(name: str | None) -> str | None:
+    """A file name as it will be shown, stored and logged: one line, controls escaped, and no
+    NUL byte (which no path may hold)."""
+    return None if name is None else escape(name, 200)
+
+
+# --- the calls, as geo.importer's ------------------------------------------------------------------
+
+def read_file(source, filename: str | None = None, *, limits: Limits = Limits(), bounds_: Bounds | None = None,
+              progress=None, **options):
+    """geo.importer.read_file in a worker. A path is passed as a path (the worker reads it)."""
+    name = safe_name(filename or (Path(source).name if isinstance(source, (str, Path)) else "upload"))
+    if isinstance(source, (str, Path)):
+        source = str(source)
+    return run("read_file", name, (source,), dict(filename=name, **options), limits,
+               bounds_, progress)
+
+
+def read_parts(parts, filename: str | None = None, *, limits: Limits = Limits(), bounds_: Bounds | None = None,
+               progress=None, **options):
+    """geo.importer.read_parts in a worker; the parts' names are escaped first."""
+    parts = [(safe_name(name), bytes(raw)) for name, raw in dict(parts).items()]
+    name = safe_name(filename) or (parts[0][0] if len(parts) == 1 else
+                                   next((n for n, _ in parts if n.lower().endswith(".shp")), f"{len(parts)} files"))
+    return run("read_parts", name, (parts,), dict(filename=safe_name(filename), **options), limits, bounds_,
+               progress)
+
+
+def preview(source=None, filename: str | None = None, *, parts=None, limits: Limits = Limits(),
+            bounds_: Bounds | None = None, **options) -> dict:
+    """geo.importer.preview, read in a worker."""
+    from geo import importer
+    result = read_parts(parts, filename, limits=limits, bounds_=bounds_, **options) if parts is not None else \
+        read_file(source, filename, limits=limits, bounds_=bounds_, **options)
+    return importer.preview_of(result)
+
+
+# --- the worker ------------------------------------------------------------------------------------
+
+def context():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["geo.importer"])
+    return ctx
+
+
+def run(call: str, filename: str, args: tuple, kwargs: dict, limits: Limits, bounds_: Bounds | None, progress):
+    try:
+        b = bounds_ or bounds()
+    except ValueError as err:
+        raise ImportProblem(filename, f"cannot read it: {err}") from None
+    limits = replace(limits, max_features=min(limits.max_features, b.rows),
+                     max_track_points=min(limits.max_track_points, b.rows))
+    ctx = context()
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=work, args=(send, call, filename, args, kwargs, limits, b), daemon=True,
+                         name=f"geo-import {filename[:40]}")
+    worker.start()
+    send.close()
+    started, peak = time.monotonic(), 0.0
+    try:
+        while True:
+            if receive.poll(POLL_SECONDS):
+                try:
+                    message = receive.recv()
+                except EOFError:  # the worker died without a word
+                    worker.join(5)
+                    raise died(filename, worker.exitcode, b) from None
+                kind = message[0]
+                if kind == "progress":
+                    if progress:
+                        progress(message[1])
+                    continue
+                if kind == "done":
+                    return message[1]
+                if kind == "problem":
+                    raise ImportProblem(*message[1:])
+                log.error("the importer failed on %s:\n%s", filename, message[1])
+                raise ImporterFailed(filename, message[1])
+            rss = resident_mb(worker.pid)
+            peak = max(peak, rss or 0)
+            if rss is not None and rss > b.memory_mb:
+                raise ImportProblem(filename, f"refused: reading needed more than {b.memory_mb:,} MB of memory "
+                                              "(limit GEO_IMPORT_MEMORY_MB)")
+            if time.monotonic() - started > b.seconds:
+                raise ImportProblem(filename, f"refused: reading took longer than {b.seconds:g} s "
+                                              "(limit GEO_IMPORT_SECONDS)")
+            if not worker.is_alive() and not receive.poll(0):
+                worker.join(5)
+                raise died(filename, worker.exitcode, b)
+    finally:
+        receive.close()
+        if worker.is_alive():
+            worker.kill()
+        worker.join(10)
+        log.debug("read %s in %.1f s, peak %.0f MB", filename, time.monotonic() - started, peak)
+
+
+def died(filename: str, exitcode, b: Bounds) -> ImportProblem:
+    if exitcode is not None and exitcode < 0 and -exitcode == 9:
+        return ImportProblem(filename, f"refused: the reader was stopped, most likely out of memory "
+                                       f"(limit GEO_IMPORT_MEMORY_MB={b.memory_mb:,})")
+    return ImportProblem(filename, f"the reader stopped unexpectedly (exit {exitcode}); nothing was imported")
+
+
+def resident_mb(pid) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def work(conn, call, filename, args, kwargs, limits, b: Bounds):
+    """In the worker: read, then send ("done", result), ("problem", ...) or ("bug", traceback)."""
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+    try:
+        cap = b.memory_mb * 4 * MB
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (ValueError, OSError):
+        pass
+    from geo import importer
+    last = [0.0, -1.0]
+
+    def progress(fraction):
+        now = time.monotonic()
+        if fraction >= 1.0 or (now - last[0] > 0.2 and fraction - last[1] >= 0.005):
+            last[:] = [now, fraction]
+            conn.send(("progress", float(fraction)))
+
+    try:
+        result = getattr(importer, call)(*args, limits=limits, progress=progress, **kwargs)
+        if len(result.frame) > b.rows:
+            raise ImportProblem(filename, f"refused: {len(result.frame):,} rows (limit {b.rows:,}, GEO_IMPORT_ROWS)")
+        message = ("done", result)
+    except ImportProblem as err:
+        message = ("problem", err.filename, err.message, err.row, err.column)
+    except MemoryError:
+        message = ("problem", filename, f"refused: reading needed more than {b.memory_mb:,} MB of memory "
+                                        "(limit GEO_IMPORT_MEMORY_MB)", None, None)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = ("problem", filename, f"the temporary folder {tempfile.gettempdir()} is full: no space left "
+                                            "to unpack this file (free some space, or point TMPDIR elsewhere)",
+                       None, None)
+        else:
+            message = ("bug", traceback.format_exc())
+    except Exception:
+        message = ("bug", traceback.format_exc())
+    try:
+        conn.send(message)
+    except Exception:  # the result would not pickle: a bug, said as one
+        conn.send(("bug", traceback.format_exc()))
+    conn.close()
