@@ -201,8 +201,7 @@ def inspect_file(args) -> int:
 
 def import_file(args) -> int:
     result = read_args(args)  # read fully before the store is opened: a bad file never touches it
-    from geo.workspace import Workspace
-    ws = Workspace()
+    ws = open_store()
     batches = ws.batches()
     same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
     if len(same) and not args.again:
@@ -214,6 +213,20 @@ def import_file(args) -> int:
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
           f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
     return 0
+
+
+def open_store():
+    """The workspace, saying on stderr while a write waits behind another program's (a long import)."""
+    from geo.workspace import Workspace
+    ws = Workspace()
+    said = [-1]
+
+    def waiting(seconds):
+        if int(seconds // 10) > said[0]:  # at once, then every 10 s
+            said[0] = int(seconds // 10)
+            print(f"waiting for another write to {ws.where} to finish ({seconds:.0f} s)…", file=sys.stderr, flush=True)
+    ws.on_wait = waiting
+    return ws
 
 
 def workspace_list(args) -> int:
@@ -250,9 +263,8 @@ def workspace_log(args) -> int:
 
 
 def workspace_remove(args) -> int:
-    from geo.workspace import Workspace
     try:
-        Workspace().remove(args.batch_id)  # as the local user: refused unless an editor (geo.access)
+        open_store().remove(args.batch_id)  # as the local user: refused unless an editor (geo.access)
     except KeyError as err:
         return fail(str(err.args[0]))
     print(f"removed batch {args.batch_id}")
