@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from geo import (access, charts, dataset, export, imported, importer, layers, panels, previewmap, state, style,
-                 timeline, tracks, video, view as views, workspace)
+from geo import (access, charts, dataset, degrade, export, imported, importer, layers, panels, previewmap, sandbox,
+                 state, style, timeline, tracks, video, view as views, workspace)
+from geo.safetext import escape
 from geo.evidence import BASIS_LABELS, GROUPINGS, Filters, voyages_along
 from geo.schema import BASES, CLAIMANT_TYPES, FAMILIES, LAYER_IDS
 
@@ -63,19 +64,30 @@ def chart_spec(name: str, key: tuple, _claims) -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def open_workspace(path: str) -> workspace.Workspace | None:
-    try:
-        return workspace.Workspace(path)
-    except workspace.WorkspaceError as err:
-        st.error(f"Your imported data is unavailable: {err}")
-        return None
+def open_workspace(path: str) -> workspace.Workspace:
+    """Cached once opened; a failure raises, and Streamlit caches no failure: the next rerun tries again."""
+    return workspace.Workspace(path)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def workspace_snapshot(path: str, version: str) -> workspace.Snapshot | None:
+def workspace_snapshot(path: str, version: str) -> workspace.Snapshot:
     """Read once per workspace version and shared read-only by every session (tracks can be large)."""
-    ws = open_workspace(path)
-    return ws.snapshot() if ws else None
+    return open_workspace(path).snapshot()
+
+
+def release_uploads(keep) -> int:
+    """Free the uploads Streamlit holds for this session but no uploader shows now (an import
+    done, a file dropped, anything a viewer sent to the upload endpoint); returns how many."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        session, manager = get_script_run_ctx().session_id, get_instance().uploaded_file_mgr
+    except Exception:  # no server runtime (an AppTest)
+        return 0
+    held = list(getattr(manager, "file_storage", {}).get(session, {}))
+    for file_id in set(held) - set(keep):
+        manager.remove_file(session, file_id)
+    return len(set(held) - set(keep))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -108,8 +120,8 @@ def track_points():
 
 data = load_data()
 WORKSPACE_PATH = str(workspace.default_path())
-ws = open_workspace(WORKSPACE_PATH)
-snapshot = workspace_snapshot(WORKSPACE_PATH, ws.version()) if ws else None
+reached = degrade.reach(open_workspace, workspace_snapshot, WORKSPACE_PATH)  # a store that is down: a notice
+ws, snapshot = reached.store, reached.snapshot
 last_day = max([timeline.default_date(data.claims, data.events)] + imported.last_dates(snapshot))
 MONTHS = timeline.months("2022-09-01", last_day)
 SCENES = data.scenes.reset_index(drop=True)
@@ -220,6 +232,8 @@ def remove_batch(batch_id: int):
     """The user is checked at click time, here and in the store: the page may have been drawn
     while they could still edit."""
     try:
+        if ws is None:
+            raise workspace.WorkspaceError("the workspace is unavailable; try again in a moment")
         ws.remove(batch_id, current_user())
     except workspace.WorkspaceError as err:
         st.session_state.import_report = ("error", str(err), [])
@@ -334,6 +348,8 @@ else:
 # A link's notices stand until the person changes something.
 notices = list(st.session_state.get("notices", [])) if st.session_state.get("noticed_state") in (None, url_state()) \
     else []
+if reached.notice:
+    notices.append(reached.notice)
 front = shown_imports.get("imported-front")
 if front is not None and len(front):
     notices.append(f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
@@ -405,11 +421,14 @@ with st.sidebar:
     elif user.source != access.LOCAL or not user.editor:
         st.caption(f"Signed in as **{user.label}**, " + ("editor." if user.editor else
                    "viewer: you can see and export; editors import and remove."))
+    if user.claimed and ws is not None and not st.session_state.get("forged_logged"):  # audited once a session
+        st.session_state.forged_logged = degrade.attempt(lambda: ws.record_refusal(
+            user, "sign-in", f"identity header {user.claimed!r} sent without the proxy's secret"), False)[1] is None
     # Upload (a shapefile as its parts), preview what was found, change it, then import.
     AS_FOUND, ORDERS = "(as found)", ("decide from the values", "day first", "month first")
-    uploads = st.file_uploader(
+    # Viewers get no uploader at all (and whatever they send the upload endpoint is freed below).
+    uploads = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{st.session_state.setdefault('upload_round', 0)}", accept_multiple_files=True,
-        disabled=not user.editor or ws is None,
         type=UPLOAD_TYPES + ["topojson", "fgb", "parquet", "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"],
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
              ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
@@ -436,6 +455,8 @@ with st.sidebar:
         st.session_state.upload_round += 1
         st.session_state.pop("import_preview", None)
 
+    if release_uploads([u.file_id for u in uploads or []]) and not user.editor and ws is not None:
+        degrade.attempt(lambda: ws.record_refusal(user, "import", "upload sent by a viewer; discarded"))
     if not uploads:
         st.session_state.pop("import_preview", None)
     else:
@@ -450,17 +471,13 @@ with st.sidebar:
                        swap_axes=st.session_state.get("import_swap", False), strict=st.session_state.get("strict", False))
         key = (tuple(u.file_id for u in uploads), tuple(sorted(options.items())))
         if st.session_state.get("import_preview", (None,))[0] != key:
-            bar = st.progress(0.0, text=f"Reading {uploads[0].name}…")
+            bar = st.progress(0.0, text=f"Reading {escape(uploads[0].name, 120)}…")
             parts = [(u.name, u.getvalue()) for u in uploads]
             try:
-                preview = (key, importer.read_parts(parts, progress=lambda f: bar.progress(min(1.0, f)), **options), None)
-            except importer.ImportProblem as err:
+                # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS (geo.sandbox)
+                preview = (key, sandbox.read_parts(parts, progress=lambda f: bar.progress(min(1.0, f)), **options), None)
+            except (importer.ImportProblem, sandbox.ImporterFailed) as err:  # the traceback is in the server's log
                 preview = (key, None, str(err))
-            except Exception as err:  # an importer bug: one line here, the traceback only in the server's log
-                import logging
-                logging.getLogger(__name__).exception("importer failed on %s", uploads[0].name)
-                preview = (key, None, f"{uploads[0].name}: the importer failed ({type(err).__name__}); "
-                                      "please report this file")
             bar.empty()
             st.session_state.import_preview = preview + (importer.header_columns(parts),)
         _, result, problem, header = st.session_state.import_preview
@@ -512,7 +529,7 @@ with st.sidebar:
                           on_click=remove_batch, args=(batch.id,), disabled=not user.editor)
     # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
     # earlier version, whose snapshot was cached before the removal.
-    history = ws.batches(removed=True) if ws is not None else None
+    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
     removed = history[history["removed_at"].notna()] if history is not None else []
     if len(removed):
         with st.expander(f"Removed batches ({len(removed)})"):
