@@ -73,3 +73,35 @@ def test_the_bundled_map_stays_while_postgis_is_down_and_comes_back_with_it(own_
     run(at)
     assert "unavailable" not in warnings(at) and "imported" in layer_ids(at)
     assert "#1 acled.csv" in "\n".join(c.value for c in at.sidebar.caption)
+
+
+def test_sqlite_readers_never_wait_for_a_long_write_and_a_writer_queues_saying_so(tmp_path, monkeypatch):
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+    import time
+    path = tmp_path / "workspace.sqlite"
+    monkeypatch.setenv("GEO_WORKSPACE", str(path))
+    Workspace(path).add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    # Another program in the middle of a long import: it holds the write lock.
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO audit(at, user_name, action, outcome) VALUES ('now', 'importer', 'import', 'running')")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "geo", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+    began = time.monotonic()
+    listed = cli("workspace", "list")
+    assert listed.returncode == 0 and "1 batch(es)" in listed.stdout, listed.stderr  # before: locked after 30 s
+    assert time.monotonic() - began < 20
+    release = threading.Timer(6, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        removal = cli("workspace", "remove", "1")
+    finally:
+        release.join()
+        holder.close()
+    assert removal.returncode == 0 and "removed batch 1" in removal.stdout, removal.stderr
+    assert "waiting for another write to" in removal.stderr and "to finish" in removal.stderr
