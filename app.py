@@ -426,6 +426,8 @@ with st.sidebar:
             user, "sign-in", f"identity header {user.claimed!r} sent without the proxy's secret"), False)[1] is None
     # Upload (a shapefile as its parts), preview what was found, change it, then import.
     AS_FOUND, ORDERS = "(as found)", ("decide from the values", "day first", "month first")
+    if user.editor and ws is not None:
+        st.cache_resource(sandbox.warm)()  # once per server: an import worker started ahead of the first preview
     # Viewers get no uploader at all (and whatever they send the upload endpoint is freed below).
     uploads = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{st.session_state.setdefault('upload_round', 0)}", accept_multiple_files=True,

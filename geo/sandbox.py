@@ -13,21 +13,24 @@ Limits, from the environment (defaults in brackets):
   second), and four times that as its address-space limit (RLIMIT_AS) as a backstop.
 - GEO_IMPORT_ROWS [5,000,000]: records one file may yield (the readers stop counting there).
 
-Workers are forked from a server process started once (multiprocessing's forkserver, which
-loads the importer ahead), so a read starts in milliseconds, not seconds, and a worker never
-inherits the app's threads or open connections. Workers run at a lower priority (nice 10), so
-the sessions of a busy server keep their turn while a large file is read.
+Each worker is a fresh interpreter (`python -m geo.sandbox`), never a fork of the app, so it
+inherits none of the app's threads, locks or connections; a server keeps one started ahead
+(warm()), so a preview does not wait for the libraries to load. Workers run at a lower
+priority (nice 10), so the sessions of a busy server keep their turn while a file is read.
 """
 from __future__ import annotations
 
 import errno
 import logging
-import multiprocessing
 import os
 import resource
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import traceback
+from multiprocessing.connection import Connection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
@@ -115,10 +118,63 @@ def preview(source=None, filename: str | None = None, *, parts=None, limits: Lim
 
 # --- the worker ------------------------------------------------------------------------------------
 
-def context():
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["geo.importer"])
-    return ctx
+ROOT = Path(__file__).resolve().parent.parent
+_spare_lock = threading.Lock()
+_spare: list = []  # at most one idle worker, its imports done, in a server that asked for it (warm())
+
+
+class Worker:
+    """`python -m geo.sandbox FD FD`: a fresh interpreter that loads the importer, then reads one
+    job from its job pipe and answers on its result pipe. Never forked from the app (whose
+    threads and connections it must not inherit), so it starts cold: warm() keeps one ready."""
+
+    def __init__(self):
+        job_r, self._job_w = os.pipe()
+        self._result_r, result_w = os.pipe()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")]
+                                                                           if p]))
+        self.proc = subprocess.Popen([sys.executable, "-m", "geo.sandbox", str(job_r), str(result_w)], cwd=ROOT,
+                                     env=env, pass_fds=(job_r, result_w), stdin=subprocess.DEVNULL)
+        os.close(job_r)
+        os.close(result_w)
+        self.jobs = Connection(self._job_w, readable=False)
+        self.results = Connection(self._result_r, writable=False)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self):
+        for conn in (self.jobs, self.results):
+            try:
+                conn.close()
+            except OSError:
+                pass
+        if self.alive():
+            self.proc.kill()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def warm() -> None:
+    """Keep one worker started ahead from now on (a server calls this once): a preview then
+    starts in milliseconds instead of the seconds the importer's libraries take to load."""
+    with _spare_lock:
+        if not _spare or not _spare[0].alive():
+            _spare[:] = [Worker()]
+
+
+def take_worker() -> Worker:
+    with _spare_lock:
+        ready = _spare.pop() if _spare else None
+        if ready is not None:
+            _spare.append(Worker())  # the next one loads while this one reads
+    return ready if ready is not None and ready.alive() else Worker()
 
 
 def run(call: str, filename: str, args: tuple, kwargs: dict, limits: Limits, bounds_: Bounds | None, progress):
@@ -128,21 +184,19 @@ def run(call: str, filename: str, args: tuple, kwargs: dict, limits: Limits, bou
         raise ImportProblem(filename, f"cannot read it: {err}") from None
     limits = replace(limits, max_features=min(limits.max_features, b.rows),
                      max_track_points=min(limits.max_track_points, b.rows))
-    ctx = context()
-    receive, send = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=work, args=(send, call, filename, args, kwargs, limits, b), daemon=True,
-                         name=f"geo-import {filename[:40]}")
-    worker.start()
-    send.close()
+    worker = take_worker()
     started, peak = time.monotonic(), 0.0
     try:
+        try:
+            worker.jobs.send((call, filename, args, kwargs, limits, b))
+        except OSError:
+            raise died(filename, worker.proc.poll(), b) from None
         while True:
-            if receive.poll(POLL_SECONDS):
+            if worker.results.poll(POLL_SECONDS):
                 try:
-                    message = receive.recv()
+                    message = worker.results.recv()
                 except EOFError:  # the worker died without a word
-                    worker.join(5)
-                    raise died(filename, worker.exitcode, b) from None
+                    raise died(filename, worker.proc.wait(5), b) from None
                 kind = message[0]
                 if kind == "progress":
                     if progress:
@@ -162,14 +216,10 @@ def run(call: str, filename: str, args: tuple, kwargs: dict, limits: Limits, bou
             if time.monotonic() - started > b.seconds:
                 raise ImportProblem(filename, f"refused: reading took longer than {b.seconds:g} s "
                                               "(limit GEO_IMPORT_SECONDS)")
-            if not worker.is_alive() and not receive.poll(0):
-                worker.join(5)
-                raise died(filename, worker.exitcode, b)
+            if not worker.alive() and not worker.results.poll(0):
+                raise died(filename, worker.proc.returncode, b)
     finally:
-        receive.close()
-        if worker.is_alive():
-            worker.kill()
-        worker.join(10)
+        worker.stop()
         log.debug("read %s in %.1f s, peak %.0f MB", filename, time.monotonic() - started, peak)
 
 
@@ -235,3 +285,19 @@ def work(conn, call, filename, args, kwargs, limits, b: Bounds):
     except Exception:  # the result would not pickle: a bug, said as one
         conn.send(("bug", traceback.format_exc()))
     conn.close()
+
+
+def main(job_fd: int, result_fd: int) -> int:
+    """The worker's life: load the importer, take one job, answer, exit."""
+    import geo.importer  # noqa: F401  (loaded before the job comes: that is what a spare is for)
+    jobs, results = Connection(job_fd, writable=False), Connection(result_fd, readable=False)
+    try:
+        job = jobs.recv()
+    except EOFError:  # the parent went away (a command that ended, a server that stopped)
+        return 0
+    work(results, *job)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))

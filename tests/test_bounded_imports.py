@@ -3,13 +3,11 @@ wall time, memory or row limit, with one line naming the limit; a GeoPackage who
 view (SQL that runs when read: here one that recurses forever) is refused before GDAL runs it.
 The command line and the page's preview both read through it."""
 import json
-import multiprocessing
 import os
 import sqlite3
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -63,6 +61,21 @@ def cli(*args, env=None, timeout=90):
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
+def workers_running() -> list[int]:
+    """This process's children that are import workers and still run (not zombies)."""
+    from pathlib import Path
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(parent) == os.getpid() and state != "Z" and b"geo.sandbox" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def track_rows(n: int) -> bytes:
     return ("name,lon,lat,note\n" + "\n".join(f"p{i},{100 + i % 50 / 100},{47 + i % 40 / 100},{'x' * 60}"
                                                for i in range(n)) + "\n").encode()
@@ -91,28 +104,22 @@ def test_a_file_past_a_limit_is_refused_naming_the_limit_and_its_worker_is_gone(
     with pytest.raises(ImportProblem) as caught:
         sandbox.read_file(raw, "positions.csv")
     assert str(caught.value).startswith("positions.csv: ") and limit in str(caught.value), caught.value
-    assert not [p for p in multiprocessing.active_children() if p.name.startswith("geo-import")]
+    assert not workers_running()
 
 
-def test_the_server_goes_on_while_a_worker_reads(monkeypatch):
-    """The reading happens in another process: this one stays free to answer (its threads run)."""
-    monkeypatch.setenv("GEO_IMPORT_SECONDS", "60")
-    ticks, done = [], threading.Event()
-
-    def tick():
-        while not done.is_set():
-            ticks.append(time.monotonic())
-            time.sleep(0.01)
-    clock = threading.Thread(target=tick)
-    clock.start()
-    try:
-        result = sandbox.read_file(track_rows(200_000), "positions.csv")
-    finally:
-        done.set()
-        clock.join()
-    assert len(result.frame) == 200_000
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert max(gaps) < 0.5, f"this process stalled {max(gaps):.2f} s while the file was read"
+def test_the_reading_is_done_by_the_worker_not_by_the_server(monkeypatch):
+    """The server's own processor time stays small while a worker does the reading, so its other
+    sessions keep their share (measured as CPU time: the shared machine's load cannot skew it)."""
+    import resource
+    monkeypatch.setenv("GEO_IMPORT_SECONDS", "120")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = time.process_time()
+    result = sandbox.read_file(track_rows(300_000), "positions.csv")
+    own = time.process_time() - own
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    assert len(result.frame) == 300_000
+    assert worker > 3 * own, f"the worker used {worker:.2f} s of CPU, this process {own:.2f} s"
 
 
 def test_names_with_nul_newline_or_rtl_override_are_escaped_before_they_are_shown_or_stored(tmp_path):
