@@ -255,10 +255,11 @@ def workspace_list(args) -> int:
 
 def workspace_log(args) -> int:
     """Every import and removal, and every refused attempt, oldest first."""
+    from geo.safetext import escape
     from geo.workspace import Workspace
-    for a in Workspace().audit().itertuples():
+    for a in Workspace().audit().itertuples():  # escaped again: rows written by older versions were not
         batch = f"batch {int(a.batch_id)}" if a.batch_id is not None and a.batch_id == a.batch_id else ""
-        print(f"{a.at}  {a.user_name:<16} {a.action:<7} {a.outcome:<8} {batch} {a.detail}".rstrip())
+        print(f"{a.at}  {escape(a.user_name):<16} {a.action:<7} {a.outcome:<8} {batch} {escape(a.detail)}".rstrip())
     return 0
 
 

@@ -136,3 +136,25 @@ def test_missing_urls_are_empty_never_nan(data, hostile_snapshot):
         names = [n for n in archive.namelist() if n.endswith("sources.csv")]
         sources = pd.read_csv(archive.open(names[0]), keep_default_na=False)
     assert "nan" not in set(sources["url"])
+
+
+# --- an audit log no name can forge ------------------------------------------------------------------
+
+def test_a_name_with_a_newline_cannot_forge_a_line_of_the_audit_log(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    import sample_files as sf
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    Workspace().add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    forged = "carol\n2026-01-01T00:00:00+00:00  edith            remove  done     batch 1\u202e"
+    env = dict(os.environ, GEO_USER=forged, GEO_EDITORS="dave")
+    refused = subprocess.run([sys.executable, "-m", "geo", "workspace", "remove", "1"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    log = subprocess.run([sys.executable, "-m", "geo", "workspace", "log"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120).stdout.splitlines()
+    assert len(log) == 2  # the import, and the refusal: nothing else
+    assert "carol\\n2026-01-01" in log[1] and "refused" in log[1] and "\u202e" not in log[1]
+    assert not any(line.startswith("2026-01-01T00:00:00") for line in log)
