@@ -30,7 +30,7 @@ from shapely.errors import GEOSException
 from geo import coords
 from geo.safetext import escape
 from geo.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
-                           precheck_geojson, precheck_gpx, precheck_kml, sniff)
+                           precheck_geojson, precheck_gpx, precheck_kml, refuse_views, sniff)
 
 WGS84 = "EPSG:4326"
 GDAL_ERRORS = (DataSourceError, DataLayerError, FieldError, GeometryError, GEOSException)
@@ -97,24 +97,16 @@ def read_gpkg(raw, filename, tmp, limits, options):
 def refuse_gpkg_views(path: Path, filename: str):
     """A GeoPackage is a SQLite database, and a view in it is SQL that runs when the layer is
     read: it may recurse forever or build rows of any size. Layers that are views, and views
-    standing in for the GeoPackage's own tables, are refused; only sqlite_master is read here."""
+    standing in for the GeoPackage's own tables, are refused (geo.filecheck.refuse_views)."""
     import sqlite3
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        try:
-            kinds = dict(con.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
-            if kinds.get("gpkg_contents") != "table":
-                layers = []
-            else:
-                layers = [str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents")]
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as err:
-        raise ImportProblem(filename, f"damaged: not a valid SQLite database ({first_line(err)})") from None
-    views = [n for n, kind in kinds.items() if kind == "view" and (n in layers or n.lower().startswith(("gpkg", "rtree")))]
-    if views:
-        raise ImportProblem(filename, f"refused: layer {escape(views[0], 80)!r} is a view (SQL stored in the file, "
-                                      "which runs when it is read); export it as a table and import that")
+    except sqlite3.Error:
+        raise ImportProblem(filename, "unreadable gpkg: damaged: not a valid SQLite database") from None
+    try:
+        refuse_views(con, filename)
+    finally:
+        con.close()
 
 
 def read_flatgeobuf(raw, filename, tmp, limits, options):
