@@ -24,7 +24,6 @@ controls = st.components.v2.component(
 EXPORT_TYPES = {"geojson": ("GeoJSON", "application/geo+json"), "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
                 "kml": ("KML", "application/vnd.google-earth.kml+xml"), "csv": ("CSV (zip)", "application/zip"),
                 "html": ("Offline HTML map", "text/html"), "png": ("PNG for slides", "image/png")}
-UPLOAD_TYPES = ["csv", "tsv", "txt", "geojson", "json", "gpkg", "zip", "kml", "kmz"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -431,7 +430,8 @@ with st.sidebar:
     # Viewers get no uploader at all (and whatever they send the upload endpoint is freed below).
     uploads = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{st.session_state.setdefault('upload_round', 0)}", accept_multiple_files=True,
-        type=UPLOAD_TYPES + ["topojson", "fgb", "parquet", "geoparquet", "gpx", "shp", "shx", "dbf", "prj", "cpg"],
+        # No type= list: Streamlit checks it against the name on every rerun and raises, for good, on a
+        # name holding a NUL byte (a hand-made upload). The importer sniffs the content instead.
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
              ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
              "train tracks, or any points, lines and areas.")

@@ -74,3 +74,18 @@ def test_a_viewer_s_file_sent_to_the_upload_endpoint_is_discarded_and_audited(re
     last = audit[audit["action"] == "import"].iloc[-1]
     assert (last["user_name"], last["outcome"]) == ("vera", "refused") and "discarded" in last["detail"]
     assert len(Workspace(store).batches()) == before
+
+
+def test_an_upload_whose_name_holds_a_nul_byte_and_an_rtl_override_imports_under_an_escaped_name(replica):
+    server, store = replica
+    client = Client(server.url, headers={"X-Forwarded-User": "edith", "X-Geo-Proxy-Secret": SECRET})
+    try:
+        client.rerun()
+        data = sample_file(2, 0)[1]
+        batch = client.upload("depot\x00\u202egpj.geojson", data)
+        client.rerun()  # and the session goes on: no rerun raises
+        client.rerun()
+    finally:
+        client.close()
+    stored = Workspace(store).batches().set_index("id").at[batch, "filename"]
+    assert stored == "depot\\x00\\u202egpj.geojson"
