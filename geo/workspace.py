@@ -360,7 +360,10 @@ class SqliteWorkspace(Workspace):
         """BEGIN IMMEDIATE, queued behind another writer (a long import) for up to
         GEO_WRITE_WAIT_SECONDS (default an hour) instead of failing after 30 s; on_wait (or the
         log) hears how long it has waited, once a second."""
-        limit = float(os.environ.get("GEO_WRITE_WAIT_SECONDS") or 3600)
+        try:
+            limit = float(os.environ.get("GEO_WRITE_WAIT_SECONDS") or 3600)
+        except ValueError:
+            raise WorkspaceError("GEO_WRITE_WAIT_SECONDS must be a number of seconds") from None
         con.execute(f"PRAGMA busy_timeout = {WAIT_STEP_MS}")
         started = time.monotonic()
         while True:
