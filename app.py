@@ -11,7 +11,7 @@ from geo import export as exports, style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.export import video
 from geo.model.evidence import GROUPINGS
-from geo.page import resources, session, state, uploads
+from geo.page import degrade, resources, session, state, uploads
 from geo.page.text import plain
 from geo.render import charts, layers, overlay, panels, previewmap, tracks
 from geo.store import access
@@ -33,6 +33,21 @@ nav = session.Navigator.for_data(data, snapshot)
 def current_user() -> access.User:
     """Who sent this request (geo.store.access), worked out afresh in every callback."""
     return access.identify(st.context.headers, session.login_of(st.user))
+
+
+def release_uploads(keep) -> int:
+    """Free the uploads Streamlit holds for this session but no uploader shows now (an import
+    done, a file dropped, anything a viewer sent to the upload endpoint); returns how many."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        session_id, manager = get_script_run_ctx().session_id, get_instance().uploaded_file_mgr
+    except Exception:  # no server runtime (an AppTest)
+        return 0
+    gone = set(getattr(manager, "file_storage", {}).get(session_id, {})) - set(keep)
+    for file_id in gone:
+        manager.remove_file(session_id, file_id)
+    return len(gone)
 
 
 def video_controls(where: str):
@@ -115,8 +130,7 @@ else:
     st.title("DPRK → Russia arms pipeline")
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
                "Every figure is a claim: click a line, an arc, a dot or an area for its sources.")
-problems = [f"Your imported data is unavailable: {p} The bundled map is shown; the page tries again by itself."
-            for p in (ws_problem, snap_problem) if p]
+problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p]
 with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
     for notice in problems + nav.notices(ss) + the_view.notices:
         st.warning(plain(notice), icon="⚠️")
@@ -170,20 +184,26 @@ with side_col, st.container(height=map_height if present else "content", border=
 with st.sidebar:
     st.header("Your data")
     user = current_user()
+    if user.claimed and ws is not None and not ss.get("forged_logged"):  # audited once a session
+        ss.forged_logged = degrade.attempt(lambda: ws.record_refusal(
+            user, "sign-in", f"identity header {user.claimed!r} sent without the proxy's secret"), False)[1] is None
     if user.source == access.LOGIN and not user.name:
         st.button("Sign in to import", key="sign_in", on_click=st.login)
     elif user.source != access.LOCAL or not user.editor:
         st.caption(f"Signed in as **{plain(user.label)}**, " + ("editor." if user.editor else
                    "viewer: you can see and export; editors import and remove."))
-    # Upload (a shapefile as its parts), preview what was found, change it, then import.
-    files = st.file_uploader(
+    # Upload (a shapefile as its parts), preview what was found, change it, then import. Viewers get no
+    # uploader at all; no type= list: Streamlit checks it against the name on every rerun and raises for
+    # good on a name holding a NUL byte, and the importer sniffs the content anyway.
+    if user.editor and ws is not None:
+        resources.warm_importer()
+    files = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{ss.setdefault('upload_round', 0)}", accept_multiple_files=True,
-        disabled=not user.editor or ws is None, type=uploads.UPLOAD_TYPES,
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
              ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
              "train tracks, or any points, lines and areas.")
     if files:
-        reading = st.progress(0.0, text=plain(f"Reading {files[0].name}…"))
+        reading = st.progress(0.0, text=plain(f"Reading {files[0].name[:120]}…"))
         result, problem, columns, sheets = uploads.preview(ss, [(u.file_id, u.name, u.getvalue()) for u in files],
                                                            lambda f: reading.progress(min(1.0, f)))
         reading.empty()
@@ -217,6 +237,8 @@ with st.sidebar:
                   on_click=lambda: uploads.import_previewed(ss, ws, current_user()))
     else:
         uploads.preview(ss, [])
+    if release_uploads([u.file_id for u in files or []]) and not user.editor and ws is not None:
+        degrade.attempt(lambda: ws.record_refusal(user, "import", "upload sent by a viewer; discarded"))
     status, message, details = ss.get("import_report", (None, "", []))
     if status:
         (st.error if status == "error" else st.success)(plain(message))
@@ -231,7 +253,7 @@ with st.sidebar:
                       on_click=lambda b=batch.id: uploads.remove_batch(ss, ws, current_user(), b))
     # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
     # earlier version, whose snapshot was cached before the removal.
-    history = ws.batches(removed=True) if ws is not None else None
+    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
     removed = history[history["removed_at"].notna()] if history is not None else []
     if len(removed):
         with st.expander(f"Removed batches ({len(removed)})"):

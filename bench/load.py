@@ -46,10 +46,11 @@ IMPORTED = re.compile(r"Imported .* as batch (\d+)\.")
 class Client:
     """One browser tab's worth of Streamlit session, without the browser."""
 
-    def __init__(self, base: str, auth: str | None = None, query: str = ""):
+    def __init__(self, base: str, auth: str | None = None, query: str = "", headers: dict | None = None):
         from websockets.sync.client import connect
         self.base, self.query = base.rstrip("/") + "/", query
         self.headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
+        self.headers.update(headers or {})
         self.cookies = {}
         self.http("GET", "_stcore/health")  # the XSRF cookie, and the replica cookie behind nginx
         self.replica = self.last_replica
@@ -93,7 +94,7 @@ class Client:
                 if getattr(proto, "id", ""):
                     self.widgets[proto.id.rsplit("-", 1)[-1]] = proto.id
                 if element.WhichOneof("type") in ("markdown", "alert"):
-                    self.texts.append(proto.body)
+                    self.texts.append(re.sub(r"\\(.)", r"\1", proto.body))  # as shown: Markdown escapes read off
             if until(msg):
                 return msg
 
@@ -120,10 +121,9 @@ class Client:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
         return self.rerun(WidgetState(id=self.widgets[key], trigger_value=True))
 
-    def upload(self, name: str, data: bytes) -> int:
-        """Import a file through the sidebar's uploader; returns the batch id the app reports."""
+    def send_file(self, name: str, data: bytes):
+        """Put a file on the server's upload endpoint, as the uploader does; returns its URLs."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
         ask = BackMsg()
         ask.file_urls_request.request_id = uuid.uuid4().hex
         ask.file_urls_request.session_id = self.session_id
@@ -137,6 +137,14 @@ class Client:
                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         self.http("PUT", urls.upload_url, body, {"Content-Type": f"multipart/form-data; boundary={boundary}",
                                                   "X-Xsrftoken": self.cookies.get("_streamlit_xsrf", "")})
+        return urls
+
+    def upload(self, name: str, data: bytes, refused: str | None = None) -> int | None:
+        """Import a file through the sidebar's uploader; returns the batch id the app reports.
+        With `refused`, the preview must refuse the file with a message holding that text
+        (nothing is imported; returns None)."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+        urls = self.send_file(name, data)
         # The uploader's key counts the imports of this session (upload_0, upload_1, ...): a new
         # round clears it. Choosing the file shows the preview; the Import button stores it.
         key = max((k for k in self.widgets if re.fullmatch(r"upload_\d+", k)), key=lambda k: int(k.split("_")[1]))
@@ -145,6 +153,11 @@ class Client:
         info.name, info.size, info.file_id = name, len(data), urls.file_id
         info.file_urls.CopyFrom(urls)
         self.rerun(state)
+        if refused is not None:
+            if not any(refused in t for t in self.texts):
+                raise RuntimeError(f"{name}: not refused; the app said {[t[:120] for t in self.texts[-3:]]}")
+            self.rerun(WidgetState(id=self.widgets[key]))  # clear the uploader, as the user would
+            return None
         self.rerun(state, WidgetState(id=self.widgets["import_button"], trigger_value=True))
         found = [IMPORTED.search(t) for t in self.texts]
         batch = next((int(m.group(1)) for m in found if m), None)
@@ -167,6 +180,42 @@ def sample_file(who: int, i: int) -> tuple[str, bytes]:
     return f"load-{who}-{i}-{uuid.uuid4().hex[:6]}.geojson", json.dumps(doc).encode()
 
 
+def hostile_file() -> tuple[str, bytes]:
+    """A 98 KB GeoPackage whose second layer is a view that recurses for ever, each row twice the
+    last: read as it claims to be, it pins a core or fills the memory. The app must refuse it."""
+    import sqlite3
+    import struct
+    with tempfile.TemporaryDirectory(prefix="geo-hostile-") as tmp:
+        path = Path(tmp) / "hostile.gpkg"
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA application_id = 1196444487")
+        con.executescript("""
+        CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+            organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+        INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]', NULL);
+        CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+            description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
+        CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+            geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+            CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
+        CREATE TABLE depots (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT, name TEXT);
+        CREATE TABLE padding (data BLOB);
+        CREATE VIEW hostile AS WITH RECURSIVE r(n, pad) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, pad || pad FROM r)
+            SELECT n AS fid, (SELECT geom FROM depots) AS geom, pad AS name FROM r;
+        """)
+        point = b"GP" + bytes([0, 1]) + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, 130.6, 42.3)
+        con.execute("INSERT INTO depots (geom, name) VALUES (?, 'Rajin')", (point,))
+        for layer in ("depots", "hostile"):
+            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+                        "VALUES (?, 'features', ?, 4326)", (layer, layer))
+            con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POINT', 4326, 0, 0)", (layer,))
+        con.execute("INSERT INTO padding VALUES (zeroblob(50000))")
+        con.commit()
+        con.close()
+        return f"hostile-{uuid.uuid4().hex[:6]}.gpkg", path.read_bytes()
+
+
 def peak_memory_mb(pid: int) -> float | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -181,11 +230,12 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=None, pids=()) -> dict:
+def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=None, pids=(), hostile=False) -> dict:
     steppers, loaders = [], []
     errors: list[str] = []
     latencies: list[float] = []
     imported: dict[str, int] = {}
+    refused: list[str] = []
     lock = threading.Lock()
     start_gate = threading.Barrier(sessions + importers)
 
@@ -222,6 +272,11 @@ def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=No
             return
         try:
             start_gate.wait(TIMEOUT)
+            if hostile and n == 0:  # the first importer drops the hostile file before its own
+                name, data = hostile_file()
+                client.upload(name, data, refused="is a view")
+                with lock:
+                    refused.append(name)
             for i in range(files):
                 name, data = sample_file(n, i)
                 batch = client.upload(name, data)
@@ -264,7 +319,8 @@ def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=No
                            "median": round(statistics.median(latencies), 3) if latencies else None,
                            "p95": round(percentile(latencies, 0.95), 3) if latencies else None,
                            "max": round(max(latencies), 3) if latencies else None},
-        "errors": errors, "imported": len(imported), "lost_batches": lost, "duplicated_batches": duplicated,
+        "errors": errors, "imported": len(imported), "hostile_refused": len(refused),
+        "servers_alive": None, "lost_batches": lost, "duplicated_batches": duplicated,
         "batches_missing_in_sessions": missing_in_view,
         "peak_memory_mb": {str(pid): peak_memory_mb(pid) for pid in pids},
     }
@@ -282,8 +338,10 @@ class Cluster:
         password = uuid.uuid4().hex[:12]
         self.auth = f"{self.USER}:{password}" if replicas > 1 else None
         env = {"GEO_WORKSPACE": workspace, "GEO_EDITORS": self.USER}
+        self.secret = uuid.uuid4().hex
         if replicas > 1:
             env["GEO_USER_HEADER"] = "X-Forwarded-User"
+            env["GEO_PROXY_SECRET"] = self.secret
         else:
             env["GEO_USER"] = self.USER
         self.servers = [Server(env) for _ in range(replicas)]
@@ -295,7 +353,8 @@ class Cluster:
         (self.folder / "htpasswd").write_text(f"{self.USER}:{hashed}\n")
         os.chmod(self.folder / "htpasswd", 0o644)
         self.port = free_port()
-        self.nginx = start_nginx(self.folder, [s.port for s in self.servers], self.port, self.folder / "htpasswd")
+        self.nginx = start_nginx(self.folder, [s.port for s in self.servers], self.port, self.folder / "htpasswd",
+                                 self.secret)
         self.url = f"http://127.0.0.1:{self.port}/"
 
     @property
@@ -311,8 +370,10 @@ class Cluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_nginx(folder: Path, ports, port: int, password_file: Path) -> subprocess.Popen:
-    """deploy/nginx.conf as shipped, with its replica ports, listen port and password file swapped."""
+def start_nginx(folder: Path, ports, port: int, password_file: Path, secret: str) -> subprocess.Popen:
+    """deploy/nginx.conf as shipped, with its replica ports, listen port and password file swapped,
+    and its proxy-secret.conf holding `secret` (the replicas' GEO_PROXY_SECRET)."""
+    (folder / "proxy-secret.conf").write_text(f'proxy_set_header X-Geo-Proxy-Secret "{secret}";\n')
     conf = (ROOT / "deploy/nginx.conf").read_text()
     upstreams = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
     conf = re.sub(r"(        server 127\.0\.0\.1:850\d;\n)+", upstreams + "\n", conf)
@@ -348,6 +409,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workspace", default=os.environ.get("GEO_WORKSPACE"),
                         help="the servers' GEO_WORKSPACE, to count lost and duplicated batches")
     parser.add_argument("--pid", type=int, action="append", default=[], help="a server's process id, for its memory")
+    parser.add_argument("--hostile", action="store_true",
+                        help="the first importer also drops a hostile file (a GeoPackage whose layer is a view that "
+                             "recurses for ever), which must be refused while the others go on")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not args.url and not args.start:
@@ -361,7 +425,9 @@ def main(argv=None) -> int:
         args.url, args.user, args.pid = cluster.url, cluster.auth, cluster.pids
     try:
         report = run(args.url, args.sessions, args.steps, args.importers, args.files, args.user, args.workspace,
-                     args.pid)
+                     args.pid, args.hostile)
+        if cluster:
+            report["servers_alive"] = sum(s.proc.poll() is None for s in cluster.servers)
     finally:
         if cluster:
             cluster.stop()
@@ -374,6 +440,10 @@ def main(argv=None) -> int:
         print(f"{report['sessions']} session(s) x {report['steps']} step(s), {report['importers']} importer(s) x "
               f"{report['files']} file(s), on {len(report['replicas_used'])} server(s), {report['seconds']} s")
         print(f"step latency: median {lat['median']} s, p95 {lat['p95']} s, max {lat['max']} s (n={lat['n']})")
+        if args.hostile:
+            print(f"hostile file refused: {report['hostile_refused']}")
+        if report["servers_alive"] is not None:
+            print(f"servers still running at the end: {report['servers_alive']}")
         print(f"imported {report['imported']}; lost {report['lost_batches']}, duplicated "
               f"{report['duplicated_batches']}; batches missing from sessions' views "
               f"{report['batches_missing_in_sessions']}")

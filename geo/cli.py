@@ -137,8 +137,9 @@ def run_data_command(args) -> int:
 
 def describe_error(err: Exception) -> str:
     from geo.data.dataset import DataError
+    from geo.imports.sandbox import ImporterFailed
     from geo.store.workspace import WorkspaceError
-    if isinstance(err, WorkspaceError):
+    if isinstance(err, (WorkspaceError, ImporterFailed)):
         return str(err)
     if isinstance(err, DataError):
         return f"the bundled data has {len(err.problems)} problem(s); run `python -m geo validate`"
@@ -171,10 +172,10 @@ def read_args(args, preview: bool = False):
         source, filename = args.file, None
     else:
         source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
-    from geo.imports import importer
+    from geo.imports import sandbox  # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS
     if preview:
-        return importer.preview(source, filename=filename, limits=limits, **options)
-    return importer.read_file(source, filename=filename, limits=limits, **options)
+        return sandbox.preview(source, filename=filename, limits=limits, **options)
+    return sandbox.read_file(source, filename=filename, limits=limits, **options)
 
 
 def progress_printer(args):
@@ -204,8 +205,7 @@ def inspect_file(args) -> int:
 
 def import_file(args) -> int:
     result = read_args(args)  # read fully before the store is opened: a bad file never touches it
-    from geo.store.workspace import Workspace
-    ws = Workspace()
+    ws = open_store()
     batches = ws.batches()
     same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
     if len(same) and not args.again:
@@ -217,6 +217,20 @@ def import_file(args) -> int:
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
           f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
     return 0
+
+
+def open_store():
+    """The workspace, saying on stderr while a write waits behind another program's (a long import)."""
+    from geo.store.workspace import Workspace
+    ws = Workspace()
+    said = [-1]
+
+    def waiting(seconds):
+        if int(seconds // 10) > said[0]:  # at once, then every 10 s
+            said[0] = int(seconds // 10)
+            print(f"waiting for another write to {ws.where} to finish ({seconds:.0f} s)…", file=sys.stderr, flush=True)
+    ws.on_wait = waiting
+    return ws
 
 
 def workspace_list(args) -> int:
@@ -245,17 +259,17 @@ def workspace_list(args) -> int:
 
 def workspace_log(args) -> int:
     """Every import and removal, and every refused attempt, oldest first."""
+    from geo.safetext import escape
     from geo.store.workspace import Workspace
-    for a in Workspace().audit().itertuples():
+    for a in Workspace().audit().itertuples():  # escaped again: rows written by older versions were not
         batch = f"batch {int(a.batch_id)}" if a.batch_id is not None and a.batch_id == a.batch_id else ""
-        print(f"{a.at}  {a.user_name:<16} {a.action:<7} {a.outcome:<8} {batch} {a.detail}".rstrip())
+        print(f"{a.at}  {escape(a.user_name):<16} {a.action:<7} {a.outcome:<8} {batch} {escape(a.detail)}".rstrip())
     return 0
 
 
 def workspace_remove(args) -> int:
-    from geo.store.workspace import Workspace
     try:
-        Workspace().remove(args.batch_id)  # as the local user: refused unless an editor (geo.store.access)
+        open_store().remove(args.batch_id)  # as the local user: refused unless an editor (geo.store.access)
     except KeyError as err:
         return fail(str(err.args[0]))
     print(f"removed batch {args.batch_id}")

@@ -74,6 +74,7 @@ class Server:
             raise Unavailable(f"the server did not start: {(done.stderr + log).strip()[-400:]}")
         self.bindir = bindir
         self.data = data
+        self.options = opts
         self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _template(self):
@@ -99,6 +100,19 @@ class Server:
             con.execute(f"DROP DATABASE IF EXISTS {name}")
             con.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
         return self.url_for(name)
+
+    def pause(self):
+        """Stop the server as an outage would (every connection dropped), keeping its data."""
+        done = self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "stop")
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {done.stderr.strip()[-300:]}")
+
+    def resume(self):
+        """Start a paused server again on the same port, with the same data."""
+        done = self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-l", self.folder / "log", "-o", self.options,
+                              "-w", "-t", "60", "start")
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()[-300:]}")
 
     def stop(self):
         if self.folder is None:

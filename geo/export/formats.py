@@ -41,12 +41,13 @@ import pyogrio
 import shapely
 
 from geo import style
-from geo.view import overlay as imported
-from geo.render import layers, panels
-from geo.geometry.screenlines import EARTH, mercator
-from geo.view import view_for
-from geo.store.workspace import Snapshot
 from geo.geometry.projection import WGS84
+from geo.geometry.screenlines import EARTH, mercator
+from geo.render import layers, panels
+from geo.safetext import plain_text_figures
+from geo.store.workspace import Snapshot
+from geo.view import overlay as imported
+from geo.view import view_for
 
 TITLE = "DPRK → Russia arms pipeline"
 NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
@@ -73,7 +74,7 @@ def view_features(data, state: records.MapState, snapshot: Snapshot | None = Non
         for r in view.features(layer_id):
             if layer_id == "railcars":
                 parts.append(row(layer_id, r, shapely.Point(r["position"]), "railcars",
-                                 str(claims.at[r["feature_id"], "url"]) if r["feature_id"] in claims.index else ""))
+                                 plain(claims.at[r["feature_id"], "url"]) if r["feature_id"] in claims.index else ""))
                 continue
             frame, url_column = tables[layer_id]
             feature = frame[frame["id"] == r["feature_id"]].iloc[0]
@@ -89,7 +90,7 @@ def view_features(data, state: records.MapState, snapshot: Snapshot | None = Non
             parts.append(row(layer_id, {"feature_id": f"ws{f['feature_id']}", "name": f.get("name") or "",
                                         "detail": imported.describe(f), "claimant": "",
                                         "when": f"{when:%Y-%m-%d}" if pd.notna(when) else ""},
-                             f.geometry, f["kind"], str(f.get("url", "") or "")))
+                             f.geometry, f["kind"], plain(f.get("url", ""))))
     for t in shown.get("tracks", imported.empty_frame([])).itertuples():
         parts.append(row("tracks", {"feature_id": str(t.track_id), "name": t.name,
                                     "detail": f"{t.points} position(s)", "claimant": "",
@@ -108,7 +109,7 @@ def row(layer_id, record, geometry, kind="", url="") -> dict:
 
 
 def plain(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating)) and np.isnan(value)):
         return ""
     return str(value)
 
@@ -125,7 +126,7 @@ def sources(data, state: records.MapState, snapshot: Snapshot | None = None,
     claim known on the date, then the source pages of the features shown, the basemap and
     the imported files."""
     claims = claims_on(data, state, snapshot)
-    rows = [{"type": "claim", "claimant": c.claimant, "outlet": c.outlet, "url": c.url,
+    rows = [{"type": "claim", "claimant": c.claimant, "outlet": c.outlet, "url": plain(c.url),
              "note": f"{c.metric}, as of {c.as_of_date:%Y-%m-%d}"} for c in claims.itertuples()]
     features = view_features(data, state, snapshot) if features is None else features
     for url in sorted(set(features["url"]) - {""} - {r["url"] for r in rows}):
@@ -214,7 +215,8 @@ def to_gpkg(data, state, snapshot=None) -> bytes:
 def to_kml(data, state, snapshot=None) -> bytes:
     features = view_features(data, state, snapshot)
     meta = metadata(data, state, snapshot, features)
-    kml = features.rename(columns={"name": "Name"}).assign(description=features["detail"])
+    # Description balloons are HTML: escaped as the HTML export escapes its tooltips.
+    kml = features.rename(columns={"name": "Name"}).assign(description=features["detail"].map(html.escape))
     with tempfile.TemporaryDirectory(prefix="geo-export-") as tmp:
         path = Path(tmp) / "export.kml"
         write_layers(kml, path, "LIBKML", dataset_options={
@@ -387,6 +389,7 @@ def slide_view(data, state, snapshot=None):
     return view_for(data, snapshot, state)
 
 
+@plain_text_figures
 def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
                  heading: str | None = None, caption: str | None = None, px_scale: float = 1.0):
     """The slide as a matplotlib Figure (with an Agg canvas) and its metadata. With a `caption`

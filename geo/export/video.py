@@ -25,10 +25,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from geo.view import records
 from geo.export import formats as export
-from geo.render import layers
 from geo.model import timeline
+from geo.render import layers
+from geo.safetext import plain_text_figures
+from geo.view import records
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 FORMATS = ("mp4", "gif")
@@ -127,6 +128,7 @@ def shot_frame(data, shot: Shot, size: tuple[int, int], snapshot=None) -> np.nda
     return figure_rgb(fig)
 
 
+@plain_text_figures
 def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None) -> np.ndarray:
     """Every claimant and outlet behind the shots, the basemap and track, and the data version."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

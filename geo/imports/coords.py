@@ -31,6 +31,7 @@ from shapely.errors import GEOSException
 from geo.geometry.projection import WGS84
 from geo.imports import edges, names
 from geo.imports.filecheck import ImportProblem, first_line
+from geo.safetext import number
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -334,7 +335,12 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         notes.append(f"no CRS in the file; {assume_crs} assumed as asked")
     present = present_mask(geoms)
     if not present.any():
+        if any(g is not None for g in geoms):  # points of NaN (a GPS with no fix) are geometry, not coordinates
+            raise ImportProblem(filename, "no valid coordinates: every coordinate in the file is missing or not a "
+                                          "number")
         raise ImportProblem(filename, "no geometry in any record")
+    if not np.isfinite(shapely.get_coordinates(geoms[present])).any():
+        raise ImportProblem(filename, "no valid coordinates: every coordinate in the file is missing or not a number")
     if shapely.has_z(geoms[present]).any():
         n = int(shapely.has_z(geoms[present]).sum())
         geoms[present] = shapely.force_2d(geoms[present])
@@ -365,7 +371,7 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         if not lonlat_by_name and not in_range[present].all():
             coords = shapely.get_coordinates(geoms[present])
             raise ImportProblem(filename, "no CRS given and the coordinates are not lon/lat (x from "
-                                          f"{coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
+                                          f"{number(np.nanmin(coords[:, 0]))} to {number(np.nanmax(coords[:, 0]))}); "
                                           "upload the shapefile's .prj with it or put a crs in the file, or on the "
                                           "command line name the CRS with --crs")
         if loaded.coord_columns is None:
@@ -401,7 +407,7 @@ def to_lonlat(loaded, filename: str, kind: str, max_vertices: int, assume_crs, s
         if swapped:
             raise ImportProblem(filename, swapped)
         raise ImportProblem(filename, "the file says lon/lat (EPSG:4326) but no coordinate is within ±180/±90 "
-                                      f"(x from {coords[:, 0].min():,.0f} to {coords[:, 0].max():,.0f}); "
+                                      f"(x from {number(np.nanmin(coords[:, 0]))} to {number(np.nanmax(coords[:, 0]))}); "
                                       "it was probably saved in a projected CRS without saying so")
     values = np.asarray(series.values, dtype=object)
     for i in np.flatnonzero(~in_range & present):

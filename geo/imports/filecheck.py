@@ -259,6 +259,38 @@ def check_zip(raw: bytes, filename: str, limits: Limits) -> tuple[zipfile.ZipFil
     return archive, infos
 
 
+def refuse_views(con, filename: str):
+    """Refuse a GeoPackage (an open sqlite3 connection to it) whose layers, or whose own gpkg_ and
+    rtree_ tables, are views: SQL that would run when read. Only sqlite_master, and
+    gpkg_contents once it is known to be a table, are read here, so no SQL of the file runs."""
+    import sqlite3
+    try:
+        kinds = dict(con.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"))
+        layers = [str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents")] \
+            if kinds.get("gpkg_contents") == "table" else []
+    except sqlite3.DatabaseError:
+        raise ImportProblem(filename, "unreadable gpkg: damaged: not a valid SQLite database") from None
+    views = [n for n, kind in kinds.items()
+             if kind == "view" and (n in layers or n.lower().startswith(("gpkg", "rtree")))]
+    if views:
+        name = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in views[0][:80])
+        raise ImportProblem(filename, f"refused: layer {name!r} is a view (SQL stored in the file, which runs "
+                                      "when it is read); export it as a table and import that")
+
+
+def precheck_gpkg(raw: bytes, filename: str):
+    """refuse_views on the bytes, before anything else opens the file."""
+    import sqlite3
+    con = sqlite3.connect(":memory:")
+    try:
+        con.deserialize(raw)
+        refuse_views(con, filename)
+    except sqlite3.DatabaseError:
+        raise ImportProblem(filename, "unreadable gpkg: damaged: not a valid SQLite database") from None
+    finally:
+        con.close()
+
+
 def check(raw: bytes, filename: str, limits: Limits) -> str:
     """Every check that needs no parsing; returns the sniffed format."""
     fmt = sniff(raw, filename)
@@ -270,6 +302,8 @@ def check(raw: bytes, filename: str, limits: Limits) -> str:
         precheck_kml(raw, filename, limits)
     elif fmt == "gpx":
         precheck_gpx(raw, filename, limits)
+    elif fmt == "gpkg":
+        precheck_gpkg(raw, filename)
     elif fmt == "csv":
         decode_text(raw, filename)
     return fmt

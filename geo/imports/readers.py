@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,8 @@ from shapely.errors import GEOSException
 from geo.geometry.projection import WGS84
 from geo.imports import coords, dbfcodes, sheets, textlines
 from geo.imports.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, check_zip, decode_text, first_line,
-                                   precheck_geojson, precheck_gpx, precheck_kml, sniff)
+                                   precheck_geojson, precheck_gpx, precheck_kml, refuse_views, sniff)
+from geo.safetext import escape
 
 GDAL_ERRORS = (DataSourceError, DataLayerError, FieldError, GeometryError, GEOSException)
 
@@ -130,7 +132,24 @@ def read_topojson(raw, filename, tmp, limits, options):
 
 
 def read_gpkg(raw, filename, tmp, limits, options):
-    return load_vector(write_temp(raw, tmp, "input.gpkg"), filename, "gpkg", limits)
+    path = write_temp(raw, tmp, "input.gpkg")
+    refuse_gpkg_views(path, filename)
+    return load_vector(path, filename, "gpkg", limits)
+
+
+def refuse_gpkg_views(path: Path, filename: str):
+    """A GeoPackage is a SQLite database, and a view in it is SQL that runs when the layer is
+    read: it may recurse forever or build rows of any size. Layers that are views, and views
+    standing in for the GeoPackage's own tables, are refused (geo.imports.filecheck.refuse_views)."""
+    import sqlite3
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error:
+        raise ImportProblem(filename, "unreadable gpkg: damaged: not a valid SQLite database") from None
+    try:
+        refuse_views(con, filename)
+    finally:
+        con.close()
 
 
 def read_flatgeobuf(raw, filename, tmp, limits, options):
@@ -248,7 +267,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
                 member = next((i for i in by_ext.get(ext, [])
                                if str(PurePosixPath(i.filename).with_suffix("")).lower() == stem), None)
                 if member is not None:
-                    parts[ext] = (lambda m=member: extract(archive, m, limits))
+                    parts[ext] = (lambda m=member: extract(archive, m, limits, filename))
             groups.append((shp.filename, parts))
         return load_shapefiles(groups, filename, tmp, limits, "in the zip", options.encoding)
     for ext in (".kml", ".gpkg", ".geojson", ".json", ".topojson", ".fgb", ".gpx", ".parquet", ".csv", ".tsv",
@@ -256,7 +275,7 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
         if by_ext.get(ext):
             members = by_ext[ext]
             member = next((m for m in members if PurePosixPath(m.filename).name.lower() == "doc.kml"), members[0])
-            inner = extract(archive, member, limits)
+            inner = extract(archive, member, limits, filename)
             loaded = load(inner, PurePosixPath(member.filename).name, tmp, limits, options, depth=1)
             loaded.format = "kmz" if ext == ".kml" else f"zip/{loaded.format}"
             if len(members) > 1:
@@ -266,15 +285,20 @@ def load_zip(raw: bytes, filename: str, tmp: Path, limits: Limits, options: Read
     raise ImportProblem(filename, f"zip holds no .shp, .kml, .gpkg, .geojson, .fgb, .gpx or .csv (found {names})")
 
 
-def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+def extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits, filename: str | None = None) -> bytes:
     """A member's bytes, read in chunks and cut off at the limit whatever its header claims."""
     out, size = io.BytesIO(), 0
-    with archive.open(info) as member:
-        while chunk := member.read(MB):
-            size += len(chunk)
-            if size > limits.max_bytes:
-                raise ImportProblem(archive.filename or "zip", "refused: a zip member unpacks past the size limit")
-            out.write(chunk)
+    try:
+        with archive.open(info) as member:
+            while chunk := member.read(MB):
+                size += len(chunk)
+                if size > limits.max_bytes:
+                    raise ImportProblem(filename or archive.filename or "zip", "refused: a zip member unpacks past the size limit")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as err:  # a lying size or CRC, or torn compressed data
+        what = "does not match its checksum" if "CRC" in str(err) else "cannot be unpacked"
+        raise ImportProblem(filename or archive.filename or "zip", f"archive damaged: member {escape(info.filename, 80)!r} "
+                                                       f"{what}") from None
     return out.getvalue()
 
 

@@ -16,10 +16,11 @@ from collections import OrderedDict
 
 from geo import style
 from geo.data import dataset as datasets
+from geo.imports import sandbox
 from geo.render import charts, layers, tracks
 from geo.store import workspace
 
-RETRY_SECONDS = 5.0
+RETRY_SECONDS = 0.0  # a store that failed is tried again on the next rerun: it may be back
 
 
 class Lru:
@@ -109,6 +110,12 @@ class Workspaces:
 
 
 workspaces = Workspaces()
+
+
+@functools.lru_cache(maxsize=1)
+def warm_importer() -> None:
+    """Once per server: an import worker started ahead of the first preview (geo.imports.sandbox)."""
+    sandbox.warm()
 
 
 def workspace_target() -> str:

@@ -9,23 +9,12 @@ by geo.render.panels escapes with html.escape instead.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from geo.safetext import escape
 
 MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
 
 
-def visible(text: str) -> str:
-    """Control and format characters (newlines, NUL, right-to-left overrides, which reverse or hide
-    what follows) shown as escapes such as \\n and \\u202e."""
-    out = []
-    for ch in str(text):
-        if not unicodedata.category(ch).startswith("C"):
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
-
-
 def plain(text) -> str:
     """`text` for Streamlit's Markdown, to be read as written: one line, nothing interpreted."""
-    return MARKDOWN.sub(r"\\\1", visible(text))
+    return MARKDOWN.sub(r"\\\1", escape(text))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Callable, MutableMapping
 
-from geo.imports import importer
+from geo.imports import importer, sandbox
+from geo.safetext import escape
 from geo.store import workspace
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,10 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
     key = (ids, tuple(sorted(opts.items())))
     if ss.get("import_preview", (None,))[0] != key:
         parts = [(name, data) for _, name, data in files]
-        try:
-            result, problem = importer.read_parts(parts, progress=progress, **opts), ""
-        except importer.ImportProblem as err:
+        try:  # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS (geo.imports.sandbox)
+            result, problem = sandbox.read_parts(parts, progress=progress, **opts), ""
+        except (importer.ImportProblem, sandbox.ImporterFailed) as err:  # the traceback is in the server's log
             result, problem = None, str(err)
-        except Exception as err:  # an importer bug: one line here, the traceback only in the server's log
-            log.exception("importer failed on %s", files[0][1])
-            result, problem = None, (f"{files[0][1]}: the importer could not read this file ({type(err).__name__}); "
-                                     "the server's log has the details")
         ss["import_preview"] = (key, result, problem, importer.header_columns(parts, opts["sheet"]),
                                 importer.sheet_names(parts))
     _, result, problem, header, workbook_sheets = ss["import_preview"]

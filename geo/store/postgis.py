@@ -23,6 +23,7 @@ filters (QGIS's temporal controller).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import threading
@@ -31,8 +32,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.store import access
 from geo.imports.importer import ImportResult
+from geo.safetext import escape
+from geo.store import access
 from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, Snapshot, Workspace, WorkspaceError, as_fronts,
                            batches_frame, default_target, feature_rows, features_frame, millis, now_iso, tracks_frame, version_of)
 
@@ -227,7 +229,7 @@ class PostgisWorkspace(Workspace):
             batch_id = con.execute(
                 "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
                 "input_crs, warnings, skipped) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (result.filename, result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
+                (escape(result.filename, 300), result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
                  result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped))).fetchone()[0]
             if result.kind == "tracks":
                 copy_tracks(con, batch_id, frame)
@@ -253,6 +255,14 @@ class PostgisWorkspace(Workspace):
             audit(con, user.label, "remove", batch_id, "done", "")
 
         self._run(work)
+
+    def vouch(self, user: access.User) -> access.User:
+        """A local user (the command line) is recorded with the database role it writes as."""
+        if user.source != access.LOCAL or user.db_role:
+            return user
+        if getattr(self, "_role", None) is None:
+            self._role = self._run(lambda con: con.execute("SELECT current_user").fetchone()[0], read_only=True)
+        return dataclasses.replace(user, db_role=str(self._role))
 
     def _record(self, user_name, action, batch_id, outcome, detail) -> None:
         self._run(lambda con: audit(con, user_name, action, batch_id, outcome, detail))
@@ -315,7 +325,7 @@ def migrate(con, where) -> int:
 
 def audit(con, user_name, action, batch_id, outcome, detail):
     con.execute("INSERT INTO audit(at, user_name, action, batch_id, outcome, detail) VALUES (%s, %s, %s, %s, %s, %s)",
-                (now_iso(), user_name, action, batch_id, outcome, detail))
+                (now_iso(), escape(user_name, 300), action, batch_id, outcome, escape(detail, 300)))
 
 
 def copy_features(con, batch_id, kind, frame):

@@ -24,7 +24,7 @@ only in the UI, so no client can get around it.
 
 Every write is one `BEGIN IMMEDIATE` transaction: an import is all-or-nothing (a failure
 midway rolls back to exactly the store before it), and concurrent writers queue on the
-lock (busy_timeout) instead of failing or interleaving. WAL lets readers carry on meanwhile,
+lock (queued, with on_wait told how long) instead of failing or interleaving. WAL lets readers carry on meanwhile,
 and a snapshot reads inside one transaction, so it never mixes two versions.
 Each operation opens its own short-lived connection, so a Workspace may be shared across
 Streamlit's threads, and the file is checkpointed (no -wal left over) when idle.
@@ -48,14 +48,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.store import access
+from geo.geometry.projection import WGS84
 from geo.imports.frontlayers import latest_per_status
 from geo.imports.importer import ImportResult
-from geo.geometry.projection import WGS84
+from geo.safetext import escape
+from geo.store import access
 
 SCHEMA_VERSION = "2"
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
 BUSY_TIMEOUT_MS = 30_000
+WAIT_STEP_MS = 1_000  # a queued writer looks up (and says it is waiting) once a second
 DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "generic": "date"}
 META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
@@ -204,7 +206,7 @@ class Workspace:
                   detail: str = "") -> access.User:
         """The user, if an editor; otherwise log and audit the refusal and raise NotAllowed.
         add() and remove() call it themselves; callers may call it first to refuse early."""
-        user = user or access.local_user()
+        user = self.vouch(user or access.local_user())
         if user.editor:
             return user
         log.warning("refused %s of %s by viewer %s", action, batch_id if batch_id is not None else detail,
@@ -212,6 +214,16 @@ class Workspace:
         self._record(user.label, action, batch_id, "refused", detail)
         what = f"batch {batch_id}" if batch_id is not None else detail
         raise NotAllowed(f"{user.label} may view but not {action} {what}: only editors change the workspace")
+
+    def vouch(self, user: access.User) -> access.User:
+        """The user as the store records them (PostGIS adds the database role of a local user)."""
+        return user
+
+    def record_refusal(self, user: access.User, action: str, detail: str = "") -> None:
+        """Audit an attempt refused before it reached the store: an identity header sent without
+        the proxy's secret, a viewer's upload. Names and detail are escaped into one line."""
+        log.warning("refused %s by %s: %s", action, user.label, escape(detail, 300))
+        self._record(user.label, action, None, "refused", detail)
 
     # --- reading ---------------------------------------------------------------------------------------
 
@@ -289,10 +301,15 @@ class SqliteWorkspace(Workspace):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
             raise WorkspaceError(f"cannot create the folder for {self.path}: {err.strerror or err}") from None
+        self.on_wait = None  # called with the seconds waited while another writer holds the store
         with self._connect() as con:
             self._set_wal(con)
-        with self._write() as con:
-            self.schema_version = migrate(con, self.path)
+            found = stored_version(con)
+        if found == int(SCHEMA_VERSION):  # nothing to migrate: no write lock, so opening never waits
+            self.schema_version = found
+        else:
+            with self._write() as con:
+                self.schema_version = migrate(con, self.path)
 
     # --- connections ---------------------------------------------------------------------------------
 
@@ -307,13 +324,16 @@ class SqliteWorkspace(Workspace):
             con.execute("PRAGMA foreign_keys = ON")
             yield con
         except sqlite3.DatabaseError as err:
-            raise WorkspaceError(f"workspace {self.path}: {err}") from None
+            raise WorkspaceError(sqlite_problem(self.path, err)) from None
         finally:
             con.close()
 
     @staticmethod
     def _set_wal(con):
         # Switching to WAL needs a moment alone with the file; another process may hold it.
+        # A store in WAL already stays so (the mode is kept in the file): nothing to wait for.
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
         for attempt in range(100):
             try:
                 con.execute("PRAGMA journal_mode = WAL")
@@ -329,13 +349,39 @@ class SqliteWorkspace(Workspace):
     def _write(self):
         """One IMMEDIATE transaction: committed whole, or rolled back whole on any exception."""
         with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+            self._begin_write(con)
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+
+    def _begin_write(self, con):
+        """BEGIN IMMEDIATE, queued behind another writer (a long import) for up to
+        GEO_WRITE_WAIT_SECONDS (default an hour) instead of failing after 30 s; on_wait (or the
+        log) hears how long it has waited, once a second."""
+        try:
+            limit = float(os.environ.get("GEO_WRITE_WAIT_SECONDS") or 3600)
+        except ValueError:
+            raise WorkspaceError("GEO_WRITE_WAIT_SECONDS must be a number of seconds") from None
+        con.execute(f"PRAGMA busy_timeout = {WAIT_STEP_MS}")
+        started = time.monotonic()
+        while True:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+                waited = time.monotonic() - started
+                if waited > limit:
+                    raise WorkspaceError(f"the workspace {self.path} stayed busy for {waited:,.0f} s (another "
+                                         "program is still writing to it); nothing was changed, try again later") \
+                        from None
+                (self.on_wait or (lambda s: log.info("waiting %.0f s for another writer", s)))(waited)
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     @contextmanager
     def _read(self):
@@ -355,7 +401,7 @@ class SqliteWorkspace(Workspace):
             cur = con.execute(
                 "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
                 "input_crs, warnings, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.filename, result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
+                (escape(result.filename, 300), result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
                  result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped)))
             batch_id = cur.lastrowid
             if result.kind == "tracks":
@@ -383,7 +429,7 @@ class SqliteWorkspace(Workspace):
     @staticmethod
     def _audit(con, user_name, action, batch_id, outcome, detail):
         con.execute("INSERT INTO audit(at, user_name, action, batch_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                    (now_iso(), user_name, action, batch_id, outcome, detail))
+                    (now_iso(), escape(user_name, 300), action, batch_id, outcome, escape(detail, 300)))
 
     def _record(self, user_name, action, batch_id, outcome, detail) -> None:
         with self._write() as con:
@@ -461,6 +507,25 @@ class SqliteWorkspace(Workspace):
                         fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks)
 
 
+def stored_version(con) -> int | None:
+    """The schema version a SQLite store holds (None: a new file), read without a write lock."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return None
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 1
+
+
+def sqlite_problem(path, err) -> str:
+    """A SQLite error as one line a user can act on."""
+    text = str(err)
+    if "disk is full" in text or getattr(err, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+        return (f"the disk holding the workspace {path} is full: nothing was imported or changed; "
+                "free some space and try again")
+    if "disk I/O error" in text:
+        return f"the workspace {path} could not be read or written (disk I/O error): nothing was changed"
+    return f"workspace {path}: {text}"
+
+
 def migrate(con, where) -> int:
     """Bring a SQLite store to SCHEMA_VERSION inside the caller's write transaction."""
     known = int(SCHEMA_VERSION)
@@ -500,7 +565,8 @@ def json_value(value):
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
         stamp = pd.Timestamp(value)
-        return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
+        day = f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}"  # strftime drops the zeros of years < 1000
+        return day if stamp == stamp.normalize() else day + stamp.isoformat()[stamp.isoformat().index("T"):]
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (np.integer,)):
@@ -549,6 +615,6 @@ def features_frame(rows) -> gpd.GeoDataFrame:
                                             if c in META_COLUMNS or c == "geometry"})
     meta = pd.DataFrame({"feature_id": ids, "batch_id": batch_ids, "source_file": files, "kind": kinds,
                          "name": names,
-                         "date": pd.to_datetime(pd.Series(dates, dtype=object)).astype("datetime64[s]")})
+                         "date": pd.to_datetime(pd.Series(dates, dtype=object), format="ISO8601").astype("datetime64[s]")})
     geometry = shapely.from_wkb(np.array(blobs, dtype=object))
     return gpd.GeoDataFrame(pd.concat([meta, properties], axis=1), geometry=list(geometry), crs=WGS84)

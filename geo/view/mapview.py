@@ -56,6 +56,8 @@ class MapView:
         """Claims published by the date (in period mode: within its month), after the filters,
         bundled and imported alike: the claims the exports list."""
         known = timeline.known_claims(self.prepared.claims, self.state.date, self.state.mode)
+        if "source_file" not in known.columns:  # no workspace claims joined: every claim is bundled
+            known = known.assign(source_file="")
         return known.sort_values(["metric", "as_of_date", "claimant", "id"]).reset_index(drop=True)
 
 
