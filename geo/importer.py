@@ -13,6 +13,9 @@ accept and refuse exactly the same files. The work is split by concern:
 - geo.dates: dates and times, read per column and never guessed silently.
 - geo.recognise: the kind, and our own tables checked by the bundled data's validation.
 - geo.bigcsv: large track CSVs streamed in chunks.
+- geo.textlines (CSV preambles, GeoJSONSeq), geo.sheets (Excel), geo.dbfcodes (shapefile text
+  encodings), geo.names (column names in Russian, Ukrainian and Korean), geo.edges (coordinates
+  at ±180/±90, swapped axes per feature), geo.frontlayers (front exports split by status).
 
 The rules:
 

@@ -387,3 +387,16 @@ def test_when_the_first_table_has_no_coordinates_the_page_still_offers_the_sheet
     at.run()
     assert not at.exception, at.exception
     assert "**mixed.xlsx**: 1 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
+
+
+def test_a_large_track_csv_with_a_comment_preamble_is_streamed_from_its_header(tmp_path):
+    path = tmp_path / "ais.csv"
+    rows = [f"{273000000 + i % 50},2024-01-17T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z,"
+            f"{42 + (i % 1000) / 10000:.4f},{130 + (i % 997) / 10000:.4f}" for i in range(220_000)]
+    path.write_text("# AIS positions, made-up values\n# exported for the tests\nmmsi,timestamp,lat,lon\n"
+                    + "\n".join(rows) + "\n")
+    assert path.stat().st_size > 8 * 1024 * 1024
+    result = read_file(path)
+    assert result.kind == "tracks" and len(result.frame) == 220_000 and result.details.get("streamed")
+    assert result.frame["track_id"].nunique() == 50
+    assert result.summary()["bounds_lonlat"] == pytest.approx([130.0, 42.0, 130.0996, 42.0999])
