@@ -278,7 +278,11 @@ def swapped_note(geoms: np.ndarray) -> str | None:
     if given < 0.5 and swapped == 1.0:
         return (f"coordinates look swapped (lat, lon instead of lon, lat): {1 - given:.0%} are out of range as "
                 f"given and none when swapped; {advice}")
-    if given < 1.0:
+    if given < 1.0:  # some features out of range: would swapping bring them in?
+        features, _, movers = edges.swapped_by_feature(arr, None)
+        if movers:
+            return (f"coordinates look swapped (lat, lon instead of lon, lat) in part of the file: {movers} of "
+                    f"{features} features are out of range as given and would be in range if swapped; {advice}")
         return None
     area, names = subject_area()
     if area is None:

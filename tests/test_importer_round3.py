@@ -400,3 +400,16 @@ def test_a_large_track_csv_with_a_comment_preamble_is_streamed_from_its_header(t
     assert result.kind == "tracks" and len(result.frame) == 220_000 and result.details.get("streamed")
     assert result.frame["track_id"].nunique() == 50
     assert result.summary()["bounds_lonlat"] == pytest.approx([130.0, 42.0, 130.0996, 42.0999])
+
+
+def test_features_out_of_range_that_swapping_would_bring_in_are_counted(tmp_path):
+    path = tmp_path / "mixed.geojson"
+    points = [(130.3, 42.25), (132.35, 42.88), (131.9, 43.1), (42.3, 130.4), (43.0, 131.0)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": f"p{i}"}, "geometry": {"type": "Point", "coordinates": list(p)}}
+        for i, p in enumerate(points)]}))
+    result = read_file(path)
+    assert len(result.frame) == 3 and len(result.skipped) == 2
+    assert any("2 of 5 features are out of range as given and would be in range if swapped" in w
+               for w in result.warnings)
+    assert result.summary()["bounds_lonlat"] == pytest.approx([130.3, 42.25, 132.35, 43.1])
