@@ -46,9 +46,7 @@ GEOJSON_RE = re.compile(r'^\s*\{\s*"(type|coordinates)"\s*:')
 def tokens(name: str) -> list[str]:
     """'Facility Latitude' -> ['facility', 'latitude']; 'Latitude (deg)' -> ['latitude']; 'decimalLatitude'
     -> ['decimal', 'latitude']."""
-    text = re.sub(r"\(.*?\)|\[.*?\]", " ", str(name))
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [t for t in re.split(r"[\W_]+", text.lower()) if t]  # words in any script (Широта, 위도)
+    return list(names.words(name))  # words in any script (Широта, 위도)
 
 
 def axis_of(name: str) -> tuple[str, int, tuple] | None:
