@@ -58,7 +58,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 
 import round3_files as rf  # noqa: E402
-from conftest import ROOT  # noqa: E402
+from conftest import ROOT, shown  # noqa: E402
 from geo.view import overlay as imported
 from geo.store import workspace as wsmod  # noqa: E402
 from geo.store.workspace import Workspace  # noqa: E402
@@ -348,14 +348,14 @@ def test_the_page_lists_a_workbooks_sheets_and_reads_the_one_chosen(tmp_path):
     at.file_uploader(key="upload_0").set_value(("tests.xlsx", raw, "application/octet-stream"))
     at.run()
     assert not at.exception, at.exception
-    said = "\n".join(m.value for m in at.sidebar.markdown)
-    assert "**tests.xlsx**: 3 generic feature(s) (xlsx)" in said
+    said = "\n".join(shown(m.value) for m in at.sidebar.markdown)
+    assert "tests.xlsx: 3 generic feature(s) (xlsx)" in said
     sheet = at.selectbox(key="import_sheet")
     assert list(sheet.options)[1:] == ["About", "Tests", "Sites"]
     sheet.set_value("Sites")
     at.run()
     assert not at.exception, at.exception
-    assert "**tests.xlsx**: 2 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "tests.xlsx: 2 generic feature(s) (xlsx)" in "\n".join(shown(m.value) for m in at.sidebar.markdown)
 
 
 def test_an_old_xls_workbook_is_refused_with_the_way_out(tmp_path):
@@ -388,4 +388,30 @@ def test_when_the_first_table_has_no_coordinates_the_page_still_offers_the_sheet
     at.selectbox(key="import_sheet").set_value("Sites")
     at.run()
     assert not at.exception, at.exception
-    assert "**mixed.xlsx**: 1 generic feature(s) (xlsx)" in "\n".join(m.value for m in at.sidebar.markdown)
+    assert "mixed.xlsx: 1 generic feature(s) (xlsx)" in "\n".join(shown(m.value) for m in at.sidebar.markdown)
+
+
+def test_a_large_track_csv_with_a_comment_preamble_is_streamed_from_its_header(tmp_path):
+    path = tmp_path / "ais.csv"
+    rows = [f"{273000000 + i % 50},2024-01-17T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z,"
+            f"{42 + (i % 1000) / 10000:.4f},{130 + (i % 997) / 10000:.4f}" for i in range(220_000)]
+    path.write_text("# AIS positions, made-up values\n# exported for the tests\nmmsi,timestamp,lat,lon\n"
+                    + "\n".join(rows) + "\n")
+    assert path.stat().st_size > 8 * 1024 * 1024
+    result = read_file(path)
+    assert result.kind == "tracks" and len(result.frame) == 220_000 and result.details.get("streamed")
+    assert result.frame["track_id"].nunique() == 50
+    assert result.summary()["bounds_lonlat"] == pytest.approx([130.0, 42.0, 130.0996, 42.0999])
+
+
+def test_features_out_of_range_that_swapping_would_bring_in_are_counted(tmp_path):
+    path = tmp_path / "mixed.geojson"
+    points = [(130.3, 42.25), (132.35, 42.88), (131.9, 43.1), (42.3, 130.4), (43.0, 131.0)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": f"p{i}"}, "geometry": {"type": "Point", "coordinates": list(p)}}
+        for i, p in enumerate(points)]}))
+    result = read_file(path)
+    assert len(result.frame) == 3 and len(result.skipped) == 2
+    assert any("2 of 5 features are out of range as given and would be in range if swapped" in w
+               for w in result.warnings)
+    assert result.summary()["bounds_lonlat"] == pytest.approx([130.3, 42.25, 132.35, 43.1])

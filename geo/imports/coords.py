@@ -47,9 +47,7 @@ GEOJSON_RE = re.compile(r'^\s*\{\s*"(type|coordinates)"\s*:')
 def tokens(name: str) -> list[str]:
     """'Facility Latitude' -> ['facility', 'latitude']; 'Latitude (deg)' -> ['latitude']; 'decimalLatitude'
     -> ['decimal', 'latitude']."""
-    text = re.sub(r"\(.*?\)|\[.*?\]", " ", str(name))
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [t for t in re.split(r"[\W_]+", text.lower()) if t]  # words in any script (Широта, 위도)
+    return list(names.words(name))  # words in any script (Широта, 위도)
 
 
 def axis_of(name: str) -> tuple[str, int, tuple] | None:
@@ -279,7 +277,11 @@ def swapped_note(geoms: np.ndarray) -> str | None:
     if given < 0.5 and swapped == 1.0:
         return (f"coordinates look swapped (lat, lon instead of lon, lat): {1 - given:.0%} are out of range as "
                 f"given and none when swapped; {advice}")
-    if given < 1.0:
+    if given < 1.0:  # some features out of range: would swapping bring them in?
+        features, _, movers = edges.swapped_by_feature(arr, None)
+        if movers:
+            return (f"coordinates look swapped (lat, lon instead of lon, lat) in part of the file: {movers} of "
+                    f"{features} features are out of range as given and would be in range if swapped; {advice}")
         return None
     area, names = subject_area()
     if area is None:

@@ -13,6 +13,10 @@ accept and refuse exactly the same files. The work is split by concern:
 - geo.imports.dates: dates and times, read per column and never guessed silently.
 - geo.imports.recognise: the kind, and our own tables checked by the bundled data's validation.
 - geo.imports.bigcsv: large track CSVs streamed in chunks.
+- geo.imports.textlines (CSV preambles, GeoJSONSeq), geo.imports.sheets (Excel), geo.imports.dbfcodes
+  (shapefile text encodings), geo.imports.names (column names in Russian, Ukrainian and Korean),
+  geo.imports.edges (coordinates at ±180/±90, swapped axes per feature), geo.imports.frontlayers
+  (front exports split by status), geo.imports.sandbox (every file read in a worker, within limits).
 
 The rules:
 

@@ -8,6 +8,7 @@ cheap look at its first cells, so a file of many columns costs time in proportio
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from geo.imports import dates
@@ -38,11 +39,14 @@ def find_column(columns, names) -> str | None:
     return next((by_norm[n] for n in names if n in by_norm), None)
 
 
-def words(name) -> list[str]:
-    """'Дата події' -> ['дата', 'події']; '발생 일자' -> ['발생', '일자']; 'event_date' -> ['event', 'date']."""
-    text = re.sub(r"\(.*?\)|\[.*?\]", " ", str(name))
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return [w for w in re.split(r"[\W_]+", text.lower()) if w]
+BRACKETS, CAMEL, SEPARATORS = re.compile(r"\(.*?\)|\[.*?\]"), re.compile(r"([a-z])([A-Z])"), re.compile(r"[\W_]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def words(name) -> tuple[str, ...]:
+    """'Дата події' -> (дата, події); '발생 일자' -> (발생, 일자); 'event_date' -> (event, date)."""
+    text = CAMEL.sub(r"\1 \2", BRACKETS.sub(" ", str(name)))
+    return tuple(w for w in SEPARATORS.split(text.lower()) if w)
 
 
 def is_date_name(name) -> bool:
@@ -76,4 +80,4 @@ def date_column_by_values(frame, exclude=()) -> str | None:
 def name_column(columns, exclude=()) -> str | None:
     """The first column named 'name' in Russian, Ukrainian or Korean, or ending in 'name' (Facility Name)."""
     found = next((c for c in columns if c not in exclude and str(c).strip().lower() in NAME_WORDS), None)
-    return found or next((c for c in columns if c not in exclude and words(c)[-1:] == ["name"]), None)
+    return found or next((c for c in columns if c not in exclude and words(c)[-1:] == ("name",)), None)
