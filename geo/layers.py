@@ -26,6 +26,7 @@ from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
 from geo import labelatlas, labels, markers, railways, screenlines, style, timeline
+from geo import basemap_layers as basemap_detail
 from geo.evidence import Filters, format_range, format_value, headline_standing
 
 # Every pydeck Deck() tries to import its Jupyter widget, and without ipywidgets that import
@@ -359,7 +360,7 @@ def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "l
     """The names geo.labels places for this camera and map size (none overlapping, none clipped),
     stamped from geo.labelatlas's image: each record puts its name's box where geo.labels put it."""
     cam = cam or labels.Camera(view.longitude, view.latitude, view.zoom, *style.REFERENCE_MAP)
-    chosen = labels.place_labels(places, view, cam, palette.label_size)
+    chosen = labels.place_labels(places, view, cam, palette.label_size, basemap_detail.reserved(cam, palette))
     # Every place's name, whichever this view shows: one image per palette for all views, which the
     # browser loads once (the layer keeps its id across views, see static_layers).
     names = labelatlas.atlas(tuple((p.id, labels.label_text(p.name)) for p in places.itertuples()),
@@ -735,9 +736,21 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
     near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
+    under, over = detail_layers(data, style.VIEWS[view], palette, cam)
     return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom, near)],
+            "basemap-detail": [FrozenLayer(layer) for layer in under],
+            "basemap-names": [FrozenLayer(layer) for layer in over],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam), keep_id=True)]}
+
+
+def detail_layers(data, view: style.View, palette: style.Palette, cam: labels.Camera) -> tuple[list, list]:
+    """The basemap's detail for this camera (geo.basemap_layers): lakes, boundaries and rivers to
+    draw under the map's own layers, and town dots, names, scale bar and credit to draw over them,
+    placed clear of the place names."""
+    placed = labels.place_labels(data.places, view, cam, palette.label_size, basemap_detail.reserved(cam, palette))
+    lay = basemap_detail.layout(cam, palette, placed, list(zip(data.places["lon"], data.places["lat"])))
+    return basemap_detail.under_layers(lay), basemap_detail.over_layers(lay, cam, palette)
 
 
 def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
@@ -783,13 +796,17 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
                                               label_camera(state, viewport, data.places, data.countries.total_bounds))],
     }
+    detail = functools.cache(lambda: detail_layers(data, style.VIEWS[state.view], palette, label_camera(
+        state, viewport, data.places, data.countries.total_bounds)))
+    builders.update({"basemap-detail": lambda: detail()[0], "basemap-names": lambda: detail()[1]})
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
     shown = set(state.layers) | {f"{l}-hit" for l in ("routes", "flows") if l in state.layers} | (
-        {"labels"} if "places" in state.layers else set())
+        {"labels"} if "places" in state.layers else set()) | (
+        {"basemap-detail", "basemap-names"} if "basemap" in state.layers else set())
     out = []
-    for layer_id in ("basemap", "front", "factories", "routes-hit", "flows-hit", "extra", "routes", "flows", "places",
-                     "railcars", "events", "strikes", "labels"):
+    for layer_id in ("basemap", "basemap-detail", "front", "factories", "routes-hit", "flows-hit", "extra", "routes",
+                     "flows", "places", "railcars", "events", "strikes", "labels", "basemap-names"):
         if layer_id == "extra":
             out += list(extra or [])
         elif layer_id in shown:

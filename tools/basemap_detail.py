@@ -48,7 +48,7 @@ RENAME = {"Kiev": "Kyiv"}
 
 
 def river_minzoom(scalerank: float) -> float:
-    return 3.0 if scalerank <= 4 else 4.5 if scalerank <= 7 else 5.0
+    return 3.0 if scalerank <= 4 else 4.5 if scalerank <= 7 else 6.0
 
 
 def town_minzoom(row) -> float:
@@ -92,7 +92,7 @@ def build_lines(src: Path) -> list[dict]:
         for geom in clip(admin, bbox).geometry:
             geom = lines_only(shapely.simplify(geom, TOLERANCE))
             if geom is not None:
-                out.append(feature(geom, kind="admin1", name="", minzoom=4.5, region=region))
+                out.append(feature(geom, kind="admin1", name="", minzoom=6.5, region=region))
         sub = clip(rivers, bbox)
         for (name, rank), group in sub.groupby([sub["name"].map(name_of), "scalerank"], sort=True):
             geom = lines_only(shapely.simplify(shapely.union_all(group.geometry.values), TOLERANCE))
@@ -118,7 +118,7 @@ def build_lakes(src: Path) -> list[dict]:
             parts = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and g.area >= MIN_LAKE_AREA]
             if parts:
                 out.append(feature(shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0], kind="lake",
-                                   name=name_of(row.name), minzoom=4.0 if row.scalerank <= 4 else 5.5, region=region))
+                                   name=name_of(row.name), minzoom=4.0 if row.scalerank <= 4 else 6.5, region=region))
     return out
 
 
