@@ -31,6 +31,8 @@ FILES = ("detail_lines", "detail_lakes", "detail_names")
 KIND_ORDER = {"capital": 0, "sea": 1, "town": 2, "river": 3, "region": 4}
 TOWN_RADIUS = {"capital": 3.5, "town": 2.5}
 SAME_PLACE_DEG = 0.08  # a town this close to one of the dashboard's places is that place
+RIVER_NAMES_ZOOM = 4.0  # in the overview, river names would crowd the capitals and the story's places
+RIVER_NAME_AT = (0.5, 0.35, 0.65, 0.2, 0.8)  # where along a river its name may sit, by preference
 LINE_TOLERANCE_PX = 1.0  # a one-pixel line may stray a pixel: the bends still read
 ADMIN_TOLERANCE_PX = 1.5  # a pale boundary, more
 
@@ -139,12 +141,13 @@ def layout(cam: labels.Camera, palette, placed: list[dict] = (), place_points: l
             continue
         geom = shapely.intersection(f["geometry"], clip)
         river = f["kind"] == "river"
-        if river and f["name"]:
+        if river and f["name"] and cam.zoom >= RIVER_NAMES_ZOOM:
             seen = [g for g in shapely.get_parts(shapely.intersection(f["geometry"], view)) if g.length > 0]
             if seen:  # the name sits halfway along the longest stretch in view
                 longest = max(seen, key=lambda g: g.length)
                 river_names.append({"kind": "river", "name": f["name"], "minzoom": f["minzoom"],
-                                    "rank": f.get("rank", 9), "geometry": longest.interpolate(0.5, normalized=True)})
+                                    "rank": f.get("rank", 9), "geometry": longest.interpolate(0.5, normalized=True),
+                                    "along": [longest.interpolate(t, normalized=True) for t in RIVER_NAME_AT]})
         width = 1.6 if river and f.get("rank", 9) <= 4 else 1.0
         for path in path_lists(geom):
             drawn = thinned(path, cam.zoom, LINE_TOLERANCE_PX if river and cam.zoom >= 6.5 else ADMIN_TOLERANCE_PX)
@@ -162,6 +165,10 @@ def layout(cam: labels.Camera, palette, placed: list[dict] = (), place_points: l
     out.towns, out.names = place_names(cam, st, detail["detail_names"] + river_names, list(placed), list(place_points),
                                        out.scale.boxes())
     return out
+
+
+def grown(box, px: float = 1.0) -> tuple:
+    return box[0] - px, box[1] - px, box[2] + px, box[3] + px
 
 
 def place_names(cam, st: Style, features: list[dict], placed: list[dict], place_points: list, reserve: list):
@@ -194,14 +201,19 @@ def place_names(cam, st: Style, features: list[dict], placed: list[dict], place_
             font_px = st.region_px if kind == "region" else st.sea_px
             colour = st.region_text if kind == "region" else st.sea_text if kind == "sea" else st.river_text
             half = labelatlas.box_size(text, font_px)[1] / 2
-            options = [labels.text_box(x, y, text, "middle", (0, half), font_px)]
+            spots = [(g.x, g.y) for g in f.get("along", [f["geometry"]])]
+            options = [labels.text_box(*cam.pixel(*xy), text, "middle", (0, half), font_px) for xy in spots]
             dot = None
-        free = [b for b in options if labels.inside(b, cam) and not any(labels.overlaps(b, q) for q in blocked)]
+        # A pixel apart: the stamped image is its box rounded to the atlas's pixels.
+        free = [b for b in options if labels.inside(b, cam) and not any(labels.overlaps(grown(b), q) for q in blocked)]
         if dot is not None:
             free = [b for b in free if not labels.overlaps(b, dot)]
         if not free:
             continue
         box = free[0]
+        if dot is None:  # the name's own spot (a river's may be off its middle)
+            x = (box[0] + box[2]) / 2
+            lon, lat = scalebar.unproject(cam, x, box[3] - labelatlas.box_size(text, font_px)[1] / 2)
         blocked.append(box)
         if dot is not None:
             blocked.append(dot)

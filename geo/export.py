@@ -38,7 +38,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from geo import imported, layers, panels, style, timeline
+from geo import imported, layers, panels, slidemap, style, timeline
 from geo.screenlines import EARTH, mercator
 from geo import view as views
 from geo.workspace import Snapshot
@@ -405,7 +405,9 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.13, 0.74, 0.78))
-    x0, x1, y0, y1 = extent(view, countries, aspect=(0.74 * width_px) / (0.78 * height_px))
+    # the live map's camera for a map this size: the same framing per view and scene (geo.slidemap)
+    cam = slidemap.map_camera(data, state, 0.74 * width_px, 0.78 * height_px, px_scale)
+    x0, x1, y0, y1 = slidemap.extent(cam)
     ax.set_xlim(x0, x1)
     ax.set_anchor("W")
     ax.set_ylim(y0, y1)
@@ -419,7 +421,7 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     def colour(rgba_):
         return tuple(np.array(list(rgba_[:3]) + [rgba_[3] if len(rgba_) > 3 else 255]) / 255)
 
-    def polygon_patches(geoms, face, edge, lw, z):
+    def polygon_patches(geoms, face, edge, lw, z, linestyle="solid"):
         patches = []
         for geom in geoms:
             geom = to_mercator(geom)
@@ -430,7 +432,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
                 codes = np.concatenate([[MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
                                         for r in rings])
                 patches.append(PathPatch(MplPath(np.concatenate(rings), codes)))
-        ax.add_collection(PatchCollection(patches, facecolor=face, edgecolor=edge, linewidth=lw, zorder=z))
+        ax.add_collection(PatchCollection(patches, facecolor=face, edgecolor=edge, linewidth=lw, zorder=z,
+                                          linestyle=linestyle))
 
     def draw_line(geom, color, lw, z, dashes=None, alpha=1.0):
         geom = to_mercator(geom)
@@ -466,7 +469,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     for layer_id, rgb in area_style.items():
         polys = features[(features["layer"] == layer_id) & features.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(polys):
-            polygon_patches(polys.geometry, colour(rgba(rgb, 70)), colour(rgba(rgb, 230)), 1.5, 2)
+            polygon_patches(polys.geometry, colour(rgba(rgb, 70)), colour(rgba(rgb, 230)), 1.5, 2,
+                            (0, (4, 3)) if layer_id == "front" else "solid")  # hand-drawn: dashed
 
     for layer_id, rgb in (("imported-front", imported.FRONT_RGB), ("imported", imported.IMPORTED_RGB)):
         lines = features[(features["layer"] == layer_id) & features.geom_type.isin(["LineString", "MultiLineString"])]
@@ -506,20 +510,9 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         ax.scatter([x], [y], s=(10 * pt) ** 2, c=[colour(rgba(imported.IMPORTED_RGB, 230))],
                    edgecolors=colour(palette.text), linewidths=0.8, zorder=7)
     if "places" in state.layers:
-        rows = layers.place_records(data.places)
-        scatter(rows, (1, 1, 1, 1), z=8)
-        halo = [effects.withStroke(linewidth=3, foreground="white")]
-        for r in rows:
-            if view.labels is not None and r["feature_id"] not in view.labels:
-                continue
-            x, y = mercator(*r["position"])
-            if not (x0 <= x <= x1 and y0 <= y <= y1):
-                continue
-            ha = {"start": "left", "end": "right"}.get(r["anchor"], "center")
-            dx, dy = r["offset"]
-            ax.annotate(r["label"], (x, y), xytext=(dx * pt, -dy * pt), textcoords="offset points", ha=ha,
-                        va="bottom" if dy < 0 else "center", fontsize=palette.label_size * pt * 1.1,
-                        color=colour(palette.text), path_effects=halo, zorder=9, clip_on=True)
+        scatter(layers.place_records(data.places), (1, 1, 1, 1), z=8)
+    # names as the live map places them, the basemap's detail, scale bar and credit
+    slidemap.draw(ax, data, state, cam, palette, pt, "places" in state.layers, draw_line, polygon_patches, colour)
 
     # title, legend and footer
     meta = metadata(data, state, snapshot, features)

@@ -298,12 +298,15 @@ def line_pieces(layer: dict) -> list[dict]:
 
 
 def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool, zoom: float | None = None,
-                   near: tuple | None = None, line_tolerance: float = 0.25) -> list[pdk.Layer]:
+                   near: tuple | None = None, line_tolerance: float = 0.25, dash: tuple | None = None) -> list[pdk.Layer]:
     """Fills and outlines; for a camera's `zoom`, the outlines as drawn_path draws them (coarser
-    outside `near`, the camera's neighbourhood)."""
+    outside `near`, the camera's neighbourhood), cut into `dash` (dash, gap in line widths) if given."""
     fills, lines = fills_and_outlines(features, outline)
     if zoom is not None:
         lines = [dict(r, path=drawn_path(r["path"], zoom, line_tolerance, near)) for r in lines]
+    if dash and zoom is not None:
+        lines = screenlines.dash_records([dict(r, dash=dash) for r in lines], zoom, near, digits_for(zoom),
+                                         keep=("width", "color"))
     fills, get = shared_accessors(fills, ("fill",))
     return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color=get["fill"],
                       pickable=pickable, auto_highlight=pickable, parameters=FLAT),
@@ -715,7 +718,14 @@ def area_features(prepared: Prepared, kind: str, state: MapState, rgb) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def area_layers(layer_id, features: dict) -> list[pdk.Layer]:
+# Front areas are hand-drawn approximations: a dashed outline says so on the map, as "(approx.)"
+# does in the legend and the tooltip, so nobody reads them as surveyed lines.
+APPROX_DASH = (3, 2)
+
+
+def area_layers(layer_id, features: dict, zoom: float | None = None) -> list[pdk.Layer]:
+    if layer_id == "front" and zoom is not None:
+        return polygon_layers(layer_id, features, pickable=True, outline=True, zoom=zoom, dash=APPROX_DASH)
     return polygon_layers(layer_id, features, pickable=True, outline=True)
 
 
@@ -783,7 +793,8 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     near = neighbourhood(camera_view)
     builders = {
         "basemap": lambda: basemap_layers(basemap, camera_view.zoom, near),
-        "front": lambda: area_layers("front", records["front"]),
+        "front": lambda: area_layers("front", records["front"], label_camera(
+            state, viewport, data.places, data.countries.total_bounds).zoom),
         "factories": lambda: area_layers("factories", records["factories"]),
         "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, near)],
         "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],
