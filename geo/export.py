@@ -59,7 +59,8 @@ def view_features(data, state: layers.MapState, snapshot: Snapshot | None = None
     """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields:
     the records of geo.view.build_view, the same the map draws, plus the workspace's layers
     (tracks over the map's window, not their whole history)."""
-    view = views.build_view(data, layers.prepare(data, state.filters), state)
+    view = views.build_view(data, layers.prepare(data, state.filters), state,
+                            imported.legend_entries(imported.visible(snapshot, state)))  # geo.fronts
     tables = {"routes": (data.routes, "source_url"), "flows": (data.flows, None), "front": (data.areas, "source_url"),
               "factories": (data.areas, "source_url"), "events": (data.events, "url"),
               "strikes": (data.events, "url")}
@@ -299,7 +300,9 @@ def escape_records(value, skip=()):
 
 
 def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
-    deck = layers.build_deck(data, state, basemap, extra=imported.imported_layers(imported.visible(snapshot, state)))
+    shown = imported.visible(snapshot, state)
+    view = views.build_view(data, layers.prepare(data, state.filters), state, imported.legend_entries(shown))
+    deck = layers.deck_for(data, view, basemap, extra=imported.imported_layers(shown))
     for layer in deck.layers:
         # The place names' icon keys look up their image in the layer's icon mapping, never
         # parsed as HTML: escaped, a name's key would miss its image. The JSON-level escaping in

@@ -181,7 +181,8 @@ def legend_entries(shown: dict[str, gpd.GeoDataFrame]) -> list:
     from geo.view import LegendEntry
     entries = []
     if len(shown.get("imported-front", ())):
-        entries.append(LegendEntry("area", FRONT_RGB, "imported front line"))
+        as_of = pd.Timestamp(shown["imported-front"]["as_of"].max())
+        entries.append(LegendEntry("area", FRONT_RGB, "imported front line", as_of=f"{as_of:%Y-%m-%d}"))
     if len(shown.get("imported", ())):
         entries.append(LegendEntry("area", IMPORTED_RGB, "imported feature (your files)"))
     if len(shown.get("tracks", ())):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo import style, timeline
+from geo import fronts, style, timeline
 from geo.evidence import headline
 from geo.state import SELECTION_KINDS
 from geo.layers import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records, railcar_records,
@@ -31,6 +31,7 @@ class LegendEntry:
     label: str
     dashed: bool = False
     width: str = ""  # line widths: "hairline" (no reported volume) or "sized" (by volume)
+    as_of: str = ""  # an imported front snapshot's date (geo.fronts)
 
 
 @dataclass
@@ -64,6 +65,9 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         "factories": lambda: area_features(prepared, "factory_region", state, style.OKABE_ITO["orange"]),
     }
     records = {layer_id: build() for layer_id, build in builders.items() if layer_id in state.layers}
+    replacing = fronts.replacing(state, extra_legend)
+    if replacing is not None and "front" in records:  # an imported snapshot of the month stands in for them
+        records["front"] = fronts.NO_AREAS
     figures = headline(prepared.claims, state.date, state.mode, prepared.standing_for(state.group_by),
                        state.group_by, prepared.all_claims)
     if state.topic in figures:  # a scene's topic leads the headline
@@ -72,7 +76,7 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         for r in records.get("strikes", []):
             r["radius"] = round(r["radius"] * PRESENTER_STRIKES, 1)
     view = MapView(state, records, [], figures, notices, prepared.railcar_radii)
-    view.legend = legend_entries(view, palette) + list(extra_legend)
+    view.legend = legend_entries(view, palette) + fronts.legend(extra_legend, replacing)
     return view
 
 
