@@ -44,8 +44,8 @@ from geo import view as views
 from geo.workspace import Snapshot
 
 TITLE = "DPRK → Russia arms pipeline"
-NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
-                 "naturalearthdata.com")
+NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries, provinces, rivers, lakes, populated "
+                 "places, seas and railroads (public domain), naturalearthdata.com")
 WGS84 = "EPSG:4326"
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
 FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")
