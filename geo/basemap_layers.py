@@ -159,7 +159,7 @@ def layout(cam: labels.Camera, palette, placed: list[dict] = (), place_points: l
             continue
         for poly in shapely.get_parts(shapely.intersection(f["geometry"], clip)):
             if poly.geom_type == "Polygon" and not poly.is_empty:
-                rings = [thinned(list(poly.exterior.coords), cam.zoom)]
+                rings = [thinned(list(poly.exterior.coords), cam.zoom, ADMIN_TOLERANCE_PX)]
                 if len(rings[0]) >= 4:
                     out.lakes.append({"polygon": rings, "fill": list(st.lake)})
     out.towns, out.names = place_names(cam, st, detail["detail_names"] + river_names, list(placed), list(place_points),

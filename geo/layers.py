@@ -723,9 +723,11 @@ def area_features(prepared: Prepared, kind: str, state: MapState, rgb) -> dict:
 APPROX_DASH = (3, 2)
 
 
-def area_layers(layer_id, features: dict, zoom: float | None = None) -> list[pdk.Layer]:
-    if layer_id == "front" and zoom is not None:
-        return polygon_layers(layer_id, features, pickable=True, outline=True, zoom=zoom, dash=APPROX_DASH)
+def area_layers(layer_id, features: dict, cam: labels.Camera | None = None) -> list[pdk.Layer]:
+    if layer_id == "front" and cam is not None:  # fine dashes near the camera, coarse ones beyond
+        near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
+        return polygon_layers(layer_id, features, pickable=True, outline=True, zoom=cam.zoom, near=near,
+                              dash=APPROX_DASH)
     return polygon_layers(layer_id, features, pickable=True, outline=True)
 
 
@@ -794,7 +796,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     builders = {
         "basemap": lambda: basemap_layers(basemap, camera_view.zoom, near),
         "front": lambda: area_layers("front", records["front"], label_camera(
-            state, viewport, data.places, data.countries.total_bounds).zoom),
+            state, viewport, data.places, data.countries.total_bounds)),
         "factories": lambda: area_layers("factories", records["factories"]),
         "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, near)],
         "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],

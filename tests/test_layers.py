@@ -77,7 +77,7 @@ def test_payload_stays_small(data, view):
 
 # The basemap's detail in the overview (geo.basemap_layers): lakes, rivers, town dots, scale bar, names.
 BASEMAP_DETAIL = {"basemap-lakes", "basemap-detail-0", "basemap-towns", "basemap-scale", "basemap-names-0",
-                  "basemap-names-1", "basemap-names-2"}
+                  "basemap-names-1"}
 
 
 def test_only_requested_layers_are_built(data, basemap):

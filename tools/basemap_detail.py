@@ -139,7 +139,7 @@ def build_names(src: Path) -> list[dict]:
             if key in seen or not key[1]:
                 continue
             seen.add(key)
-            out.append(feature(row.geometry, kind="region", name=key[1], minzoom=6.0, rank=int(row["scalerank"]),
+            out.append(feature(row.geometry, kind="region", name=key[1], minzoom=6.5, rank=int(row["scalerank"]),
                                region=region))
         for _, row in clip(seas, bbox).sort_values(["scalerank", "name"]).iterrows():
             if name_of(row["name"]):
