@@ -39,7 +39,7 @@ import pyogrio
 import shapely
 
 from geo import imported, layers, panels, slidemap, style, timeline
-from geo.screenlines import EARTH, mercator
+from geo.screenlines import mercator
 from geo import view as views
 from geo.workspace import Snapshot
 
@@ -351,29 +351,8 @@ def to_html(data, state, basemap: dict, snapshot=None) -> str:
 
 # --- PNG ---------------------------------------------------------------------------------------------
 
-NOMINAL_VIEWPORT = (1280, 720)  # px: the camera preset's zoom is read against a screen this size
-
-
 def to_mercator(geom):
     return shapely.transform(geom, lambda xy: np.column_stack(mercator(xy[:, 0], xy[:, 1])))
-
-
-def extent(view: style.View, countries: gpd.GeoDataFrame, aspect: float) -> tuple[float, float, float, float]:
-    """The camera preset's box in Web Mercator metres, kept within the basemap, widened to `aspect`."""
-    cx, cy = mercator(view.longitude, view.latitude)
-    metres_per_px = 2 * np.pi * EARTH / 256 / 2 ** view.zoom
-    half_w, half_h = NOMINAL_VIEWPORT[0] / 2 * metres_per_px, NOMINAL_VIEWPORT[1] / 2 * metres_per_px
-    bx0, by0 = mercator(countries.total_bounds[0], countries.total_bounds[1])
-    bx1, by1 = mercator(countries.total_bounds[2], countries.total_bounds[3])
-    x0, x1 = max(cx - half_w, bx0), min(cx + half_w, bx1)
-    y0, y1 = max(cy - half_h, by0), min(cy + half_h, by1)
-    w, h = x1 - x0, y1 - y0
-    if w / h < aspect:
-        x0, x1 = (x0 + x1) / 2 - h * aspect / 2, (x0 + x1) / 2 + h * aspect / 2
-    else:
-        y0, y1 = (y0 + y1) / 2 - w / aspect / 2, (y0 + y1) / 2 + w / aspect / 2
-    # Never past the basemap: beyond it there is no land to draw (the axes box narrows instead).
-    return float(max(x0, bx0)), float(min(x1, bx1)), float(max(y0, by0)), float(min(y1, by1))
 
 
 def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100) -> bytes:
@@ -398,7 +377,6 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, PathPatch
     from matplotlib.path import Path as MplPath
-    import matplotlib.patheffects as effects
 
     palette = style.palette(state.present)
     view = style.VIEWS[state.view]
