@@ -99,7 +99,7 @@ def test_years_before_1000_come_back_unchanged_from_either_store(store):
 
 def state(month="2024-06", **kw):
     kw.setdefault("layers", records.DEFAULT_LAYERS + ("imported",))
-    return layers.MapState(date=timeline.month_end(month + "-01"), **kw)
+    return records.MapState(date=timeline.month_end(month + "-01"), **kw)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Layer builders: explicit ids, deterministic JSON, and contents that follow the date."""
 import dataclasses
 import json
+import re
 import math
 
 import pandas as pd
@@ -37,13 +38,16 @@ def test_every_layer_has_its_stable_id(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state())["layers"]}
     assert set(ALL) <= ids
     assert ids - set(ALL) <= {"routes-range", "routes-range-joints", "routes-hit", "routes-dashes", "routes-joints",
-                              "flows-hit", "places-labels", "basemap-lines", "front-lines", "factories-lines"}
+                              "flows-hit", "places-labels", "basemap-lines", "front-lines", "factories-lines",
+                              "basemap-lakes", "basemap-detail-0", "basemap-towns", "basemap-scale", "basemap-names-0",
+                              "basemap-names-1", "basemap-names-2"}
 
 
 def test_deck_json_is_deterministic_and_clean(data, basemap):
     first = layers.build_deck(data, state(), basemap).to_json()
     assert first == layers.build_deck(data, state(), basemap).to_json()
-    assert "NaN" not in first and "Infinity" not in first
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]*", "", first)  # an image's base64 may spell NaN
+    assert "NaN" not in text and "Infinity" not in text
     assert "T00:00:00" not in first, "timestamps must be formatted before they reach the deck"
     assert '"mapStyle":"__MAP_STYLE__"' in first.replace(" ", ""), "no tile basemap may be requested"
 
@@ -72,13 +76,18 @@ def test_payload_stays_small(data, view):
     detail = data.countries_detail if style.VIEWS[view].detailed else None
     basemap = layers.basemap_features(data.countries, detail, style.ANALYST)
     size = len(layers.build_deck(data, state("2025-11", view=view), basemap).to_json().encode())
-    assert size < 380_000, size
+    assert size < 411_000, size  # the largest view, the sea, sent 374 KB before the basemap's detail: +10 %
+
+
+# The basemap's detail in the overview (geo.render.basemap_layers): lakes, rivers, town dots, scale bar, names.
+BASEMAP_DETAIL = {"basemap-lakes", "basemap-detail-0", "basemap-towns", "basemap-scale", "basemap-names-0",
+                  "basemap-names-1"}
 
 
 def test_only_requested_layers_are_built(data, basemap):
     ids = {l["id"] for l in spec(data, basemap, state(layers=("basemap", "routes")))["layers"]}
     assert ids == {"basemap", "basemap-lines", "routes", "routes-range", "routes-range-joints", "routes-hit",
-                   "routes-dashes", "routes-joints"}
+                   "routes-dashes", "routes-joints"} | BASEMAP_DETAIL
 
 
 def leg_records(data, st) -> dict[str, dict]:
@@ -215,13 +224,15 @@ def test_frozen_layers_keep_their_id_across_dates_and_change_it_with_content(dat
         return {l["id"]: l for l in deck["layers"] if "#" in l["id"]}
 
     march, june = frozen_ids("2024-03"), frozen_ids("2025-06")
-    assert set(march) == set(june) and {layers.layer_name(i) for i in march} == {"basemap", "basemap-lines", "places"}
+    assert set(march) == set(june) and {layers.layer_name(i) for i in march} == {"basemap", "basemap-lines", "places"} | BASEMAP_DETAIL
     assert all(l["dataComparator"] == "@@=true" for l in march.values()), "the browser keeps their parsed data"
     detailed = layers.basemap_features(data.countries, data.countries_detail, style.ANALYST)
     sea = layers.static_layers(data, "sea", False, detailed)
     other = frozen_ids("2024-03", sea)
     changed = {layers.layer_name(i) for i in set(other) ^ set(march)}
-    assert changed == {"basemap", "basemap-lines"}, "new content, new id: the browser must not keep the old data"
+    # the sea view's basemap and its detail differ, the place markers do not
+    assert {"basemap", "basemap-lines"} <= changed and all(n.startswith("basemap") for n in changed), \
+        "new content, new id: the browser must not keep the old data"
 
     # The place names keep their id and their image from view to view (the image is loaded once);
     # only which names stand where changes, and the browser compares that as usual.

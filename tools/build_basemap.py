@@ -153,7 +153,13 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("zip", type=Path, help="path to ne_10m_admin_0_countries_deu.zip")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/basemap)")
+    ap.add_argument("--detail", type=Path, default=None,
+                    help="folder with the 1:10m provinces, rivers, lakes, places and seas (see tools/basemap_detail.py); "
+                         "rebuilds the detail files too")
     args = ap.parse_args(argv)
+    if args.detail:
+        from basemap_detail import build_detail
+        build_detail(args.detail, args.out)
 
     countries = load_countries(args.zip)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +172,11 @@ def main(argv=None) -> None:
         print(f"{path.name}: {len(layer)} countries, {nverts} vertices, {path.stat().st_size / 1024:.0f} KB")
         rows.append(f"| `{stem}.geojson` | {bbox[0]:g}..{bbox[2]:g}, {bbox[1]:g}..{bbox[3]:g} | {tol:g} deg "
                     f"| {dec} | {min_area:g} deg² |")
-    (args.out / "SOURCE.md").write_text(SOURCE_MD.format(version=NE_VERSION, rows="\n".join(rows)), encoding="utf-8")
+    source = SOURCE_MD.format(version=NE_VERSION, rows="\n".join(rows))
+    if (Path(__file__).parent / "basemap_detail.py").exists():
+        from basemap_detail import SOURCE_DETAIL_MD
+        source += SOURCE_DETAIL_MD
+    (args.out / "SOURCE.md").write_text(source, encoding="utf-8")
 
 
 if __name__ == "__main__":

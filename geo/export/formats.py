@@ -42,7 +42,8 @@ import shapely
 
 from geo import style
 from geo.geometry.projection import WGS84
-from geo.geometry.screenlines import EARTH, mercator
+from geo.geometry.screenlines import mercator
+from geo.export import slidemap
 from geo.render import layers, panels
 from geo.safetext import plain_text_figures
 from geo.store.workspace import Snapshot
@@ -50,8 +51,8 @@ from geo.view import overlay as imported
 from geo.view import view_for
 
 TITLE = "DPRK → Russia arms pipeline"
-NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries and railroads (public domain), "
-                 "naturalearthdata.com")
+NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries, provinces, rivers, lakes, populated "
+                 "places, seas and railroads (public domain), naturalearthdata.com")
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -350,29 +351,8 @@ def to_html(data, state, basemap: dict, snapshot=None) -> str:
 
 # --- PNG ---------------------------------------------------------------------------------------------
 
-NOMINAL_VIEWPORT = (1280, 720)  # px: the camera preset's zoom is read against a screen this size
-
-
 def to_mercator(geom):
     return shapely.transform(geom, lambda xy: np.column_stack(mercator(xy[:, 0], xy[:, 1])))
-
-
-def extent(view: style.View, countries: gpd.GeoDataFrame, aspect: float) -> tuple[float, float, float, float]:
-    """The camera preset's box in Web Mercator metres, kept within the basemap, widened to `aspect`."""
-    cx, cy = mercator(view.longitude, view.latitude)
-    metres_per_px = 2 * np.pi * EARTH / 256 / 2 ** view.zoom
-    half_w, half_h = NOMINAL_VIEWPORT[0] / 2 * metres_per_px, NOMINAL_VIEWPORT[1] / 2 * metres_per_px
-    bx0, by0 = mercator(countries.total_bounds[0], countries.total_bounds[1])
-    bx1, by1 = mercator(countries.total_bounds[2], countries.total_bounds[3])
-    x0, x1 = max(cx - half_w, bx0), min(cx + half_w, bx1)
-    y0, y1 = max(cy - half_h, by0), min(cy + half_h, by1)
-    w, h = x1 - x0, y1 - y0
-    if w / h < aspect:
-        x0, x1 = (x0 + x1) / 2 - h * aspect / 2, (x0 + x1) / 2 + h * aspect / 2
-    else:
-        y0, y1 = (y0 + y1) / 2 - w / aspect / 2, (y0 + y1) / 2 + w / aspect / 2
-    # Never past the basemap: beyond it there is no land to draw (the axes box narrows instead).
-    return float(max(x0, bx0)), float(min(x1, bx1)), float(max(y0, by0)), float(min(y1, by1))
 
 
 def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100) -> bytes:
@@ -403,7 +383,6 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, PathPatch
     from matplotlib.path import Path as MplPath
-    import matplotlib.patheffects as effects
 
     palette = style.palette(state.present)
     view = style.VIEWS[state.view]
@@ -413,7 +392,9 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.13, 0.74, 0.78))
-    x0, x1, y0, y1 = extent(view, countries, aspect=(0.74 * width_px) / (0.78 * height_px))
+    # the live map's camera for a map this size: the same framing per view and scene (geo.export.slidemap)
+    cam = slidemap.map_camera(data, state, 0.74 * width_px, 0.78 * height_px, px_scale)
+    x0, x1, y0, y1 = slidemap.extent(cam)
     ax.set_xlim(x0, x1)
     ax.set_anchor("W")
     ax.set_ylim(y0, y1)
@@ -427,7 +408,7 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     def colour(rgba_):
         return tuple(np.array(list(rgba_[:3]) + [rgba_[3] if len(rgba_) > 3 else 255]) / 255)
 
-    def polygon_patches(geoms, face, edge, lw, z):
+    def polygon_patches(geoms, face, edge, lw, z, linestyle="solid"):
         patches = []
         for geom in geoms:
             geom = to_mercator(geom)
@@ -438,7 +419,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
                 codes = np.concatenate([[MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
                                         for r in rings])
                 patches.append(PathPatch(MplPath(np.concatenate(rings), codes)))
-        ax.add_collection(PatchCollection(patches, facecolor=face, edgecolor=edge, linewidth=lw, zorder=z))
+        ax.add_collection(PatchCollection(patches, facecolor=face, edgecolor=edge, linewidth=lw, zorder=z,
+                                          linestyle=linestyle))
 
     def draw_line(geom, color, lw, z, dashes=None, alpha=1.0):
         geom = to_mercator(geom)
@@ -474,7 +456,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     for layer_id, rgb in area_style.items():
         polys = features[(features["layer"] == layer_id) & features.geom_type.isin(["Polygon", "MultiPolygon"])]
         if len(polys):
-            polygon_patches(polys.geometry, colour(rgba(rgb, 70)), colour(rgba(rgb, 230)), 1.5, 2)
+            polygon_patches(polys.geometry, colour(rgba(rgb, 70)), colour(rgba(rgb, 230)), 1.5, 2,
+                            (0, (4, 3)) if layer_id == "front" else "solid")  # hand-drawn: dashed
 
     for layer_id, rgb in (("imported-front", imported.FRONT_RGB), ("imported", imported.IMPORTED_RGB)):
         lines = features[(features["layer"] == layer_id) & features.geom_type.isin(["LineString", "MultiLineString"])]
@@ -514,20 +497,9 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         ax.scatter([x], [y], s=(10 * pt) ** 2, c=[colour(rgba(imported.IMPORTED_RGB, 230))],
                    edgecolors=colour(palette.text), linewidths=0.8, zorder=7)
     if "places" in state.layers:
-        rows = layers.place_records(data.places)
-        scatter(rows, (1, 1, 1, 1), z=8)
-        halo = [effects.withStroke(linewidth=3, foreground="white")]
-        for r in rows:
-            if view.labels is not None and r["feature_id"] not in view.labels:
-                continue
-            x, y = mercator(*r["position"])
-            if not (x0 <= x <= x1 and y0 <= y <= y1):
-                continue
-            ha = {"start": "left", "end": "right"}.get(r["anchor"], "center")
-            dx, dy = r["offset"]
-            ax.annotate(r["label"], (x, y), xytext=(dx * pt, -dy * pt), textcoords="offset points", ha=ha,
-                        va="bottom" if dy < 0 else "center", fontsize=palette.label_size * pt * 1.1,
-                        color=colour(palette.text), path_effects=halo, zorder=9, clip_on=True)
+        scatter(layers.place_records(data.places), (1, 1, 1, 1), z=8)
+    # names as the live map places them, the basemap's detail, scale bar and credit
+    slidemap.draw(ax, data, state, cam, palette, pt, "places" in state.layers, draw_line, polygon_patches, colour)
 
     # title, legend and footer
     meta = metadata(data, state, snapshot, features)

@@ -80,9 +80,10 @@ def label_text(name: str) -> str:
     return name.split(" (")[0].split(",")[0]
 
 
-def place_labels(places, view: style.View, camera: Camera, font_px: float) -> list[dict]:
+def place_labels(places, view: style.View, camera: Camera, font_px: float, reserved: tuple = ()) -> list[dict]:
     """Label records (label, position, anchor, offset, box) for the places `view` labels
-    (all places on screen when it names none), none overlapping and none clipped."""
+    (all places on screen when it names none), none overlapping and none clipped, and clear of
+    the `reserved` screen boxes (the scale bar and credit, geo.render.scalebar)."""
     rows = {p.id: p for p in places.itertuples()}
     if view.labels is not None:
         wanted = [rows[i] for i in view.labels if i in rows]
@@ -100,7 +101,8 @@ def place_labels(places, view: style.View, camera: Camera, font_px: float) -> li
         options = [(a, o, text_box(x, y, text, a, o, font_px)) for a, o in ((preferred,) if preferred else ())
                    + sides(font_px)]
         free = [(a, o, b) for a, o, b in options
-                if inside(b, camera) and not any(overlaps(b, q["box"]) for q in placed)]
+                if inside(b, camera) and not any(overlaps(b, q["box"]) for q in placed)
+                and not any(overlaps(b, r) for r in reserved)]
         # Clear of other markers if any side is; in a tight cluster, a name over a marker beats no name.
         clear = [(a, o, b) for a, o, b in free if not any(overlaps(b, m) for pid, m in markers.items() if pid != p.id)]
         if clear or free:

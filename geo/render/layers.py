@@ -24,7 +24,7 @@ from pydeck.bindings.json_tools import default_serialize
 from shapely.geometry import box, mapping
 
 from geo import style
-from geo.render import labelatlas, labels, markers
+from geo.render import basemap_layers as basemap_detail, labelatlas, labels, markers, scalebar
 from geo.geometry import railways, screenlines
 from geo.geometry.projection import from_world_pixel, world_pixel
 from geo.view.mapview import build_view
@@ -266,12 +266,15 @@ def line_pieces(layer: dict) -> list[dict]:
 
 
 def polygon_layers(layer_id: str, features: dict, pickable: bool, outline: bool, zoom: float | None = None,
-                   near: tuple | None = None, line_tolerance: float = 0.25) -> list[pdk.Layer]:
+                   near: tuple | None = None, line_tolerance: float = 0.25, dash: tuple | None = None) -> list[pdk.Layer]:
     """Fills and outlines; for a camera's `zoom`, the outlines as drawn_path draws them (coarser
-    outside `near`, the camera's neighbourhood)."""
+    outside `near`, the camera's neighbourhood), cut into `dash` (dash, gap in line widths) if given."""
     fills, lines = fills_and_outlines(features, outline)
     if zoom is not None:
         lines = [dict(r, path=drawn_path(r["path"], zoom, line_tolerance, near)) for r in lines]
+    if dash and zoom is not None:
+        lines = screenlines.dash_records([dict(r, dash=dash) for r in lines], zoom, near, digits_for(zoom),
+                                         keep=("width", "color"))
     fills, get = shared_accessors(fills, ("fill",))
     return [pdk.Layer("SolidPolygonLayer", id=layer_id, data=fills, get_polygon="polygon", get_fill_color=get["fill"],
                       pickable=pickable, auto_highlight=pickable, parameters=FLAT),
@@ -328,7 +331,7 @@ def place_labels_layer(places, view: style.View, palette: style.Palette, cam: "l
     """The names geo.render.labels places for this camera and map size (none overlapping, none clipped),
     stamped from geo.render.labelatlas's image: each record puts its name's box where geo.render.labels put it."""
     cam = cam or labels.Camera(view.longitude, view.latitude, view.zoom, *style.REFERENCE_MAP)
-    chosen = labels.place_labels(places, view, cam, palette.label_size)
+    chosen = labels.place_labels(places, view, cam, palette.label_size, basemap_detail.reserved(cam, palette))
     # Every place's name, whichever this view shows: one image per palette for all views, which the
     # browser loads once (the layer keeps its id across views, see static_layers).
     names = labelatlas.atlas(tuple((p.id, labels.label_text(p.name)) for p in places.itertuples()),
@@ -519,7 +522,16 @@ def points_layer(layer_id, rows, rgb, palette: style.Palette) -> pdk.Layer:
 
 
 
-def area_layers(layer_id, features: dict) -> list[pdk.Layer]:
+# Front areas are hand-drawn approximations: a dashed outline says so on the map, as "(approx.)"
+# does in the legend and the tooltip, so nobody reads them as surveyed lines.
+APPROX_DASH = (3, 2)
+
+
+def area_layers(layer_id, features: dict, cam: labels.Camera | None = None) -> list[pdk.Layer]:
+    if layer_id == "front" and cam is not None:  # fine dashes near the camera, coarse ones beyond
+        near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
+        return polygon_layers(layer_id, features, pickable=True, outline=True, zoom=cam.zoom, near=near,
+                              dash=APPROX_DASH)
     return polygon_layers(layer_id, features, pickable=True, outline=True)
 
 
@@ -540,9 +552,21 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
     near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
+    under, over = detail_layers(data, style.VIEWS[view], palette, cam)
     return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom, near)],
+            "basemap-detail": [FrozenLayer(layer) for layer in under],
+            "basemap-names": [FrozenLayer(layer) for layer in over],
             "places": [FrozenLayer(place_markers_layer(data.places, palette))],
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam), keep_id=True)]}
+
+
+def detail_layers(data, view: style.View, palette: style.Palette, cam: labels.Camera) -> tuple[list, list]:
+    """The basemap's detail for this camera (geo.render.basemap_layers): lakes, boundaries and rivers to
+    draw under the map's own layers, and town dots, names, scale bar and credit to draw over them,
+    placed clear of the place names."""
+    placed = labels.place_labels(data.places, view, cam, palette.label_size, basemap_detail.reserved(cam, palette))
+    lay = basemap_detail.layout(cam, palette, placed, list(zip(data.places["lon"], data.places["lat"])))
+    return detail_under_layers(lay), detail_over_layers(lay, cam, palette)
 
 
 def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
@@ -575,7 +599,8 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     near = neighbourhood(camera_view)
     builders = {
         "basemap": lambda: basemap_layers(basemap, camera_view.zoom, near),
-        "front": lambda: area_layers("front", records["front"]),
+        "front": lambda: area_layers("front", records["front"], label_camera(
+            state, viewport, data.places, data.countries.total_bounds)),
         "factories": lambda: area_layers("factories", records["factories"]),
         "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, near)],
         "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],
@@ -588,13 +613,17 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
                                               label_camera(state, viewport, data.places, data.countries.total_bounds))],
     }
+    detail = functools.cache(lambda: detail_layers(data, style.VIEWS[state.view], palette, label_camera(
+        state, viewport, data.places, data.countries.total_bounds)))
+    builders.update({"basemap-detail": lambda: detail()[0], "basemap-names": lambda: detail()[1]})
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
     shown = set(state.layers) | {f"{l}-hit" for l in ("routes", "flows") if l in state.layers} | (
-        {"labels"} if "places" in state.layers else set())
+        {"labels"} if "places" in state.layers else set()) | (
+        {"basemap-detail", "basemap-names"} if "basemap" in state.layers else set())
     out = []
-    for layer_id in ("basemap", "front", "factories", "routes-hit", "flows-hit", "extra", "routes", "flows", "places",
-                     "railcars", "events", "strikes", "labels"):
+    for layer_id in ("basemap", "basemap-detail", "front", "factories", "routes-hit", "flows-hit", "extra", "routes",
+                     "flows", "places", "railcars", "events", "strikes", "labels", "basemap-names"):
         if layer_id == "extra":
             out += list(extra or [])
         elif layer_id in shown:
@@ -682,3 +711,49 @@ def build_deck(data, state: MapState, basemap: dict, static: dict | None = None,
                prepared: Prepared | None = None, extra: list | None = None) -> CompactDeck:
     prepared = prepared or prepare(data, state.filters)
     return deck_for(data, build_view(data, prepared, state), basemap, static, extra)
+
+
+# --- the basemap's detail as deck layers (geo.render.basemap_layers lays it out) ----------------------
+
+def detail_under_layers(lay) -> list:
+    """Lakes, boundaries and rivers: drawn over the country fills, under everything else."""
+    fills, get = shared_accessors(lay.lakes, ("fill",))
+    # One layer per line style: each piece is then four numbers, its width and colour shared.
+    styles = sorted({(r["width"], tuple(r["color"])) for r in lay.lines})
+    return [pdk.Layer("SolidPolygonLayer", id="basemap-lakes", data=fills, get_polygon="polygon",
+                      get_fill_color=get["fill"], pickable=False, auto_highlight=False, parameters=FLAT)] + [
+        line_layer(f"basemap-detail-{i}", [r for r in lay.lines if (r["width"], tuple(r["color"])) == s])
+        for i, s in enumerate(styles)]
+
+
+def detail_over_layers(lay, cam: labels.Camera, palette) -> list:
+    """Town dots, the names, the scale bar and the credit: drawn over the map's own """
+    st = basemap_detail.detail_style(palette)
+    out = []
+    radii = tuple(sorted(set(basemap_detail.TOWN_RADIUS.values())))
+    dots = [{"position": t["position"], "radius": t["radius"]} for t in lay.towns]
+    sheet = markers.atlas(tuple(st.town_fill), tuple(st.town_line), 1.0, radii)
+    out.append(icon_layer("basemap-towns", [dict(d, icon=markers.icon_key(d["radius"]),
+                                                        size=markers.icon_size(d["radius"], 1.0)) for d in dots],
+                                 sheet, pickable=False))
+    bar = lay.scale
+    out.append(line_layer("basemap-scale", [{"path": p, "width": 2, "color": list(st.town_line)}
+                                                   for p in bar.pieces(cam)]))
+    groups: dict[tuple, list] = {}
+    for i, n in enumerate(lay.names):
+        groups.setdefault((n["font_px"], tuple(n["color"])), []).append((f"n{i}", n))
+    small = (st.small_px, tuple(st.region_text))  # the scale's and credit's text share the province names' image
+    groups.setdefault(small, [])
+    groups[small] += [("scale", {"label": bar.label, "box": bar.label_box, "position": list(bar.start)}),
+                      ("credit", {"label": scalebar.ATTRIBUTION, "box": bar.credit_box,
+                                  "position": list(bar.credit_position)})]
+    for j, ((font_px, colour), items) in enumerate(sorted(groups.items())):
+        sheet = labelatlas.atlas(tuple((key, n["label"]) for key, n in items), font_px, colour, tuple(st.name_box))
+        rows = []
+        for key, n in items:
+            x, y = cam.pixel(*n["position"])
+            left, top, right, bottom = n["box"]
+            rows.append({"icon": key, "position": n["position"], "size": round(bottom - top, 2),
+                         "offset": [round(left - x, 2), round(top - y, 2)]})
+        out.append(icon_layer(f"basemap-names-{j}", rows, sheet, pickable=False, offset="offset"))
+    return out

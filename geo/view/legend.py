@@ -21,6 +21,7 @@ class LegendEntry:
     label: str
     dashed: bool = False
     width: str = ""  # line widths: "hairline" (no reported volume) or "sized" (by volume)
+    as_of: str = ""  # an imported front snapshot's date (geo.view.fronts)
 
 
 def legend_entries(view, palette: style.Palette) -> list[LegendEntry]:
@@ -65,11 +66,13 @@ def workspace_entries(shown: dict) -> list[LegendEntry]:
     entries = []
     fronts = shown.get("imported-front", ())
     if len(fronts):  # a front export split by status draws each status in its own colour
+        as_of = f"{pd.Timestamp(fronts['as_of'].max()):%Y-%m-%d}"
         statuses = fronts["front_status"] if "front_status" in fronts.columns else pd.Series([], dtype=object)
         if statuses.isna().any() or not len(statuses):
-            entries.append(LegendEntry("area", FRONT_RGB, "imported front line"))
+            entries.append(LegendEntry("area", FRONT_RGB, "imported front line", as_of=as_of))
         for status in sorted({s for s in statuses.dropna() if isinstance(s, str) and s}):
-            entries.append(LegendEntry("area", STATUS_RGB.get(status, OTHER_STATUS_RGB), f"imported front: {status}"))
+            entries.append(LegendEntry("area", STATUS_RGB.get(status, OTHER_STATUS_RGB), f"imported front: {status}",
+                                       as_of=as_of))
     if len(shown.get("imported", ())):
         entries.append(LegendEntry("area", IMPORTED_RGB, "imported feature (your files)"))
     if len(shown.get("tracks", ())):

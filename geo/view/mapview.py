@@ -19,7 +19,7 @@ from geo.model import timeline
 from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
 from geo.store.workspace import Snapshot
-from geo.view import overlay
+from geo.view import fronts, overlay
 from geo.view.legend import LegendEntry, legend_entries, workspace_entries
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
                               prepare, railcar_records, route_records)
@@ -76,6 +76,9 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         "factories": lambda: area_features(prepared, "factory_region", state, style.OKABE_ITO["orange"]),
     }
     records = {layer_id: build() for layer_id, build in builders.items() if layer_id in state.layers}
+    replacing = fronts.replacing(state, extra_legend)
+    if replacing is not None and "front" in records:  # an imported snapshot of the month stands in for them
+        records["front"] = fronts.NO_AREAS
     figures = headline(prepared.claims, state.date, state.mode, prepared.standing_for(state.group_by),
                        state.group_by, prepared.all_claims)
     if state.topic in figures:  # a scene's topic leads the headline
@@ -84,7 +87,7 @@ def build_view(data, prepared: Prepared, state: MapState, extra_legend: list[Leg
         for r in records.get("strikes", []):
             r["radius"] = round(r["radius"] * PRESENTER_STRIKES, 1)
     view = MapView(state, records, [], figures, notices, prepared.railcar_radii, data=data, prepared=prepared)
-    view.legend = legend_entries(view, palette) + list(extra_legend)
+    view.legend = legend_entries(view, palette) + fronts.legend(extra_legend, replacing)
     return view
 
 
