@@ -489,3 +489,26 @@ def test_an_imported_claim_is_held_to_the_date_order_and_generic_claimant_rules(
                             "date 2024-02-10") for s in result.skipped), result.skipped
     assert any(s.startswith("row 4, column claimant: attribution 'a Ukrainian intelligence assessment' names no "
                             "agency, yet the claimant is 'UA_HUR'") for s in result.skipped), result.skipped
+
+
+def test_concurrent_imports_of_long_cells_never_trip_each_others_field_limit():
+    """The csv module's field limit is process-wide: raising and restoring it around each read let
+    one import lower it under another's feet ("field larger than field limit")."""
+    import threading
+    cell = "x" * 300_000  # over the csv module's default limit of 131,072 characters
+    raw = ("name,lon,lat,note\n" + "".join(f"P{i},130.{i},42.{i},{cell}\n" for i in range(3))).encode()
+    failures = []
+
+    def read_many():
+        for _ in range(25):
+            try:
+                assert len(read_file(raw, filename="long.csv").frame) == 3
+            except Exception as err:  # noqa: BLE001  (any failure is what this test looks for)
+                failures.append(str(err))
+
+    threads = [threading.Thread(target=read_many) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

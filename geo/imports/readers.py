@@ -12,6 +12,7 @@ where the library is called, so anything else is a bug and surfaces as one.
 from __future__ import annotations
 
 import csv
+import sys
 import io
 import json
 import zipfile
@@ -34,6 +35,10 @@ from geo.imports.filecheck import (MB, SHAPEFILE_PARTS, ImportProblem, Limits, c
                                    precheck_geojson, precheck_gpx, precheck_kml, refuse_views, sniff)
 from geo.safetext import escape
 
+# A cell may be as long as the file (a WKT polygon, a 60 MB line): the csv module's limit is
+# process-wide, so it is set once here and never lowered or restored, which would race with
+# another import reading in the same process. The file's own size limit bounds every cell.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 GDAL_ERRORS = (DataSourceError, DataLayerError, FieldError, GeometryError, GEOSException)
 
 
@@ -574,8 +579,6 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
     preamble = textlines.find_preamble(text, delimiter)
     if preamble.lines:
         notes.append(preamble.note())
-    old_limit = csv.field_size_limit()
-    csv.field_size_limit(max(old_limit, limits.max_bytes))
     problems: dict[int, tuple[str | None, str]] = {}
     records, rows = [], []
     reader = csv.reader(textlines.skip_lines(text, preamble.lines), delimiter=delimiter)
@@ -609,8 +612,6 @@ def load_csv(raw: bytes, filename: str, limits: Limits, options: ReadOptions = R
                 raise ImportProblem(filename, f"too many rows (limit {limits.max_track_points:,})")
     except csv.Error as err:
         raise ImportProblem(filename, f"unreadable CSV: {err}", reader.line_num) from None
-    finally:
-        csv.field_size_limit(old_limit)
     frame = pd.DataFrame(records, columns=header, dtype=object)
     frame.columns = [c if c else f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     rows = np.array(rows, dtype=int)
