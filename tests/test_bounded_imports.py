@@ -61,6 +61,15 @@ def cli(*args, env=None, timeout=90):
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
+@pytest.fixture(autouse=True)
+def no_spare_worker():
+    """An app run earlier in this process (AppTest) keeps a worker started ahead (sandbox.warm):
+    these tests count the workers reading their own files, so none is kept meanwhile."""
+    sandbox.cool()
+    yield
+    sandbox.cool()
+
+
 def workers_running() -> list[int]:
     """This process's children that are import workers and still run (not zombies)."""
     from pathlib import Path

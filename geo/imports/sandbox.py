@@ -169,6 +169,15 @@ def warm() -> None:
             _spare[:] = [Worker()]
 
 
+def cool() -> None:
+    """Stop keeping a worker ahead, and stop the one kept (a process that asked for warm() and
+    no longer reads files: a test run, a server shutting down)."""
+    with _spare_lock:
+        spares, _spare[:] = list(_spare), []
+    for worker in spares:
+        worker.stop()
+
+
 def take_worker() -> Worker:
     with _spare_lock:
         ready = _spare.pop() if _spare else None
