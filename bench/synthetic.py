@@ -150,6 +150,7 @@ def synthetic_claims(n_claims: int, seed: int = SEED, real: pd.DataFrame | None 
         "value": value, "value_high": high, "qualifier": pick["qualifier"], "unit": pick["unit"],
         "basis": pick["basis"],
         "as_of_date": pd.Series(as_of).astype("datetime64[s]"),
+        "statement_date": pd.Series(reported).astype("datetime64[s]"),
         "reported_date": pd.Series(reported).astype("datetime64[s]"),
         "claimant": claimant,
         "attribution": claimant + " (synthetic)",
@@ -163,10 +164,12 @@ def synthetic_claims(n_claims: int, seed: int = SEED, real: pd.DataFrame | None 
     out["claimant_id"] = pd.Series([f"SYN_{w:03d}" for w in who], dtype=object)
     out["checked"] = pd.Series(pd.NaT, index=out.index).astype("datetime64[s]")
     out["checked_url"], out["verification"], out["restates"] = "", "", ""
+    out["claimant_alt"], out["alt_url"], out["claimant_alt_id"] = "", "", ""
     out["government_id"], out["government"], out["agency"] = out["claimant_id"], claimant, ""
     out["metric_kind"] = pick["metric_kind"]
     out["caveat"] = ""
-    for column in ("checked_url", "verification", "restates", "agency", "caveat"):
+    for column in ("checked_url", "verification", "restates", "agency", "caveat", "claimant_alt", "alt_url",
+                   "claimant_alt_id"):
         out[column] = out[column].astype(object)
     return out[[c for c in real.columns if c != "geometry"]]
 

@@ -83,7 +83,7 @@ def store(request, tmp_path, monkeypatch) -> str:
 def shown(markdown: str) -> str:
     """What a reader sees of a Markdown string the page escaped (geo.page.text.plain)."""
     import re
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def valid_on(frame, when, start: str, end: str):

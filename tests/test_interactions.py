@@ -305,7 +305,8 @@ def test_link_text_is_shown_as_text_never_as_a_link(page, server):
     open_app(page, server.url, "view=" + urllib.parse.quote(hostile) + "&sel=" + urllib.parse.quote("**bold**"))
     notices = page.locator('.st-key-notices')
     notices.get_by_text(hostile, exact=False).wait_for(timeout=WAIT_MS)
-    assert page.locator('a[href*="ev.il"]').count() == 0
+    links = page.locator('a[href*="ev.il"]')
+    assert links.count() == 0, [links.nth(i).evaluate("a => a.outerHTML") for i in range(links.count())]
     assert notices.locator("strong").count() == 0
     assert "**bold**" in notices.inner_text()
 

@@ -226,9 +226,9 @@ def with_registries(claims: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.D
     out["government"] = out["government_id"].map(name)
     out["agency"] = [n if t != c else "" for n, t, c in zip(out["claimant"], out["government_id"], ids)]
     if "claimant_alt" in out.columns:  # the claimant another copy credits, by name like claimant
-        alt = out["claimant_alt"].fillna("").astype(str)
+        alt = out["claimant_alt"].astype(object).fillna("").astype(str).astype(object)
         out["claimant_alt_id"] = alt
-        out["claimant_alt"] = [name.get(a, a) if a else "" for a in alt]
+        out["claimant_alt"] = pd.Series([name.get(a, a) if a else "" for a in alt], index=out.index, dtype=object)
     out["family"] = out["metric"].map(dict(zip(metrics["id"], metrics["family"])))
     out["metric_kind"] = out["metric"].map(dict(zip(metrics["id"], metrics["kind"])))
     # Spelled out for exports and tooltips: what the figure is not.

@@ -15,6 +15,11 @@ from geo.safetext import escape
 MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=])")
 
 
+# Markdown turns bare addresses into links even when their characters are escaped (GFM's autolinks:
+# https://…, www.…, a@b.c): an invisible zero-width space where each would start keeps them text.
+AUTOLINK = re.compile(r"(?<=:)(?=//)|(?i:(?<=www))(?=\.)|(?=@)")
+
+
 def plain(text) -> str:
     """`text` for Streamlit's Markdown, to be read as written: one line, nothing interpreted."""
-    return MARKDOWN.sub(r"\\\1", escape(text))
+    return MARKDOWN.sub(r"\\\1", AUTOLINK.sub("\u200b", escape(text)))
