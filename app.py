@@ -7,15 +7,15 @@ from pathlib import Path
 
 import streamlit as st
 
+import app_tabs
 from geo import export as exports, style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
-from geo.export import video
 from geo.model.evidence import GROUPINGS
-from geo.page import resources, session, state, uploads
+from geo.page import resources, search, session, state, uploads
 from geo.page.text import plain
 from geo.render import charts, layers, overlay, panels, previewmap, tracks
 from geo.store import access
-from geo.view import mapview, view_for
+from geo.view import claims_table, mapview, view_for
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
 PLAY_SECONDS = 1.5
@@ -33,31 +33,6 @@ nav = session.Navigator.for_data(data, snapshot)
 def current_user() -> access.User:
     """Who sent this request (geo.store.access), worked out afresh in every callback."""
     return access.identify(st.context.headers, session.login_of(st.user))
-
-
-def video_controls(where: str):
-    """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
-    what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
-    if what == "a range of months":
-        span = st.select_slider("Months", nav.months, value=(nav.months[max(0, len(nav.months) - 13)], nav.months[-1]),
-                                key=f"video_months_{where}")
-    cols = st.columns(2)
-    fmt = cols[0].selectbox("Format", list(video.FORMATS), key=f"video_fmt_{where}",
-                            format_func=lambda f: {"mp4": "MP4 (H.264)", "gif": "GIF"}.get(f, f))
-    size = cols[1].selectbox("Size", list(video.SIZES), key=f"video_size_{where}")
-    if st.button("Render video", key=f"video_render_{where}"):
-        bar = st.progress(0.0, text="Drawing the frames…")
-        shots = (video.scene_shots(data, filters=map_state.filters) if what == "the scenes" else
-                 video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
-                                   mode=map_state.mode, filters=map_state.filters))
-        ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
-                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…")))
-        bar.empty()
-    if ss.get("video"):
-        fmt_, size_, clip = ss.video
-        st.download_button(f"Download the {fmt_.upper()} ({size_}, {len(clip) / 1e6:.1f} MB)", clip,
-                           file_name=f"dprk-pipeline.{fmt_}", mime="video/mp4" if fmt_ == "mp4" else "image/gif",
-                           key=f"video_download_{where}", on_click="ignore")
 
 
 nav.seed(ss, st.query_params.to_dict() | {k: st.query_params.get_all(k) for k in state.LIST_PARAMS
@@ -78,6 +53,7 @@ controls(key="controls", data={"index": nav.current_step(ss), "count": nav.step_
          on_escape_change=lambda: ss.update(sel=None), height=0)
 
 with st.sidebar:
+    app_tabs.search_box(data, nav, ss)
     st.header("Map")
     st.select_slider("Month", nav.months, key="date")
     steps = st.columns([1, 2, 1])
@@ -107,21 +83,30 @@ if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
-        video_controls("present")
+        app_tabs.video_controls("present", data, nav, map_state, snapshot, ss)
     bar[2].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
                   on_click=lambda: ss.update(present=False))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
 else:
     st.title("DPRK → Russia arms pipeline")
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
-               "Every figure is a claim: click a line, an arc, a dot or an area for its sources.")
+               "Every figure is a claim: click a line, an arc, a dot or an area for its sources; "
+               "*About & method* says what the words mean.")
 problems = [f"Your imported data is unavailable: {p} The bundled map is shown; the page tries again by itself."
             for p in (ws_problem, snap_problem) if p]
 with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
     for notice in problems + nav.notices(ss) + the_view.notices:
         st.warning(plain(notice), icon="⚠️")
 
-map_col, side_col = st.columns([5, 2] if not present else [4, 1])
+tabs = st.tabs([search.MAP_TAB, search.TABLE_TAB, "About & method"], key="tab", on_change="rerun")
+if ss.get("tab") == search.TABLE_TAB:
+    with tabs[1]:
+        app_tabs.claims_tab(the_view, ss)
+if ss.get("tab") == "About & method":
+    with tabs[2]:
+        app_tabs.about_tab(data)
+map_tab = tabs[0]
+map_col, side_col = map_tab.columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
 with map_col, st.container(key="map_box"):
@@ -150,12 +135,14 @@ with side_col, st.container(height=map_height if present else "content", border=
                              if sel and sel["kind"] == "route" else None) if sel else None
     if found is not None:
         st.button("✕ Close (Esc)", key="close_panel", on_click=lambda: ss.update(sel=None))
-        st.markdown(panels.evidence_panel(found), unsafe_allow_html=True)
+        st.markdown(panels.evidence_panel(found, ss.get("claim") or ""), unsafe_allow_html=True)
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
         if present:
             st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+        st.button("National totals: figures with no place on the map", key="totals", icon=":material/public:",
+                  on_click=lambda: ss.update(sel=dict(claims_table.TOTALS)))
         st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
@@ -166,6 +153,8 @@ with side_col, st.container(height=map_height if present else "content", border=
                 st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
             elif chart:
                 st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
+            if chart == "Events":
+                app_tabs.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
     st.header("Your data")
@@ -239,7 +228,7 @@ with st.sidebar:
     st.download_button("Download", key="download", data=lambda: exports.export(fmt, data, map_state, snapshot, basemap),
                        file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
     with st.expander("Video for slides"):
-        video_controls("sidebar")
+        app_tabs.video_controls("sidebar", data, nav, map_state, snapshot, ss)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
 
 nav.settle(ss)

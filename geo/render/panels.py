@@ -42,10 +42,10 @@ def checked_line(claim: dict) -> str:
     return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
 
 
-def claim_item(claim: dict, disputed: bool = False) -> str:
+def claim_item(claim: dict, disputed: bool = False, opened: bool = False) -> str:
     restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
                 if claim.get("restates") else "")
-    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
             f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
             f'{escape(claim["claimant"])} · as of {escape(claim["as_of"])} · published {escape(claim["published"])}<br/>'
@@ -54,8 +54,14 @@ def claim_item(claim: dict, disputed: bool = False) -> str:
             f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
 
 
-def evidence_panel(ev: Evidence) -> str:
+def evidence_panel(ev: Evidence, opened: str = "") -> str:
+    """The claims and events behind a feature; `opened`, a claim opened from a link or the table,
+    stands first, marked, and again in its place in the list."""
     parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    first = next((c for c in ev.claims if c["id"] == opened), None)
+    if first is not None:
+        parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
+                     f'{claim_item(first, first["id"] in ev.disputed, True)}</ul>')
     if ev.description:
         parts.append(f"<p>{escape(ev.description)}</p>")
     if ev.source_url:
@@ -67,7 +73,7 @@ def evidence_panel(ev: Evidence) -> str:
             if claim["metric"] != metric:
                 metric = claim["metric"]
                 parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}</li>')
-            parts.append(claim_item(claim, claim["id"] in ev.disputed))
+            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened))
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
@@ -186,6 +192,7 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .unverified { color: #7a1f1f; font-weight: 600; white-space: nowrap; }
 .evidence .capacity, .evidence .checked, .evidence .attribution, .headline .agency { color: #555; font-size: 0.85em; }
 .headline h5 { margin: 0.5rem 0 0; }
+.evidence li.opened-claim { background: #fff3c4; outline: 2px solid #e0a800; padding: 0.1rem 0.2rem; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
 .evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
 /* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
