@@ -63,7 +63,7 @@ def test_a_claim_link_opens_its_month_its_feature_and_marks_the_claim(page, serv
 ])
 def test_search_finds_each_december_2024_figure_and_opens_it(page, server, query, claim_id, value):
     open_app(page, server.url)
-    box = page.get_by_label("Search")
+    box = page.locator('input[aria-label="Search"]')
     box.fill(query)
     box.press("Enter")
     hit = page.locator('[data-testid="stSidebar"] button', has_text=f"({claim_id},")
@@ -94,7 +94,8 @@ def test_the_table_follows_the_filters_and_the_date_and_links_to_the_map(page, s
     wait_idle(page)
     caption = page.get_by_text("claim(s), under the sidebar's filters").inner_text()
     filtered = int(caption.split()[0])
-    page.get_by_role("button", name="all claims").click()
+    shot(page, "claims-table-month")
+    page.locator('[data-testid="stMain"] button', has_text="all claims").click()
     wait_idle(page)
     page.wait_for_function("n => !document.body.innerText.includes(n + ' claim(s), under')", arg=str(filtered),
                            timeout=WAIT_MS)

@@ -95,4 +95,4 @@ def go(ss: MutableMapping, nav, entry: Entry) -> None:
             ss.update(sel=None, chart="Events")
     else:  # claimant, outlet, metric: the table, narrowed to it, with every month
         ss.update(tab=TABLE_TAB, table_query=entry.label.split(" (")[0] if entry.kind == "metric" else entry.key,
-                  table_scope="all")
+                  table_scope="all claims")
