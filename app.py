@@ -13,7 +13,7 @@ from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
 from geo.page import resources, search, session, state, uploads
 from geo.page.text import plain
-from geo.render import charts, layers, overlay, panels, previewmap, tracks
+from geo.render import charts, layers, overlay, panels, previewmap, selection, tracks
 from geo.store import access
 from geo.view import claims_table, mapview, view_for
 
@@ -117,6 +117,7 @@ with map_col, st.container(key="map_box"):
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size)
+    selection.marked(deck, the_view, ss.get("sel"), nav.selection_epoch(ss))  # the map shows `sel`, no more
     st.pydeck_chart(deck, height=map_height, selection_mode="single-object", key="map",
                     on_select=lambda: ss.update(sel=mapview.picked_feature(next(
                         (o[0] for o in (ss.map.selection.objects or {}).values() if o), None))),

@@ -127,6 +127,14 @@ class Navigator:
         if ss.get("scene_index", 0) >= len(self.scenes):
             ss["scene_index"] = len(self.scenes) - 1
 
+    def selection_epoch(self, ss: MutableMapping) -> int:
+        """How many selections this session has closed (Esc, ✕, a scene step, an empty click):
+        once per run, it counts a selection gone since the last run (geo.render.selection)."""
+        if ss.get("sel") is None and ss.get("sel_shown"):
+            ss["sel_epoch"] = ss.get("sel_epoch", 0) + 1
+        ss["sel_shown"] = ss.get("sel") is not None
+        return int(ss.get("sel_epoch", 0))
+
     # --- steps -------------------------------------------------------------------------------------
 
     def apply_scene(self, ss: MutableMapping, i: int) -> None:
@@ -164,6 +172,7 @@ class Navigator:
             self.step_to(ss, int(step["index"]))
 
     def toggle_present(self, ss: MutableMapping) -> None:
+        ss["tab"] = "Map"  # the presenter sees the map alone: the tabs' row is hidden
         if ss.get("present"):
             self.apply_scene(ss, 0)
         ss["playing"] = False
@@ -195,7 +204,7 @@ def picked(ss: MutableMapping, selection: dict | None) -> None:
 
 
 PRESENTER_TOP = 152  # pixels above and below the presenter's map: title bar, two-line caption, margin
-ANALYST_TOP = 130
+ANALYST_TOP = 180  # title, caption and the row of tabs (Map, Every claim, About & method)
 
 
 def map_frame(viewport: dict, present: bool) -> tuple[int, tuple[int, int] | None]:

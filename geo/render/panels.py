@@ -194,7 +194,7 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .headline h5 { margin: 0.5rem 0 0; }
 .evidence li.opened-claim { background: #fff3c4; outline: 2px solid #e0a800; padding: 0.1rem 0.2rem; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
-.evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
+.evidence { max-height: calc(100vh - 240px); overflow-y: auto; padding-right: 0.4rem; }
 /* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
@@ -218,6 +218,7 @@ PRESENT_CSS = """
 [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0; }
 html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
 h1 { font-size: 1.9rem !important; padding: 0 !important; }
+[data-testid="stTabs"] [role="tablist"] { display: none; }
 .scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; line-height: 1.45; min-height: 2.9em; }
 .headline h5 { font-size: 1.2rem; }
 .legend { font-size: 0.8rem; }
