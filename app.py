@@ -140,11 +140,15 @@ with side_col, st.container(height=map_height if present else "content", border=
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
+        if present and session.filter_words(ss):  # the analyst's filters apply here too: say so, and offer to clear
+            st.markdown(f"**Filtered** ({plain(session.filter_words(ss))}): figures from other claims are hidden.")
+            st.button("✕ Clear filters", key="clear_filters", on_click=lambda: session.clear_filters(ss))
         if present:
             st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
-        st.button("National totals: figures with no place on the map", key="totals", icon=":material/public:",
-                  on_click=lambda: ss.update(sel=dict(claims_table.TOTALS)))
-        st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
+        st.button("National totals", key="totals", icon=":material/public:", help="Figures no place on the map stands "
+                  "for: factories, money, launcher counts, shares of strikes", on_click=lambda: ss.update(sel=dict(claims_table.TOTALS)))
+        st.markdown(panels.headline_panel(the_view.headline, map_state.group_by, claims_table.filtered_out(the_view)),
+                    unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
             # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.

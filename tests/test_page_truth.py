@@ -49,3 +49,31 @@ def test_closing_the_panel_undims_the_map_and_a_copied_link_marks_its_feature(pa
     settle(page)
     assert glow_pixels(map_image(page)) > 200, "the selected leg is marked on the map"
     shot(page, "link-with-selection")
+
+
+def test_presenter_mode_names_the_analyst_s_filters_and_clears_them(page, server):
+    open_app(page, server.url, "present=1&scene=S7&claimant_type=media")
+    side = page.locator(".st-key-side")
+    side.get_by_text("Filtered").wait_for(timeout=WAIT_MS)
+    assert "claimant type: media" in side.inner_text()
+    headline = page.locator('[data-testid="headline"]').inner_text()
+    assert "none under these filters" in headline
+    shot(page, "presenter-filtered")
+    side.get_by_role("button", name="Clear filters").click()
+    page.wait_for_function("() => !location.search.includes('claimant_type')", timeout=WAIT_MS)
+    wait_idle(page)
+    assert "Filtered" not in page.locator(".st-key-side").inner_text()
+    assert "none under these filters" not in page.locator('[data-testid="headline"]').inner_text()
+    shot(page, "presenter-cleared")
+
+
+def test_the_legend_names_a_drone_strike_and_arcs_apart_from_legs(page, server):
+    open_app(page, server.url, "date=2025-06")
+    legend = page.locator('[data-testid="legend"]').inner_text()
+    assert "missile or drone strike" in legend
+    from geo import style
+    arcs = {style.FAMILY_COLOURS[f] for f in ("munitions", "missiles", "troops")}
+    assert not arcs & set(style.MODE_COLOURS.values())
+    # Each mixed headline row names its metric, never a raw id.
+    headline = page.locator('[data-testid="headline"]').inner_text()
+    assert "Ballistic missiles delivered" in headline and "_" not in headline

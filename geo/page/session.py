@@ -198,6 +198,20 @@ class Navigator:
         return out
 
 
+FILTER_KEYS = ("claimant_type", "basis", "family")
+
+
+def filter_words(ss: MutableMapping) -> str:
+    """The claim filters in force, in words ('' when none): presenter mode names them beside its figures."""
+    return "; ".join(f"{key.replace('_', ' ')}: {', '.join(HUMAN[key](v) for v in ss.get(key) or [])}"
+                     for key in FILTER_KEYS if ss.get(key))
+
+
+def clear_filters(ss: MutableMapping) -> None:
+    for key in FILTER_KEYS:
+        ss[key] = []
+
+
 def picked(ss: MutableMapping, selection: dict | None) -> None:
     """A click on the map: the clicked feature (or nothing, on empty map) becomes the selection."""
     ss["sel"] = selection

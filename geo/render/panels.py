@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from geo import style
-from geo.model.evidence import Evidence
+from geo.model.evidence import Evidence, metric_words
 from geo.data.validate import URL_RE
 
 
@@ -72,7 +72,7 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
         for claim in ev.claims:
             if claim["metric"] != metric:
                 metric = claim["metric"]
-                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}</li>')
+                parts.append(f'<li class="metric">{escape(metric_words(metric))}</li>')
             parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened))
         parts.append("</ul>")
     else:
@@ -98,18 +98,25 @@ def who_line(c: dict, group_by: str) -> str:
     return link(c["url"], c["claimant"])
 
 
-def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation") -> str:
+def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation",
+                   filtered_out: set = frozenset()) -> str:
+    """The standing figures; a figure whose claims the filters hide says so (`filtered_out`), and
+    where one figure mixes metrics each row names its own."""
     parts = [f'<div class="headline" data-testid="headline" data-group-by="{escape(group_by, quote=True)}">']
     for label, claims in figures.items():
         parts.append(f"<h5>{escape(label)}</h5>")
         if not claims:
-            parts.append('<p class="none">no claim yet</p>')
+            parts.append('<p class="none">' + ("none under these filters (claims exist: clear the filters to see them)"
+                                               if label in filtered_out else "no claim yet") + "</p>")
             continue
+        mixed = len({c["metric"] for c in claims}) > 1
         parts.append("<ul>")
         for c in claims:
             capacity = " (capacity estimate, not a count)" if c.get("capacity") or c["basis"].startswith("capacity") \
                 else ""
-            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}'
+            what = (f' <span class="metric-name">{escape(metric_words(c["metric"]))}</span>'
+                    if mixed else "")
+            parts.append(f'<li><b>{escape(c["value"])}</b>{what}{escape(capacity)}'
                          f'{disputed_mark(c["disputed"], c.get("hidden_disputants", []))}<br/>'
                          f'<span class="who">{who_line(c, group_by)}, as of {escape(c["as_of"])}</span></li>')
         parts.append("</ul>")
@@ -186,7 +193,8 @@ APP_CSS = """
 .evidence ul, .headline ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
 [data-testid="stMainBlockContainer"] { padding: 1.2rem 1.5rem 2rem; }
 h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
-.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
+.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; }
+.headline .metric-name { color: #555; font-size: 0.85em; }
 .evidence .note, .evidence .basis, .headline .who, .hidden-disputant { color: #555; font-size: 0.85em; }
 .disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
 .unverified { color: #7a1f1f; font-weight: 600; white-space: nowrap; }
@@ -219,6 +227,8 @@ PRESENT_CSS = """
 html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
 h1 { font-size: 1.9rem !important; padding: 0 !important; }
 [data-testid="stTabs"] [role="tablist"] { display: none; }
+[data-testid="stTabs"], [data-testid="stTabs"] > div { gap: 0 !important; }
+[data-testid="stTabs"] [role="tabpanel"] { padding: 0 !important; margin: 0 !important; }
 .scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; line-height: 1.45; min-height: 2.9em; }
 .headline h5 { font-size: 1.2rem; }
 .legend { font-size: 0.8rem; }

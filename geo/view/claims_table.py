@@ -15,7 +15,7 @@ import io
 import pandas as pd
 
 from geo.model import timeline
-from geo.model.evidence import Evidence, claim_row
+from geo.model.evidence import Evidence, claim_row, metric_words
 
 # The selection of the national totals panel: the link's sel=totals:national.
 TOTALS = {"kind": "totals", "feature_id": "national"}
@@ -24,12 +24,17 @@ COLUMNS = ("id", "metric", "value", "claimant", "as_of", "published", "basis", "
 
 
 def metric_label(metric: str, metrics: pd.DataFrame | None = None) -> str:
-    """A metric as words: 'share of russian missile strikes pct' -> 'share of Russian missile strikes (%)'."""
-    words = str(metric).replace("_", " ")
-    for raw, nice in ((" pct", " (%)"), ("usd", "US$"), ("dprk", "North Korea"), ("russian", "Russian"),
-                      ("mrl", "MRL"), ("spg", "SPG"), ("152mm", "152 mm"), ("170mm", "170 mm"), ("240mm", "240 mm")):
-        words = words.replace(raw, nice)
-    return words[:1].upper() + words[1:]
+    """A metric as words (geo.model.evidence.metric_words)."""
+    return metric_words(metric)
+
+
+def filtered_out(view) -> set[str]:
+    """The headline figures with no claim under the view's filters but some without them: the
+    headline says they are filtered out, not that nobody has claimed them yet."""
+    from geo.model.evidence import HEADLINES, headline_claims
+    everyone = headline_claims(timeline.known_claims(view.prepared.all_claims, view.state.date, view.state.mode))
+    return {label for label, metrics in HEADLINES.items()
+            if not view.headline.get(label) and everyone["metric"].isin(metrics).any()}
 
 
 def claim_link(claim_id: str) -> str:
