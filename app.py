@@ -151,15 +151,17 @@ with side_col, st.container(height=map_height if present else "content", border=
                     unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
-            # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
-            chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
-            spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
-            if spec:
-                st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
-            elif chart:
-                st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
-            if chart == "Events":
-                app_tabs.events_list(the_view, nav.params(ss))
+if not present:  # the chart stands directly under the map, as wide as it, its legend whole
+    with map_col:
+        # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
+        chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
+        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
+        if spec:
+            st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+        elif chart:
+            st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
+        if chart == "Events":
+            app_tabs.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
     st.header("Your data")

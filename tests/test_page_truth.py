@@ -77,3 +77,62 @@ def test_the_legend_names_a_drone_strike_and_arcs_apart_from_legs(page, server):
     # Each mixed headline row names its metric, never a raw id.
     headline = page.locator('[data-testid="headline"]').inner_text()
     assert "Ballistic missiles delivered" in headline and "_" not in headline
+
+
+SIZES = [(1280, 720), (1440, 900), (1920, 1080)]
+
+
+def expected_legend(date: str, view: str) -> list[str]:
+    """The legend's labels for this state, from the one view every renderer uses (geo.view.view_for)."""
+    import pandas as pd
+    from geo.data import dataset
+    from geo.view import MapState, view_for
+    state = MapState(date=pd.Timestamp(date + "-01") + pd.offsets.MonthEnd(0), view=view)
+    return [e.label for e in view_for(dataset.load(), None, state, track_paths=False).legend]
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_the_legend_lists_what_is_drawn_and_covers_at_most_a_fifth_of_the_map(chromium, server, width, height):
+    from test_browser import CHART
+    page = chromium.new_page(viewport={"width": width, "height": height})
+    try:
+        for view in ("overview", "front", "tumen"):
+            open_app(page, server.url, f"date=2025-06&view={view}")
+            legend = page.locator('.st-key-map_box [data-testid="legend"]')
+            labels = [t.strip() for t in legend.locator("li").all_inner_texts()]
+            assert labels == expected_legend("2025-06", view), view
+            box = page.locator('.st-key-map_box [data-testid="stElementContainer"]:has(.legend)').bounding_box()
+            canvas = page.locator(f"{CHART} canvas").first.bounding_box()
+            share = box["width"] * box["height"] / (canvas["width"] * canvas["height"])
+            assert share <= 0.20, f"{view} at {width}x{height}: the legend covers {share:.0%} of the map"
+            if view == "front" and width == 1280:
+                shot(page, "front-legend-1280")
+    finally:
+        page.close()
+
+
+def test_the_chart_stands_directly_under_the_map_with_its_legend_whole(chromium, server):
+    from test_browser import CHART
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        open_app(page, server.url, "date=2025-06")
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        chart.wait_for(timeout=WAIT_MS)
+        chart.scroll_into_view_if_needed()
+        page.wait_for_function("() => { const c = document.querySelector('[data-testid=stVegaLiteChart]');"
+                               " return c && c.querySelector('svg, canvas'); }", timeout=WAIT_MS)
+        canvas = page.locator(f"{CHART} canvas").first.bounding_box()
+        box = chart.bounding_box()
+        assert 0 <= box["y"] - (canvas["y"] + canvas["height"]) <= 120, (box, canvas)
+        assert box["x"] >= canvas["x"] - 2 and box["x"] + box["width"] <= canvas["x"] + canvas["width"] + 2
+        # Vega-Lite draws its legend inside the chart's own box: nothing of it overflows or is clipped.
+        overflow = page.evaluate("() => { const c = document.querySelector('[data-testid=stVegaLiteChart]');"
+                                 " const g = c.querySelector('svg, canvas'); const a = c.getBoundingClientRect();"
+                                 " const b = g.getBoundingClientRect(); return [b.right - a.right, c.scrollWidth - c.clientWidth]; }")
+        assert overflow[0] <= 2 and overflow[1] <= 2, overflow
+        page.set_viewport_size({"width": 1280, "height": 720})
+        open_app(page, server.url, "date=2025-06")
+        page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
+        shot(page, "chart-under-map-1280")
+    finally:
+        page.close()

@@ -206,16 +206,17 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 /* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
-  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 46%; }
+  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 34%; max-height: 55%;
+  overflow-y: auto; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
 /* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
 .legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
   font-size: 0.74rem; line-height: 1.25; }
-.legend ul { list-style: none; padding: 0; margin: 0; columns: 2; column-gap: 0.8rem; }
+.legend ul { list-style: none; padding: 0; margin: 0; columns: 1; }
 .legend summary { font-weight: 600; cursor: pointer; }
 .legend .legend-note { margin: 0.2rem 0 0; color: #444; white-space: normal; max-width: 26rem; }
-.legend li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.legend li { white-space: normal; break-inside: avoid; }
 .legend .swatch { margin-right: 0.3rem; }
 .st-key-controls, .st-key-notices:empty { display: none; }
 """
