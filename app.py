@@ -94,9 +94,6 @@ else:
                "*About & method* says what the words mean.")
 problems = [f"Your imported data is unavailable: {p} The bundled map is shown; the page tries again by itself."
             for p in (ws_problem, snap_problem) if p]
-with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
-    for notice in problems + nav.notices(ss) + the_view.notices:
-        st.warning(plain(notice), icon="⚠️")
 
 tabs = st.tabs([search.MAP_TAB, search.TABLE_TAB, "About & method"], key="tab", on_change="rerun")
 if ss.get("tab") == search.TABLE_TAB:
@@ -131,6 +128,9 @@ with map_col:  # outside the map's box; tells tests (and the curious) which map 
 
 # In presenter mode the side column scrolls inside the map's height: the page itself never scrolls.
 with side_col, st.container(height=map_height if present else "content", border=False, key="side"):
+    with st.container(key="notices"):  # beside the map, never above it: a notice appearing never moves the map
+        for notice in problems + nav.notices(ss) + the_view.notices:
+            st.warning(plain(notice), icon="⚠️")
     sel = ss.get("sel")
     found = mapview.evidence(the_view, sel, points, resources.tracks_by_leg(track_source, points)
                              if sel and sel["kind"] == "route" else None) if sel else None

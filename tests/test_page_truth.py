@@ -136,3 +136,21 @@ def test_the_chart_stands_directly_under_the_map_with_its_legend_whole(chromium,
         shot(page, "chart-under-map-1280")
     finally:
         page.close()
+
+
+def test_notices_never_move_the_map(page, server):
+    from test_browser import CHART
+    open_app(page, server.url, "date=2025-06")
+    clean = page.locator(f"{CHART} canvas").first.bounding_box()
+    bad = "&".join(f"{k}=bogus" for k in ("view", "mode", "group_by", "present", "scene", "sel", "basis", "family"))
+    open_app(page, server.url, "date=2025-06&" + bad)
+    assert page.locator('.st-key-notices [data-testid="stAlert"]').count() >= 8
+    noisy = page.locator(f"{CHART} canvas").first.bounding_box()
+    assert abs(noisy["y"] - clean["y"]) <= 1 and abs(noisy["height"] - clean["height"]) <= 1, (clean, noisy)
+    shot(page, "notices-beside-map")
+    page.keyboard.press("ArrowLeft")  # the state changes: the link's notices go
+    page.wait_for_function("() => location.search.includes('date=2025-05')", timeout=WAIT_MS)
+    wait_idle(page)
+    page.locator('.st-key-notices [data-testid="stAlert"]').first.wait_for(state="detached", timeout=WAIT_MS)
+    after = page.locator(f"{CHART} canvas").first.bounding_box()
+    assert abs(after["y"] - clean["y"]) <= 1, (clean, after)
