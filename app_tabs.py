@@ -49,7 +49,8 @@ def claims_tab(view, ss) -> None:
                             key="table_csv", on_click="ignore", icon=":material/download:")
     st.caption(f"{len(rows)} claim(s), under the sidebar's filters. Click a column to sort; "
                "“open” shows the claim on the map, in the month it became known.")
-    st.dataframe(rows, hide_index=True, key="claims_table", height=min(560, 35 * len(rows) + 38), column_config={
+    st.dataframe(rows, hide_index=True, key="claims_table", height=min(560, 35 * len(rows) + 38),
+                 column_order=["id", "open"] + [c for c in rows.columns if c not in ("id", "open")], column_config={
         "url": st.column_config.LinkColumn("source", display_text="source ↗"),
         "open": st.column_config.LinkColumn("on the map", display_text="open", width="small"),
         "as_of": "as of", "id": st.column_config.TextColumn("id", width="small")})

@@ -103,6 +103,18 @@ def test_the_table_follows_the_filters_and_the_date_and_links_to_the_map(page, s
     assert 0 < filtered < everything
     shot(page, "claims-table")
     assert not page.errors
+    # The first row's "open" link (second column) shows that claim on the map.
+    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    first_id = None
+    with page.context.expect_page(timeout=WAIT_MS) as opened:
+        page.mouse.move(grid["x"] + 98, grid["y"] + 53)
+        page.mouse.click(grid["x"] + 98, grid["y"] + 53)
+    claim_page = opened.value
+    claim_page.wait_for_load_state()
+    assert "claim=" in claim_page.url
+    first_id = claim_page.url.split("claim=")[1].split("&")[0]
+    claim_page.wait_for_selector(f'{PANEL} li.opened-claim[data-claim="{first_id}"]', timeout=WAIT_MS)
+    claim_page.close()
 
 
 def test_about_reachable_from_the_title_explains_the_words_with_examples(page, server):

@@ -96,7 +96,7 @@ def test_the_legend_lists_what_is_drawn_and_covers_at_most_a_fifth_of_the_map(ch
     from test_browser import CHART
     page = chromium.new_page(viewport={"width": width, "height": height})
     try:
-        for view in ("overview", "front", "tumen"):
+        for view in ("overview", "tumen", "sea", "rail", "front"):
             open_app(page, server.url, f"date=2025-06&view={view}")
             legend = page.locator('.st-key-map_box [data-testid="legend"]')
             labels = [t.strip() for t in legend.locator("li").all_inner_texts()]
