@@ -7,15 +7,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo import export as exports, style
+from ui import sections
+
+from geo import style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
-from geo.export import video
 from geo.model.evidence import GROUPINGS
-from geo.page import degrade, resources, session, state, uploads
+from geo.page import degrade, resources, search, session, state
 from geo.page.text import plain
-from geo.render import charts, layers, overlay, panels, previewmap, tracks
+from geo.render import charts, layers, overlay, panels, selection, tracks
 from geo.store import access
-from geo.view import mapview, view_for
+from geo.view import claims_table, mapview, view_for
 
 st.set_page_config(page_title="DPRK → Russia arms pipeline", page_icon="🗺️", layout="wide")
 PLAY_SECONDS = 1.5
@@ -33,46 +34,6 @@ nav = session.Navigator.for_data(data, snapshot)
 def current_user() -> access.User:
     """Who sent this request (geo.store.access), worked out afresh in every callback."""
     return access.identify(st.context.headers, session.login_of(st.user))
-
-
-def release_uploads(keep) -> int:
-    """Free the uploads Streamlit holds for this session but no uploader shows now (an import
-    done, a file dropped, anything a viewer sent to the upload endpoint); returns how many."""
-    try:
-        from streamlit.runtime import get_instance
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-        session_id, manager = get_script_run_ctx().session_id, get_instance().uploaded_file_mgr
-    except Exception:  # no server runtime (an AppTest)
-        return 0
-    gone = set(getattr(manager, "file_storage", {}).get(session_id, {})) - set(keep)
-    for file_id in gone:
-        manager.remove_file(session_id, file_id)
-    return len(gone)
-
-
-def video_controls(where: str):
-    """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
-    what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
-    if what == "a range of months":
-        span = st.select_slider("Months", nav.months, value=(nav.months[max(0, len(nav.months) - 13)], nav.months[-1]),
-                                key=f"video_months_{where}")
-    cols = st.columns(2)
-    fmt = cols[0].selectbox("Format", list(video.FORMATS), key=f"video_fmt_{where}",
-                            format_func=lambda f: {"mp4": "MP4 (H.264)", "gif": "GIF"}.get(f, f))
-    size = cols[1].selectbox("Size", list(video.SIZES), key=f"video_size_{where}")
-    if st.button("Render video", key=f"video_render_{where}"):
-        bar = st.progress(0.0, text="Drawing the frames…")
-        shots = (video.scene_shots(data, filters=map_state.filters) if what == "the scenes" else
-                 video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
-                                   mode=map_state.mode, filters=map_state.filters))
-        ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
-                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…")))
-        bar.empty()
-    if ss.get("video"):
-        fmt_, size_, clip = ss.video
-        st.download_button(f"Download the {fmt_.upper()} ({size_}, {len(clip) / 1e6:.1f} MB)", clip,
-                           file_name=f"dprk-pipeline.{fmt_}", mime="video/mp4" if fmt_ == "mp4" else "image/gif",
-                           key=f"video_download_{where}", on_click="ignore")
 
 
 nav.seed(ss, st.query_params.to_dict() | {k: st.query_params.get_all(k) for k in state.LIST_PARAMS
@@ -93,6 +54,7 @@ controls(key="controls", data={"index": nav.current_step(ss), "count": nav.step_
          on_escape_change=lambda: ss.update(sel=None), height=0)
 
 with st.sidebar:
+    sections.search_box(data, nav, ss)
     st.header("Map")
     st.select_slider("Month", nav.months, key="date")
     steps = st.columns([1, 2, 1])
@@ -122,20 +84,25 @@ if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
-        video_controls("present")
+        sections.video_controls("present", data, nav, map_state, snapshot, ss)
     bar[2].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
                   on_click=lambda: ss.update(present=False))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
 else:
     st.title("DPRK → Russia arms pipeline")
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
-               "Every figure is a claim: click a line, an arc, a dot or an area for its sources.")
+               "Every figure is a claim: click a line, an arc, a dot or an area for its sources; "
+               "*About & method* says what the words mean.")
 problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p]
-with st.container(key="notices"):  # one fixed slot, so a notice appearing never moves the map
-    for notice in problems + nav.notices(ss) + the_view.notices:
-        st.warning(plain(notice), icon="⚠️")
 
-map_col, side_col = st.columns([5, 2] if not present else [4, 1])
+tabs = st.tabs([search.MAP_TAB, search.TABLE_TAB, "About & method"], key="tab", on_change="rerun")
+if ss.get("tab") == search.TABLE_TAB:
+    with tabs[1]:
+        sections.claims_tab(the_view, ss)
+if ss.get("tab") == "About & method":
+    with tabs[2]:
+        sections.about_tab(data)
+map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
 with map_col, st.container(key="map_box"):
@@ -146,6 +113,7 @@ with map_col, st.container(key="map_box"):
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size)
+    selection.marked(deck, the_view, ss.get("sel"), nav.selection_epoch(ss))  # the map shows `sel`, no more
     st.pydeck_chart(deck, height=map_height, selection_mode="single-object", key="map",
                     on_select=lambda: ss.update(sel=mapview.picked_feature(next(
                         (o[0] for o in (ss.map.selection.objects or {}).values() if o), None))),
@@ -159,114 +127,44 @@ with map_col:  # outside the map's box; tells tests (and the curious) which map 
 
 # In presenter mode the side column scrolls inside the map's height: the page itself never scrolls.
 with side_col, st.container(height=map_height if present else "content", border=False, key="side"):
+    with st.container(key="notices"):  # beside the map, never above it: a notice appearing never moves the map
+        for notice in problems + nav.notices(ss) + the_view.notices:
+            st.warning(plain(notice), icon="⚠️")
     sel = ss.get("sel")
     found = mapview.evidence(the_view, sel, points, resources.tracks_by_leg(track_source, points)
                              if sel and sel["kind"] == "route" else None) if sel else None
     if found is not None:
         st.button("✕ Close (Esc)", key="close_panel", on_click=lambda: ss.update(sel=None))
-        st.markdown(panels.evidence_panel(found), unsafe_allow_html=True)
+        st.markdown(panels.evidence_panel(found, ss.get("claim") or ""), unsafe_allow_html=True)
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
         if present:
             st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
-        st.markdown(panels.headline_panel(the_view.headline, map_state.group_by), unsafe_allow_html=True)
+        if present and session.filter_words(ss):  # the analyst's filters apply here too: say so, and offer to clear
+            st.markdown(f"**Filtered** ({plain(session.filter_words(ss))}): figures from other claims are hidden.")
+            st.button("✕ Clear filters", key="clear_filters", on_click=lambda: session.clear_filters(ss))
+        st.button("National totals", key="totals", icon=":material/public:", help="Figures no place on the map stands "
+                  "for: factories, money, launcher counts, shares of strikes", on_click=lambda: ss.update(sel=dict(claims_table.TOTALS)))
+        st.markdown(panels.headline_panel(the_view.headline, map_state.group_by, claims_table.filtered_out(the_view)),
+                    unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
-            # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
-            chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
-            spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
-            if spec:
-                st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
-            elif chart:
-                st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
+if not present:  # the chart stands directly under the map, as wide as it, its legend whole
+    with map_col:
+        # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
+        chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
+        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
+        if spec:
+            st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+        elif chart:
+            st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
+        if chart == "Events":
+            sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
-    st.header("Your data")
-    user = current_user()
-    if user.claimed and ws is not None and not ss.get("forged_logged"):  # audited once a session
-        ss.forged_logged = degrade.attempt(lambda: ws.record_refusal(
-            user, "sign-in", f"identity header {user.claimed!r} sent without the proxy's secret"), False)[1] is None
-    if user.source == access.LOGIN and not user.name:
-        st.button("Sign in to import", key="sign_in", on_click=st.login)
-    elif user.source != access.LOCAL or not user.editor:
-        st.caption(f"Signed in as **{plain(user.label)}**, " + ("editor." if user.editor else
-                   "viewer: you can see and export; editors import and remove."))
-    # Upload (a shapefile as its parts), preview what was found, change it, then import. Viewers get no
-    # uploader at all; no type= list: Streamlit checks it against the name on every rerun and raises for
-    # good on a name holding a NUL byte, and the importer sniffs the content anyway.
-    if user.editor and ws is not None:
-        resources.warm_importer()
-    files = None if not user.editor or ws is None else st.file_uploader(
-        "Import a file", key=f"upload_{ss.setdefault('upload_round', 0)}", accept_multiple_files=True,
-        help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
-             ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
-             "train tracks, or any points, lines and areas.")
-    if files:
-        reading = st.progress(0.0, text=plain(f"Reading {files[0].name[:120]}…"))
-        result, problem, columns, sheets = uploads.preview(ss, [(u.file_id, u.name, u.getvalue()) for u in files],
-                                                           lambda f: reading.progress(min(1.0, f)))
-        reading.empty()
-        if problem:
-            st.error(plain(problem))
-        if result is not None:
-            found = uploads.summary(result)
-            st.markdown(plain(found["what"]))
-            st.caption(plain(found["how"]))
-            if found["bounds"]:
-                st.pydeck_chart(previewmap.bounds_deck(found["bounds"]), height=180, key="import_preview_map")
-            st.dataframe(found["sample_rows"], height=150, hide_index=True)
-            notes = found["notes"]
-            if notes:
-                with st.expander(f"{len(notes)} note(s) before importing"):
-                    st.text("\n".join(notes))
-        with st.expander("Change what was found", expanded=result is None):
-            st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
-            if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:
-                st.selectbox("Sheet", [uploads.AS_FOUND] + sheets, key="import_sheet")
-            if any(u.name.lower().endswith((".zip", ".dbf", ".shp")) for u in files):
-                st.selectbox("Shapefile text encoding", uploads.ENCODINGS, key="import_encoding")
-            st.selectbox("Date or time column", columns, key="import_date_column")
-            st.selectbox("Dates such as 02/01/2024", uploads.ORDERS, key="import_order")
-            pair = st.columns(2)
-            pair[0].selectbox("Longitude", columns, key="import_lon")
-            pair[1].selectbox("Latitude", columns, key="import_lat")
-            st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
-            st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
-        st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
-                  on_click=lambda: uploads.import_previewed(ss, ws, current_user()))
-    else:
-        uploads.preview(ss, [])
-    if release_uploads([u.file_id for u in files or []]) and not user.editor and ws is not None:
-        degrade.attempt(lambda: ws.record_refusal(user, "import", "upload sent by a viewer; discarded"))
-    status, message, details = ss.get("import_report", (None, "", []))
-    if status:
-        (st.error if status == "error" else st.success)(plain(message))
-        if details:
-            with st.expander(f"{len(details)} note(s) from the import"):
-                st.text("\n".join(details[:200]))
-    for batch in (snapshot.batches.itertuples() if snapshot is not None else ()):
-        row = st.columns([4, 1])
-        row[0].caption(plain(uploads.batch_line(batch)))
-        # Shown to viewers too, disabled; the callback and the store refuse them anyway.
-        row[1].button("✕", key=f"remove_{batch.id}", help=f"Remove batch {batch.id}", disabled=not user.editor,
-                      on_click=lambda b=batch.id: uploads.remove_batch(ss, ws, current_user(), b))
-    # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
-    # earlier version, whose snapshot was cached before the removal.
-    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
-    removed = history[history["removed_at"].notna()] if history is not None else []
-    if len(removed):
-        with st.expander(f"Removed batches ({len(removed)})"):
-            for batch in removed.itertuples():
-                st.caption(plain(uploads.batch_line(batch)))
-    st.header("Export this view")
-    fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
-                       key="export_format")
-    st.download_button("Download", key="download", data=lambda: exports.export(fmt, data, map_state, snapshot, basemap),
-                       file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
-    with st.expander("Video for slides"):
-        video_controls("sidebar")
-    st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
+    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user)
+
 
 nav.settle(ss)
 # The address bar follows the state, by ids, so a copied link reopens this page.

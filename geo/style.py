@@ -31,8 +31,9 @@ class Palette:
     line_scale: float
 
 
+# Arcs never take a leg's colour (rail vermillion, sea blue, air purple): a troops arc must not read as a sea lane.
 FAMILY_COLOURS = {
-    "munitions": OKABE_ITO["vermillion"], "missiles": OKABE_ITO["purple"], "troops": OKABE_ITO["blue"],
+    "munitions": (35, 35, 35), "missiles": OKABE_ITO["sky"], "troops": (117, 80, 170),
     "money": OKABE_ITO["green"], "rail": OKABE_ITO["vermillion"], "sea": OKABE_ITO["blue"],
     "industry": OKABE_ITO["orange"], "reverse": OKABE_ITO["green"],
 }

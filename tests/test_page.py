@@ -109,6 +109,6 @@ def test_a_legs_voyages_count_only_positions_up_to_the_date():
 
 
 def test_the_map_frame_fits_the_window():
-    assert session.map_frame({"height": 720, "width": 1280, "map_width": 900}, False) == (590, (900, 590))
+    assert session.map_frame({"height": 720, "width": 1280, "map_width": 900}, False) == (540, (900, 540))  # less the title, caption and tabs
     assert session.map_frame({"height": 720, "width": 1280, "map_width": 600}, False) == (480, (600, 480))
     assert session.map_frame({}, True) == (568, None)

@@ -61,6 +61,8 @@ def format_value(value: float, high: float | None = None, qualifier: str | None 
     if high is not None and pd.notna(high) and high != value:
         text = f"{text}–{short_number(high)}"
     words = QUALIFIER_WORDS.get(qualifier or "", "")
+    if unit.startswith("multiple of "):  # '3 times the pre-summit level', not '3 multiple of pre-summit level'
+        return f"{words}{text} times the {unit[len('multiple of '):]}"
     unit = "%" if unit == "percent" else f" {unit}" if unit else ""
     return f"{words}{text}{unit}"
 
@@ -69,6 +71,15 @@ def format_range(low: float, high: float, unit: str) -> str:
     if pd.isna(low):
         return "no reported volume"
     return format_value(low, high if high != low else None, None, unit)
+
+
+def metric_words(metric: str) -> str:
+    """A metric id as words: 'share_of_russian_missile_strikes_pct' -> 'Share of Russian missile strikes (%)'."""
+    words = str(metric).replace("_", " ")
+    for raw, nice in ((" pct", " (%)"), ("usd", "US$"), ("dprk", "North Korea"), ("russian", "Russian"),
+                      ("mrl", "MRL"), ("spg", "SPG"), ("152mm", "152 mm"), ("170mm", "170 mm"), ("240mm", "240 mm")):
+        words = words.replace(raw, nice)
+    return words[:1].upper() + words[1:]
 
 
 def is_capacity(claim) -> bool:

@@ -19,6 +19,7 @@ from geo.model import timeline
 from geo.model.evidence import BASIS_LABELS, Filters
 from geo.page import state
 from geo.view import overlay
+from geo.view.claims_table import claim_target
 from geo.view.legend import FAMILY_LABELS
 from geo.view.records import MapState
 
@@ -28,7 +29,7 @@ HUMAN = {"claimant_type": lambda v: v.replace("_", " "), "basis": lambda v: BASI
          "family": lambda v: FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
 # What a state with nothing set shows; the URL leaves these out (geo.page.state.to_params).
 DEFAULTS = {"mode": "cumulative", "view": "overview", "layers": LAYER_CHOICES, "claimant_type": [], "basis": [],
-            "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None}
+            "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None, "claim": None}
 FIRST_MONTH = "2022-09-01"
 
 
@@ -38,12 +39,13 @@ class Navigator:
 
     months: list[str]
     scenes: pd.DataFrame = field(repr=False)  # data.scenes: id, date, view, layers, focus, topic, ...
+    data: object = field(default=None, repr=False)  # the Dataset: a link's ?claim= is looked up in it
 
     @classmethod
     def for_data(cls, data, snapshot=None) -> "Navigator":
         """Months from the first figure to the latest date of the bundled data or the workspace."""
         last_day = max([timeline.default_date(data.claims, data.events)] + overlay.last_dates(snapshot))
-        return cls(timeline.months(FIRST_MONTH, last_day), data.scenes.reset_index(drop=True))
+        return cls(timeline.months(FIRST_MONTH, last_day), data.scenes.reset_index(drop=True), data)
 
     # --- the link -----------------------------------------------------------------------------------
 
@@ -54,6 +56,9 @@ class Navigator:
             return
         values, notices = state.parse_params(params, self.months, list(self.scenes["id"]))
         scene = values.pop("scene", None)
+        claim = values.pop("claim", None)
+        if claim:
+            notices += self.open_claim(ss, claim, keep=values)
         for key, value in values.items():
             ss[key] = value
         for key, value in (("date", self.months[-1]), ("mode", "cumulative"), ("view", "overview"),
@@ -65,6 +70,18 @@ class Navigator:
         ss["noticed_state"] = None  # taken at the end of this run, once every widget has its value
         ss["seeded"] = True
 
+    def open_claim(self, ss: MutableMapping, claim_id: str, keep: dict = {}) -> list[str]:
+        """Show one claim on the map: the month it became known and the feature whose panel lists
+        it, with the claim marked (a link's date and sel, when it gives them, stand). Returns the
+        notices: an id no claim has."""
+        target = claim_target(self.data, claim_id) if self.data is not None else None
+        if target is None:
+            return [f"Ignored claim={claim_id!r}: no claim has that id. Showing the default instead."]
+        month = target["month"] if target["month"] in self.months else self.months[-1]
+        ss.update(date=keep.get("date", month), sel=keep.get("sel", target["sel"]), claim=claim_id)
+        ss["claim_sel"] = ss["sel"]
+        return []
+
     def url_state(self, ss: MutableMapping) -> dict:
         """Everything the URL holds, read from the session (geo.page.state.ORDER names it)."""
         scene = self.scenes.id.iloc[ss["scene_index"]] if ss.get("present") and "scene_index" in ss else None
@@ -72,7 +89,8 @@ class Navigator:
                 "layers": list(ss.get("layers", LAYER_CHOICES)), "claimant_type": list(ss.get("claimant_type", [])),
                 "basis": list(ss.get("basis", [])), "family": list(ss.get("family", [])),
                 "group_by": ss.get("group_by") or "organisation",
-                "present": bool(ss.get("present")), "scene": scene, "sel": ss.get("sel")}
+                "present": bool(ss.get("present")), "scene": scene, "sel": ss.get("sel"),
+                "claim": ss.get("claim") if ss.get("sel") else None}
 
     def params(self, ss: MutableMapping) -> dict[str, str]:
         """The URL parameters that reopen this session's page."""
@@ -104,8 +122,18 @@ class Navigator:
                     f"{month} is no longer on the date control (the data reaching it was removed): "
                     f"showing {ss['date']}."]
                 ss["noticed_state"] = None
+        if ss.get("claim") and ss.get("sel") != ss.get("claim_sel"):  # the marked claim goes with its panel
+            ss["claim"] = None
         if ss.get("scene_index", 0) >= len(self.scenes):
             ss["scene_index"] = len(self.scenes) - 1
+
+    def selection_epoch(self, ss: MutableMapping) -> int:
+        """How many selections this session has closed (Esc, ✕, a scene step, an empty click):
+        once per run, it counts a selection gone since the last run (geo.render.selection)."""
+        if ss.get("sel") is None and ss.get("sel_shown"):
+            ss["sel_epoch"] = ss.get("sel_epoch", 0) + 1
+        ss["sel_shown"] = ss.get("sel") is not None
+        return int(ss.get("sel_epoch", 0))
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -144,6 +172,7 @@ class Navigator:
             self.step_to(ss, int(step["index"]))
 
     def toggle_present(self, ss: MutableMapping) -> None:
+        ss["tab"] = "Map"  # the presenter sees the map alone: the tabs' row is hidden
         if ss.get("present"):
             self.apply_scene(ss, 0)
         ss["playing"] = False
@@ -169,13 +198,27 @@ class Navigator:
         return out
 
 
+FILTER_KEYS = ("claimant_type", "basis", "family")
+
+
+def filter_words(ss: MutableMapping) -> str:
+    """The claim filters in force, in words ('' when none): presenter mode names them beside its figures."""
+    return "; ".join(f"{key.replace('_', ' ')}: {', '.join(HUMAN[key](v) for v in ss.get(key) or [])}"
+                     for key in FILTER_KEYS if ss.get(key))
+
+
+def clear_filters(ss: MutableMapping) -> None:
+    for key in FILTER_KEYS:
+        ss[key] = []
+
+
 def picked(ss: MutableMapping, selection: dict | None) -> None:
     """A click on the map: the clicked feature (or nothing, on empty map) becomes the selection."""
     ss["sel"] = selection
 
 
 PRESENTER_TOP = 152  # pixels above and below the presenter's map: title bar, two-line caption, margin
-ANALYST_TOP = 130
+ANALYST_TOP = 180  # title, caption and the row of tabs (Map, Every claim, About & method)
 
 
 def map_frame(viewport: dict, present: bool) -> tuple[int, tuple[int, int] | None]:

@@ -21,7 +21,8 @@ LIST_PARAMS = {"layers": schema.LAYER_IDS, "claimant_type": CLAIMANT_TYPES, "bas
 MODES = ("cumulative", "period")
 # Written in this order, so one state always gives one link.
 ORDER = ("date", "mode", "view", "layers", "claimant_type", "basis", "family", "group_by", "present", "scene",
-         "sel")
+         "sel", "claim")
+CLAIM_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 GROUPINGS = ("organisation", "government")
 
 
@@ -94,6 +95,12 @@ def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple
             values["sel"] = {"kind": kind, "feature_id": feature_id}
         else:
             bad("sel", raw, "kind:id, e.g. route:L_RAIL_TUMEN_BRIDGE")
+    if "claim" in params:  # checked against the claims by the caller (geo.page.session.Navigator.seed)
+        raw = str((as_list(params["claim"])[-1:] or [""])[0])
+        if CLAIM_ID.fullmatch(raw):
+            values["claim"] = raw
+        else:
+            bad("claim", raw, "a claim id such as F001")
     for name, allowed in LIST_PARAMS.items():
         if name not in params:
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from geo import style
-from geo.model.evidence import Evidence
+from geo.model.evidence import Evidence, metric_words
 from geo.data.validate import URL_RE
 
 
@@ -61,10 +61,10 @@ def claimant_dispute_line(claim: dict) -> str:
             f'{escape(claim["claimant"])} in {first}, {escape(claim["claimant_alt"])} in {other}</span>')
 
 
-def claim_item(claim: dict, disputed: bool = False) -> str:
+def claim_item(claim: dict, disputed: bool = False, opened: bool = False) -> str:
     restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
                 if claim.get("restates") else "")
-    return (f'<li class="claim"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
             f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
             f'{escape(claim["claimant"])} · {dates_line(claim)}{claimant_dispute_line(claim)}<br/>'
@@ -73,8 +73,14 @@ def claim_item(claim: dict, disputed: bool = False) -> str:
             f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
 
 
-def evidence_panel(ev: Evidence) -> str:
+def evidence_panel(ev: Evidence, opened: str = "") -> str:
+    """The claims and events behind a feature; `opened`, a claim opened from a link or the table,
+    stands first, marked, and again in its place in the list."""
     parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    first = next((c for c in ev.claims if c["id"] == opened), None)
+    if first is not None:
+        parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
+                     f'{claim_item(first, first["id"] in ev.disputed, True)}</ul>')
     if ev.description:
         parts.append(f"<p>{escape(ev.description)}</p>")
     if ev.source_url:
@@ -85,8 +91,8 @@ def evidence_panel(ev: Evidence) -> str:
         for claim in ev.claims:
             if claim["metric"] != metric:
                 metric = claim["metric"]
-                parts.append(f'<li class="metric">{escape(metric.replace("_", " "))}</li>')
-            parts.append(claim_item(claim, claim["id"] in ev.disputed))
+                parts.append(f'<li class="metric">{escape(metric_words(metric))}</li>')
+            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened))
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
@@ -111,18 +117,25 @@ def who_line(c: dict, group_by: str) -> str:
     return link(c["url"], c["claimant"])
 
 
-def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation") -> str:
+def headline_panel(figures: dict[str, list[dict]], group_by: str = "organisation",
+                   filtered_out: set = frozenset()) -> str:
+    """The standing figures; a figure whose claims the filters hide says so (`filtered_out`), and
+    where one figure mixes metrics each row names its own."""
     parts = [f'<div class="headline" data-testid="headline" data-group-by="{escape(group_by, quote=True)}">']
     for label, claims in figures.items():
         parts.append(f"<h5>{escape(label)}</h5>")
         if not claims:
-            parts.append('<p class="none">no claim yet</p>')
+            parts.append('<p class="none">' + ("none under these filters (claims exist: clear the filters to see them)"
+                                               if label in filtered_out else "no claim yet") + "</p>")
             continue
+        mixed = len({c["metric"] for c in claims}) > 1
         parts.append("<ul>")
         for c in claims:
             capacity = " (capacity estimate, not a count)" if c.get("capacity") or c["basis"].startswith("capacity") \
                 else ""
-            parts.append(f'<li><b>{escape(c["value"])}</b>{escape(capacity)}'
+            what = (f' <span class="metric-name">{escape(metric_words(c["metric"]))}</span>'
+                    if mixed else "")
+            parts.append(f'<li><b>{escape(c["value"])}</b>{what}{escape(capacity)}'
                          f'{disputed_mark(c["disputed"], c.get("hidden_disputants", []))}<br/>'
                          f'<span class="who">{who_line(c, group_by)}, as of {escape(c["as_of"])}</span></li>')
         parts.append("</ul>")
@@ -199,27 +212,30 @@ APP_CSS = """
 .evidence ul, .headline ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
 [data-testid="stMainBlockContainer"] { padding: 1.2rem 1.5rem 2rem; }
 h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
-.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; text-transform: capitalize; }
+.evidence li.metric { list-style: none; margin: 0.6rem 0 0.2rem -1rem; font-weight: 600; }
+.headline .metric-name { color: #555; font-size: 0.85em; }
 .evidence .note, .evidence .basis, .headline .who, .hidden-disputant { color: #555; font-size: 0.85em; }
 .disputed { color: #b35900; font-weight: 600; white-space: nowrap; }
 .unverified { color: #7a1f1f; font-weight: 600; white-space: nowrap; }
 .evidence .capacity, .evidence .checked, .evidence .attribution, .headline .agency { color: #555; font-size: 0.85em; }
 .headline h5 { margin: 0.5rem 0 0; }
+.evidence li.opened-claim { background: #fff3c4; outline: 2px solid #e0a800; padding: 0.1rem 0.2rem; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
-.evidence { max-height: calc(100vh - 190px); overflow-y: auto; padding-right: 0.4rem; }
+.evidence { max-height: calc(100vh - 240px); overflow-y: auto; padding-right: 0.4rem; }
 /* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
-  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 46%; }
+  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 34%; max-height: 55%;
+  overflow-y: auto; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
 /* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
 .legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
   font-size: 0.74rem; line-height: 1.25; }
-.legend ul { list-style: none; padding: 0; margin: 0; columns: 2; column-gap: 0.8rem; }
+.legend ul { list-style: none; padding: 0; margin: 0; columns: 1; }
 .legend summary { font-weight: 600; cursor: pointer; }
 .legend .legend-note { margin: 0.2rem 0 0; color: #444; white-space: normal; max-width: 26rem; }
-.legend li { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.legend li { white-space: normal; break-inside: avoid; }
 .legend .swatch { margin-right: 0.3rem; }
 .st-key-controls, .st-key-notices:empty { display: none; }
 """
@@ -230,6 +246,9 @@ PRESENT_CSS = """
 [data-testid="stMainBlockContainer"] { padding: 0.6rem 1.2rem 0; }
 html, body, [data-testid="stMarkdownContainer"] { font-size: 19px; color: #000; }
 h1 { font-size: 1.9rem !important; padding: 0 !important; }
+[data-testid="stTabs"] [role="tablist"] { display: none; }
+[data-testid="stTabs"], [data-testid="stTabs"] > div { gap: 0 !important; }
+[data-testid="stTabs"] [role="tabpanel"] { padding: 0 !important; margin: 0 !important; }
 .scene-caption { font-size: 1.15rem; max-width: 80rem; margin: 0; line-height: 1.45; min-height: 2.9em; }
 .headline h5 { font-size: 1.2rem; }
 .legend { font-size: 0.8rem; }

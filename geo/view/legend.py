@@ -48,7 +48,8 @@ def legend_entries(view, palette: style.Palette) -> list[LegendEntry]:
         add(LegendEntry("ring", tuple(palette.mode["rail"]), "railcars in imagery"))
     strikes = view.features("strikes")
     if strikes:
-        add(LegendEntry("dot", style.OKABE_ITO["vermillion"], "missile strike"))
+        drone = any("drone" in f"{r['name']} {r['detail']}".lower() for r in strikes)
+        add(LegendEntry("dot", style.OKABE_ITO["vermillion"], "missile or drone strike" if drone else "missile strike"))
     if view.features("events"):
         add(LegendEntry("dot", style.OKABE_ITO["yellow"], "other event"))
     if view.features("factories"):

@@ -197,7 +197,11 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
 
 def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
     """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
-    imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`)."""
+    imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
+    the national totals (sel totals:national), the claims no drawn feature stands for."""
+    if sel["kind"] == "totals":
+        from geo.view.claims_table import totals_evidence
+        return totals_evidence(view)
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()

@@ -1,0 +1,207 @@
+"""Sections of the page that app.py places: the search box, the table of every claim, the About
+panel, the events list, the video controls and the sidebar's import and export tools. Widgets
+and layout only, as app.py (which lays out the map and calls these).
+What they show is worked out in geo.page.search, geo.page.about and geo.view.claims_table."""
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from geo import export as exports
+from geo.export import video
+from geo.page import about, degrade, resources, search, uploads
+from geo.page.text import plain
+from geo.render import panels, previewmap
+from geo.store import access
+from geo.view import claims_table
+
+SCOPES = ("known by this month", "all claims")
+
+
+@st.cache_resource(show_spinner=False)
+def search_index(_data, version: str):
+    return search.build_index(_data)
+
+
+def search_box(data, nav, ss) -> None:
+    """One box: type, press Enter, click a result."""
+    query = st.text_input("Search", key="search_q", placeholder="a place, claimant, outlet, figure, event…",
+                          help="Finds places, legs, claimants, outlets, metrics, events and figures "
+                               "(\"20,000\", \"KN-23\", \"200 factories\") and takes you there.")
+    if not query.strip():
+        return
+    hits = search.find(search_index(data, data.version), query, limit=8)
+    if not hits:
+        st.caption(plain(f"Nothing found for {query!r}."))
+    for i, hit in enumerate(hits):
+        st.button(plain(hit.label), key=f"search_hit_{i}", type="tertiary",
+                  on_click=lambda h=hit: search.go(ss, nav, h))
+
+
+def claims_tab(view, ss) -> None:
+    """Every claim under the sidebar's filters, sortable by any column, with CSV export."""
+    ss.setdefault("table_scope", SCOPES[0])
+    cols = st.columns([2, 3, 1], vertical_alignment="bottom")
+    scope = cols[0].segmented_control("Show", SCOPES, key="table_scope") or SCOPES[0]
+    query = cols[1].text_input("Narrow to", key="table_query", placeholder="an id, metric, claimant or outlet")
+    rows = claims_table.table_rows(view.prepared.claims, None if scope == SCOPES[1] else view.state.date,
+                                   view.state.mode, query or "")
+    cols[2].download_button("CSV", claims_table.to_csv(rows), file_name="claims.csv", mime="text/csv",
+                            key="table_csv", on_click="ignore", icon=":material/download:")
+    st.caption(f"{len(rows)} claim(s), under the sidebar's filters. Click a column to sort; "
+               "“open” shows the claim on the map, in the month it became known.")
+    st.dataframe(rows, hide_index=True, key="claims_table", height=min(560, 35 * len(rows) + 38),
+                 column_order=["id", "open"] + [c for c in rows.columns if c not in ("id", "open")], column_config={
+        "url": st.column_config.LinkColumn("source", display_text="source ↗"),
+        "open": st.column_config.LinkColumn("on the map", display_text="open", width="small"),
+        "as_of": "as of", "id": st.column_config.TextColumn("id", width="small")})
+
+
+def events_list(view, params: dict) -> None:
+    """Every event up to the date, each with its source and, when it has a place, a link to it."""
+    items = []
+    for e in claims_table.events_list(view):
+        on_map = ""
+        if e["sel"]:
+            href = "?" + urlencode({**params, "date": e["date"][:7], "sel": f'{e["sel"]["kind"]}:{e["id"]}'})
+            on_map = f' · <a href="{escape(href, quote=True)}" target="_self">on the map</a>'
+        items.append(f'<li data-event="{escape(e["id"], quote=True)}">{escape(e["date"])}: '
+                     f'{panels.link(e["url"], e["title"])}{on_map}</li>')
+    st.markdown(f'<div class="events-list" data-testid="events-list"><b>{len(items)} event(s) by this date</b>'
+                f'<ul>{"".join(items)}</ul></div>', unsafe_allow_html=True)
+
+
+def about_tab(data) -> None:
+    st.markdown(about.about_markdown(data))
+
+
+def video_controls(where: str, data, nav, map_state, snapshot, ss):
+    """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
+    what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
+    if what == "a range of months":
+        span = st.select_slider("Months", nav.months, value=(nav.months[max(0, len(nav.months) - 13)], nav.months[-1]),
+                                key=f"video_months_{where}")
+    cols = st.columns(2)
+    fmt = cols[0].selectbox("Format", list(video.FORMATS), key=f"video_fmt_{where}",
+                            format_func=lambda f: {"mp4": "MP4 (H.264)", "gif": "GIF"}.get(f, f))
+    size = cols[1].selectbox("Size", list(video.SIZES), key=f"video_size_{where}")
+    if st.button("Render video", key=f"video_render_{where}"):
+        bar = st.progress(0.0, text="Drawing the frames…")
+        shots = (video.scene_shots(data, filters=map_state.filters) if what == "the scenes" else
+                 video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
+                                   mode=map_state.mode, filters=map_state.filters))
+        ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
+                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…")))
+        bar.empty()
+    if ss.get("video"):
+        fmt_, size_, clip = ss.video
+        st.download_button(f"Download the {fmt_.upper()} ({size_}, {len(clip) / 1e6:.1f} MB)", clip,
+                           file_name=f"dprk-pipeline.{fmt_}", mime="video/mp4" if fmt_ == "mp4" else "image/gif",
+                           key=f"video_download_{where}", on_click="ignore")
+
+
+def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> None:
+    """The sidebar's lower half: who you are, importing a file (preview, change what was found,
+    import), the batches and their removal, export of this view and the video for slides."""
+    st.header("Your data")
+    user = current_user()
+    if user.claimed and ws is not None and not ss.get("forged_logged"):  # audited once a session
+        ss.forged_logged = degrade.attempt(lambda: ws.record_refusal(
+            user, "sign-in", f"identity header {user.claimed!r} sent without the proxy's secret"), False)[1] is None
+    if user.source == access.LOGIN and not user.name:
+        st.button("Sign in to import", key="sign_in", on_click=st.login)
+    elif user.source != access.LOCAL or not user.editor:
+        st.caption(f"Signed in as **{plain(user.label)}**, " + ("editor." if user.editor else
+                   "viewer: you can see and export; editors import and remove."))
+    # Upload (a shapefile as its parts), preview what was found, change it, then import. Viewers get no
+    # uploader at all; no type= list: Streamlit checks it against the name on every rerun and raises for
+    # good on a name holding a NUL byte, and the importer sniffs the content anyway.
+    if user.editor and ws is not None:
+        resources.warm_importer()
+    files = None if not user.editor or ws is None else st.file_uploader(
+        "Import a file", key=f"upload_{ss.setdefault('upload_round', 0)}", accept_multiple_files=True,
+        help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
+             ".shp, .shx, .dbf and .prj together, or zipped): claims, events, places, dated front lines, vessel or "
+             "train tracks, or any points, lines and areas.")
+    if files:
+        reading = st.progress(0.0, text=plain(f"Reading {files[0].name[:120]}…"))
+        result, problem, columns, sheets = uploads.preview(ss, [(u.file_id, u.name, u.getvalue()) for u in files],
+                                                           lambda f: reading.progress(min(1.0, f)))
+        reading.empty()
+        if problem:
+            st.error(plain(problem))
+        if result is not None:
+            found = uploads.summary(result)
+            st.markdown(plain(found["what"]))
+            st.caption(plain(found["how"]))
+            if found["bounds"]:
+                st.pydeck_chart(previewmap.bounds_deck(found["bounds"]), height=180, key="import_preview_map")
+            st.dataframe(found["sample_rows"], height=150, hide_index=True)
+            notes = found["notes"]
+            if notes:
+                with st.expander(f"{len(notes)} note(s) before importing"):
+                    st.text("\n".join(notes))
+        with st.expander("Change what was found", expanded=result is None):
+            st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
+            if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:
+                st.selectbox("Sheet", [uploads.AS_FOUND] + sheets, key="import_sheet")
+            if any(u.name.lower().endswith((".zip", ".dbf", ".shp")) for u in files):
+                st.selectbox("Shapefile text encoding", uploads.ENCODINGS, key="import_encoding")
+            st.selectbox("Date or time column", columns, key="import_date_column")
+            st.selectbox("Dates such as 02/01/2024", uploads.ORDERS, key="import_order")
+            pair = st.columns(2)
+            pair[0].selectbox("Longitude", columns, key="import_lon")
+            pair[1].selectbox("Latitude", columns, key="import_lat")
+            st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
+            st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
+        st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
+                  on_click=lambda: uploads.import_previewed(ss, ws, current_user()))
+    else:
+        uploads.preview(ss, [])
+    if release_uploads([u.file_id for u in files or []]) and not user.editor and ws is not None:
+        degrade.attempt(lambda: ws.record_refusal(user, "import", "upload sent by a viewer; discarded"))
+    status, message, details = ss.get("import_report", (None, "", []))
+    if status:
+        (st.error if status == "error" else st.success)(plain(message))
+        if details:
+            with st.expander(f"{len(details)} note(s) from the import"):
+                st.text("\n".join(details[:200]))
+    for batch in (snapshot.batches.itertuples() if snapshot is not None else ()):
+        row = st.columns([4, 1])
+        row[0].caption(plain(uploads.batch_line(batch)))
+        # Shown to viewers too, disabled; the callback and the store refuse them anyway.
+        row[1].button("✕", key=f"remove_{batch.id}", help=f"Remove batch {batch.id}", disabled=not user.editor,
+                      on_click=lambda b=batch.id: uploads.remove_batch(ss, ws, current_user(), b))
+    # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
+    # earlier version, whose snapshot was cached before the removal.
+    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
+    removed = history[history["removed_at"].notna()] if history is not None else []
+    if len(removed):
+        with st.expander(f"Removed batches ({len(removed)})"):
+            for batch in removed.itertuples():
+                st.caption(plain(uploads.batch_line(batch)))
+    st.header("Export this view")
+    fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
+                       key="export_format")
+    st.download_button("Download", key="download", data=lambda: exports.export(fmt, data, map_state, snapshot, basemap),
+                       file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
+    with st.expander("Video for slides"):
+        video_controls("sidebar", data, nav, map_state, snapshot, ss)
+    st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
+
+
+def release_uploads(keep) -> int:
+    """Free the uploads Streamlit holds for this session but no uploader shows now (an import
+    done, a file dropped, anything a viewer sent to the upload endpoint); returns how many."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        session_id, manager = get_script_run_ctx().session_id, get_instance().uploaded_file_mgr
+    except Exception:  # no server runtime (an AppTest)
+        return 0
+    gone = set(getattr(manager, "file_storage", {}).get(session_id, {})) - set(keep)
+    for file_id in gone:
+        manager.remove_file(session_id, file_id)
+    return len(gone)
