@@ -15,7 +15,7 @@ import io
 import pandas as pd
 
 from geo.model import timeline
-from geo.model.evidence import Evidence, claim_row, metric_words
+from geo.model.evidence import HEADLINES, Evidence, claim_row, headline_claims, metric_words
 
 # The selection of the national totals panel: the link's sel=totals:national.
 TOTALS = {"kind": "totals", "feature_id": "national"}
@@ -31,7 +31,6 @@ def metric_label(metric: str, metrics: pd.DataFrame | None = None) -> str:
 def filtered_out(view) -> set[str]:
     """The headline figures with no claim under the view's filters but some without them: the
     headline says they are filtered out, not that nobody has claimed them yet."""
-    from geo.model.evidence import HEADLINES, headline_claims
     everyone = headline_claims(timeline.known_claims(view.prepared.all_claims, view.state.date, view.state.mode))
     return {label for label, metrics in HEADLINES.items()
             if not view.headline.get(label) and everyone["metric"].isin(metrics).any()}

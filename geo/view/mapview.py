@@ -20,6 +20,7 @@ from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
 from geo.store.workspace import Snapshot
 from geo.view import fronts, overlay
+from geo.view.claims_table import totals_evidence
 from geo.view.legend import LegendEntry, legend_entries, workspace_entries
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
                               prepare, railcar_records, route_records)
@@ -200,7 +201,6 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
     imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
     the national totals (sel totals:national), the claims no drawn feature stands for."""
     if sel["kind"] == "totals":
-        from geo.view.claims_table import totals_evidence
         return totals_evidence(view)
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
