@@ -59,7 +59,7 @@ def test_a_claim_link_opens_its_month_its_feature_and_marks_the_claim(page, serv
     ("20,000 containers US and South Korean", "S003", "about 20,000 containers"),
     ("5 million rounds US and South Korean", "S004", "more than 5 million rounds"),
     ("5.5 billion Unnamed", "S008", "up to 5.5 billion USD"),
-    ("33% Unnamed", "S009", "about 33%"),
+    ("up to 33%", "S009", "up to 33%"),  # "nearly a third", said by the Ukrainian government
 ])
 def test_search_finds_each_december_2024_figure_and_opens_it(page, server, query, claim_id, value):
     open_app(page, server.url)
