@@ -64,20 +64,23 @@ def wait_idle(page):
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=WAIT_MS)
 
 
-def wait_drawn(page, selector: str = CHART, min_lit: int = 2000, timeout_ms: int = WAIT_MS) -> bytes:
-    """Wait until the map has drawn and holds still: two screenshots of it in a row are the same
+def wait_drawn(page, selector: str = CHART, min_lit: int = 2000, timeout_ms: int = WAIT_MS, still_ms: int = 1200) -> bytes:
+    """Wait until the map has drawn and holds still: its screenshots stay the same for `still_ms`
     and show more than `min_lit` pixels off the background (software WebGL draws the first frame
-    seconds after the canvas exists, and names a frame later). Returns the settled image."""
+    seconds after the canvas exists, and a layer program compiled later adds names a frame or two
+    later, so one unchanged pair of frames is not enough). Returns the settled image."""
     import time
-    deadline, last = time.monotonic() + timeout_ms / 1000, None
+    deadline, last, since = time.monotonic() + timeout_ms / 1000, None, time.monotonic()
     while True:
         png = page.locator(selector).first.screenshot()
-        if png == last and lit_pixels(png) > min_lit:
+        now = time.monotonic()
+        if png != last or lit_pixels(png) <= min_lit:
+            last, since = png, now
+        elif (now - since) * 1000 >= still_ms:
             return png
-        if time.monotonic() > deadline:
+        if now > deadline:
             raise AssertionError(f"the map did not settle within {timeout_ms / 1000:.0f} s")
-        last = png
-        page.wait_for_timeout(250)  # the polling interval of the condition above
+        page.wait_for_timeout(200)  # the polling interval of the condition above
 
 
 def shot(page, name):
