@@ -4,30 +4,10 @@ the events list and the About panel, in headless Chromium against a real `stream
 Skips without Chromium on a laptop; fails under CI=true."""
 import pytest
 
-from test_browser import ARTIFACTS, WAIT_MS, open_app, shot, wait_idle
+from test_browser import ARTIFACTS, WAIT_MS, chromium, open_app, server, shot, wait_idle  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 PANEL = '[data-testid="evidence-panel"]'
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from conftest import require_chromium
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-    from bench.browser import CHROMIUM_ARGS
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from bench.browser import Server
-    srv = Server({"GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws") / "ws.sqlite")})
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
