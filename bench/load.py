@@ -29,6 +29,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sqlite3
+import struct
 import tempfile
 import threading
 import time
@@ -180,39 +182,49 @@ def sample_file(who: int, i: int) -> tuple[str, bytes]:
     return f"load-{who}-{i}-{uuid.uuid4().hex[:6]}.geojson", json.dumps(doc).encode()
 
 
+HOSTILE_VIEW = ("CREATE VIEW hostile AS WITH RECURSIVE r(n, pad) AS (SELECT 1, 'x' UNION ALL "
+                "SELECT n + 1, pad || pad FROM r) SELECT n AS fid, (SELECT geom FROM depots) AS geom, pad AS name FROM r")
+
+
+def hostile_gpkg(path, padding: int = 50_000):
+    """A valid GeoPackage of about 98 KB: one real layer, and one layer that is a view whose rows
+    never end and double in size at each step."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+    con.execute("PRAGMA user_version = 10300")
+    con.executescript("""
+    CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+        organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+    INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]', NULL);
+    INSERT INTO gpkg_spatial_ref_sys VALUES ('Undefined cartesian', -1, 'NONE', -1, 'undefined', NULL);
+    INSERT INTO gpkg_spatial_ref_sys VALUES ('Undefined geographic', 0, 'NONE', 0, 'undefined', NULL);
+    CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+        description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
+    CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+        geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
+    CREATE TABLE depots (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT, name TEXT);
+    CREATE TABLE padding (data BLOB);
+    """)
+    point = b"GP" + bytes([0, 1]) + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, 130.6, 42.3)
+    con.execute("INSERT INTO depots (geom, name) VALUES (?, 'Rajin')", (point,))
+    con.execute(HOSTILE_VIEW)
+    for layer in ("depots", "hostile"):
+        con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?, 'features', ?, 4326)",
+                    (layer, layer))
+        con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POINT', 4326, 0, 0)", (layer,))
+    con.execute("INSERT INTO padding VALUES (zeroblob(?))", (padding,))
+    con.commit()
+    con.close()
+    return path
+
+
 def hostile_file() -> tuple[str, bytes]:
-    """A 98 KB GeoPackage whose second layer is a view that recurses for ever, each row twice the
+    """A GeoPackage of about 90 KB (hostile_gpkg) whose second layer is a view that recurses for ever, each row twice the
     last: read as it claims to be, it pins a core or fills the memory. The app must refuse it."""
-    import sqlite3
-    import struct
     with tempfile.TemporaryDirectory(prefix="geo-hostile-") as tmp:
-        path = Path(tmp) / "hostile.gpkg"
-        con = sqlite3.connect(path)
-        con.execute("PRAGMA application_id = 1196444487")
-        con.executescript("""
-        CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
-            organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
-        INSERT INTO gpkg_spatial_ref_sys VALUES ('WGS 84', 4326, 'EPSG', 4326, 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]', NULL);
-        CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
-            description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-            min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
-        CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
-            geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
-            CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
-        CREATE TABLE depots (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT, name TEXT);
-        CREATE TABLE padding (data BLOB);
-        CREATE VIEW hostile AS WITH RECURSIVE r(n, pad) AS (SELECT 1, 'x' UNION ALL SELECT n + 1, pad || pad FROM r)
-            SELECT n AS fid, (SELECT geom FROM depots) AS geom, pad AS name FROM r;
-        """)
-        point = b"GP" + bytes([0, 1]) + struct.pack("<i", 4326) + struct.pack("<BIdd", 1, 1, 130.6, 42.3)
-        con.execute("INSERT INTO depots (geom, name) VALUES (?, 'Rajin')", (point,))
-        for layer in ("depots", "hostile"):
-            con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
-                        "VALUES (?, 'features', ?, 4326)", (layer, layer))
-            con.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'POINT', 4326, 0, 0)", (layer,))
-        con.execute("INSERT INTO padding VALUES (zeroblob(50000))")
-        con.commit()
-        con.close()
+        path = hostile_gpkg(Path(tmp) / "hostile.gpkg")
         return f"hostile-{uuid.uuid4().hex[:6]}.gpkg", path.read_bytes()
 
 
