@@ -226,7 +226,7 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
   position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 34%; max-height: 55%;
-  overflow-y: auto; }
+  overflow-y: auto; will-change: transform; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
 /* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
