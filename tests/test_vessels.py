@@ -11,9 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
+import sample_files as sf
 from conftest import DATA, ROOT
 from geo.data import dataset, schema
 from geo.data.vessels import imo_number
+from geo.imports.importer import ImportProblem, read_file
 from geo.page import uploads
 from geo.ships import registry as reg
 from geo.ships.sanctions import mark_sanctioned, read_sanctions
@@ -262,6 +264,9 @@ def test_a_file_asked_for_as_vessels_that_is_not_a_vessel_list_is_refused(tmp_pa
     proc = cli("inspect", path, "--as", "vessels")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: points.csv: not a vessel list: expected OpenSanctions' maritime CSV")
+    shp = sf.shapefile_parts(tmp_path / "shp", "ports")
+    with pytest.raises(ImportProblem, match=r"^ports\.shp: not a vessel list \(it reads as shapefile\): expected"):
+        read_file(shp, kind="vessels")
 
 
 # --- the vessel card ----------------------------------------------------------------------------------
