@@ -81,8 +81,11 @@ def as_list(value) -> list:
     return [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def split(value: str) -> list[str]:
-    return [v.strip() for v in str(value or "").split(";") if v.strip()]
+def split(value) -> list[str]:
+    """The values of a `;`-separated cell (None and NaN: none)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return [v.strip() for v in str(value).split(";") if v.strip()]
 
 
 def joined(values) -> str:
