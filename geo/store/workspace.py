@@ -12,7 +12,8 @@ Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
   bytes), input_crs, warnings and skipped (JSON lists of the importer's messages),
   removed_at / removed_by (set on removal: the row stays as the audit of what was there).
 - features: every imported record but track points. batch_id, kind, name, date
-  (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date),
+  (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date, a listed
+  vessel's sanction_date),
   properties (a JSON object of the other columns) and geometry (WKB in EPSG:4326, NULL
   for claims and for events placed only by a place id).
 - track_points: batch_id, track_id, name, t (Unix milliseconds, UTC), lon, lat. Kept as
@@ -58,7 +59,8 @@ SCHEMA_VERSION = "2"
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
 BUSY_TIMEOUT_MS = 30_000
 WAIT_STEP_MS = 1_000  # a queued writer looks up (and says it is waiting) once a second
-DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "generic": "date"}
+DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "generic": "date",
+                "vessels": "sanction_date"}
 META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
                  "input_crs", "warnings", "skipped", "removed_at", "removed_by")

@@ -1,0 +1,1 @@
+"""Ships as evidence: AIS positions, detections, vessels and their sanctions."""
