@@ -154,7 +154,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
     with map_col:
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
-        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
+        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
         if spec:
             st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
         elif chart:

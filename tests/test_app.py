@@ -217,6 +217,17 @@ def test_headline_groups_by_organisation_or_by_government():
     assert f'<small class="agency">{latest["agency"]}</small>' in containers, "the agency of the latest US figure"
 
 
+def test_grouped_by_government_the_chart_and_the_tooltips_follow():
+    at = run({"date": "2025-06", "group_by": "government"})
+    at.selectbox(key="chart").set_value("Troops deployed").run()
+    assert not at.exception, at.exception
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["layer"][0]["encoding"]["color"]["field"] == "government"
+    tooltips = json.dumps(layer(at, "flows-hit"))  # what hover picks, and the tooltip shows
+    assert "Government of South Korea: South Korea Joint Chiefs of Staff" in tooltips
+    assert "United States government: US National Security Council" in tooltips
+
+
 def test_the_page_renders_a_video_of_the_months_for_slides():
     import imageio.v3 as iio
     at = run({"date": "2024-06"})

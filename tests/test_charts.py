@@ -44,3 +44,21 @@ def test_the_time_axis_names_the_years_and_ids_become_words(data):
 
 def test_a_chart_with_no_claim_under_the_filters_is_none_not_an_empty_plot(data):
     assert charts.step_chart(data.claims.iloc[0:0], charts.CHART_METRICS["Troops deployed"]) is None
+
+
+def test_grouped_by_government_the_colours_are_governments_and_every_claimant_keeps_its_line(data):
+    metrics = charts.CHART_METRICS["Troops deployed"]
+    troops = data.claims[data.claims["metric"].isin(metrics)]
+    by_org = charts.step_chart(data.claims, metrics)
+    by_gov = charts.step_chart(data.claims, metrics, group_by="government")
+    assert by_org["layer"][0]["encoding"]["color"]["field"] == "series"
+    colour = by_gov["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "government" and colour["title"] == "government"
+    assert by_gov["layer"][0]["encoding"]["detail"]["field"] == "series", "one line per claimant"
+    rows = [r for rows in by_gov["datasets"].values() for r in rows]
+    assert len(rows) == len(troops), "one point per claim, nothing merged, averaged or summed"
+    assert sorted(r["value"] for r in rows) == sorted(troops["value"])
+    assert {r["government"] for r in rows} == set(troops["government"])
+    assert len({r["series"] for r in rows}) == troops["claimant"].nunique(), "each claimant its own series"
+    us = {r["series"] for r in rows if r["government"] == "United States government"}
+    assert "United States government: US Department of Defense" in us and len(us) > 1

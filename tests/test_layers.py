@@ -288,3 +288,18 @@ def test_each_view_frames_every_place_it_labels(data, view, frame):
     for place_id in v.labels:
         x, y = pixel(places.lon[place_id], places.lat[place_id])
         assert abs(x - cx) <= width / 2 - 20 and abs(y - cy) <= height / 2 - 20, place_id
+
+
+def test_grouped_by_government_the_tooltips_name_governments_and_keep_each_claimant(data):
+    from geo.view import view_for
+    by_org = view_for(data, None, records.MapState(date=timeline.month_end("2025-06-01")))
+    by_gov = view_for(data, None, records.MapState(date=timeline.month_end("2025-06-01"), group_by="government"))
+    org = {r["feature_id"]: r for r in by_org.features("flows")}
+    gov = {r["feature_id"]: r for r in by_gov.features("flows")}
+    troops = gov["FL_TROOPS"]["claimant"]
+    assert troops.count("United States government") == 1 and "Government of Ukraine: " in troops
+    for name in org["FL_TROOPS"]["claimant"].split("; "):
+        assert name in troops, f"{name} is still named"
+    assert gov["FL_TROOPS"]["detail"] == org["FL_TROOPS"]["detail"], "the figures are the same, only labelled"
+    railcars = {r["feature_id"]: r["claimant"] for r in by_gov.features("railcars")}
+    assert railcars["F080"] == "Center for Strategic and International Studies (CSIS): CSIS Beyond Parallel"

@@ -73,12 +73,13 @@ def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple
 _charts = Lru(32)
 
 
-def chart_spec(name: str, claims_key: tuple, claims) -> dict:
-    """One chart's Vega-Lite spec without the date, per chart and claims_key (filters and the
-    workspace's claims version: `claims` are those, filtered)."""
+def chart_spec(name: str, claims_key: tuple, claims, group_by: str = "organisation") -> dict:
+    """One chart's Vega-Lite spec without the date, per chart, claims_key (filters and the
+    workspace's claims version: `claims` are those, filtered) and grouping of claimants."""
     if name == "Events":
         return _charts.get((name,), lambda: charts.events_timeline(dataset().events))
-    return _charts.get((name, claims_key), lambda: charts.step_chart(claims, charts.CHART_METRICS[name]))
+    return _charts.get((name, claims_key, group_by),
+                       lambda: charts.step_chart(claims, charts.CHART_METRICS[name], group_by=group_by))
 
 
 class Workspaces:
