@@ -62,3 +62,17 @@ def test_grouped_by_government_the_colours_are_governments_and_every_claimant_ke
     assert len({r["series"] for r in rows}) == troops["claimant"].nunique(), "each claimant its own series"
     us = {r["series"] for r in rows if r["government"] == "United States government"}
     assert "United States government: US Department of Defense" in us and len(us) > 1
+
+
+def test_railcar_counts_are_one_series_per_station_never_one_line_across_the_border(data):
+    from geo.page import resources
+    spec = resources.chart_spec("Railcars seen at the crossing", ("test-railcars",), data.claims)
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "series" and colour["title"] == "claimant at station"
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    csis = {r["series"]: r["value"] for r in rows if r["series"].startswith("CSIS Beyond Parallel")}
+    khasan = [s for s in csis if s.endswith("at Khasan station")]
+    tumangang = [s for s in csis if s.endswith("at Tumangang station")]
+    assert len(khasan) == 1 and len(tumangang) == 1, "the same claimant's two stations are two lines"
+    assert csis[khasan[0]] == 150
+    assert {r["place"] for r in rows} == {"Khasan station", "Tumangang station"}

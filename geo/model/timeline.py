@@ -117,6 +117,9 @@ def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
     if "government" not in rows.columns:  # claims without the registry's words: each its own government
         rows = rows.assign(government=rows["claimant"])
     columns.append("government")
+    if "place_id" not in rows.columns:
+        rows = rows.assign(place_id="")
+    columns.append("place_id")
     return rows.sort_values(["claimant", "as_of_date", "reported_date", "id"])[columns].reset_index(drop=True)
 
 
