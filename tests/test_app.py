@@ -228,6 +228,19 @@ def test_grouped_by_government_the_chart_and_the_tooltips_follow():
     assert "United States government: US National Security Council" in tooltips
 
 
+def test_under_a_claimant_filter_the_evidence_panel_names_the_hidden_disputant():
+    # Media's 2024 figure for the Dunai sea leg (F087) is contradicted by CSIS and RUSI, both think tanks.
+    at = run({"date": "2025-06", "claimant_type": "media", "sel": "route:L_SEA_RAJIN_DUNAI"})
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    item = panel.split('data-claim="F087"')[1].split("</li>")[0]
+    assert "⚠ disputed" in item
+    hidden = item.split('class="hidden-disputant">')[1].split("</span>")[0]
+    assert hidden == "by CSIS Beyond Parallel, Royal United Services Institute (RUSI), hidden by the filters"
+    at = run({"date": "2025-06", "sel": "route:L_SEA_RAJIN_DUNAI"})  # nobody hidden, nobody named as hidden
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    assert "⚠ disputed" in panel and "hidden-disputant" not in panel
+
+
 def test_the_page_renders_a_video_of_the_months_for_slides():
     import imageio.v3 as iio
     at = run({"date": "2024-06"})

@@ -61,10 +61,10 @@ def claimant_dispute_line(claim: dict) -> str:
             f'{escape(claim["claimant"])} in {first}, {escape(claim["claimant_alt"])} in {other}</span>')
 
 
-def claim_item(claim: dict, disputed: bool = False, opened: bool = False) -> str:
+def claim_item(claim: dict, disputed: bool = False, opened: bool = False, hidden: list[str] = ()) -> str:
     restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
                 if claim.get("restates") else "")
-    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed, hidden)}'
             f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
             f'{escape(claim["claimant"])} · {dates_line(claim)}{claimant_dispute_line(claim)}<br/>'
@@ -80,7 +80,7 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
     first = next((c for c in ev.claims if c["id"] == opened), None)
     if first is not None:
         parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
-                     f'{claim_item(first, first["id"] in ev.disputed, True)}</ul>')
+                     f'{claim_item(first, first["id"] in ev.disputed, True, ev.hidden_disputants.get(opened, []))}</ul>')
     if ev.description:
         parts.append(f"<p>{escape(ev.description)}</p>")
     if ev.source_url:
@@ -92,7 +92,8 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
             if claim["metric"] != metric:
                 metric = claim["metric"]
                 parts.append(f'<li class="metric">{escape(metric_words(metric))}</li>')
-            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened))
+            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened,
+                                    ev.hidden_disputants.get(claim["id"], [])))
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
