@@ -241,6 +241,23 @@ def test_under_a_claimant_filter_the_evidence_panel_names_the_hidden_disputant()
     assert "⚠ disputed" in panel and "hidden-disputant" not in panel
 
 
+def test_an_unverified_row_never_says_it_was_checked_against_its_source():
+    from geo.data import dataset
+    claims = dataset.load().claims
+    for claim_id in ("F006", "N098"):  # unverified, one with the copy that was read, one without
+        assert claims.set_index("id").loc[claim_id, "verification"] == "unverified"
+        at = run({"claim": claim_id})
+        panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+        item = panel.split(f'data-claim="{claim_id}"')[1].split("</li>")[0]
+        assert ">unverified</span>" in item
+        checked = item.split('class="checked">')[1].split("</span>")[0]
+        assert "checked" not in checked and "against" not in checked, checked
+        assert "no stored copy confirmed the figure" in checked
+    at = run({"claim": "F077"})  # a verified row keeps its check
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    assert "checked 2026-12-06 against" in panel.split('data-claim="F077"')[1].split("</li>")[0]
+
+
 def test_the_page_renders_a_video_of_the_months_for_slides():
     import imageio.v3 as iio
     at = run({"date": "2024-06"})

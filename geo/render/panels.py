@@ -36,8 +36,14 @@ def capacity_mark(claim: dict) -> str:
 
 
 def checked_line(claim: dict) -> str:
+    """When and against what the row was read. An unverified row says that no stored copy confirmed
+    it (and links the copy that was read, if any): never "checked against" what did not confirm it."""
     if not claim.get("checked"):
         return ""
+    if claim.get("verification") == "unverified":
+        read = f' (the copy read: {link(claim["checked_url"], "this page")})' if claim.get("checked_url") else ""
+        return (f'<br/><span class="checked">unverified: looked for on {escape(claim["checked"])}, no stored copy '
+                f'confirmed the figure, its hedge and dates{read}</span>')
     where = link(claim["checked_url"], "source copy") if claim.get("checked_url") else "its source"
     return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
 
