@@ -43,8 +43,24 @@ class MapState:
     present: bool = False
     filters: Filters = field(default_factory=Filters)
     group_by: str = "organisation"  # headline claimants: each organisation, or one voice per government
-    focus: tuple[str, ...] = ()  # place ids the camera must frame (a presenter's scene), instead of the preset
+    focus: tuple[str, ...] = ()  # place and area ids the camera must frame (a presenter's scene: scene_focus)
     topic: str = ""  # the headline figure that leads (a presenter's scene)
+
+
+AREA_LAYERS = {"front": "front", "factory_region": "factories"}  # area kind -> the layer that draws it
+
+
+def scene_focus(areas, scene) -> tuple[str, ...]:
+    """What a presenter's scene frames: its places, and the areas it draws at them on its date
+    (a front area of Sudzha in a scene about Kursk and Sudzha), so no scene crops its own areas.
+    `scene` is a row of data.scenes."""
+    when = timeline.month_end(scene["date"])
+    places = tuple(scene["focus"])
+    shown = [kind for kind, layer in AREA_LAYERS.items() if layer in scene["layers"]]
+    drawn = areas[areas["kind"].isin(shown) & areas["place_id"].isin(places)]
+    on = [timeline.covers(a, b, when) for a, b in zip(drawn["valid_from"], drawn["valid_to"])]
+    drawn = drawn.loc[pd.Series(on, index=drawn.index, dtype=bool)]
+    return places + tuple(drawn["id"])
 
 
 def rgba(rgb, alpha=255) -> list[int]:
