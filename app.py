@@ -51,7 +51,8 @@ controls(key="controls", data={"index": nav.current_step(ss), "count": nav.step_
                                "cookie": state.viewport_cookie(present), "viewport": viewport},
          on_step_change=lambda: nav.on_step(ss, ss.controls.get("step")),
          on_viewport_change=lambda: ss.update(viewport=ss.controls.get("viewport")),
-         on_escape_change=lambda: ss.update(sel=None), height=0)
+         on_escape_change=lambda: nav.on_escape(ss, ss.controls.get("escape")),
+         on_clicks_change=lambda: None, height=0)
 
 with st.sidebar:
     sections.search_box(data, nav, ss)
@@ -85,8 +86,8 @@ if present:
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
         sections.video_controls("present", data, nav, map_state, snapshot, ss)
-    bar[2].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
-                  on_click=lambda: ss.update(present=False))
+    bar[2].button("✕ Exit", help="Leave presenter mode: the month stays, your own view and layers come back", key="exit_present",
+                  on_click=lambda: nav.exit_present(ss))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
 else:
     st.title("DPRK → Russia arms pipeline")
@@ -115,8 +116,9 @@ with map_col, st.container(key="map_box"):
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size)
     selection.marked(deck, the_view, ss.get("sel"), nav.selection_epoch(ss))  # the map shows `sel`, no more
     st.pydeck_chart(deck, height=map_height, selection_mode="single-object", key="map",
-                    on_select=lambda: ss.update(sel=mapview.picked_feature(next(
-                        (o[0] for o in (ss.map.selection.objects or {}).values() if o), None))),
+                    on_select=lambda: nav.pick(ss, mapview.picked_feature(next(
+                        (o[0] for o in (ss.map.selection.objects or {}).values() if o), None)),
+                        ss.controls.get("clicks")),
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
         st.markdown(panels.legend(the_view.legend, layers.legend_corner(the_view.data, the_view, map_size)),
@@ -154,7 +156,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
     with map_col:
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
-        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims) if chart else None
+        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
         if spec:
             st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
         elif chart:

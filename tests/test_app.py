@@ -217,6 +217,47 @@ def test_headline_groups_by_organisation_or_by_government():
     assert f'<small class="agency">{latest["agency"]}</small>' in containers, "the agency of the latest US figure"
 
 
+def test_grouped_by_government_the_chart_and_the_tooltips_follow():
+    at = run({"date": "2025-06", "group_by": "government"})
+    at.selectbox(key="chart").set_value("Troops deployed").run()
+    assert not at.exception, at.exception
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["layer"][0]["encoding"]["color"]["field"] == "government"
+    tooltips = json.dumps(layer(at, "flows-hit"))  # what hover picks, and the tooltip shows
+    assert "Government of South Korea: South Korea Joint Chiefs of Staff" in tooltips
+    assert "United States government: US National Security Council" in tooltips
+
+
+def test_under_a_claimant_filter_the_evidence_panel_names_the_hidden_disputant():
+    # Media's 2024 figure for the Dunai sea leg (F087) is contradicted by CSIS and RUSI, both think tanks.
+    at = run({"date": "2025-06", "claimant_type": "media", "sel": "route:L_SEA_RAJIN_DUNAI"})
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    item = panel.split('data-claim="F087"')[1].split("</li>")[0]
+    assert "⚠ disputed" in item
+    hidden = item.split('class="hidden-disputant">')[1].split("</span>")[0]
+    assert hidden == "by CSIS Beyond Parallel, Royal United Services Institute (RUSI), hidden by the filters"
+    at = run({"date": "2025-06", "sel": "route:L_SEA_RAJIN_DUNAI"})  # nobody hidden, nobody named as hidden
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    assert "⚠ disputed" in panel and "hidden-disputant" not in panel
+
+
+def test_an_unverified_row_never_says_it_was_checked_against_its_source():
+    from geo.data import dataset
+    claims = dataset.load().claims
+    for claim_id in ("F006", "N098"):  # unverified, one with the copy that was read, one without
+        assert claims.set_index("id").loc[claim_id, "verification"] == "unverified"
+        at = run({"claim": claim_id})
+        panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+        item = panel.split(f'data-claim="{claim_id}"')[1].split("</li>")[0]
+        assert ">unverified</span>" in item
+        checked = item.split('class="checked">')[1].split("</span>")[0]
+        assert "checked" not in checked and "against" not in checked, checked
+        assert "no stored copy confirmed the figure" in checked
+    at = run({"claim": "F077"})  # a verified row keeps its check
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    assert "checked 2026-12-06 against" in panel.split('data-claim="F077"')[1].split("</li>")[0]
+
+
 def test_the_page_renders_a_video_of_the_months_for_slides():
     import imageio.v3 as iio
     at = run({"date": "2024-06"})

@@ -93,7 +93,8 @@ def lit_pixels(png: bytes) -> int:
 
 
 def map_camera(page, view, present=False, focus=()):
-    """The camera the server fits to the canvas the page reported (geo.render.layers.camera), as a
+    """The camera the server fits to the canvas the page reported (geo.render.layers.camera; a
+    scene's `focus` as geo.view.records.scene_focus gives it, areas included), as a
     geo.render.labels.Camera in the canvas's own pixels, and the canvas's box on the page."""
     from geo.data import dataset
     from geo.render import labels, layers
@@ -102,7 +103,7 @@ def map_camera(page, view, present=False, focus=()):
     state = records.MapState(date=None, view=view_id, present=present, focus=tuple(focus))
     size = (round(box["width"]), round(box["height"]))
     data = dataset.load()
-    cam = layers.camera(state, size, data.places, data.countries.total_bounds)
+    cam = layers.camera(state, size, data.places, data.countries.total_bounds, data.areas)
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, size[0], size[1]), box
 
 

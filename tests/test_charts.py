@@ -44,3 +44,35 @@ def test_the_time_axis_names_the_years_and_ids_become_words(data):
 
 def test_a_chart_with_no_claim_under_the_filters_is_none_not_an_empty_plot(data):
     assert charts.step_chart(data.claims.iloc[0:0], charts.CHART_METRICS["Troops deployed"]) is None
+
+
+def test_grouped_by_government_the_colours_are_governments_and_every_claimant_keeps_its_line(data):
+    metrics = charts.CHART_METRICS["Troops deployed"]
+    troops = data.claims[data.claims["metric"].isin(metrics)]
+    by_org = charts.step_chart(data.claims, metrics)
+    by_gov = charts.step_chart(data.claims, metrics, group_by="government")
+    assert by_org["layer"][0]["encoding"]["color"]["field"] == "series"
+    colour = by_gov["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "government" and colour["title"] == "government"
+    assert by_gov["layer"][0]["encoding"]["detail"]["field"] == "series", "one line per claimant"
+    rows = [r for rows in by_gov["datasets"].values() for r in rows]
+    assert len(rows) == len(troops), "one point per claim, nothing merged, averaged or summed"
+    assert sorted(r["value"] for r in rows) == sorted(troops["value"])
+    assert {r["government"] for r in rows} == set(troops["government"])
+    assert len({r["series"] for r in rows}) == troops["claimant"].nunique(), "each claimant its own series"
+    us = {r["series"] for r in rows if r["government"] == "United States government"}
+    assert "United States government: US Department of Defense" in us and len(us) > 1
+
+
+def test_railcar_counts_are_one_series_per_station_never_one_line_across_the_border(data):
+    from geo.page import resources
+    spec = resources.chart_spec("Railcars seen at the crossing", ("test-railcars",), data.claims)
+    colour = spec["layer"][0]["encoding"]["color"]
+    assert colour["field"] == "series" and colour["title"] == "claimant at station"
+    rows = [r for rows in spec["datasets"].values() for r in rows]
+    csis = {r["series"]: r["value"] for r in rows if r["series"].startswith("CSIS Beyond Parallel")}
+    khasan = [s for s in csis if s.endswith("at Khasan station")]
+    tumangang = [s for s in csis if s.endswith("at Tumangang station")]
+    assert len(khasan) == 1 and len(tumangang) == 1, "the same claimant's two stations are two lines"
+    assert csis[khasan[0]] == 150
+    assert {r["place"] for r in rows} == {"Khasan station", "Tumangang station"}

@@ -288,3 +288,38 @@ def test_each_view_frames_every_place_it_labels(data, view, frame):
     for place_id in v.labels:
         x, y = pixel(places.lon[place_id], places.lat[place_id])
         assert abs(x - cx) <= width / 2 - 20 and abs(y - cy) <= height / 2 - 20, place_id
+
+
+def test_grouped_by_government_the_tooltips_name_governments_and_keep_each_claimant(data):
+    from geo.view import view_for
+    by_org = view_for(data, None, records.MapState(date=timeline.month_end("2025-06-01")))
+    by_gov = view_for(data, None, records.MapState(date=timeline.month_end("2025-06-01"), group_by="government"))
+    org = {r["feature_id"]: r for r in by_org.features("flows")}
+    gov = {r["feature_id"]: r for r in by_gov.features("flows")}
+    troops = gov["FL_TROOPS"]["claimant"]
+    assert troops.count("United States government") == 1 and "Government of Ukraine: " in troops
+    for name in org["FL_TROOPS"]["claimant"].split("; "):
+        assert name in troops, f"{name} is still named"
+    assert gov["FL_TROOPS"]["detail"] == org["FL_TROOPS"]["detail"], "the figures are the same, only labelled"
+    railcars = {r["feature_id"]: r["claimant"] for r in by_gov.features("railcars")}
+    assert railcars["F080"] == "Center for Strategic and International Studies (CSIS): CSIS Beyond Parallel"
+
+
+@pytest.mark.parametrize("size", [(979, 568), (1048, 616), (1491, 928)])  # presenter maps at 1280, 1366, 1920 wide
+@pytest.mark.parametrize("focus", ["LOC_KURSK;LOC_SUDZHA;LOC_SUMY", "LOC_KURSK;LOC_SUDZHA"])  # today's, and before Sumy
+def test_a_scene_frames_the_areas_it_draws_at_its_places_whole(data, size, focus):
+    from geo.render import labels
+    scene = data.scenes.set_index("id", drop=False).loc["S6"].copy()
+    scene["focus"] = focus.split(";")
+    state = records.MapState(date=timeline.month_end(scene["date"]), view=scene["view"], present=True,
+                             layers=tuple(scene["layers"]), focus=records.scene_focus(data.areas, scene))
+    from geo.view import view_for
+    view = view_for(data, None, state)
+    fronts = view.records["front"]["features"]
+    assert {f["properties"]["feature_id"] for f in fronts} == {"A_KURSK_SALIENT_LAST", "A_KURSK_DPRK_UNITS"}
+    c = layers.camera(state, size, data.places, data.countries.total_bounds, data.areas)
+    cam = labels.Camera(c.longitude, c.latitude, c.zoom, *size)
+    for area in data.areas[data.areas["id"].isin([f["properties"]["feature_id"] for f in fronts])].itertuples():
+        x0, y0, x1, y1 = area.geometry.bounds
+        (px0, py1), (px1, py0) = cam.pixel(x0, y0), cam.pixel(x1, y1)
+        assert 0 <= px0 and px1 <= size[0] and 0 <= py0 and py1 <= size[1], f"{area.id} cropped: {px0, py0, px1, py1}"

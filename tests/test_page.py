@@ -49,6 +49,39 @@ def test_a_scene_sets_month_view_and_layers_and_closes_the_panel(nav):
     assert state_.focus == tuple(scene.focus) and state_.present
 
 
+def test_a_click_merged_with_a_later_esc_and_step_does_not_reopen_its_panel(nav):
+    # Streamlit merges quick requests and runs the keyboard's callbacks before the map's: the count
+    # of map clicks each key carries tells which came first.
+    feature = {"kind": "place", "feature_id": "LOC_RAJIN_PORT"}
+    ss = {"present": True, "scene_index": 0, "date": nav.months[0]}
+    nav.on_escape(ss, {"at": 1, "clicks": 1})  # Esc pressed after the first click ...
+    nav.on_step(ss, {"index": 1, "seq": 1, "clicks": 1})  # ... then →
+    nav.pick(ss, feature, clicks=1)  # the first click's pick arrives in the same run, last
+    assert ss["sel"] is None and ss["scene_index"] == 1
+    nav.pick(ss, feature, clicks=2)  # a click made after them opens its panel
+    assert ss["sel"] == feature
+    nav.on_escape(ss, {"at": 2, "clicks": 2})
+    nav.pick(ss, None, clicks=3)  # a click on empty map after Esc: still nothing selected
+    assert ss["sel"] is None
+
+
+def test_leaving_presenter_mode_brings_back_the_analysts_view_and_layers(nav):
+    ss = {"date": nav.months[5], "view": "tumen", "layers": ["basemap", "routes"]}
+    ss["present"] = True
+    nav.toggle_present(ss)
+    assert list(ss["layers"]) != ["basemap", "routes"]
+    nav.step_to(ss, len(nav.scenes) - 1)
+    nav.exit_present(ss)
+    last = nav.scenes.iloc[-1]
+    assert ss["present"] is False and ss["view"] == "tumen" and ss["layers"] == ["basemap", "routes"]
+    assert ss["date"] == f"{last.date:%Y-%m}", "the month of the last scene stays"
+    ss = {}  # opened by a presenter link: exit gives the defaults
+    nav.seed(ss, {"present": "1", "scene": "S3"})
+    assert ss["view"] == "tumen" and "flows" not in ss["layers"], "scene 3's own view and layers"
+    nav.exit_present(ss)
+    assert ss["view"] == "overview" and list(ss["layers"]) == session.LAYER_CHOICES
+
+
 def random_state(rng: random.Random, nav) -> dict:
     pick = lambda pool: rng.sample(list(pool), rng.randint(0, min(3, len(pool))))  # noqa: E731
     present = rng.random() < 0.3

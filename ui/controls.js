@@ -6,6 +6,11 @@
 // lose nothing. Play ticks here too, one step per interval and only once the server has
 // drawn the last one, so it never outruns the map or reruns the page on a timer.
 //
+// Clicks on the map are counted here, and every Esc and step says how many it came after: Streamlit
+// runs the callbacks of requests it merged in a fixed order (this component's before the map's),
+// so without the count a quick click, Esc, → would reopen the clicked feature's panel after the
+// Esc and the step had closed it (geo.page.session.Navigator.pick).
+//
 // data (from the server): {index, count, ack, playing, interval, cookie, viewport}. ack is the sequence
 // number of the last request the server applied; until it catches up with ours, our own
 // target stands (otherwise a slow rerun would pull the target back).
@@ -14,7 +19,7 @@ export default function (component) {
   // size starts as the one the server already framed the map for (from the cookie): reporting
   // it again would only rerun the page while its first map is being drawn.
   const known = data.viewport || {};
-  const me = (window.__pipelineControls ??= { target: null, sent: 0, timer: null,
+  const me = (window.__pipelineControls ??= { target: null, sent: 0, timer: null, clicks: 0, down: null,
     size: known.map_width ? JSON.stringify({ width: known.width, height: known.height, map_width: known.map_width }) : "" });
   if (me.target === null || data.ack >= me.sent) me.target = data.index;
 
@@ -23,7 +28,7 @@ export default function (component) {
     if (index === me.target) return;
     me.target = index;
     me.sent += 1;
-    setStateValue("step", { index, seq: me.sent });
+    setStateValue("step", { index, seq: me.sent, clicks: me.clicks });
   };
 
   // Keys belong to a widget that has focus (the slider, a text box, a list); otherwise to the map.
@@ -34,9 +39,23 @@ export default function (component) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || busy(e.target)) return;
     if (e.key === "ArrowRight") { e.preventDefault(); request(me.target + 1); }
     else if (e.key === "ArrowLeft") { e.preventDefault(); request(me.target - 1); }
-    else if (e.key === "Escape") setTriggerValue("escape", Date.now());
+    else if (e.key === "Escape") setTriggerValue("escape", { at: Date.now(), clicks: me.clicks });
   };
   document.addEventListener("keydown", onKey);
+
+  // A press and release on the main map that moved at most a few pixels may be a pick: counted,
+  // and sent before the map's own handlers see the release (capture phase). Counting a press deck.gl
+  // does not take for a click costs nothing; a pan further than that is not sent, so it reruns nothing.
+  const onMap = (e) => e.target && e.target.closest && e.target.closest(".st-key-map_box");
+  const onDown = (e) => { me.down = onMap(e) ? [e.clientX, e.clientY] : null; };
+  const onUp = (e) => {
+    if (!me.down || !onMap(e)) return;
+    const moved = Math.hypot(e.clientX - me.down[0], e.clientY - me.down[1]);
+    me.down = null;
+    if (moved <= 12) { me.clicks += 1; setStateValue("clicks", me.clicks); }
+  };
+  document.addEventListener("pointerdown", onDown, true);
+  document.addEventListener("pointerup", onUp, true);
 
   clearTimeout(me.timer);
   const tick = () => {
@@ -90,6 +109,8 @@ export default function (component) {
 
   return () => {
     document.removeEventListener("keydown", onKey);
+    document.removeEventListener("pointerdown", onDown, true);
+    document.removeEventListener("pointerup", onUp, true);
     window.removeEventListener("resize", onResize);
     clearInterval(waitForChart);
     clearTimeout(resizeTimer);

@@ -20,7 +20,7 @@ LABEL_GID = "map-label"  # the boxes of every name drawn on the map, for tests a
 def map_camera(data, state, width_px: float, height_px: float, px_scale: float) -> labels.Camera:
     """The live map's camera (geo.render.layers.label_camera) for a map of this many frame pixels."""
     size = (max(1, round(width_px / px_scale)), max(1, round(height_px / px_scale)))
-    return layers.label_camera(state, size, data.places, data.countries.total_bounds)
+    return layers.label_camera(state, size, data.places, data.countries.total_bounds, data.areas)
 
 
 def extent(cam: labels.Camera) -> tuple[float, float, float, float]:

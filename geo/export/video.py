@@ -77,7 +77,7 @@ def scene_shots(data, spec: str | None = None, present: bool = True, filters=Non
     for sid in scene_ids(spec, list(scenes["id"])):
         s = scenes.loc[sid]
         state = records.MapState(date=timeline.month_end(s["date"]), layers=tuple(s["layers"]), view=s["view"],
-                                present=present, focus=tuple(s["focus"]), topic=s["topic"],
+                                present=present, focus=records.scene_focus(data.areas, s), topic=s["topic"],
                                 **({"filters": filters} if filters is not None else {}))
         shots.append(Shot(state, f"{sid} {s['title']}", s["caption"]))
     return shots

@@ -155,6 +155,8 @@ class Evidence:
     description: str = ""
     claims: list[dict] = field(default_factory=list)
     disputed: set[str] = field(default_factory=set)  # ids of contradicted claims
+    # claim id -> the claimants who contradict it but whose contradicting claims the filters hide
+    hidden_disputants: dict[str, list[str]] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     source_url: str = ""
     voyages: list[dict] = field(default_factory=list)  # imported tracks that ran along the leg
@@ -193,10 +195,16 @@ def evidence_for(data, kind: str, feature_id: str, place_id: str, when, filters:
     events = data.events[(data.events["place_id"] == place_id) & (data.events["date"] <= when)] \
         if place_id else data.events.iloc[0:0]
     title, description, url = describe(data, kind, feature_id)
+    disputed = timeline.disputed_claims(everyone, when) & set(known["id"])
+    hidden = {}  # who contradicts a claim with figures the filters hide: named, as the headline does
+    for _, c in known[known["id"].isin(disputed)].iterrows():
+        names = sorted(set(timeline.disputants(everyone, c, when)) - set(timeline.disputants(known, c, when)))
+        if names:
+            hidden[c["id"]] = names
     return Evidence(
         title=title, description=description, source_url=url,
         claims=[claim_row(c) for _, c in known.iterrows()],
-        disputed=timeline.disputed_claims(everyone, when) & set(known["id"]),
+        disputed=disputed, hidden_disputants=hidden,
         events=[{"date": f"{e.date:%Y-%m-%d}", "title": e.title, "description": e.description, "url": e.url}
                 for e in events.sort_values("date").itertuples()],
     )

@@ -114,6 +114,12 @@ def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
     """One row per claim of a metric, ordered per claimant by as-of date, for step charts."""
     rows = claims[claims["metric"] == metric]
     columns = ["claimant", "as_of_date", "reported_date", "value", "value_high", "id", "basis", "unit"]
+    if "government" not in rows.columns:  # claims without the registry's words: each its own government
+        rows = rows.assign(government=rows["claimant"])
+    columns.append("government")
+    if "place_id" not in rows.columns:
+        rows = rows.assign(place_id="")
+    columns.append("place_id")
     return rows.sort_values(["claimant", "as_of_date", "reported_date", "id"])[columns].reset_index(drop=True)
 
 
@@ -134,7 +140,21 @@ def claims_for(claims: pd.DataFrame, route_id: str) -> pd.DataFrame:
 
 
 VOLUME_COLUMNS = ["id", "metric", "unit", "value_low", "value_high", "n_claimants", "claimants", "claim_ids",
-                  "latest_as_of"]
+                  "latest_as_of", "by_government"]
+
+
+def by_government(records) -> str:
+    """Claimants named under their governments, each agency still named on its own (grouping
+    by government labels figures, never merges them): "United States government: US Department
+    of State, US Mission to the United Nations; Government of Ukraine"."""
+    agencies: dict[str, list[str]] = {}
+    for r in records:
+        government = r.get("government") or r["claimant"]
+        names = agencies.setdefault(government, [])
+        agency = r["claimant"] if r["claimant"] != government else ""
+        if agency and agency not in names:
+            names.append(agency)
+    return "; ".join(g + (f": {', '.join(names)}" if names else "") for g, names in agencies.items())
 
 
 class RouteVolumes:
@@ -151,8 +171,11 @@ class RouteVolumes:
 
     def __init__(self, routes: pd.DataFrame, claims: pd.DataFrame):
         self.ids = list(routes["id"])
-        links = plain(claims).assign(statement_date=lambda c: said_on(c))[
-            ["id", "metric", "claimant", "value", "value_high", "unit", "as_of_date", "statement_date",
+        claims = plain(claims)
+        if "government" not in claims.columns:  # claims without the registry's words: each its own government
+            claims = claims.assign(government=claims["claimant"])
+        links = claims.assign(statement_date=lambda c: said_on(c))[
+            ["id", "metric", "claimant", "government", "value", "value_high", "unit", "as_of_date", "statement_date",
              "reported_date", "route_ids"]]
         links = links.explode("route_ids").rename(columns={"route_ids": "route_id"})
         links = links.merge(pd.DataFrame({"route_id": routes["id"], "metric": routes["volume_metric"]}),
@@ -173,7 +196,7 @@ class RouteVolumes:
         for route_id in self.ids:
             row = {"id": route_id, "metric": self.metric[route_id], "unit": "", "value_low": np.nan,
                    "value_high": np.nan, "n_claimants": 0, "claimants": "", "claim_ids": (),
-                   "latest_as_of": pd.NaT}
+                   "latest_as_of": pd.NaT, "by_government": ""}
             standing = fed.get(route_id, [])
             if standing:
                 newest = max(r["as_of_date"] for r in standing)
@@ -183,7 +206,8 @@ class RouteVolumes:
                 row.update(unit=current[0]["unit"], value_low=min(r["value"] for r in current),
                            value_high=max(highs), n_claimants=len({r["claimant"] for r in current}),
                            claimants="; ".join(r["claimant"] for r in current),
-                           claim_ids=tuple(r["id"] for r in current), latest_as_of=newest)
+                           claim_ids=tuple(r["id"] for r in current), latest_as_of=newest,
+                           by_government=by_government(current))
             out.append(row)
         return out
 

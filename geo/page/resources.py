@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -73,12 +74,24 @@ def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple
 _charts = Lru(32)
 
 
-def chart_spec(name: str, claims_key: tuple, claims) -> dict:
-    """One chart's Vega-Lite spec without the date, per chart and claims_key (filters and the
-    workspace's claims version: `claims` are those, filtered)."""
+def chart_spec(name: str, claims_key: tuple, claims, group_by: str = "organisation") -> dict:
+    """One chart's Vega-Lite spec without the date, per chart, claims_key (filters and the
+    workspace's claims version: `claims` are those, filtered) and grouping of claimants."""
     if name == "Events":
         return _charts.get((name,), lambda: charts.events_timeline(dataset().events))
-    return _charts.get((name, claims_key), lambda: charts.step_chart(claims, charts.CHART_METRICS[name]))
+    return _charts.get((name, claims_key, group_by),
+                       lambda: charts.step_chart(claims, charts.CHART_METRICS[name], group_by=group_by,
+                                                 **chart_places(name)))
+
+
+def chart_places(name: str) -> dict:
+    """For a chart of counts at places, the places' short names ("Khasan station", without the
+    region in brackets, so the legend's labels are whole) and what to call a place."""
+    if name not in charts.CHART_METRICS or name not in charts.PLACE_CHARTS:
+        return {}
+    places = dataset().places
+    short = [re.sub(r"\s*\([^)]*\)$", "", n) or n for n in places["name"]]
+    return {"places": dict(zip(places["id"], short)), "place_word": charts.PLACE_CHARTS[name]}
 
 
 class Workspaces:

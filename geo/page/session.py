@@ -21,7 +21,7 @@ from geo.page import state
 from geo.view import overlay
 from geo.view.claims_table import claim_target
 from geo.view.legend import FAMILY_LABELS
-from geo.view.records import MapState
+from geo.view.records import MapState, scene_focus
 
 LAYER_CHOICES = list(LAYER_IDS)
 # How the filter widgets name their choices.
@@ -169,13 +169,46 @@ class Navigator:
         step = step or {}
         if "index" in step:
             ss["step_ack"] = step.get("seq", 0)
+            if ss.get("present"):  # a scene step closes the panel: clicks made before it are spent
+                self.closed_after(ss, step.get("clicks"))
             self.step_to(ss, int(step["index"]))
 
+    def closed_after(self, ss: MutableMapping, clicks) -> None:
+        """Remember that the panel was closed after the page had counted `clicks` map clicks."""
+        if clicks is not None:
+            ss["closed_clicks"] = max(int(ss.get("closed_clicks", -1)), int(clicks))
+
+    def on_escape(self, ss: MutableMapping, escape) -> None:
+        """Esc closes the panel, and no click made before it reopens one."""
+        ss["sel"] = None
+        self.closed_after(ss, escape.get("clicks") if isinstance(escape, dict) else None)
+
+    def pick(self, ss: MutableMapping, feature: dict | None, clicks=None) -> None:
+        """A click on the map selects its feature (nothing, on empty map), unless an Esc or a scene
+        step pressed after that click has already closed the panel: Streamlit merges quick requests
+        and runs the keyboard's callbacks before the map's, so the order is told by `clicks`, the
+        number of map clicks the page had counted (ui/controls.js)."""
+        if clicks is not None and int(clicks) <= int(ss.get("closed_clicks", -1)):
+            return
+        ss["sel"] = feature
+
     def toggle_present(self, ss: MutableMapping) -> None:
+        """Presenter mode on: the analyst's view and layers are kept aside and scene 1 opens. Off:
+        they come back (the defaults, when the page was opened presenting), at the scene's month."""
         ss["tab"] = "Map"  # the presenter sees the map alone: the tabs' row is hidden
         if ss.get("present"):
+            ss["before_present"] = {"view": ss.get("view") or DEFAULTS["view"],
+                                    "layers": list(ss.get("layers", LAYER_CHOICES))}
             self.apply_scene(ss, 0)
+        else:
+            before = ss.pop("before_present", None) or {"view": DEFAULTS["view"], "layers": list(LAYER_CHOICES)}
+            ss.update(view=before["view"], layers=list(before["layers"]), sel=None)
         ss["playing"] = False
+
+    def exit_present(self, ss: MutableMapping) -> None:
+        """✕ Exit: presenter mode off, as the toggle turns it off."""
+        ss["present"] = False
+        self.toggle_present(ss)
 
     # --- what the view is built from ---------------------------------------------------------------
 
@@ -194,7 +227,8 @@ class Navigator:
                        group_by=ss.get("group_by") or "organisation")
         if present:
             scene = self.scene(ss)
-            out = MapState(**{**out.__dict__, "focus": tuple(scene.focus), "topic": scene.topic or ""})
+            focus = scene_focus(self.data.areas, scene) if self.data is not None else tuple(scene.focus)
+            out = MapState(**{**out.__dict__, "focus": focus, "topic": scene.topic or ""})
         return out
 
 

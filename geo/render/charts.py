@@ -17,6 +17,9 @@ CHART_METRICS = {
     "Railcars seen at the crossing": ("railcars_observed_tumangang", "railcars_observed_khasan"),
     "Troops deployed": ("troops_deployed",),
 }
+# Charts of counts at places (one image of one station): a series per place, never one line
+# joining two stations' counts.
+PLACE_CHARTS = {"Railcars seen at the crossing": "station"}
 
 
 BASIS_NAMES = {"count": "count", "imagery_count": "imagery count", "capacity_estimate": "capacity estimate",
@@ -24,21 +27,43 @@ BASIS_NAMES = {"count": "count", "imagery_count": "imagery count", "capacity_est
 TIME_AXIS = {"format": "%b %Y", "labelAngle": 0, "tickCount": "month", "labelOverlap": "greedy"}
 
 
-def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220) -> dict | None:
+def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220,
+               group_by: str = "organisation", places: dict[str, str] | None = None,
+               place_word: str = "place") -> dict | None:
     """Each claimant's figures over time as a step line (capacity estimates labelled so), or
     None when no claim of these metrics passes the filters: the page then says so, where an
-    empty plot would show a meaningless axis."""
+    empty plot would show a meaningless axis.
+
+    Grouped by government, the colours and the legend are governments, and each claimant keeps
+    its own line, labelled "government (agency)": one government's agencies share a colour but
+    their figures are never joined, averaged or summed.
+
+    With `places` (place id -> name), each claimant at each place is a series of its own ("CSIS
+    Beyond Parallel at Khasan station"): counts at two stations are never one line."""
     rows = pd.concat([timeline.metric_series(claims, m).assign(metric=m) for m in metrics])
     if rows.empty:
         return None
     capacity = (rows["basis"] == "capacity_estimate") | rows["metric"].str.contains("capacity")
-    rows = rows.assign(series=rows["claimant"] + capacity.map({True: " (capacity estimate)", False: ""}),
+    suffix = capacity.map({True: " (capacity estimate)", False: ""})
+    government = rows["government"].where(rows["government"] != "", rows["claimant"])
+    by_government = group_by == "government"
+    who = [timeline.by_government([{"claimant": c, "government": g}]) if by_government else c
+           for c, g in zip(rows["claimant"], government)]
+    if places is not None:
+        place = rows["place_id"].map(lambda p: places.get(p, p) or "no place given")
+        suffix = suffix + " at " + place
+        rows = rows.assign(place=place)
+    rows = rows.assign(series=pd.Series(who, index=rows.index) + suffix, government=government + suffix,
                        as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
     unit = rows["unit"].iloc[0] if rows["unit"].nunique() == 1 else None
+    legend = alt.Legend(orient="bottom", columns=1, labelLimit=320)
+    colour = (alt.Color("series:N", title=f"claimant at {place_word}", legend=legend) if places is not None
+              else alt.Color("government:N", title="government", legend=legend) if by_government
+              else alt.Color("series:N", title="claimant", legend=legend))
     base = alt.Chart(rows).encode(
         x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS)),
         y=alt.Y("value:Q", title=unit, axis=alt.Axis(format="~s")),
-        color=alt.Color("series:N", title="claimant", legend=alt.Legend(orient="bottom", columns=1, labelLimit=320)),
+        color=colour, detail="series:N",  # one line per claimant, whatever the colour groups
     )
     lines = base.mark_line(interpolate="step-after")
     points = base.mark_point(filled=True, size=50).encode(

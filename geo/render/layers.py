@@ -550,7 +550,7 @@ def static_layers(data, view: str, present: bool, basemap: dict,
     them once per view, palette, map size and scene focus and pass them to build_layers / deck_for."""
     palette = style.palette(present)
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
-    cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
+    cam = label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas)
     near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
     under, over = detail_layers(data, style.VIEWS[view], palette, cam)
     return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom, near)],
@@ -570,8 +570,8 @@ def detail_layers(data, view: style.View, palette: style.Palette, cam: labels.Ca
 
 
 def label_camera(state: MapState, viewport: tuple[int, int] | None = None, places=None,
-                 bounds=None) -> labels.Camera:
-    cam = camera(state, viewport, places, bounds)
+                 bounds=None, areas=None) -> labels.Camera:
+    cam = camera(state, viewport, places, bounds, areas)
     size = viewport if viewport and viewport[0] and viewport[1] else \
         style.PRESENTER_MAP if state.focus else style.REFERENCE_MAP
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
@@ -580,7 +580,7 @@ def label_camera(state: MapState, viewport: tuple[int, int] | None = None, place
 def legend_corner(data, view, viewport: tuple[int, int] | None) -> str:
     """Where the analyst's legend hides the least of what a geo.view.MapView shows (geo.render.labels)."""
     state = view.state
-    cam = label_camera(state, viewport, data.places, data.countries.total_bounds)
+    cam = label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas)
     placed = labels.place_labels(data.places, style.VIEWS[state.view], cam, style.palette(state.present).label_size)
     paths = [r["path"] for r in view.features("routes") + view.features("flows")]
     return labels.legend_corner(placed, cam, len(view.legend), paths)
@@ -600,7 +600,7 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
     builders = {
         "basemap": lambda: basemap_layers(basemap, camera_view.zoom, near),
         "front": lambda: area_layers("front", records["front"], label_camera(
-            state, viewport, data.places, data.countries.total_bounds)),
+            state, viewport, data.places, data.countries.total_bounds, data.areas)),
         "factories": lambda: area_layers("factories", records["factories"]),
         "routes-hit": lambda: [hit_layer("routes-hit", records["routes"], camera_view.zoom, near)],
         "flows-hit": lambda: [hit_layer("flows-hit", records["flows"], camera_view.zoom)],
@@ -611,10 +611,10 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         "events": lambda: [points_layer("events", records["events"], o["yellow"], palette)],
         "strikes": lambda: [points_layer("strikes", records["strikes"], o["vermillion"], palette)],
         "labels": lambda: [place_labels_layer(data.places, style.VIEWS[state.view], palette,
-                                              label_camera(state, viewport, data.places, data.countries.total_bounds))],
+                                              label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas))],
     }
     detail = functools.cache(lambda: detail_layers(data, style.VIEWS[state.view], palette, label_camera(
-        state, viewport, data.places, data.countries.total_bounds)))
+        state, viewport, data.places, data.countries.total_bounds, data.areas)))
     builders.update({"basemap-detail": lambda: detail()[0], "basemap-names": lambda: detail()[1]})
     for layer_id, frozen in (static or {}).items():
         builders[layer_id] = lambda frozen=frozen: frozen
@@ -670,18 +670,24 @@ def inside_bounds(lon: float, lat: float, zoom: float, size: tuple[int, int], bo
     return from_world_pixel(cx, cy)
 
 
-def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None, bounds=None) -> pdk.ViewState:
+def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None, bounds=None,
+           areas=None) -> pdk.ViewState:
     """The view's preset camera, zoomed so the map of `viewport` (width, height in pixels)
     frames the same area as the preset's reference map (style.REFERENCE_MAP): the whole
     pipeline at 1280 pixels wide as at 1920. A scene's `focus` places (with `places`, the
-    places table) are framed instead, at any size. Without a viewport (the first run, before
+    places table) are framed instead, at any size, and so are the focus's areas (ids in `areas`,
+    geo.view.records.scene_focus), whole. Without a viewport (the first run, before
     the page has reported its size), the presenter's map is taken at its 1280×720 size."""
     view = style.VIEWS[state.view]
     known = bool(viewport and viewport[0] and viewport[1])
     if state.focus and places is not None:
         size = viewport if known else style.PRESENTER_MAP
         chosen = places[places["id"].isin(state.focus)]
-        lon, lat, zoom = fit_bounds(list(zip(chosen["lon"], chosen["lat"])), size)
+        points = list(zip(chosen["lon"], chosen["lat"]))
+        if areas is not None:  # an area's box, corner to corner
+            for x0, y0, x1, y1 in areas.geometry[areas["id"].isin(state.focus).to_numpy()].bounds.to_numpy():
+                points += [(x0, y0), (x1, y1)]
+        lon, lat, zoom = fit_bounds(points, size)
     elif known:
         ref_w, ref_h = style.REFERENCE_MAP
         size, lon, lat = viewport, view.longitude, view.latitude
@@ -700,7 +706,7 @@ def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list 
     """The deck of a geo.view.MapView."""
     return CompactDeck(
         layers=view_layers(data, view, basemap, static, extra, viewport),
-        initial_view_state=camera(view.state, viewport, data.places, data.countries.total_bounds),
+        initial_view_state=camera(view.state, viewport, data.places, data.countries.total_bounds, data.areas),
         views=[pdk.View(type="MapView", controller=True)],
         map_provider=None,
         tooltip=tooltip(style.palette(view.state.present)),

@@ -36,8 +36,14 @@ def capacity_mark(claim: dict) -> str:
 
 
 def checked_line(claim: dict) -> str:
+    """When and against what the row was read. An unverified row says that no stored copy confirmed
+    it (and links the copy that was read, if any): never "checked against" what did not confirm it."""
     if not claim.get("checked"):
         return ""
+    if claim.get("verification") == "unverified":
+        read = f' (the copy read: {link(claim["checked_url"], "this page")})' if claim.get("checked_url") else ""
+        return (f'<br/><span class="checked">unverified: looked for on {escape(claim["checked"])}, no stored copy '
+                f'confirmed the figure, its hedge and dates{read}</span>')
     where = link(claim["checked_url"], "source copy") if claim.get("checked_url") else "its source"
     return f'<br/><span class="checked">checked {escape(claim["checked"])} against {where}</span>'
 
@@ -61,10 +67,10 @@ def claimant_dispute_line(claim: dict) -> str:
             f'{escape(claim["claimant"])} in {first}, {escape(claim["claimant_alt"])} in {other}</span>')
 
 
-def claim_item(claim: dict, disputed: bool = False, opened: bool = False) -> str:
+def claim_item(claim: dict, disputed: bool = False, opened: bool = False, hidden: list[str] = ()) -> str:
     restates = (f' <span class="restates">(restates {escape(claim["restates"])})</span>'
                 if claim.get("restates") else "")
-    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed)}'
+    return (f'<li class="claim{" opened-claim" if opened else ""}" data-claim="{escape(claim["id"], quote=True)}"><b>{escape(claim["value"])}</b>{capacity_mark(claim)}{disputed_mark(disputed, hidden)}'
             f'{unverified_mark(claim)}{restates}'
             f' <span class="basis">[{escape(claim["basis"])}]</span><br/>'
             f'{escape(claim["claimant"])} · {dates_line(claim)}{claimant_dispute_line(claim)}<br/>'
@@ -80,7 +86,7 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
     first = next((c for c in ev.claims if c["id"] == opened), None)
     if first is not None:
         parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
-                     f'{claim_item(first, first["id"] in ev.disputed, True)}</ul>')
+                     f'{claim_item(first, first["id"] in ev.disputed, True, ev.hidden_disputants.get(opened, []))}</ul>')
     if ev.description:
         parts.append(f"<p>{escape(ev.description)}</p>")
     if ev.source_url:
@@ -92,7 +98,8 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
             if claim["metric"] != metric:
                 metric = claim["metric"]
                 parts.append(f'<li class="metric">{escape(metric_words(metric))}</li>')
-            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened))
+            parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened,
+                                    ev.hidden_disputants.get(claim["id"], [])))
         parts.append("</ul>")
     else:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")

@@ -43,8 +43,24 @@ class MapState:
     present: bool = False
     filters: Filters = field(default_factory=Filters)
     group_by: str = "organisation"  # headline claimants: each organisation, or one voice per government
-    focus: tuple[str, ...] = ()  # place ids the camera must frame (a presenter's scene), instead of the preset
+    focus: tuple[str, ...] = ()  # place and area ids the camera must frame (a presenter's scene: scene_focus)
     topic: str = ""  # the headline figure that leads (a presenter's scene)
+
+
+AREA_LAYERS = {"front": "front", "factory_region": "factories"}  # area kind -> the layer that draws it
+
+
+def scene_focus(areas, scene) -> tuple[str, ...]:
+    """What a presenter's scene frames: its places, and the areas it draws at them on its date
+    (a front area of Sudzha in a scene about Kursk and Sudzha), so no scene crops its own areas.
+    `scene` is a row of data.scenes."""
+    when = timeline.month_end(scene["date"])
+    places = tuple(scene["focus"])
+    shown = [kind for kind, layer in AREA_LAYERS.items() if layer in scene["layers"]]
+    drawn = areas[areas["kind"].isin(shown) & areas["place_id"].isin(places)]
+    on = [timeline.covers(a, b, when) for a, b in zip(drawn["valid_from"], drawn["valid_to"])]
+    drawn = drawn.loc[pd.Series(on, index=drawn.index, dtype=bool)]
+    return places + tuple(drawn["id"])
 
 
 def rgba(rgb, alpha=255) -> list[int]:
@@ -152,13 +168,21 @@ def width_for(value: float, peak: float, scale: float) -> float:
     return round((style.MIN_WIDTH + (style.MAX_WIDTH - style.MIN_WIDTH) * share) * scale, 2)
 
 
-def volume_text(v: dict) -> tuple[str, str, str]:
+def volume_text(v: dict, group_by: str = "organisation") -> tuple[str, str, str]:
+    """A leg's or flow's figures, who gave them (grouped by government when asked, each claimant
+    still named) and when."""
     if v["n_claimants"] == 0:
         return "no reported volume", "", ""
     spread = (f" ({v['n_claimants']} claimants disagree)"
               if v["n_claimants"] > 1 and v["value_low"] != v["value_high"] else "")
-    return (format_range(v["value_low"], v["value_high"], v["unit"]) + spread, v["claimants"],
+    who = v["by_government"] if group_by == "government" else v["claimants"]
+    return (format_range(v["value_low"], v["value_high"], v["unit"]) + spread, who,
             f"latest as of {v['latest_as_of']:%Y-%m-%d}")
+
+
+def claimant_text(claim: dict, group_by: str = "organisation") -> str:
+    """Who made one claim: the organisation, or grouped by government its government with the agency."""
+    return timeline.by_government([claim]) if group_by == "government" else claim["claimant"]
 
 
 def volumes_by_id(volumes: timeline.RouteVolumes, state: MapState) -> dict[str, dict]:
@@ -174,7 +198,7 @@ def route_records(prepared: Prepared, state: MapState, palette: style.Palette) -
         if not timeline.covers(r["active_from"], r["active_to"], when):
             continue
         v, peak = volumes[r["id"]], prepared.peaks.get(r["volume_metric"])
-        detail, claimant, when_text = volume_text(v)
+        detail, claimant, when_text = volume_text(v, state.group_by)
         rec = tooltip_record("route", r["id"], r["name"], f"{r['mode']}, {r['status']}: {detail}", claimant, when_text)
         rec.update(path=r[path_key], status=r["status"], mode=r["mode"],
                    color=rgba(style.over_ground(palette.mode[r["mode"]], 235 if r["status"] == "reported" else 190,
@@ -198,7 +222,7 @@ def flow_records(prepared: Prepared, state: MapState, palette: style.Palette) ->
         v = volumes[f["id"]]
         if v["n_claimants"] == 0:
             continue  # a summary arc appears once a claim gives it a size
-        detail, claimant, when = volume_text(v)
+        detail, claimant, when = volume_text(v, state.group_by)
         rec = tooltip_record("flow", f["id"], f["name"], detail, claimant, when)
         width = width_for(v["value_low"], prepared.peaks.get(f["volume_metric"]), palette.line_scale)
         rec.update(source=f["source"], target=f["target"], path=f["path"], width=round(width / 2, 2),
@@ -228,7 +252,7 @@ def railcar_records(prepared: Prepared, state: MapState, notices: list | None = 
         rec = tooltip_record("railcars", c["id"], f"Railcars at {p['name']}",
                              format_value(c["value"], c["value_high"], c["qualifier"], c["unit"]) + " seen in imagery"
                              + (" (unverified)" if c.get("verification") == "unverified" else ""),
-                             c["claimant"], f"seen {c['as_of_date']:%Y-%m-%d}", c["place_id"])
+                             claimant_text(c, state.group_by), f"seen {c['as_of_date']:%Y-%m-%d}", c["place_id"])
         rec.update(position=[round(p["lon"], 4), round(p["lat"], 4)],
                    radius=railcar_radius(c["value"]))
         rows.append(rec)
