@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import export as exports
 from geo.export import video
-from geo.page import about, degrade, resources, search, uploads
+from geo.page import about, degrade, resources, search, uploadgate, uploads
 from geo.page.text import plain
 from geo.render import panels, previewmap
 from geo.store import access
@@ -120,6 +120,7 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     # good on a name holding a NUL byte, and the importer sniffs the content anyway.
     if user.editor and ws is not None:
         resources.warm_importer()
+    offer_uploads(user, user.editor and ws is not None)  # serve.py's gate refuses every other session's uploads
     files = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{ss.setdefault('upload_round', 0)}", accept_multiple_files=True,
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
@@ -190,6 +191,16 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     with st.expander("Video for slides"):
         video_controls("sidebar", data, nav, map_state, snapshot, ss)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
+
+
+def offer_uploads(user, offered: bool) -> None:
+    """Tell the upload endpoint's gate (geo.page.uploadgate) whether this session sees an uploader."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        session_id = get_script_run_ctx().session_id
+    except Exception:  # no server runtime (an AppTest)
+        return
+    uploadgate.offer(session_id, user, offered)
 
 
 def release_uploads(keep) -> int:
