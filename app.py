@@ -119,7 +119,7 @@ with map_col, st.container(key="map_box"):
                         (o[0] for o in (ss.map.selection.objects or {}).values() if o), None))),
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
-        st.markdown(panels.legend(the_view.legend, layers.legend_corner(the_view.data, the_view, map_size)),
+        st.markdown(panels.legend(the_view.legend, layers.legend_place(the_view.data, the_view, map_size)),
                     unsafe_allow_html=True)
 with map_col:  # outside the map's box; tells tests (and the curious) which map size the camera was fitted to
     st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size

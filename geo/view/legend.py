@@ -79,3 +79,10 @@ def workspace_entries(shown: dict) -> list[LegendEntry]:
     if len(shown.get("tracks", ())):
         entries.append(LegendEntry("line", TRACK_RGB, "imported track", width="sized"))
     return entries
+
+
+def notes(entries) -> list[str]:
+    """The legend's notes under its rows, for the symbols it lists."""
+    symbols = {e.symbol for e in entries}
+    return (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
+            if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if "dot" in symbols else [])
