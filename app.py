@@ -150,6 +150,8 @@ with side_col, st.container(height=map_height if present else "content", border=
                     unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
+            if claims_table.placeless_note(the_view):
+                st.caption(claims_table.placeless_note(the_view))
 if not present:  # the chart stands directly under the map, as wide as it, its legend whole
     with map_col:
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.

@@ -61,15 +61,20 @@ def claims_tab(view, ss) -> None:
 
 def events_list(view, params: dict) -> None:
     """Every event up to the date, each with its source and, when it has a place, a link to it."""
-    items = []
+    items, placeless = [], 0
     for e in claims_table.events_list(view):
         on_map = ""
         if e["sel"]:
             href = "?" + urlencode({**params, "date": e["date"][:7], "sel": f'{e["sel"]["kind"]}:{e["id"]}'})
             on_map = f' · <a href="{escape(href, quote=True)}" target="_self">on the map</a>'
+        else:
+            placeless += 1
+            on_map = f' · <span class="no-place">{escape(e["note"])}</span>'
         items.append(f'<li data-event="{escape(e["id"], quote=True)}">{escape(e["date"])}: '
                      f'{panels.link(e["url"], e["title"])}{on_map}</li>')
-    st.markdown(f'<div class="events-list" data-testid="events-list"><b>{len(items)} event(s) by this date</b>'
+    head = f"{len(items)} event(s) by this date" + (f"; {placeless} with no place given, listed here only"
+                                                     if placeless else "")
+    st.markdown(f'<div class="events-list" data-testid="events-list"><b>{head}</b>'
                 f'<ul>{"".join(items)}</ul></div>', unsafe_allow_html=True)
 
 

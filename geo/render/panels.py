@@ -244,6 +244,7 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .legend li { white-space: normal; break-inside: avoid; }
 .legend .swatch { margin-right: 0.3rem; }
 .st-key-controls, .st-key-notices:empty { display: none; }
+.events-list .no-place { color: #555; font-style: italic; }
 """
 
 # Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.
