@@ -121,7 +121,7 @@ with map_col, st.container(key="map_box"):
                         ss.controls.get("clicks")),
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
-        st.markdown(panels.legend(the_view.legend, layers.legend_corner(the_view.data, the_view, map_size)),
+        st.markdown(panels.legend(the_view.legend, layers.legend_place(the_view.data, the_view, map_size)),
                     unsafe_allow_html=True)
 with map_col:  # outside the map's box; tells tests (and the curious) which map size the camera was fitted to
     st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size
@@ -152,6 +152,8 @@ with side_col, st.container(height=map_height if present else "content", border=
                     unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
+            if claims_table.placeless_note(the_view):
+                st.caption(claims_table.placeless_note(the_view))
 if not present:  # the chart stands directly under the map, as wide as it, its legend whole
     with map_col:
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.

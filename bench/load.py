@@ -123,8 +123,8 @@ class Client:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
         return self.rerun(WidgetState(id=self.widgets[key], trigger_value=True))
 
-    def send_file(self, name: str, data: bytes):
-        """Put a file on the server's upload endpoint, as the uploader does; returns its URLs."""
+    def file_urls(self, name: str):
+        """The upload URLs the server hands this session for one file name, as the uploader asks."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         ask = BackMsg()
         ask.file_urls_request.request_id = uuid.uuid4().hex
@@ -133,7 +133,11 @@ class Client:
         self.send(ask)
         answer = self.receive(lambda m: m.WhichOneof("type") == "file_urls_response" and
                               m.file_urls_response.response_id == ask.file_urls_request.request_id)
-        urls = answer.file_urls_response.file_urls[0]
+        return answer.file_urls_response.file_urls[0]
+
+    def send_file(self, name: str, data: bytes):
+        """Put a file on the server's upload endpoint, as the uploader does; returns its URLs."""
+        urls = self.file_urls(name)
         boundary = uuid.uuid4().hex
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{urls.file_id}\"; filename=\"{name}\"\r\n"
                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
@@ -339,7 +343,7 @@ def run(url, sessions=4, steps=10, importers=1, files=2, auth=None, workspace=No
 
 
 class Cluster:
-    """R replicas of `streamlit run app.py` on one workspace, behind deploy/nginx.conf when R > 1."""
+    """R replicas of `streamlit run serve.py` on one workspace, behind deploy/nginx.conf when R > 1."""
 
     USER = "loader"
 
@@ -356,7 +360,7 @@ class Cluster:
             env["GEO_PROXY_SECRET"] = self.secret
         else:
             env["GEO_USER"] = self.USER
-        self.servers = [Server(env) for _ in range(replicas)]
+        self.servers = [Server(env, target="serve.py") for _ in range(replicas)]
         self.nginx = None
         if replicas == 1:
             self.url = self.servers[0].url

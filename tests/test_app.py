@@ -271,3 +271,16 @@ def test_the_page_renders_a_video_of_the_months_for_slides():
     assert fmt == "gif" and frames.shape[0] == 4, "three months and the closing frame of sources"
     assert frames.shape[1:3] == (720, 1280)
     assert (frames[0] != frames[-1]).any()
+
+
+def test_the_events_list_says_which_events_have_no_place_and_the_side_column_counts_them():
+    at = run({"date": "2025-06"})
+    beside = [c.value for c in at.caption if "have no place given" in c.value]
+    assert len(beside) == 1 and "choose Events under the chart" in beside[0]
+    at.selectbox(key="chart").set_value("Events").run()
+    assert not at.exception, at.exception
+    listed = next(m.value for m in at.markdown if 'data-testid="events-list"' in m.value)
+    assert "with no place given, listed here only" in listed
+    assert 'data-event="E001"' in listed  # the first report of the purchases names no place
+    first = listed.split('data-event="E001"')[1].split("</li>")[0]
+    assert "no place given: not on the map" in first and "on the map</a>" not in first

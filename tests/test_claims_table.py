@@ -141,3 +141,16 @@ def test_about_gives_one_example_per_word_from_the_data(data):
     assert any(f"claim {i}" in ex["capacity"] for i in cap)
     unverified = data.claims[data.claims["verification"] == "unverified"]["id"]
     assert any(f"claim {i}" in ex["unverified"] for i in unverified)
+
+
+def test_an_event_with_no_place_is_listed_with_a_note_saying_so(data):
+    """21 of the events have no place: none is silently missing. The events list names each as
+    placeless, and a line beside the map counts them and says where they are listed."""
+    view = last_view(data)
+    rows = claims_table.events_list(view)
+    placeless = {e["id"] for e in rows if e["note"]}
+    expected = set(data.events.loc[data.events["place_id"].fillna("") == "", "id"])
+    assert placeless == expected and len(placeless) > 0
+    assert all(e["note"] == claims_table.NO_PLACE and e["sel"] is None for e in rows if e["id"] in placeless)
+    assert all(e["note"] == "" and e["sel"] for e in rows if e["id"] not in placeless)
+    assert claims_table.placeless_note(view).startswith(f"{len(placeless)} event(s) by this date have no place given")

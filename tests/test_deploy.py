@@ -64,7 +64,7 @@ def cluster(postgres):
     url = postgres.new_database()
     env = {"GEO_WORKSPACE": url, "GEO_USER_HEADER": "X-Forwarded-User", "GEO_EDITORS": "edith",
            "GEO_PROXY_SECRET": "deploy-test-secret"}
-    replicas = [Server(env), Server(env)]
+    replicas = [Server(env, target="serve.py"), Server(env, target="serve.py")]
     lb = Nginx(folder, [r.port for r in replicas], folder / "htpasswd", env["GEO_PROXY_SECRET"])
     yield lb, replicas, url
     lb.stop()

@@ -86,22 +86,30 @@ def test_the_map_never_shows_past_the_bundled_basemap(data, view, window, presen
 
 @pytest.mark.parametrize("window", MAPS)
 @pytest.mark.parametrize("view", MUST_SHOW)
-def test_the_legend_hides_none_of_the_names_a_view_is_about(data, view, window):
-    """The analyst's legend floats over a corner: the one that hides none of the view's names
-    (the Tumen crossing sits in the upper right at 1280x720, where the legend used to be)."""
+def test_the_legend_hides_no_place_name_marker_or_scale_bar(data, view, window):
+    """The analyst's legend floats over a corner, in a box the page draws exactly that wide and at
+    most that high: one that hides none of the view's names and markers, nor the scale bar (the
+    Tumen crossing sits in the upper right at 1280x720, Ussuriysk below the upper right corner of
+    the overview at 1440x900, the scale bar in the lower left)."""
+    from geo.render import basemap_layers, scalebar
     from geo.view import mapview as views
     from geo.model.evidence import Filters
 
     size = MAPS[window][0]
     state = records.MapState(date=timeline.month_end("2025-11-01"), view=view)
     the_view = views.build_view(data, records.prepare(data, Filters()), state)
-    corner = layers.legend_corner(data, the_view, size)
+    place = layers.legend_place(data, the_view, size)
     cam = layers.label_camera(state, size, data.places, data.countries.total_bounds)
-    box = labels.legend_box(corner, cam, len(the_view.legend))
-    names = labels.place_labels(data.places, style.VIEWS[view], cam, style.ANALYST.label_size)
+    names = labels.place_labels(data.places, style.VIEWS[view], cam, style.ANALYST.label_size,
+                                basemap_layers.reserved(cam, style.ANALYST))
     assert {n["place_id"] for n in names} >= set(MUST_SHOW[view])
-    hidden = [n["label"] for n in names if labels.overlaps(box, n["box"])
-              and n["place_id"] in MUST_SHOW[view]]
-    assert not hidden, (corner, hidden)
+    hidden = [n["label"] for n in names if labels.overlaps(place.box, n["box"])]
+    markers = [p.name for p in data.places.itertuples() for x, y in [cam.pixel(p.lon, p.lat)]
+               if labels.overlaps(place.box, (x - labels.MARKER, y - labels.MARKER, x + labels.MARKER, y + labels.MARKER))]
+    bar = scalebar.scale_bar(cam, basemap_layers.detail_style(style.ANALYST).small_px).boxes()
+    assert not hidden and not markers, (place, hidden, markers)
+    assert not any(labels.overlaps(place.box, b) for b in bar), (place, bar)
+    assert place.open and place.height >= labels.LEGEND_CHROME + 3 * labels.LEGEND_ROW, place
+    assert place.width * place.height <= 0.2 * size[0] * size[1]
     if view == "overview":
-        assert corner == "ne"  # steppe, taiga and sea: where it always stood
+        assert place.corner == "ne"  # steppe, taiga and sea: where it always stood

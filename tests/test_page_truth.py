@@ -113,6 +113,50 @@ def test_the_legend_lists_what_is_drawn_and_covers_at_most_a_fifth_of_the_map(ch
         page.close()
 
 
+def drawn_obstacles(page, view: str):
+    """What the map draws that the legend must leave clear, in the canvas's pixels, worked out for
+    the camera the page was fitted to: the place names as placed, the places' markers and the scale
+    bar, each with its name for the message."""
+    from geo import style
+    from geo.data import dataset
+    from geo.render import basemap_layers, labels, scalebar
+    from test_browser import map_camera
+    cam, _ = map_camera(page, view)
+    data, palette = dataset.load(), style.ANALYST
+    placed = labels.place_labels(data.places, style.VIEWS[view], cam, palette.label_size,
+                                 basemap_layers.reserved(cam, palette))
+    out = [(p["label"], p["box"]) for p in placed]
+    for p in data.places.itertuples():
+        x, y = cam.pixel(p.lon, p.lat)
+        if 0 <= x <= cam.width and 0 <= y <= cam.height:
+            out.append((f"the marker of {p.name}", (x - 5, y - 5, x + 5, y + 5)))
+    bar = scalebar.scale_bar(cam, basemap_layers.detail_style(palette).small_px)
+    out += [("the scale bar", box) for box in bar.boxes()]
+    return out
+
+
+@pytest.mark.parametrize("width,height,view", [(1440, 900, "overview"), (1440, 900, "front"), (1280, 720, "front")])
+def test_the_legend_leaves_every_place_name_marker_and_the_scale_bar_in_sight(chromium, server, width, height, view):
+    """Ussuriysk in the upper right of the overview and the scale bar in the lower left of the front
+    view were under the legend: its corner is chosen, and its box sized, clear of them."""
+    from geo.render import labels
+    from test_browser import CHART
+    page = chromium.new_page(viewport={"width": width, "height": height})
+    try:
+        open_app(page, server.url, f"date=2025-06&view={view}")
+        canvas = page.locator(f"{CHART} canvas").first.bounding_box()
+        own = page.locator('.st-key-map_box details.legend').bounding_box()
+        box = (own["x"] - canvas["x"], own["y"] - canvas["y"], own["x"] - canvas["x"] + own["width"],
+               own["y"] - canvas["y"] + own["height"])
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= canvas["width"] and box[3] <= canvas["height"], box
+        hidden = [name for name, b in drawn_obstacles(page, view) if labels.overlaps(box, b)]
+        shot(page, f"legend-clear-{view}-{width}")
+        assert not hidden, f"{view} at {width}x{height}: the legend {tuple(map(round, box))} hides {hidden}"
+        assert own["width"] * own["height"] <= 0.2 * canvas["width"] * canvas["height"]
+    finally:
+        page.close()
+
+
 def test_the_chart_stands_directly_under_the_map_with_its_legend_whole(chromium, server):
     from test_browser import CHART
     page = chromium.new_page(viewport={"width": 1440, "height": 900})

@@ -156,20 +156,26 @@ def test_layer_json_is_deterministic_with_explicit_ids_and_no_nan(prepared):
         assert first == track_json(tracks.track_layers(prepared, when, "sea", budget_bytes=budget))
         assert "NaN" not in first and "Infinity" not in first and "T00:00:00" not in first
         spec = json.loads(first)
-        assert [l["id"] for l in spec["layers"]] == ["tracks-density", "tracks-path", "tracks"]
+        assert [l["id"] for l in spec["layers"]] == ["tracks-density", "tracks-hit", "tracks-path", "tracks"]
         assert {l["@@type"] for l in spec["layers"]} == {"ScatterplotLayer", "PathLayer", "TripsLayer"}
         assert {l["widthUnits"] for l in spec["layers"] if "widthUnits" in l} == {"pixels"}
         assert spec["layers"][0]["radiusUnits"] == "common"
 
 
-def test_every_record_carries_the_tooltip_fields(prepared):
+def test_every_picked_record_carries_the_tooltip_fields(prepared):
+    """Hover and click pick the density cells and the tracks' click bands, which carry what the
+    tooltip and the selection read; the trail and the faint path are drawn, not picked."""
     built = tracks.track_layers(prepared, pd.Timestamp("2024-06-30"), "sea", window_days=365, budget_bytes=50_000)
-    for layer in json.loads(track_json(built))["layers"]:
-        assert layer["pickable"]
+    picked = [layer for layer in json.loads(track_json(built))["layers"] if layer.get("pickable")]
+    assert [layer["id"] for layer in picked] == ["tracks-density", "tracks-hit"]
+    for layer in picked:
         assert layer["data"], layer["id"]
         for row in layer["data"]:
             assert {"name", "detail", "claimant", "when", "kind", "feature_id", "place_id"} <= set(row)
-    trip = by_id(built, "tracks")["data"][0]
+    band = by_id(built, "tracks-hit")
+    assert band["widthMinPixels"] >= tracks.HIT_PIXELS and band["getColor"][3] == 0, "a wide band, unseen"
+    assert [r["path"] for r in band["data"]] == [r["path"] for r in by_id(built, "tracks")["data"]]
+    trip = band["data"][0]
     assert trip["kind"] == "track" and trip["place_id"] == "" and trip["feature_id"].startswith("SYN-")
     assert trip["name"].startswith("SYNTHETIC") and trip["claimant"] == synthetic.SOURCE
     assert " positions, 20" in trip["detail"] and trip["when"].endswith("UTC")

@@ -135,3 +135,31 @@ def test_a_click_on_an_area_reads_its_fields_from_properties():
     assert picked["kind"] == "area" and picked["feature_id"] == "A1"
     assert views.picked_feature({"kind": "route", "feature_id": "L1"})["feature_id"] == "L1"
     assert views.picked_feature({"name": "no kind"}) is None
+
+
+def test_each_shape_of_an_analyst_s_features_has_its_own_legend_row_drawn_as_shown(tmp_path):
+    """An imported dated point (an event) is a solid dot and says so; an undated point a ring; a
+    line a line; an area an area: the legend rows and the map's fills agree, through the workspace."""
+    from geo.imports import importer
+    from geo.store import workspace
+    from geo.view import legend, overlay
+    ws = workspace.Workspace(tmp_path / "ws.sqlite")
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "shelling", "date": "2024-05-03"},
+         "geometry": {"type": "Point", "coordinates": [37.6, 50.6]}},
+        {"type": "Feature", "properties": {"name": "depot"}, "geometry": {"type": "Point", "coordinates": [100.5, 47.5]}},
+        {"type": "Feature", "properties": {"name": "spur"},
+         "geometry": {"type": "LineString", "coordinates": [[130.0, 42.0], [131.0, 43.0]]}},
+        {"type": "Feature", "properties": {"name": "yard"},
+         "geometry": {"type": "Polygon", "coordinates": [[[120, 40], [121, 40], [121, 41], [120, 40]]]}}]}
+    ws.add(importer.read_file(json.dumps(doc).encode(), filename="mine.geojson", kind="generic"))
+    state = records.MapState(date=pd.Timestamp("2024-06-30"), view="overview", layers=("imported",))
+    shown = overlay.visible(ws.snapshot(), state, track_paths=False)
+    rows = {e.label: e.symbol for e in legend.workspace_entries(shown)}
+    assert rows == {"imported dated point (your files)": "dot", "imported point (your files)": "ring",
+                    "imported line (your files)": "line", "imported area (your files)": "area"}
+    fills = {f["properties"]["name"]: f["properties"]["fill"][3]
+             for f in overlay.feature_collection(shown["imported"], overlay.IMPORTED_RGB, "imported")["features"]}
+    assert fills["shelling"] == overlay.DATED_POINT_ALPHA and fills["depot"] == 0 and fills["yard"] > 0
+    html = panels.legend(legend.workspace_entries(shown))
+    assert "Larger dots" not in html, "an analyst's dots are not sized by the month"

@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import export as exports
 from geo.export import video
-from geo.page import about, degrade, resources, search, uploads
+from geo.page import about, degrade, resources, search, uploadgate, uploads
 from geo.page.text import plain
 from geo.render import panels, previewmap
 from geo.store import access
@@ -61,15 +61,20 @@ def claims_tab(view, ss) -> None:
 
 def events_list(view, params: dict) -> None:
     """Every event up to the date, each with its source and, when it has a place, a link to it."""
-    items = []
+    items, placeless = [], 0
     for e in claims_table.events_list(view):
         on_map = ""
         if e["sel"]:
             href = "?" + urlencode({**params, "date": e["date"][:7], "sel": f'{e["sel"]["kind"]}:{e["id"]}'})
             on_map = f' · <a href="{escape(href, quote=True)}" target="_self">on the map</a>'
+        else:
+            placeless += 1
+            on_map = f' · <span class="no-place">{escape(e["note"])}</span>'
         items.append(f'<li data-event="{escape(e["id"], quote=True)}">{escape(e["date"])}: '
                      f'{panels.link(e["url"], e["title"])}{on_map}</li>')
-    st.markdown(f'<div class="events-list" data-testid="events-list"><b>{len(items)} event(s) by this date</b>'
+    head = f"{len(items)} event(s) by this date" + (f"; {placeless} with no place given, listed here only"
+                                                     if placeless else "")
+    st.markdown(f'<div class="events-list" data-testid="events-list"><b>{head}</b>'
                 f'<ul>{"".join(items)}</ul></div>', unsafe_allow_html=True)
 
 
@@ -120,6 +125,7 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     # good on a name holding a NUL byte, and the importer sniffs the content anyway.
     if user.editor and ws is not None:
         resources.warm_importer()
+    offer_uploads(user, user.editor and ws is not None)  # serve.py's gate refuses every other session's uploads
     files = None if not user.editor or ws is None else st.file_uploader(
         "Import a file", key=f"upload_{ss.setdefault('upload_round', 0)}", accept_multiple_files=True,
         help="CSV/TSV, GeoJSON, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML/KMZ, or a shapefile (its "
@@ -190,6 +196,16 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     with st.expander("Video for slides"):
         video_controls("sidebar", data, nav, map_state, snapshot, ss)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
+
+
+def offer_uploads(user, offered: bool) -> None:
+    """Tell the upload endpoint's gate (geo.page.uploadgate) whether this session sees an uploader."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        session_id = get_script_run_ctx().session_id
+    except Exception:  # no server runtime (an AppTest)
+        return
+    uploadgate.offer(session_id, user, offered)
 
 
 def release_uploads(keep) -> int:

@@ -112,32 +112,91 @@ def place_labels(places, view: style.View, camera: Camera, font_px: float, reser
     return placed
 
 
-# The analyst's legend floats over a corner of the map (geo.render.panels.legend). Its size as the page's
-# CSS lays it out: at most 46% of the map's width, two columns of 17-pixel rows, a title and a
-# two-line note; 10 pixels from the map's edges.
+# The analyst's legend floats over a corner of the map (geo.render.panels.legend), in a box of exactly
+# the width and at most the height placed here (the page sets both; what does not fit scrolls inside
+# it), so the box worked out here is the one on screen. One column of 15-pixel rows (a label
+# that wraps takes two), a title, padding and a note of 15-pixel lines; 10 pixels from the map's edges.
 LEGEND_CORNERS = ("ne", "nw", "se", "sw")  # by preference: north and east are steppe, taiga and sea
-LEGEND_MARGIN, LEGEND_ROW, LEGEND_CHROME = 10, 17, 62
+LEGEND_MARGIN, LEGEND_ROW, LEGEND_CHROME = 10, 15, 66  # chrome: title, padding, border, the note's margin
+LEGEND_WIDTH = 262  # pixels: the longest label ("rail, inferred routing, no volume yet") on one line
+LEGEND_NARROW = 200  # pixels: narrower where that clears a name (the longer labels then wrap)
+LEGEND_MAX_WIDTH = 0.4  # of the map's width, on a small map (its labels then wrap)
+LEGEND_MAX_SHARE = 0.2  # of the map's area the legend may cover
+LEGEND_CLOSED = 26  # pixels: the legend folded to its title, where no corner has room for three rows
+LEGEND_GAP = 2  # pixels kept between the legend and a name or the scale bar
+NOTE_CHARS_PER_LINE = 40  # of the note's text on one line of the legend's width
 
 
-def legend_box(corner: str, camera: Camera, entries: int) -> tuple[float, float, float, float]:
-    width = min(0.46 * camera.width, 430)
-    height = LEGEND_CHROME + LEGEND_ROW * math.ceil(max(entries, 1) / 2)
+@dataclass(frozen=True)
+class LegendPlace:
+    """Where the legend stands: its corner, its box on the map (left, top, right, bottom; the
+    page draws it that wide and at most that high) and whether it opens folded."""
+
+    corner: str
+    box: tuple[float, float, float, float]
+    open: bool = True
+
+    @property
+    def width(self) -> int:  # whole pixels, never past the box
+        return math.floor(self.box[2] - self.box[0])
+
+    @property
+    def height(self) -> int:
+        return math.floor(self.box[3] - self.box[1])
+
+
+def legend_width(camera: Camera, width: float = LEGEND_WIDTH) -> float:
+    return min(width, LEGEND_MAX_WIDTH * camera.width)
+
+
+def legend_height(entries: int, note_chars: int = 0, width: float = LEGEND_WIDTH) -> float:
+    """The unfolded legend's height: rows (two for a label of a narrow legend), title and note."""
+    per_line = max(1, NOTE_CHARS_PER_LINE * width / LEGEND_WIDTH)
+    rows = max(entries, 1) * (1 if width >= LEGEND_WIDTH else 1.5)
+    return LEGEND_CHROME + LEGEND_ROW * (math.ceil(rows) + math.ceil(note_chars / per_line))
+
+
+def legend_box(corner: str, camera: Camera, height: float, width: float = LEGEND_WIDTH) -> tuple[float, float, float, float]:
+    width = legend_width(camera, width)
     left = camera.width - LEGEND_MARGIN - width if corner.endswith("e") else LEGEND_MARGIN
     top = LEGEND_MARGIN if corner.startswith("n") else camera.height - LEGEND_MARGIN - height
     return left, top, left + width, top + height
 
 
-def legend_corner(placed: list[dict], camera: Camera, entries: int, paths: list = ()) -> str:
-    """The corner whose legend hides the fewest of the names `place_labels` placed and their
-    markers, then the fewest vertices of `paths` (the legs and arcs drawn, lon/lat): the upper
-    right unless the view's own places or lines are there (the Tumen crossing)."""
-    markers = [(x - MARKER, y - MARKER, x + MARKER, y + MARKER) for x, y in (camera.pixel(*p["position"]) for p in placed)]
-    # Thousands of vertices on every date step: projected at once.
-    xs, ys = camera.pixels(*np.asarray([point for path in paths for point in path], float).reshape(-1, 2).T)
+def room(corner: str, camera: Camera, wanted: float, blocks: list, width: float = LEGEND_WIDTH) -> float:
+    """How tall the legend can stand in `corner` (up to `wanted`) before it reaches one of `blocks`."""
+    left, _, right, _ = legend_box(corner, camera, wanted, width)
+    across = [b for b in blocks if b[0] < right + LEGEND_GAP and left - LEGEND_GAP < b[2]]
+    if corner.startswith("n"):
+        reach = [b[1] - LEGEND_GAP - LEGEND_MARGIN for b in across if b[3] > LEGEND_MARGIN]
+    else:
+        bottom = camera.height - LEGEND_MARGIN
+        reach = [bottom - b[3] - LEGEND_GAP for b in across if b[1] < bottom]
+    return max(0.0, min([wanted] + reach))
 
-    def hidden(corner: str) -> tuple[int, int, int]:
-        left, top, right, bottom = box = legend_box(corner, camera, entries)
-        names = sum(overlaps(box, b) for b in [p["box"] for p in placed] + markers)
-        inside = int(((xs >= left) & (xs <= right) & (ys >= top) & (ys <= bottom)).sum())
-        return names, inside, LEGEND_CORNERS.index(corner)
-    return min(LEGEND_CORNERS, key=hidden)
+
+def legend_place(blocks: list, camera: Camera, entries: int, paths: list = (), note_chars: int = 0,
+                 minor: list = ()) -> LegendPlace:
+    """Where the legend hides none of `blocks` (the dashboard's place names and markers and the
+    scale bar, as screen boxes): the corner where it stands whole, over the fewest of `minor` (the
+    basemap's own names and town dots) and then of the vertices of `paths` (the legs and arcs,
+    lon/lat), by preference the upper right; where no corner has room for it whole, the corner with
+    the most room, the legend cut to that height (it scrolls); where none has room for three rows,
+    folded to its title. Never over more than LEGEND_MAX_SHARE of the map."""
+    xs, ys = camera.pixels(*np.asarray([point for path in paths for point in path], float).reshape(-1, 2).T)
+    options = {}
+    for width in dict.fromkeys((legend_width(camera), legend_width(camera, LEGEND_NARROW))):
+        wanted = min(legend_height(entries, note_chars, width), LEGEND_MAX_SHARE * camera.width * camera.height / width)
+        for corner in LEGEND_CORNERS:
+            height = room(corner, camera, wanted, blocks, width)
+            box = left, top, right, bottom = legend_box(corner, camera, height, width)
+            covered = sum(overlaps(box, b) for b in minor)
+            inside_ = int(((xs >= left) & (xs <= right) & (ys >= top) & (ys <= bottom)).sum())
+            whole = height >= wanted
+            key = (0 if whole else 1, covered if whole else 0, inside_ if whole else -height * width, -width,
+                   LEGEND_CORNERS.index(corner))
+            options[key] = corner, width, height
+    corner, width, height = options[min(options)]
+    if height < LEGEND_CHROME + 3 * LEGEND_ROW:
+        return LegendPlace(corner, legend_box(corner, camera, LEGEND_CLOSED, width), open=False)
+    return LegendPlace(corner, legend_box(corner, camera, height, width))

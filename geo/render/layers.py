@@ -27,6 +27,7 @@ from geo import style
 from geo.render import basemap_layers as basemap_detail, labelatlas, labels, markers, scalebar
 from geo.geometry import railways, screenlines
 from geo.geometry.projection import from_world_pixel, world_pixel
+from geo.view.legend import notes as legend_notes
 from geo.view.mapview import build_view
 from geo.view.records import (EVENT_RADII, PLACE_RADII, PRESENTER_STRIKES, TOOLTIP_FIELDS, MapState, Prepared,
                               prepare, rgba, tooltip_record)
@@ -577,13 +578,46 @@ def label_camera(state: MapState, viewport: tuple[int, int] | None = None, place
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
 
 
-def legend_corner(data, view, viewport: tuple[int, int] | None) -> str:
-    """Where the analyst's legend hides the least of what a geo.view.MapView shows (geo.render.labels)."""
+def legend_place(data, view, viewport: tuple[int, int] | None) -> labels.LegendPlace:
+    """Where the analyst's legend hides none of the names, markers and scale bar a geo.view.MapView
+    draws (geo.render.labels.legend_place)."""
     state = view.state
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas)
-    placed = labels.place_labels(data.places, style.VIEWS[state.view], cam, style.palette(state.present).label_size)
+    blocks, minor = legend_blocks(data, state, cam)
     paths = [r["path"] for r in view.features("routes") + view.features("flows")]
-    return labels.legend_corner(placed, cam, len(view.legend), paths)
+    return labels.legend_place(blocks, cam, len(view.legend), paths, len(" ".join(legend_notes(view.legend))), minor)
+
+
+_legend_blocks: dict = {}
+
+
+def legend_blocks(data, state: MapState, cam: labels.Camera) -> tuple[list, list]:
+    """The screen boxes the legend must leave clear, the place names and markers (with the places
+    layer) and the scale bar (with the basemap), and those it had better leave clear, the basemap's
+    own names and town dots, as detail_layers lays them out. No date changes them: kept per view,
+    palette, map and layers."""
+    shown = ("places" in state.layers, "basemap" in state.layers)
+    key = (data.version, state.view, state.present, state.focus, cam, shown)
+    if key not in _legend_blocks:
+        palette = style.palette(state.present)
+        placed = labels.place_labels(data.places, style.VIEWS[state.view], cam, palette.label_size,
+                                     basemap_detail.reserved(cam, palette))
+        blocks, minor = [], []
+        if shown[0]:
+            blocks += [p["box"] for p in placed]
+            blocks += [(x - labels.MARKER, y - labels.MARKER, x + labels.MARKER, y + labels.MARKER)
+                       for x, y in (cam.pixel(lon, lat) for lon, lat in zip(data.places["lon"], data.places["lat"]))]
+        if shown[1]:
+            lay = basemap_detail.layout(cam, palette, placed if shown[0] else [],
+                                        list(zip(data.places["lon"], data.places["lat"])))
+            blocks += lay.scale.boxes()
+            minor += [n["box"] for n in lay.names]
+            minor += [(x - t["radius"] - 1, y - t["radius"] - 1, x + t["radius"] + 1, y + t["radius"] + 1)
+                      for t in lay.towns for x, y in [cam.pixel(*t["position"])]]
+        if len(_legend_blocks) > 64:
+            _legend_blocks.clear()
+        _legend_blocks[key] = blocks, minor
+    return _legend_blocks[key]
 
 
 def view_layers(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,

@@ -9,6 +9,7 @@ from html import escape
 from geo import style
 from geo.model.evidence import Evidence, metric_words
 from geo.data.validate import URL_RE
+from geo.view.legend import notes as legend_notes
 
 
 def link(url: str, text: str) -> str:
@@ -200,18 +201,22 @@ def legend_mark(entry) -> str:
     return dot(rgb)
 
 
-def legend(entries, corner: str = "ne") -> str:
-    """The legend of a geo.view.MapView: one row per symbol the map draws right now, in the map's
-    `corner` (geo.render.labels.legend_corner)."""
+def legend(entries, place=None) -> str:
+    """The legend of a geo.view.MapView: one row per symbol the map draws right now. With `place`
+    (geo.render.labels.LegendPlace) it floats in that corner of the map, exactly that wide and at
+    most that high (what does not fit scrolls), folded to its title where the place says so;
+    without, it stands in the page's flow (the presenter's, beside the map)."""
     items = "".join(f'<li data-symbol="{escape(e.symbol)}">{legend_mark(e)} {escape(e.label)}</li>' for e in entries)
     if not items:
         items = "<li>nothing drawn: every layer is off or empty on this date</li>"
-    symbols = {e.symbol for e in entries}
-    notes = (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
-             if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if "dot" in symbols else [])
+    notes = legend_notes(entries)
     note = f'<p class="legend-note">{" ".join(notes)}</p>' if notes else ""
-    return (f'<details class="legend legend-{escape(corner)}" data-testid="legend" open><summary>Legend</summary>'
-            f'<ul>{items}</ul>{note}</details>')
+    corner, size, opened = "ne", "", " open"
+    if place is not None:
+        corner, opened = place.corner, " open" if place.open else ""
+        size = f' style="width: {place.width}px; max-height: {place.height}px"'
+    return (f'<details class="legend legend-{escape(corner)}" data-testid="legend"{size}{opened}>'
+            f'<summary>Legend</summary><ul>{items}</ul>{note}</details>')
 
 
 APP_CSS = """
@@ -229,11 +234,14 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .evidence li.opened-claim { background: #fff3c4; outline: 2px solid #e0a800; padding: 0.1rem 0.2rem; }
 /* The evidence panel scrolls inside the window, so its whole box stays on screen. */
 .evidence { max-height: calc(100vh - 240px); overflow-y: auto; padding-right: 0.4rem; }
-/* The legend floats in the map corner that hides the fewest of its names (geo.render.labels.legend_corner). */
+/* The legend floats in the map corner where it hides no name and not the scale bar (geo.render.labels.legend_place). */
 .st-key-map_box { position: relative; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend) {
-  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 34%; max-height: 55%;
-  overflow-y: auto; will-change: transform; }
+  position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; }
+/* Exactly as wide and at most as high as geo.render.labels.legend_place worked out: what does not fit scrolls. */
+/* Its own compositing layer: a scrolling legend at a fractional page offset otherwise rasterises its text a
+   pixel higher or lower from one load to the next. */
+.st-key-map_box .legend { box-sizing: border-box; overflow-y: auto; will-change: transform; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
 /* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
@@ -245,6 +253,7 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .legend li { white-space: normal; break-inside: avoid; }
 .legend .swatch { margin-right: 0.3rem; }
 .st-key-controls, .st-key-notices:empty { display: none; }
+.events-list .no-place { color: #555; font-style: italic; }
 """
 
 # Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.

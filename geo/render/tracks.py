@@ -49,6 +49,16 @@ LAYER_OVERHEAD = 3_000  # bytes of layer properties around the data, generously 
 DEFAULT_SOURCE = "imported track"
 TRACK_RGB = style.OKABE_ITO["black"]
 DENSITY_RGB = style.OKABE_ITO["purple"]
+# A track is picked by a band this many pixels wide along its path, not by its 2-3 px trail:
+# deck.gl picks a click where the pointer went down, which can lie a pixel from where the same
+# pointer hovered (the pointer-down position is rounded to whole client pixels, a move's is not,
+# and deck's picking radius is 0), so a trail that showed its tooltip could miss the click. The
+# band is wide enough for that pixel and narrow enough to leave a leg sailed beside its own
+# click band. Invisible (alpha 0) until selected, when Streamlit draws the selected object at
+# full alpha: then it glows in the selection's colour under the trail.
+HIT_PIXELS = 9
+HIT_RGBA = [255, 196, 0, 0]  # geo.render.selection.MARK_RGBA's glow, at zero alpha
+HOVER_RGBA = [0, 0, 0, 60]  # the soft shade under the track the pointer rests on, as on the legs
 REQUIRED = ("track_id", "name", "t", "lon", "lat")
 
 
@@ -344,14 +354,17 @@ def vertex_bytes(digits: int) -> int:
     return 2 + (5 + digits) + 1 + (4 + digits) + 1
 
 
-def trip_records(p: PreparedTracks, cut: Cut, which, digits: int) -> tuple[list[dict], list[dict]]:
-    trips, paths = [], []
+def trip_records(p: PreparedTracks, cut: Cut, which, digits: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """The trail, faint path and click band of each track in `which`. Only the band is picked,
+    so only it carries the tooltip fields; the trail keeps the track's id."""
+    trips, paths, hits = [], [], []
     for k in which:
         path = np.column_stack((cut.lon[k], cut.lat[k])).round(digits).tolist()
         meta = p.meta[cut.tracks[k]]
-        paths.append(dict(meta, path=path))
-        trips.append(dict(meta, path=path, timestamps=cut.t[k].tolist()))
-    return trips, paths
+        hits.append(dict(meta, path=path))
+        paths.append({"path": path})
+        trips.append({"feature_id": meta["feature_id"], "path": path, "timestamps": cut.t[k].tolist()})
+    return trips, paths, hits
 
 
 def density_records(level: Level, start: int, end: int, budget: int, claimant: str):
@@ -396,11 +409,13 @@ def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = t
     """The tracks in the window of `when` (geo.model.timeline.track_window), as at most
     `budget_bytes` of layer JSON.
 
-    Three layers, always present and always in this order (ids stay stable for selection):
+    Four layers, always present and always in this order (ids stay stable for selection):
     "tracks-density" (grid cells; empty unless the window's simplified vertices exceed the
-    budget), "tracks-path" (the window's simplified paths, faint) and "tracks" (TripsLayer
-    trails whose heads sit at `when`). Over budget, the density layer takes up to half the
-    budget and trails go to the most recent tracks that fit in the rest.
+    budget), "tracks-hit" (each track's invisible click band, HIT_PIXELS wide, with its
+    tooltip fields), "tracks-path" (the window's simplified paths, faint) and "tracks"
+    (TripsLayer trails whose heads sit at `when`). The density cells and the click bands are
+    what hover and click pick. Over budget, the density layer takes up to half the budget and
+    trails go to the most recent tracks that fit in the rest.
     """
     level = prepared.level(view)
     since, until = timeline.track_window(when, window_days)
@@ -410,7 +425,9 @@ def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = t
     tb = max(len(str(start)), len(str(end))) + 1
     nv = np.array([len(x) for x in cut.t], dtype=np.int64)
     meta = prepared.meta_bytes[cut.tracks] if len(cut.tracks) else np.zeros(0, np.int64)
-    cost = 2 * meta + 60 + nv * (2 * vb + tb)  # the trip record and the path record of each track
+    # The band's record (tooltip fields and path), the faint path's, and the trail's (its id, no
+    # longer than the tooltip fields that hold it, path and times).
+    cost = 2 * meta + 100 + nv * (3 * vb + tb)
     room = budget_bytes - LAYER_OVERHEAD
     density, radius = [], 1.0
     which = np.arange(len(cut.tracks))
@@ -423,15 +440,18 @@ def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = t
         order = np.lexsort((cut.tracks, -latest))  # most recent first, ties by track
         fits = np.cumsum(cost[order]) <= left
         which = np.sort(order[fits])
-    trips, paths = trip_records(prepared, cut, which, level.digits)
+    trips, paths, hits = trip_records(prepared, cut, which, level.digits)
     return [
         pdk.Layer("ScatterplotLayer", id="tracks-density", data=density, pickable=True, get_position="position",
                   get_radius=radius, radius_units="'common'", radius_min_pixels=1, stroked=False,
                   get_fill_color="color"),
-        pdk.Layer("PathLayer", id="tracks-path", data=paths, pickable=True, get_path="path",
+        pdk.Layer("PathLayer", id="tracks-hit", data=hits, pickable=True, get_path="path", get_color=HIT_RGBA,
+                  get_width=HIT_PIXELS, width_units="'pixels'", width_min_pixels=HIT_PIXELS, cap_rounded=True,
+                  joint_rounded=True, auto_highlight=True, highlight_color=HOVER_RGBA),
+        pdk.Layer("PathLayer", id="tracks-path", data=paths, pickable=False, get_path="path",
                   get_color=rgba(TRACK_RGB, 70), get_width=1.5, width_units="'pixels'", width_min_pixels=1,
                   cap_rounded=True, joint_rounded=True),
-        pdk.Layer("TripsLayer", id="tracks", data=trips, pickable=True, get_path="path",
+        pdk.Layer("TripsLayer", id="tracks", data=trips, pickable=False, get_path="path",
                   get_timestamps="timestamps", get_color=rgba(TRACK_RGB), get_width=3, width_units="'pixels'",
                   width_min_pixels=2, cap_rounded=True, joint_rounded=True, fade_trail=True,
                   current_time=end, trail_length=end - start),

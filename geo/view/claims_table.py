@@ -125,13 +125,26 @@ def totals_evidence(view) -> Evidence:
                     claims=[claim_row(c) for _, c in rest.iterrows()], disputed=disputed)
 
 
+NO_PLACE = "no place given: not on the map"
+
+
 def events_list(view) -> list[dict]:
-    """Every event up to the view's date, newest first, with its place's selection when it has one."""
+    """Every event up to the view's date, newest first, with its place's selection when it has one;
+    an event whose source gives no place says so (`note`), as it is on no map."""
     events = view.data.events[view.data.events["date"] <= timeline.as_timestamp(view.state.date)]
     out = []
     for e in events.sort_values(["date", "id"], ascending=[False, True]).itertuples():
         placed = isinstance(e.place_id, str) and bool(e.place_id)
         out.append({"id": e.id, "date": f"{e.date:%Y-%m-%d}", "title": e.title, "url": e.url,
                     "sel": ({"kind": "strike" if e.kind == "strike" else "event", "feature_id": e.id}
-                            if placed else None)})
+                            if placed else None),
+                    "note": "" if placed else NO_PLACE})
     return out
+
+
+def placeless_note(view) -> str:
+    """A line for beside the map: how many events up to the date have no place (and so are on no
+    map), and where they are listed; empty when every event has a place."""
+    n = sum(1 for e in events_list(view) if not e["sel"])
+    return (f"{n} event(s) by this date have no place given and are on no map: choose Events under the "
+            f"chart to list them with their sources.") if n else ""

@@ -74,8 +74,46 @@ def workspace_entries(shown: dict) -> list[LegendEntry]:
         for status in sorted({s for s in statuses.dropna() if isinstance(s, str) and s}):
             entries.append(LegendEntry("area", STATUS_RGB.get(status, OTHER_STATUS_RGB), f"imported front: {status}",
                                        as_of=as_of))
-    if len(shown.get("imported", ())):
-        entries.append(LegendEntry("area", IMPORTED_RGB, "imported feature (your files)"))
+    for shape in imported_shapes(shown.get("imported", ())):
+        entries.append(IMPORTED_ENTRIES[shape])
     if len(shown.get("tracks", ())):
         entries.append(LegendEntry("line", TRACK_RGB, "imported track", width="sized"))
     return entries
+
+
+# How each shape of an analyst's own features is drawn (geo.view.overlay.feature_collection), in
+# the legend's order: a dated point (an event) as a solid dot, an undated one as a ring, so the two
+# read apart; lines as thin lines, areas filled.
+IMPORTED_ENTRIES = {
+    "dated point": LegendEntry("dot", IMPORTED_RGB, "imported dated point (your files)"),
+    "point": LegendEntry("ring", IMPORTED_RGB, "imported point (your files)"),
+    "line": LegendEntry("line", IMPORTED_RGB, "imported line (your files)", width="hairline"),
+    "area": LegendEntry("area", IMPORTED_RGB, "imported area (your files)"),
+}
+
+
+def imported_shape(geometry, date) -> str:
+    """Which of IMPORTED_ENTRIES a feature is drawn as."""
+    kind = getattr(geometry, "geom_type", "")
+    if kind in ("Point", "MultiPoint"):
+        return "dated point" if date is not None and pd.notna(date) else "point"
+    if kind in ("LineString", "MultiLineString", "LinearRing"):
+        return "line"
+    return "area"
+
+
+def imported_shapes(frame) -> list[str]:
+    """The shapes of IMPORTED_ENTRIES that `frame` (the workspace's features on the map) draws."""
+    if not len(frame):
+        return []
+    dates = frame["date"] if "date" in frame.columns else [None] * len(frame)
+    found = {imported_shape(g, d) for g, d in zip(frame.geometry, dates) if g is not None and not g.is_empty}
+    return [shape for shape in IMPORTED_ENTRIES if shape in found]
+
+
+def notes(entries) -> list[str]:
+    """The legend's notes under its rows, for the symbols it lists (an analyst's dots are not sized)."""
+    symbols = {e.symbol for e in entries}
+    sized_dots = any(e.symbol == "dot" and not e.label.startswith("imported") for e in entries)
+    return (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
+            if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if sized_dots else [])

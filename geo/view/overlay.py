@@ -24,6 +24,7 @@ from geo.store.workspace import Snapshot, front_on
 from geo.geometry.projection import WGS84
 
 IMPORTED_RGB = style.OKABE_ITO["sky"]
+DATED_POINT_ALPHA = 220  # an imported dated point (an event) is a solid dot; an undated one a ring
 FRONT_RGB = style.OKABE_ITO["blue"]
 # A front export split by status (geo.imports.frontlayers): each status its own layer and colour; any other status grey.
 STATUS_RGB = {"occupied": style.OKABE_ITO["vermillion"], "contested": style.OKABE_ITO["orange"],
@@ -145,7 +146,10 @@ def feature_collection(frame: gpd.GeoDataFrame, rgb, layer_id: str, fill_alpha=7
         if isinstance(status, str) and status:
             colour = STATUS_RGB.get(status, OTHER_STATUS_RGB)
             props["detail"] = f"{status}; {props.get('detail', '')}".rstrip("; ")
-        props.update(layer=layer_id, fill=rgba(colour, fill_alpha), line=rgba(colour, 230), line_width=2)
+        alpha = fill_alpha
+        if layer_id == "imported" and geom.geom_type in ("Point", "MultiPoint"):  # as the legend shows them
+            alpha = DATED_POINT_ALPHA if when else 0  # a solid dot for an event, a ring for an undated point
+        props.update(layer=layer_id, fill=rgba(colour, alpha), line=rgba(colour, 230), line_width=2)
         features.append({"type": "Feature", "geometry": mapping(shapely.set_precision(geom, 1e-5)),
                          "properties": props})
     return {"type": "FeatureCollection", "features": features}
