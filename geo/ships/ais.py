@@ -1,0 +1,261 @@
+"""Public AIS exports, read in chunks straight into the positions store.
+
+Columns are found by name, in any letter case: MarineCadastre/NOAA's
+`MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,...`, their later
+lower-case spelling (`mmsi,base_date_time,latitude,longitude,sog,cog,...,vessel_name,imo,...`)
+and the same in a Parquet or GeoParquet file (where a WKB point geometry may stand for lon/lat).
+IMO values such as `IMO9234567` keep their digits.
+
+`read_chunks` yields frames of at most `chunk_rows` positions (mmsi, imo, name, t, lon, lat, sog,
+cog) and keeps memory to a few chunks whatever the file's size; `import_file` writes them to a
+batch of the positions store, committed only when the whole file has been read (all or nothing).
+A bad row (an empty MMSI, a time or coordinate that cannot be read, a coordinate out of range,
+a line with the wrong number of fields) is skipped and listed as `row N, column C: reason`,
+rows counted as a spreadsheet shows them (the header is row 1); with strict=True the first one
+refuses the file with one line naming file, row and column (geo.imports' ImportProblem).
+
+This is the path for files too large for the workspace's track tables; geo.imports reads
+smaller AIS files as tracks, and the workspace stores their positions here as well.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import shapely
+
+from geo.imports.filecheck import ImportProblem
+from geo.ships import positions as store
+
+NAMES = {
+    "mmsi": ("mmsi",),
+    "t": ("basedatetime", "base_date_time", "timestamp", "datetime", "time", "t"),
+    "lat": ("lat", "latitude"),
+    "lon": ("lon", "longitude", "long"),
+    "sog": ("sog", "speed_over_ground"),
+    "cog": ("cog", "course_over_ground"),
+    "name": ("vesselname", "vessel_name", "shipname", "ship_name", "name"),
+    "imo": ("imo", "imo_number", "imonumber"),
+}
+REQUIRED = ("mmsi", "t", "lat", "lon")
+CHUNK_ROWS = 500_000
+BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def columns_of(header) -> dict[str, str]:
+    """Our column -> the file's column, for the columns found by name."""
+    low = {}
+    for column in header:
+        low.setdefault(re.sub(r"[\s\-]+", "_", str(column).strip().lower()), column)
+        low.setdefault(str(column).strip().lower().replace("_", ""), column)
+    found = {}
+    for ours, names in NAMES.items():
+        for name in names:
+            if name in low:
+                found[ours] = low[name]
+                break
+    return found
+
+
+def is_ais(header) -> bool:
+    """True for the columns of a public AIS export: an MMSI, a time, and lat/lon."""
+    found = columns_of(header)
+    return all(c in found for c in REQUIRED)
+
+
+def imo_digits(values: pd.Series) -> np.ndarray:
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    text = text.str.replace(r"^IMO\s*", "", regex=True, case=False).str.replace(r"\.0$", "", regex=True)
+    return np.where(text.str.fullmatch(r"\d{7}"), text, "").astype(object)
+
+
+def to_positions(frame: pd.DataFrame, found: dict, filename: str, rows: np.ndarray, problems: list,
+                 strict: bool) -> pd.DataFrame:
+    """A chunk in the file's columns -> positions; bad rows noted (or refused when strict)."""
+    n = len(frame)
+
+    def text(ours):
+        if ours not in found:
+            return pd.Series([""] * n, dtype=object)
+        col = frame[found[ours]]
+        if pd.api.types.is_float_dtype(col):
+            return col.map(lambda v: "" if pd.isna(v) else f"{v:.0f}").astype(object)
+        return col.astype(object).where(col.notna(), "").astype(str).str.strip()
+
+    def number(ours):
+        if ours not in found:
+            return np.full(n, np.nan)
+        return pd.to_numeric(frame[found[ours]], errors="coerce").to_numpy(float)
+
+    mmsi = text("mmsi")
+    raw_t = frame[found["t"]]
+    if pd.api.types.is_datetime64_any_dtype(raw_t):
+        t = pd.to_datetime(raw_t, utc=True)
+    else:
+        t = pd.to_datetime(raw_t.astype(object).where(raw_t.notna(), None), utc=True, errors="coerce",
+                           format="ISO8601")
+    t = t.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ms]")
+    lon, lat = number("lon"), number("lat")
+    bad = np.zeros(n, dtype=bool)
+    checks = (
+        (mmsi.to_numpy() == "", "mmsi", "empty value"),
+        (t.isna().to_numpy(), "t", "not a time"),
+        (~np.isfinite(lon) | (np.abs(lon) > 180), "lon", "not a longitude (-180..180)"),
+        (~np.isfinite(lat) | (np.abs(lat) > 90), "lat", "not a latitude (-90..90)"),
+    )
+    for mask, ours, message in checks:
+        for i in np.flatnonzero(mask & ~bad):
+            value = frame[found[ours]].iloc[i] if ours in found else ""
+            problem = (int(rows[i]), str(found.get(ours, ours)), f"{message} ({str(value)[:40]!r})")
+            if strict:
+                raise ImportProblem(filename, problem[2], problem[0], problem[1])
+            if len(problems) < 10_000:
+                problems.append(problem)
+        bad |= mask
+    keep = ~bad
+    return pd.DataFrame({"mmsi": mmsi.to_numpy()[keep], "imo": imo_digits(text("imo"))[keep],
+                         "name": text("name").to_numpy()[keep], "t": t.to_numpy()[keep], "lon": lon[keep],
+                         "lat": lat[keep], "sog": number("sog")[keep], "cog": number("cog")[keep]})
+
+
+def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int = CHUNK_ROWS, progress=None,
+                strict: bool = False, problems: list | None = None):
+    """Positions of an AIS export (CSV or Parquet), chunk by chunk. Bad rows go to `problems`
+    as (row, column, message); `progress(fraction)` is told how far the file has been read."""
+    path = Path(path)
+    filename = filename or path.name
+    problems = problems if problems is not None else []
+    size = max(1, path.stat().st_size)
+    if path.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+        yield from parquet_chunks(path, filename, chunk_rows, progress, strict, problems)
+        return
+    try:
+        with open(path, "rb") as handle:
+            header = handle.readline().decode("utf-8-sig", errors="replace").strip().split(",")
+    except OSError as err:
+        raise ImportProblem(filename, f"cannot open the file ({err.strerror or err})") from None
+    found = columns_of(header)
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise ImportProblem(filename, "not an AIS export: no column for " + ", ".join(missing) +
+                            " (expected MMSI, BaseDateTime, LAT, LON, as public AIS exports name them)", 1)
+    wanted = list(dict.fromkeys(found.values()))
+    width = len(header)
+    invalid: list[int] = []
+
+    def on_invalid(row):
+        if row.text.strip():
+            if strict:
+                raise ImportProblem(filename, f"{row.actual_columns} fields but the header has {width}",
+                                    row.number, "-")
+            problems.append((int(row.number), "-", f"{row.actual_columns} fields but the header has {width}"))
+        invalid.append(int(row.number))
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            str(path), read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types={c: pa.string() for c in wanted},
+                                                 strings_can_be_null=True))
+    except (pa.ArrowInvalid, pa.ArrowKeyError, OSError) as err:
+        raise ImportProblem(filename, f"unreadable CSV: {str(err).splitlines()[0][:200]}") from None
+    records = 0
+    pending: list[pd.DataFrame] = []
+    pending_rows = 0
+    try:
+        for batch in reader:
+            frame = batch.to_pandas()
+            rows = np.arange(records, records + len(frame), dtype=np.int64) + 2
+            for line in sorted(invalid):  # lines skipped before these records push their rows down
+                rows[rows >= line] += 1
+            records += len(frame)
+            part = to_positions(frame, found, filename, rows, problems, strict)
+            pending.append(part)
+            pending_rows += len(part)
+            if pending_rows >= chunk_rows:
+                yield pd.concat(pending, ignore_index=True)
+                pending, pending_rows = [], 0
+            if progress:
+                progress(min(0.99, records * (batch.nbytes / max(1, batch.num_rows)) / size))
+    except pa.ArrowInvalid as err:
+        raise ImportProblem(filename, f"unreadable CSV: {str(err).splitlines()[0][:200]}") from None
+    if pending:
+        yield pd.concat(pending, ignore_index=True)
+    if progress:
+        progress(1.0)
+
+
+def parquet_chunks(path, filename, chunk_rows, progress, strict, problems):
+    try:
+        handle = pq.ParquetFile(str(path))
+    except (pa.ArrowInvalid, OSError) as err:
+        raise ImportProblem(filename, f"unreadable Parquet: {str(err).splitlines()[0][:200]}") from None
+    header = handle.schema_arrow.names
+    found = columns_of(header)
+    geometry = None
+    if ("lon" not in found or "lat" not in found) and "geometry" in header:
+        geometry = "geometry"
+    missing = [c for c in REQUIRED if c not in found and not (geometry and c in ("lon", "lat"))]
+    if missing:
+        raise ImportProblem(filename, "not an AIS export: no column for " + ", ".join(missing), 1)
+    wanted = list(dict.fromkeys(list(found.values()) + ([geometry] if geometry else [])))
+    done = 0
+    total = max(1, handle.metadata.num_rows)
+    for batch in handle.iter_batches(batch_size=chunk_rows, columns=wanted):
+        frame = batch.to_pandas()
+        if geometry:
+            points = shapely.from_wkb(frame[geometry].to_numpy())
+            frame["__lon"], frame["__lat"] = shapely.get_x(points), shapely.get_y(points)
+            found = {**found, "lon": "__lon", "lat": "__lat"}
+        rows = np.arange(done, done + len(frame), dtype=np.int64) + 1  # features count from 1
+        done += len(frame)
+        yield to_positions(frame, found, filename, rows, problems, strict)
+        if progress:
+            progress(done / total)
+
+
+def import_file(path: Path | str, root: Path | str, batch_id: int, filename: str | None = None,
+                chunk_rows: int = CHUNK_ROWS, progress=None, strict: bool = False) -> dict:
+    """Stream an AIS export into batch `batch_id` of the positions store at `root`; all or nothing.
+    Returns {rows, problems: ['row N, column C: reason', ...], months}."""
+    filename = filename or Path(path).name
+    problems: list = []
+    writer = store.BatchWriter(root, batch_id)
+    try:
+        for chunk in read_chunks(path, filename, chunk_rows, progress, strict, problems):
+            writer.write(chunk)
+        if not writer.rows:
+            first = f"; first problem: row {problems[0][0]}, column {problems[0][1]}: {problems[0][2]}" \
+                if problems else ""
+            raise ImportProblem(filename, "no usable positions" + first)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return {"rows": writer.rows, "months": sorted(writer.parts),
+            "problems": [f"row {r}, column {c}: {m}" for r, c, m in problems]}
+
+
+def positions_of_tracks(frame: pd.DataFrame) -> pd.DataFrame:
+    """The positions of an imported tracks frame that carries AIS columns (geo.imports adds mmsi,
+    imo, sog, cog to tracks read from a file with an MMSI or IMO column)."""
+    n = len(frame)
+    mmsi = frame["mmsi"] if "mmsi" in frame.columns else frame["track_id"]
+    return pd.DataFrame({
+        "mmsi": np.asarray(mmsi, dtype=object), "imo": np.asarray(frame["imo"], dtype=object) if "imo" in frame
+        else np.full(n, "", dtype=object), "name": np.asarray(frame["name"], dtype=object),
+        "t": frame["t"].to_numpy(), "lon": frame["lon"].to_numpy(float), "lat": frame["lat"].to_numpy(float),
+        "sog": pd.to_numeric(frame["sog"], errors="coerce").to_numpy(float) if "sog" in frame else np.full(n, np.nan),
+        "cog": pd.to_numeric(frame["cog"], errors="coerce").to_numpy(float) if "cog" in frame else np.full(n, np.nan),
+    })
+
+
+def carries_positions(frame: pd.DataFrame) -> bool:
+    return "mmsi" in frame.columns or "imo" in frame.columns
+
