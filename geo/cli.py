@@ -1,4 +1,4 @@
-"""Command line: `python -m geo validate [DATA_DIR]`, and inspect / import / workspace / export for the analyst's own files.
+"""Command line: `python -m geo validate [DATA_DIR]`, and inspect / import / workspace / detections / export for the analyst's own files.
 
 Bad data is reported as one line per problem and a non-zero exit, never a traceback.
 """
@@ -92,6 +92,15 @@ def add_data_commands(commands) -> None:
     remove = ws_commands.add_parser("remove", help="remove one batch and its features")
     remove.add_argument("batch_id", type=int)
     remove.set_defaults(run=workspace_remove)
+    found = commands.add_parser("detections", help="port calls, AIS gaps, encounters and loitering in the "
+                                "workspace's vessel tracks, one row per detection")
+    found.add_argument("--format", default="csv", choices=("csv", "json"))
+    found.add_argument("--since", help="from this time (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    found.add_argument("--until", help="up to this time (UTC), not included")
+    found.add_argument("--gap-hours", type=float, help="hours without a position that make a gap (default 12)")
+    found.add_argument("--engine", default="duckdb", choices=("duckdb", "dask"),
+                       help="duckdb: in this process; dask: on the cluster at $GEO_DASK_SCHEDULER, or a local one")
+    found.set_defaults(run=list_detections)
     out = commands.add_parser("export", help="export a view of the map: " + ", ".join(EXPORT_FORMATS))
     out.add_argument("format", choices=EXPORT_FORMATS)
     out.add_argument("out", help="output file (the csv format writes a zip of claims, sources and about)")
@@ -216,6 +225,57 @@ def import_file(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
           f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
+    return 0
+
+
+DETECTION_COLUMNS = ("kind", "vessel", "start", "end", "place", "mmsi", "imo", "other_mmsi", "other_vessel", "lon",
+                     "lat", "end_lon", "end_lat", "distance_km", "implied_knots", "positions", "detail")
+
+
+def when(text: str | None, option: str):
+    import pandas as pd
+    if not text:
+        return None
+    try:
+        value = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    if value is pd.NaT:
+        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+
+
+def list_detections(args) -> int:
+    import json
+    import pandas as pd
+    from dataclasses import replace
+    from geo.ships import detections
+    from geo.store.workspace import Workspace
+    try:
+        since, until = when(args.since, "--since"), when(args.until, "--until")
+    except ValueError as err:
+        return fail(str(err))
+    params = detections.Params()
+    if args.gap_hours is not None:
+        if not args.gap_hours > 0:
+            return fail(f"--gap-hours {args.gap_hours:g}: give a number of hours above 0")
+        params = replace(params, gap_hours=args.gap_hours)
+    ws = Workspace()
+    if args.engine == "dask":
+        from geo.ships import distributed
+        found = distributed.detect_dask(ws, since, until, params)
+    else:
+        found = detections.detect_store(ws, since, until, params)
+    found = found[list(DETECTION_COLUMNS)].copy()
+    for column in ("start", "end"):
+        found[column] = [f"{v:%Y-%m-%d %H:%M:%S}" if not pd.isna(v) else "" for v in found[column]]
+    if args.format == "json":
+        records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                   for row in found.to_dict("records")]
+        print(json.dumps(records, indent=1, ensure_ascii=False, default=str))
+    else:
+        found.to_csv(sys.stdout, index=False, float_format="%.6g", lineterminator="\n")
+    print(f"{len(found)} detection(s) in {ws.where}", file=sys.stderr)
     return 0
 
 

@@ -179,8 +179,13 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
             pending.append(part)
             pending_rows += len(part)
             if pending_rows >= chunk_rows:
-                yield pd.concat(pending, ignore_index=True)
-                pending, pending_rows = [], 0
+                joined = pd.concat(pending, ignore_index=True)
+                cut = len(joined) - len(joined) % chunk_rows
+                for start in range(0, cut, chunk_rows):
+                    yield joined.iloc[start:start + chunk_rows].reset_index(drop=True)
+                pending = [joined.iloc[cut:].reset_index(drop=True)]
+                pending_rows = len(pending[0])
+                del joined
             if progress:
                 progress(min(0.99, records * (batch.nbytes / max(1, batch.num_rows)) / size))
     except pa.ArrowInvalid as err:

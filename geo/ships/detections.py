@@ -137,6 +137,7 @@ def prepare(positions: pd.DataFrame) -> pd.DataFrame:
         frame["mmsi"] = positions["track_id"].astype(str).to_numpy()
     for column in ("mmsi", "imo", "name"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+    frame["imo"] = frame["imo"].str.replace(r"^IMO\s*", "", regex=True, case=False)
     frame["t"] = pd.to_datetime(frame["t"]).astype("datetime64[ms]")
     for column in ("lon", "lat", "sog"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

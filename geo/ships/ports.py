@@ -27,7 +27,6 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-import shapely.ops
 from shapely.geometry import Point, mapping
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -116,9 +115,10 @@ def zone(ports: gpd.GeoDataFrame, km: float) -> shapely.Geometry:
         aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
         there = pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
         back = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
-        projected = shapely.ops.transform(there.transform, geom).buffer(km * 1000.0, quad_segs=16) if km > 0 \
-            else shapely.ops.transform(there.transform, geom)
-        parts.append(shapely.ops.transform(back.transform, projected))
+        projected = shapely.transform(geom, lambda xy: np.column_stack(there.transform(xy[:, 0], xy[:, 1])))
+        if km > 0:
+            projected = projected.buffer(km * 1000.0, quad_segs=16)
+        parts.append(shapely.transform(projected, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))))
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
