@@ -228,31 +228,12 @@ def import_file(args) -> int:
     return 0
 
 
-DETECTION_COLUMNS = ("kind", "vessel", "start", "end", "place", "mmsi", "imo", "other_mmsi", "other_vessel", "lon",
-                     "lat", "end_lon", "end_lat", "distance_km", "implied_knots", "positions", "detail")
-
-
-def when(text: str | None, option: str):
-    import pandas as pd
-    if not text:
-        return None
-    try:
-        value = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
-    if value is pd.NaT:
-        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
-    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
-
-
 def list_detections(args) -> int:
-    import json
-    import pandas as pd
     from dataclasses import replace
     from geo.ships import detections
     from geo.store.workspace import Workspace
     try:
-        since, until = when(args.since, "--since"), when(args.until, "--until")
+        since, until = detections.parse_when(args.since, "--since"), detections.parse_when(args.until, "--until")
     except ValueError as err:
         return fail(str(err))
     params = detections.Params()
@@ -266,15 +247,7 @@ def list_detections(args) -> int:
         found = distributed.detect_dask(ws, since, until, params)
     else:
         found = detections.detect_store(ws, since, until, params)
-    found = found[list(DETECTION_COLUMNS)].copy()
-    for column in ("start", "end"):
-        found[column] = [f"{v:%Y-%m-%d %H:%M:%S}" if not pd.isna(v) else "" for v in found[column]]
-    if args.format == "json":
-        records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-                   for row in found.to_dict("records")]
-        print(json.dumps(records, indent=1, ensure_ascii=False, default=str))
-    else:
-        found.to_csv(sys.stdout, index=False, float_format="%.6g", lineterminator="\n")
+    print(detections.as_json(found) if args.format == "json" else detections.as_csv(found), end="")
     print(f"{len(found)} detection(s) in {ws.where}", file=sys.stderr)
     return 0
 

@@ -333,3 +333,26 @@ def test_cli_detections_lists_what_the_tracks_show(tmp_path, known):
     assert sorted(kinds) == ["encounter", "loitering", "loitering", "port_call"]
     bad = run_cli("detections", "--since", "someday", env=env)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+# --- the distributed engine ------------------------------------------------------------------------------------
+
+def test_embedded_and_distributed_engines_give_identical_detections(tmp_path, known):
+    """A real LocalCluster of two worker processes, against DuckDB in this process, on the
+    scenario plus generated traffic (so the work is split into several buckets and slices)."""
+    from geo.ships import distributed
+    frame, expected = known
+    noise = S.generate(40_000, seed=3, vessels=8, start="2024-01-25", days=30)
+    positions.write_batch(tmp_path, 1, frame)
+    positions.write_batch(tmp_path, 2, noise)
+    embedded = detections.detect_store(tmp_path, vessels_per_pass=10_000)
+    window = ("2024-02-01", "2024-02-11")
+    with distributed.cluster(workers=2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        spread = distributed.detect_dask(tmp_path, client=client, rows_per_task=8_000)
+        spread_window = distributed.detect_dask(tmp_path, *window, client=client, rows_per_task=8_000)
+    assert len(embedded) > len(expected)  # the generated traffic adds its own events
+    pd.testing.assert_frame_equal(embedded, spread)
+    pd.testing.assert_frame_equal(detections.detect_store(tmp_path, *window), spread_window)
+    ours = embedded[embedded["mmsi"].str.len() == 3]
+    check_events(ours[ours["other_mmsi"].str.len() != 9], expected)

@@ -45,6 +45,7 @@ slow steps of all vessels for encounters.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -503,3 +504,39 @@ def root_of(workspace_or_dir):
                                                               and any(Path(text).glob("batch=*")))):
         return Path(text)
     return store.root_for(workspace_or_dir)
+
+
+# --- for people: the command line's table -----------------------------------------------------------------
+
+TABLE_COLUMNS = ("kind", "vessel", "start", "end", "place", "mmsi", "imo", "other_mmsi", "other_vessel", "lon",
+                 "lat", "end_lon", "end_lat", "distance_km", "implied_knots", "positions", "detail")
+
+
+def parse_when(text: str | None, option: str = "time"):
+    """A time from the command line (UTC when it names no zone); None for none; ValueError, one line."""
+    if not text:
+        return None
+    try:
+        value = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        value = pd.NaT
+    if value is pd.NaT:
+        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+
+
+def as_table(found: pd.DataFrame) -> pd.DataFrame:
+    out = found[list(TABLE_COLUMNS)].copy()
+    for column in ("start", "end"):
+        out[column] = [f"{v:%Y-%m-%d %H:%M:%S}" if not pd.isna(v) else "" for v in out[column]]
+    return out
+
+
+def as_csv(found: pd.DataFrame) -> str:
+    return as_table(found).to_csv(index=False, float_format="%.6g", lineterminator="\n")
+
+
+def as_json(found: pd.DataFrame) -> str:
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+               for row in as_table(found).to_dict("records")]
+    return json.dumps(records, indent=1, ensure_ascii=False, default=str) + "\n"
