@@ -19,12 +19,14 @@ smaller AIS files as tracks, and the workspace stores their positions here as we
 """
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import shapely
@@ -68,49 +70,86 @@ def is_ais(header) -> bool:
     return all(c in found for c in REQUIRED)
 
 
-def imo_digits(values: pd.Series) -> np.ndarray:
-    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    text = text.str.replace(r"^IMO\s*", "", regex=True, case=False).str.replace(r"\.0$", "", regex=True)
-    return np.where(text.str.fullmatch(r"\d{7}"), text, "").astype(object)
+TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 
 
-def to_positions(frame: pd.DataFrame, found: dict, filename: str, rows: np.ndarray, problems: list,
+def as_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column as trimmed text ('' for null); integers and floats without a '.0'."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_floating(column.type):
+        column = pc.cast(pc.round(column), pa.int64())
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.utf8_trim_whitespace(pc.fill_null(column, ""))
+
+
+def as_number(column) -> np.ndarray:
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    text = as_text(column)
+    try:
+        return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text),
+                       pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
+
+
+def as_time(column) -> np.ndarray:
+    """UTC times (datetime64[ms], NaT where unreadable): ISO 8601 as AIS exports write it, fast;
+    anything else through pandas' ISO 8601 reader (zones converted to UTC)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz:
+            column = pc.cast(column, pa.timestamp(column.type.unit, "UTC"))
+        return pc.cast(column, pa.timestamp("ms", column.type.tz)).to_numpy(zero_copy_only=False).astype(
+            "datetime64[ms]")
+    text = as_text(column)
+    out = None
+    for fmt in TIME_FORMATS:
+        parsed = pc.strptime(text, format=fmt, unit="ms", error_is_null=True)
+        out = parsed if out is None else pc.coalesce(out, parsed)
+        if out.null_count == 0:
+            break
+    times = out.to_numpy(zero_copy_only=False).astype("datetime64[ms]")
+    rest = np.flatnonzero(np.isnat(times) & (text.to_numpy(zero_copy_only=False) != ""))
+    if len(rest):
+        values = pd.Series(text.take(pa.array(rest)).to_numpy(zero_copy_only=False))
+        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        times[rest] = parsed.dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
+    return times
+
+
+def imo_digits(text: pa.Array) -> np.ndarray:
+    bare = pc.replace_substring_regex(text, r"^(?i:imo)\s*", "")
+    ok = pc.match_substring_regex(bare, r"^\d{7}$")
+    return pc.if_else(ok, bare, "").to_numpy(zero_copy_only=False)
+
+
+def to_positions(table: pa.Table, found: dict, filename: str, rows: np.ndarray, problems: list,
                  strict: bool) -> pd.DataFrame:
     """A chunk in the file's columns -> positions; bad rows noted (or refused when strict)."""
-    n = len(frame)
+    n = table.num_rows
 
     def text(ours):
-        if ours not in found:
-            return pd.Series([""] * n, dtype=object)
-        col = frame[found[ours]]
-        if pd.api.types.is_float_dtype(col):
-            return col.map(lambda v: "" if pd.isna(v) else f"{v:.0f}").astype(object)
-        return col.astype(object).where(col.notna(), "").astype(str).str.strip()
+        return as_text(table.column(found[ours])) if ours in found else pa.array([""] * n, pa.string())
 
     def number(ours):
-        if ours not in found:
-            return np.full(n, np.nan)
-        return pd.to_numeric(frame[found[ours]], errors="coerce").to_numpy(float)
+        return as_number(table.column(found[ours])) if ours in found else np.full(n, np.nan)
 
-    mmsi = text("mmsi")
-    raw_t = frame[found["t"]]
-    if pd.api.types.is_datetime64_any_dtype(raw_t):
-        t = pd.to_datetime(raw_t, utc=True)
-    else:
-        t = pd.to_datetime(raw_t.astype(object).where(raw_t.notna(), None), utc=True, errors="coerce",
-                           format="ISO8601")
-    t = t.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ms]")
+    mmsi = text("mmsi").to_numpy(zero_copy_only=False)
+    t = as_time(table.column(found["t"]))
     lon, lat = number("lon"), number("lat")
     bad = np.zeros(n, dtype=bool)
     checks = (
-        (mmsi.to_numpy() == "", "mmsi", "empty value"),
-        (t.isna().to_numpy(), "t", "not a time"),
+        (mmsi == "", "mmsi", "empty value"),
+        (np.isnat(t), "t", "not a time"),
         (~np.isfinite(lon) | (np.abs(lon) > 180), "lon", "not a longitude (-180..180)"),
         (~np.isfinite(lat) | (np.abs(lat) > 90), "lat", "not a latitude (-90..90)"),
     )
     for mask, ours, message in checks:
         for i in np.flatnonzero(mask & ~bad):
-            value = frame[found[ours]].iloc[i] if ours in found else ""
+            value = table.column(found[ours])[int(i)].as_py() if ours in found else ""
             problem = (int(rows[i]), str(found.get(ours, ours)), f"{message} ({str(value)[:40]!r})")
             if strict:
                 raise ImportProblem(filename, problem[2], problem[0], problem[1])
@@ -118,8 +157,8 @@ def to_positions(frame: pd.DataFrame, found: dict, filename: str, rows: np.ndarr
                 problems.append(problem)
         bad |= mask
     keep = ~bad
-    return pd.DataFrame({"mmsi": mmsi.to_numpy()[keep], "imo": imo_digits(text("imo"))[keep],
-                         "name": text("name").to_numpy()[keep], "t": t.to_numpy()[keep], "lon": lon[keep],
+    return pd.DataFrame({"mmsi": mmsi[keep], "imo": imo_digits(text("imo"))[keep],
+                         "name": text("name").to_numpy(zero_copy_only=False)[keep], "t": t[keep], "lon": lon[keep],
                          "lat": lat[keep], "sog": number("sog")[keep], "cog": number("cog")[keep]})
 
 
@@ -136,7 +175,7 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
         return
     try:
         with open(path, "rb") as handle:
-            header = handle.readline().decode("utf-8-sig", errors="replace").strip().split(",")
+            header = next(csv.reader([handle.readline().decode("utf-8-sig", errors="replace").strip()]), [])
     except OSError as err:
         raise ImportProblem(filename, f"cannot open the file ({err.strerror or err})") from None
     found = columns_of(header)
@@ -170,11 +209,11 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
     pending_rows = 0
     try:
         for batch in reader:
-            frame = batch.to_pandas()
-            rows = np.arange(records, records + len(frame), dtype=np.int64) + 2
+            frame = pa.Table.from_batches([batch])
+            rows = np.arange(records, records + frame.num_rows, dtype=np.int64) + 2
             for line in sorted(invalid):  # lines skipped before these records push their rows down
                 rows[rows >= line] += 1
-            records += len(frame)
+            records += frame.num_rows
             part = to_positions(frame, found, filename, rows, problems, strict)
             pending.append(part)
             pending_rows += len(part)
@@ -213,13 +252,14 @@ def parquet_chunks(path, filename, chunk_rows, progress, strict, problems):
     done = 0
     total = max(1, handle.metadata.num_rows)
     for batch in handle.iter_batches(batch_size=chunk_rows, columns=wanted):
-        frame = batch.to_pandas()
+        frame = pa.Table.from_batches([batch])
         if geometry:
-            points = shapely.from_wkb(frame[geometry].to_numpy())
-            frame["__lon"], frame["__lat"] = shapely.get_x(points), shapely.get_y(points)
+            points = shapely.from_wkb(frame.column(geometry).to_numpy(zero_copy_only=False))
+            frame = frame.append_column("__lon", pa.array(shapely.get_x(points))).append_column(
+                "__lat", pa.array(shapely.get_y(points)))
             found = {**found, "lon": "__lon", "lat": "__lat"}
-        rows = np.arange(done, done + len(frame), dtype=np.int64) + 1  # features count from 1
-        done += len(frame)
+        rows = np.arange(done, done + frame.num_rows, dtype=np.int64) + 1  # features count from 1
+        done += frame.num_rows
         yield to_positions(frame, found, filename, rows, problems, strict)
         if progress:
             progress(done / total)

@@ -108,8 +108,13 @@ def load(path: Path | str | None = None) -> gpd.GeoDataFrame:
 def zone(ports: gpd.GeoDataFrame, km: float) -> shapely.Geometry:
     """Everything within `km` of any port polygon, in lon/lat (each port buffered in its own
     azimuthal equidistant projection, so the distance is true on the ground)."""
+    return _zone(tuple(shapely.to_wkb(g) for g in ports.geometry), float(km))
+
+
+@lru_cache(maxsize=16)
+def _zone(wkbs: tuple, km: float) -> shapely.Geometry:
     parts = []
-    for geom in ports.geometry:
+    for geom in (shapely.from_wkb(w) for w in wkbs):
         centre = shapely.centroid(geom)
         lon, lat = centre.x, centre.y
         aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
