@@ -1,1 +1,14 @@
-"""Ships as evidence: AIS positions, detections, vessels and their sanctions."""
+"""Ships as evidence: AIS positions kept by month, what they show (port calls, AIS gaps,
+encounters, loitering), and the vessels they belong to.
+
+- `ports`: the bundled port polygons (data/ports.geojson) and how they were drawn.
+- `positions`: the positions store, Parquet partitioned by import batch and month, read with DuckDB.
+- `ais`: public AIS exports (MarineCadastre/NOAA columns, lower-case variants, Parquet) read in chunks.
+- `detections`: the rules, on a frame of positions or over the store (`detect`, `detect_store`).
+- `distributed`: the same detections on a Dask cluster (`detect_dask`).
+- `registry`: the cited vessel registry (data/vessels.csv, data/vessel_facts.csv) and the vessel card.
+- `sanctions`: imported sanction lists matched to the registry.
+
+The package stands between the workspace (geo.store, which writes a batch's positions here and
+removes them with it) and the importers (geo.imports, whose ImportProblem it raises).
+"""
