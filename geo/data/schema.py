@@ -24,7 +24,8 @@ MODES = ("rail", "sea", "road", "air")
 ROUTE_STATUSES = ("reported", "inferred")
 AREA_KINDS = ("factory_region", "front")
 VIEWS = ("overview", "tumen", "sea", "rail", "front")
-SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals")
+SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
+                   "image")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
              "events", "tracks", "imported")
 
@@ -146,6 +147,8 @@ IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("checked_url", "url", required=False),
     Column("verification", "choice", required=False, choices=VERIFICATIONS),
     Column("restates", "claim", required=False),
+    # The imported images (their names, ;-separated) the figure was read from: the evidence panel shows them.
+    Column("images", required=False),
 ))
 
 EVENTS = Table("events", "events.csv", (

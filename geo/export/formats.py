@@ -543,7 +543,7 @@ def legend_handles(entries, Line2D, Patch, pt) -> list:
             h.append(Line2D([], [], color=rgb, lw=12 * pt, label=e.label))
         elif e.symbol == "arc":
             h.append(Line2D([], [], color=rgb, lw=3 * pt, label=e.label))
-        elif e.symbol == "area":
+        elif e.symbol in ("area", "image"):
             h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=e.label))
         elif e.symbol == "ring":
             h.append(Line2D([], [], markerfacecolor=rgb, alpha=0.6, label=e.label, **marker))
