@@ -27,7 +27,7 @@ VIEWS = ("overview", "tumen", "sea", "rail", "front")
 SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
                    "image")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
-             "events", "tracks", "imported")
+             "events", "tracks", "imported", "images")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Everything here works from that metadata; bytes are read only by whoever draws t
 """
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ def footprint_of(value):
         geom = wkb.loads(bytes(value))
     elif isinstance(value, str):
         text = value.strip()
-        geom = shape(__import__("json").loads(text)) if text.startswith("{") else wkt.loads(text)
+        geom = shape(json.loads(text)) if text.startswith("{") else wkt.loads(text)
     elif isinstance(value, dict):
         geom = shape(value)
     else:

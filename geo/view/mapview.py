@@ -131,7 +131,7 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
     """What `state` shows, bundled data and the analyst's workspace together: the one answer the
     page, the command line's exports, the slides and the video all render. The live page passes
     `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead.
-    `images` (geo.view.imagery) are drawn when the `imported` layer is on: those of the month,
+    `images` (geo.view.imagery) are drawn when the `images` layer is on: those of the month,
     or with `image_mode` LATEST each place's latest image by the date."""
     merged, ranked = prepared_for(data, snapshot, state)
     shown = overlay.visible(snapshot, state, track_paths)
@@ -141,7 +141,7 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
     view.imagery = images
-    view.images = imagery.shown(images if "imported" in state.layers else None, state.date, image_mode)
+    view.images = imagery.shown(images if "images" in state.layers else None, state.date, image_mode)
     view.legend += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()]
     front = shown.get("imported-front")
     if front is not None and len(front):
