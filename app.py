@@ -87,7 +87,7 @@ if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
-        sections.video_controls("present", data, nav, map_state, snapshot, ss)
+        sections.video_controls("present", data, nav, map_state, snapshot, ss, images)
     bar[2].button("✕ Exit", help="Leave presenter mode (the month stays)", key="exit_present",
                   on_click=lambda: ss.update(present=False))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
@@ -172,7 +172,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
             sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
-    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user)
+    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images)
 
 
 nav.settle(ss)

@@ -101,6 +101,9 @@ def add_data_commands(commands) -> None:
     out.add_argument("--mode", default="cumulative", choices=("cumulative", "period"))
     out.add_argument("--present", action="store_true", help="presenter palette")
     out.add_argument("--no-workspace", action="store_true", help="bundled data only")
+    out.add_argument("--images", default="month", choices=("month", "latest"),
+                     help="imported images drawn (png, html, mp4, gif): those dated in the month, or each place's "
+                          "latest by then")
     video = out.add_argument_group("mp4 and gif (presenter palette)")
     video.add_argument("--scenes", help="scenes to show, e.g. S1-S7 or S2,S5 (default: every scene in scenes.csv)")
     video.add_argument("--from", dest="first", help="first month YYYY-MM: show the months from here to --to "
@@ -285,32 +288,35 @@ def export_view(args) -> int:
     from geo.model import timeline
     from geo.model.evidence import Filters
     from geo.store.workspace import Workspace
+    from geo.view import imagery
     data = dataset.load()
     months = timeline.months("2022-09-01", timeline.default_date(data.claims, data.events))
     month = state.parse_month(args.date, months) if args.date else months[-1]
     if month is None:
         return fail(f"--date {args.date!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
-    snapshot = None if args.no_workspace else Workspace().snapshot()
+    store = None if args.no_workspace else Workspace()
+    snapshot = None if store is None else store.snapshot()
+    pictures = None if store is None else imagery.from_workspace(store)
     chosen = tuple(state.as_list(args.layers)) if args.layers else \
-        records.DEFAULT_LAYERS + (("imported", "tracks") if snapshot is not None else ())
+        records.DEFAULT_LAYERS + (("imported", "tracks", "images") if snapshot is not None else ())
     unknown = [l for l in chosen if l not in schema.LAYER_IDS]
     if unknown:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
     if args.view not in style.VIEWS:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
     if args.format in VIDEO_FORMATS:
-        return export_video(args, data, months, chosen if args.layers else None, snapshot)
+        return export_video(args, data, months, chosen if args.layers else None, snapshot, pictures)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
     map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
                                 view=args.view, present=args.present, filters=Filters())
-    payload = exports.export(args.format, data, map_state, snapshot)
+    payload = exports.export(args.format, data, map_state, snapshot, images=pictures, image_mode=args.images)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
     return 0
 
 
-def export_video(args, data, months, chosen, snapshot) -> int:
+def export_video(args, data, months, chosen, snapshot, pictures=None) -> int:
     """The scenes (or the months --from..--to) as MP4 or GIF, with a progress line on stderr."""
     from geo.page import state
     from geo.export import video
@@ -333,7 +339,7 @@ def export_video(args, data, months, chosen, snapshot) -> int:
         print(f"\r{fraction:4.0%} {message:<60}", end="", file=sys.stderr, flush=True)
 
     path = video.write(args.format, data, shots, args.out, video.parse_size(args.size), snapshot, progress,
-                       seconds_per_shot=args.seconds)
+                       images=pictures, image_mode=args.images, seconds_per_shot=args.seconds)
     print(file=sys.stderr)
     print(f"wrote {path} ({path.stat().st_size:,} bytes, {args.format}, {args.size}, {len(shots)} slide(s) "
           f"+ sources, {shots[0].state.date:%Y-%m} to {shots[-1].state.date:%Y-%m})")

@@ -77,7 +77,7 @@ def about_tab(data) -> None:
     st.markdown(about.about_markdown(data))
 
 
-def video_controls(where: str, data, nav, map_state, snapshot, ss):
+def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None):
     """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
     what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
     if what == "a range of months":
@@ -93,7 +93,8 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss):
                  video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
                                    mode=map_state.mode, filters=map_state.filters))
         ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
-                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…")))
+                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…"),
+                                              images=images, image_mode=ss.get("image_show") or "month"))
         bar.empty()
     if ss.get("video"):
         fmt_, size_, clip = ss.video
@@ -102,7 +103,7 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss):
                            key=f"video_download_{where}", on_click="ignore")
 
 
-def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> None:
+def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images=None) -> None:
     """The sidebar's lower half: who you are, importing a file (preview, change what was found,
     import), the batches and their removal, export of this view and the video for slides."""
     st.header("Your data")
@@ -185,10 +186,11 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     st.header("Export this view")
     fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
                        key="export_format")
-    st.download_button("Download", key="download", data=lambda: exports.export(fmt, data, map_state, snapshot, basemap),
+    st.download_button("Download", key="download", data=lambda: exports.export(
+        fmt, data, map_state, snapshot, basemap, images, ss.get("image_show") or "month"),
                        file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
     with st.expander("Video for slides"):
-        video_controls("sidebar", data, nav, map_state, snapshot, ss)
+        video_controls("sidebar", data, nav, map_state, snapshot, ss, images)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
 
 

@@ -576,7 +576,9 @@ def legend_handles(entries, Line2D, Patch, pt) -> list:
             h.append(Line2D([], [], color=rgb, lw=12 * pt, label=e.label))
         elif e.symbol == "arc":
             h.append(Line2D([], [], color=rgb, lw=3 * pt, label=e.label))
-        elif e.symbol in ("area", "image"):
+        elif e.symbol == "image":  # an image's credit line, wrapped to the legend's width
+            h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=textwrap.fill(e.label, 40)))
+        elif e.symbol == "area":
             h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=e.label))
         elif e.symbol == "ring":
             h.append(Line2D([], [], markerfacecolor=rgb, alpha=0.6, label=e.label, **marker))

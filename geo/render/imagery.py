@@ -28,7 +28,9 @@ def image_layers(records: list[dict], url_for, opacity: float = 1.0) -> list[pdk
     one), then the click area of them all."""
     if not records:
         return []
-    out = [pdk.Layer("BitmapLayer", id=f"image-{r['image_id']}", image=url_for(r["image_id"], r["level"]),
+    # pydeck reads an unquoted string prop as an expression; quoted, it passes the string on as it
+    # is (as the icon layers' atlases do). Neither a media path nor a data URL holds a quote.
+    out = [pdk.Layer("BitmapLayer", id=f"image-{r['image_id']}", image=f"'{url_for(r['image_id'], r['level'])}'",
                      bounds=r["bounds"], opacity=round(float(opacity), 2), pickable=False, parameters=FLAT)
            for r in records]
     # The fill is read per record, as the legs' click bands read theirs (one vertex layout, see FLAT).
