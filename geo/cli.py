@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")  # geo.export.FORMATS, unimported
 VIDEO_FORMATS = ("mp4", "gif")
 VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.export.video.SIZES
-KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.imports.importer.KINDS, likewise
+KINDS = ("claims", "events", "places", "front", "tracks", "generic", "images")  # geo.imports.importer.KINDS, likewise
 
 
 def add_data_commands(commands) -> None:
@@ -58,7 +58,11 @@ def add_data_commands(commands) -> None:
         p.add_argument("file")
         p.add_argument("--as", dest="kind", choices=KINDS, help="read as this kind instead of guessing")
         p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of skipping it")
-        p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652")
+        p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652 (an image's "
+                                     "world file names none)")
+        p.add_argument("--date", help="an image's date, YYYY-MM-DD (default: from its metadata, else its name)")
+        p.add_argument("--source", help="an image's source, e.g. 'Sentinel-2 L2A, Copernicus' (shown with it)")
+        p.add_argument("--licence", "--license", dest="licence", help="an image's licence, e.g. CC BY 4.0")
         p.add_argument("--max-mb", type=float, help="refuse files (and zip contents) larger than this")
         p.add_argument("--max-vertices", type=int, help="refuse a geometry with more vertices than this")
         p.add_argument("--date-column", help="the column holding the date or time, instead of the one found")
@@ -164,14 +168,23 @@ def read_args(args, preview: bool = False):
     from geo.imports import filecheck
     limits = filecheck.Limits()
     if args.max_mb:
-        limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
+        limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024),
+                         max_image_bytes=int(args.max_mb * 1024 * 1024))
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
     options = dict(kind=args.kind, strict=args.strict, assume_crs=args.crs, date_column=args.date_column,
                    dayfirst=args.dayfirst, swap_axes=args.swap_axes, sheet=args.sheet, encoding=args.encoding,
                    coord_columns=tuple(c.strip() for c in args.coords.split(",", 1)) if args.coords else None,
-                   progress=progress_printer(args))
-    if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+                   progress=progress_printer(args), image_date=args.date, image_source=args.source,
+                   image_licence=args.licence)
+    suffix = Path(args.file).suffix.lower()
+    if suffix in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+        source, filename = args.file, None
+    elif suffix in filecheck.IMAGE_EXTS:  # size and header checked here, then read where it lies (its world file)
+        filecheck.check_image_file(args.file, limits)
+        source, filename = args.file, None
+    elif suffix == ".kml":  # a GroundOverlay's image lies beside it
+        filecheck.check_file(args.file, limits)
         source, filename = args.file, None
     else:
         source, filename = filecheck.check_file(args.file, limits), Path(args.file).name

@@ -127,7 +127,7 @@ def test_failed_strict_import_at_row_900_leaves_the_store_unchanged(tmp_path, st
     assert proc.stderr.strip() == ("error: claims.csv: row 900, column as_of_date: '2024-13-45' is not a date "
                                    "(YYYY-MM-DD)")
     assert contents(store) == before
-    assert Workspace().counts() == {"batches": 1, "features": 2, "track_points": 0}
+    assert Workspace().counts() == {"batches": 1, "features": 2, "track_points": 0, "images": 0}
 
 
 def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch, store):

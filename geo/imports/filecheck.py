@@ -7,12 +7,15 @@ PROJ are even loaded. geo.imports.importer runs the same checks again on every r
 """
 from __future__ import annotations
 
+import io
+import os
 import re
 import stat
 import zipfile
-import io
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from geo.imagery.headers import IMAGE_EXTS, ImageProblem, header_of_bytes, read_header, sniff_image
 
 MB = 1024 * 1024
 
@@ -27,10 +30,38 @@ class Limits:
     max_vertices: int = 1_000_000  # in any one geometry
     max_zip_members: int = 1_000
     max_track_csv_bytes: int | None = None  # a track CSV (streamed) may be this large; default 5 x max_bytes
+    max_image_bytes: int | None = None  # an image file; default $GEO_IMAGE_MAX_MB, else 500 MB
+    max_image_pixels: int | None = None  # an image's width x height; default $GEO_IMAGE_MAX_PIXELS, else 10^9
 
     @property
     def track_csv_bytes(self) -> int:
         return self.max_track_csv_bytes if self.max_track_csv_bytes is not None else 5 * self.max_bytes
+
+    @property
+    def image_bytes(self) -> int:
+        if self.max_image_bytes is not None:
+            return self.max_image_bytes
+        return int(env_number("GEO_IMAGE_MAX_MB", 500) * MB)
+
+    @property
+    def image_pixels(self) -> int:
+        if self.max_image_pixels is not None:
+            return self.max_image_pixels
+        return int(env_number("GEO_IMAGE_MAX_PIXELS", 1_000_000_000))
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment, else the default (a bad value is said, not ignored)."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be above zero")
+    return value
 
 
 class ImportProblem(Exception):
@@ -53,6 +84,9 @@ def first_line(err) -> str:
 
 
 def too_big(size: int, filename: str, limits: Limits) -> ImportProblem:
+    if Path(filename).suffix.lower() in IMAGE_EXTS:
+        return ImportProblem(filename, f"refused: file is {size / MB:,.1f} MB (limit {limits.image_bytes / MB:,.0f} MB "
+                                       "for an image, GEO_IMAGE_MAX_MB)")
     more = f"; a track CSV may have up to {limits.track_csv_bytes / MB:,.0f} MB" \
         if Path(filename).suffix.lower() in TEXT_EXTS else ""
     return ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB{more})")
@@ -63,6 +97,8 @@ def byte_cap(filename: str, limits: Limits) -> int:
     and refuses any other CSV above max_bytes once it has seen the header."""
     if Path(filename).suffix.lower() in TEXT_EXTS:
         return max(limits.max_bytes, limits.track_csv_bytes)
+    if Path(filename).suffix.lower() in IMAGE_EXTS:
+        return limits.image_bytes
     return limits.max_bytes
 
 
@@ -85,6 +121,9 @@ def read_bytes(source, filename: str, limits: Limits) -> bytes:
         raise too_big(len(raw), filename, limits)
     if not raw.strip():
         raise ImportProblem(filename, "file is empty")
+    if sniff_image(raw[:16]) and len(raw) > limits.image_bytes:
+        raise ImportProblem(filename, f"refused: file is {len(raw) / MB:,.1f} MB (limit {limits.image_bytes / MB:,.0f} MB "
+                                      "for an image, GEO_IMAGE_MAX_MB)")
     return raw
 
 
@@ -95,8 +134,9 @@ JSON_EXTS = (".geojson", ".json", ".topojson")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-SUPPORTED = ("CSV, TSV, Excel (.xlsx), GeoJSON, GeoJSONSeq, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, or a shapefile "
-             "(its parts together, or zipped)")
+SUPPORTED = ("CSV, TSV, Excel (.xlsx), GeoJSON, GeoJSONSeq, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, "
+             "a shapefile (its parts together, or zipped), or an image: GeoTIFF, PNG or JPEG with its world file, "
+             "a KML/KMZ GroundOverlay")
 SHP_MAGIC = b"\x00\x00\x27\x0a"
 
 
@@ -105,6 +145,8 @@ def sniff(raw: bytes, filename: str) -> str:
     ext = Path(filename).suffix.lower()
     if raw[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
+    if sniff_image(raw[:16]):
+        return "image"
     if raw[:16] == b"SQLite format 3\x00":
         return "gpkg"
     if raw[:3] == b"fgb" and raw[3:4] == b"\x03":
@@ -306,7 +348,33 @@ def check(raw: bytes, filename: str, limits: Limits) -> str:
         precheck_gpkg(raw, filename)
     elif fmt == "csv":
         decode_text(raw, filename)
+    elif fmt == "image":
+        try:
+            header_of_bytes(raw, filename, limits.image_pixels)
+        except ImageProblem as err:
+            raise ImportProblem(err.filename, err.message) from None
     return fmt
+
+
+def check_image_file(path, limits: Limits | None = None) -> None:
+    """An image file's size (from the file system: a 2 GB file is refused unread) and header (a
+    pixel bomb, a truncated TIFF), before any library that could choke on it is loaded."""
+    limits = limits or Limits()
+    name = Path(path).name
+    try:
+        size = Path(path).stat().st_size
+        if not Path(path).is_file():
+            raise ImportProblem(name, "not a regular file")
+        if size > limits.image_bytes:
+            raise too_big(size, name, limits)
+        if size == 0:
+            raise ImportProblem(name, "file is empty")
+        with open(path, "rb") as f:
+            read_header(f, size, name, limits.image_pixels)
+    except ImageProblem as err:
+        raise ImportProblem(err.filename, err.message) from None
+    except OSError as err:
+        raise ImportProblem(name, f"cannot open the file ({err.strerror or err})") from None
 
 
 def check_file(path, limits: Limits | None = None) -> bytes:
