@@ -144,6 +144,11 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, ima
             if notes:
                 with st.expander(f"{len(notes)} note(s) before importing"):
                     st.text("\n".join(notes))
+        if uploads.looks_like_image([u.name for u in files], result):  # credited on the map and in every export
+            st.text_input("Image source", key="import_image_source", placeholder="e.g. Sentinel-2 L2A, ESA")
+            st.text_input("Image licence", key="import_image_licence", placeholder="e.g. CC BY-SA 3.0 IGO")
+            st.text_input("Image date (YYYY-MM-DD)", key="import_image_date",
+                          help="Only if the file's metadata or name gives none, or the wrong one")
         with st.expander("Change what was found", expanded=result is None):
             st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
             if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:

@@ -184,6 +184,6 @@ def imagery(target: str, store: workspace.Workspace | None, snapshot_: workspace
     if store is None or snapshot_ is None:
         return None
     try:
-        return _imagery.get((target, snapshot_.version), lambda: images.from_workspace(store))
+        return _imagery.get((target, snapshot_.version), lambda: images.from_workspace(store, snapshot_))
     except workspace.WorkspaceError:
         return None

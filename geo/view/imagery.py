@@ -84,34 +84,54 @@ class Imagery:
         return None if rows.empty else rows.iloc[0].to_dict()
 
 
+def level_sizes(width: int, height: int, count: int) -> list[tuple[int, int, int]]:
+    """(level, width, height) of a pyramid whose level 0 is `width` x `height` and each next level
+    half the one before (rounded up), `count` levels in all (as geo.imagery.raster cuts them)."""
+    out = [(0, int(width), int(height))]
+    while len(out) < max(1, int(count)):
+        _, w, h = out[-1]
+        out.append((len(out), max(1, -(-w // 2)), max(1, -(-h // 2))))
+    return out
+
+
 def from_rows(rows: pd.DataFrame, read=None, version: str = "") -> Imagery:
-    """Imagery from the store's rows (one per image and level, as Workspace.images() gives them)."""
-    columns = ["id", "batch_id", "name", "date", "source", "licence", "footprint", "levels"]
+    """Imagery from the store's metadata: one row per image (Workspace.images(): image_id, name,
+    date, source, licence, width and height of level 0, the number of `levels`, the footprint as
+    geometry), or one row per image and level (id, level, width, height, footprint)."""
+    columns = ["id", "batch_id", "name", "file", "date", "source", "licence", "footprint", "levels"]
     if rows is None or not len(rows):
         return Imagery(pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), read, version)
     rows = pd.DataFrame(rows).copy()
-    if "level" not in rows.columns:
-        rows["level"] = 0
+    if "image_id" in rows.columns:  # one row per image
+        rows = rows.rename(columns={"image_id": "id"})
+        per_image = [(r, level_sizes(r["width"], r["height"], r["levels"])) for _, r in rows.iterrows()]
+    else:  # one row per image and level
+        rows["level"] = rows["level"] if "level" in rows.columns else 0
+        per_image = [(group.sort_values("level").iloc[0],
+                      [(int(r.level), int(r.width), int(r.height)) for r in group.itertuples()])
+                     for _, group in rows.groupby("id", sort=True)]
     out = []
-    for image_id, group in rows.groupby("id", sort=True):
-        group = group.sort_values("level")
-        first = group.iloc[0]
-        levels = [(int(r.level), int(r.width), int(r.height)) for r in group.itertuples()]
-        levels.sort(key=lambda lv: -lv[1])
-        out.append({"id": int(image_id), "batch_id": first.get("batch_id"), "name": str(first.get("name") or ""),
+    for first, levels in per_image:
+        levels = sorted(levels, key=lambda lv: -lv[1])
+        foot = first.get("geometry") if "geometry" in first.index and first.get("geometry") is not None \
+            else first.get("footprint")
+        out.append({"id": int(first["id"]), "batch_id": first.get("batch_id"), "name": str(first.get("name") or ""),
+                    "file": str(first.get("source_file") or first.get("name") or ""),
                     "date": pd.to_datetime(first.get("date"), errors="coerce"),
                     "source": str(first.get("source") or ""), "licence": str(first.get("licence") or ""),
-                    "footprint": footprint_of(first.get("footprint")), "levels": levels})
+                    "footprint": footprint_of(foot), "levels": levels})
     meta = pd.DataFrame(out, columns=columns)
     meta = meta[meta["footprint"].notna() & meta["date"].notna()].sort_values(["date", "id"]).reset_index(drop=True)
     return Imagery(meta, read, version)
 
 
-def from_workspace(ws) -> Imagery | None:
-    """The store's images, or None when the store keeps none (an older store, or none imported)."""
-    if ws is None or not hasattr(ws, "images"):
+def from_workspace(ws, snapshot=None) -> Imagery | None:
+    """The store's images (their metadata from `snapshot` when given, else from the store), or None
+    when it holds none."""
+    if ws is None:
         return None
-    found = from_rows(ws.images(), getattr(ws, "image_bytes", None), ws.version())
+    rows = snapshot.images if snapshot is not None else ws.images()
+    found = from_rows(rows, ws.image_bytes, snapshot.version if snapshot is not None else ws.version())
     return found if len(found) else None
 
 
@@ -206,11 +226,12 @@ def images_of(imagery: Imagery | None, place) -> pd.DataFrame:
     return meta[inside].sort_values(["date", "id"])
 
 
-def claims_pointing_at(claims: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Claims whose `images` field names the image (names separated by ';')."""
-    if "images" not in claims.columns or not name:
+def claims_pointing_at(claims: pd.DataFrame, *names: str) -> pd.DataFrame:
+    """Claims whose `images` field (names separated by ';') names the image: by its name or file name."""
+    names = {n for n in names if n}
+    if "images" not in claims.columns or not names:
         return claims.iloc[0:0]
-    named = claims["images"].fillna("").astype(str).map(lambda v: name in {p.strip() for p in v.split(";")})
+    named = claims["images"].fillna("").astype(str).map(lambda v: bool(names & {p.strip() for p in v.split(";")}))
     return claims[named]
 
 
@@ -229,7 +250,7 @@ def series(imagery: Imagery | None, place, claims: pd.DataFrame, when) -> list[d
         start = timeline.month_start(r["date"])
         end = timeline.month_end(r["date"])
         same = here[(here["as_of_date"] >= start) & (here["as_of_date"] <= end)]
-        named = claims_pointing_at(known, r["name"])
+        named = claims_pointing_at(known, r["name"], r["file"])
         rows = pd.concat([same, named]).drop_duplicates("id").sort_values(["metric", "as_of_date", "id"])
         out.append({"id": int(r["id"]), "name": r["name"], "date": f"{pd.Timestamp(r['date']):%Y-%m-%d}",
                     "source": r["source"], "licence": r["licence"], "credit": credit(r),

@@ -235,7 +235,7 @@ def with_images(view: MapView, found: Evidence, sel: dict) -> None:
         return
     names = {n.strip() for c in found.claims for n in str(c.get("images", "")).split(";") if n.strip()}
     meta = view.imagery.meta
-    found.images = [image_item(r) for _, r in meta[meta["name"].isin(names)].iterrows()]
+    found.images = [image_item(r) for _, r in meta[meta["name"].isin(names) | meta["file"].isin(names)].iterrows()]
     if sel["kind"] == "place":
         found.image_places = [p for p in image_places(view) if p["id"] == sel["feature_id"]]
 
@@ -254,7 +254,7 @@ def image_evidence(view: MapView, feature_id: str) -> Evidence | None:
     if r is None:
         return None
     known = timeline.known_claims(view.prepared.claims, view.state.date)
-    named = imagery.claims_pointing_at(known, r["name"]).sort_values(["metric", "as_of_date", "claimant", "id"])
+    named = imagery.claims_pointing_at(known, r["name"], r["file"]).sort_values(["metric", "as_of_date", "claimant", "id"])
     when = pd.Timestamp(r["date"])
     found = Evidence(title=r["name"] or f"image {feature_id[3:]}",
                      description=f"Image dated {when:%Y-%m-%d}; source: {r['source'] or 'not given'}; "
