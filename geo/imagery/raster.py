@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
 
+from geo.imagery import headers
 from geo.imagery.headers import NEEDS_CRS, Header, ImageProblem, date_in_name, date_in_text, header_of_bytes, \
     read_header
 
@@ -137,7 +140,7 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
         digest = hashlib.sha256(raw).hexdigest()
     precheck(header, filename, placement)
     try:
-        with warnings.catch_warnings(), rasterio.Env(**GDAL_ENV):
+        with warnings.catch_warnings(), quiet_gdal(), rasterio.Env(**GDAL_ENV):
             warnings.simplefilter("ignore")
             if isinstance(source, (str, Path)):
                 with rasterio.open(source, driver=DRIVERS[header.format]) as src:
@@ -148,27 +151,28 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
     except CRSError as err:
         raise ImageProblem(filename, f"cannot read its CRS ({first_line(err, source)})") from None
     except RasterioError as err:
-        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(err, source)})") \
+        cause = err.__cause__ if err.__cause__ is not None and "previous exception" in str(err) else err
+        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(cause, source)})") \
             from None
 
 
+@contextmanager
+def quiet_gdal():
+    """GDAL's complaints about a bad file go to the log of rasterio at WARNING; the refusal says
+    what matters in one line, so they are held back while a file is read."""
+    logger = logging.getLogger("rasterio")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def precheck(header: Header, filename: str, placement: Placement) -> None:
-    """Refusals that need only the header: a file with no georeference at all, a world file
-    without a CRS."""
-    if placement.corners is not None:
-        return
-    if placement.world is None:
-        if header.format == "tiff" and not header.georeferenced:
-            raise ImageProblem(filename, "no georeference: the TIFF has no GeoTIFF tags (tie points or a "
-                                         "transformation) and no world file (.tfw, .wld) came with it")
-        if header.format in ("png", "jpeg"):
-            ext = ".pgw, .pngw" if header.format == "png" else ".jgw, .jpgw"
-            raise ImageProblem(filename, f"no georeference: a {header.format.upper()} needs its world file "
-                                         f"({ext} or .wld) beside it, or zipped with it")
-        return
-    if not placement.assume_crs and not (header.format == "tiff" and header.has_crs):
-        raise ImageProblem(filename, f"the world file {placement.world_name or ''} gives no CRS: {NEEDS_CRS} "
-                                     "(--crs on the command line, CRS on the page)")
+    if placement.corners is None:
+        headers.precheck(header, filename, placement.world_name if placement.world is not None else None,
+                         bool(placement.assume_crs))
 
 
 def file_sha256(path: Path) -> str:
@@ -213,7 +217,7 @@ def georeference(src, header: Header, filename: str, placement: Placement):
         (ulx, uly), (urx, ury), (lrx, lry), (llx, lly) = placement.corners
         w, h = src.width, src.height
         if placement.quad:
-            gcps = [GroundControlPoint(row, col, x, y) for (row, col), (x, y) in
+            gcps = [GroundControlPoint(row, col, x, y, 0.0) for (row, col), (x, y) in
                     zip(((0, 0), (0, w), (h, w), (h, 0)), placement.corners)]
             return None, gcps, crs, notes
         return Affine((urx - ulx) / w, (llx - ulx) / h, ulx, (ury - uly) / w, (lly - uly) / h, uly), None, crs, notes
@@ -313,8 +317,10 @@ def destination(width, height, transform, gcps, crs, filename):
                                                     bottom=min(top, bottom), right=max(left, right),
                                                     top=max(top, bottom))
         else:
-            points = gcps or [GroundControlPoint(row, col, *(transform * (col, row)))
-                              for row in (0, height / 2, height) for col in (0, width / 2, width)]
+            # GDAL reads a GCP without z as no GCP at all: every point gets z = 0
+            points = [GroundControlPoint(g.row, g.col, g.x, g.y, g.z or 0.0) for g in gcps] if gcps else \
+                [GroundControlPoint(row, col, *(transform * (col, row)), 0.0)
+                 for row in (0, height / 2, height) for col in (0, width / 2, width)]
             dst, w, h = calculate_default_transform(crs, WEB_MERCATOR, width, height, gcps=points)
     except (CRSError, ValueError, Exception) as err:  # noqa: BLE001 GDAL's own failure to place the grid
         if type(err).__module__.startswith("rasterio") or isinstance(err, ValueError):
@@ -343,7 +349,7 @@ def read_rgba(src, transform, gcps, width, height, filename):
     out_w, out_h = max(1, round(src.width / factor)), max(1, round(src.height / factor))
     sx, sy = src.width / out_w, src.height / out_h
     read_transform = transform * Affine.scale(sx, sy) if transform is not None else None
-    read_gcps = [GroundControlPoint(g.row / sy, g.col / sx, g.x, g.y, g.z) for g in gcps] if gcps else None
+    read_gcps = [GroundControlPoint(g.row / sy, g.col / sx, g.x, g.y, g.z or 0.0) for g in gcps] if gcps else None
     interp = list(src.colorinterp)
     mask = src.dataset_mask(out_shape=(out_h, out_w), resampling=Resampling.nearest) > 0
     note = None

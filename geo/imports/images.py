@@ -18,10 +18,11 @@ import pandas as pd
 import shapely
 
 from geo.geometry.projection import WGS84
+from geo.imagery import headers
 from geo.imagery import overlay as overlays
 from geo.imagery import raster
-from geo.imagery.headers import (ALL_WORLD_EXTS, IMAGE_EXTS, ImageProblem, header_of_bytes, is_image_name,
-                                 is_world_name, parse_world_file, sniff_image, world_file_names)
+from geo.imagery.headers import (ImageProblem, header_of_bytes, is_image_name, is_world_name, parse_world_file,
+                                 sniff_image)
 from geo.imports.filecheck import MB, ImportProblem, Limits, check_zip, decode_text, too_big
 from geo.imports.readers import extract
 
@@ -172,14 +173,10 @@ def read_parts_images(parts: dict[str, bytes], filename: str, limits: Limits, op
             shown = PurePosixPath(name.replace("\\", "/")).name if zipped or len(parts) > 1 else filename
             header = header_of_bytes(raw, shown, limits.image_pixels)
             world = world_name = None
-            for candidate in world_file_names(shown, header.format):
-                if candidate.lower() in worlds:
-                    world_name = PurePosixPath(worlds[candidate.lower()].replace("\\", "/")).name
-                    text, _ = decode_text(parts[worlds[candidate.lower()]], world_name)
-                    world = parse_world_file(text, world_name)
-                    break
-            if world is None and len(worlds) == 1 and len(images_) == 1:  # one image, one world file, other stems
-                (key, full), = worlds.items()
+            full = headers.find_world(shown, header.format, worlds.values())
+            if full is None and len(worlds) == 1 and len(images_) == 1:  # one image, one world file, other stems
+                full, = worlds.values()
+            if full is not None:
                 world_name = PurePosixPath(full.replace("\\", "/")).name
                 world = parse_world_file(decode_text(parts[full], world_name)[0], world_name)
             fmts.add(fmt_label(header.format, world_name))
@@ -210,18 +207,13 @@ def placement(world, world_name, opts) -> raster.Placement:
 
 def sibling_world(path: Path, fmt: str, filename: str):
     """(affine, name) of the world file beside an image on disk (any letter case), or (None, None)."""
-    try:
-        beside = {p.name.lower(): p for p in path.parent.iterdir() if p.suffix.lower() in ALL_WORLD_EXTS}
-    except OSError:
+    found = headers.sibling_world(path, fmt)
+    if found is None:
         return None, None
-    for candidate in world_file_names(path.name, fmt):
-        found = beside.get(candidate.lower())
-        if found is not None and found.is_file():
-            if found.stat().st_size > 64 * 1024:
-                raise ImageProblem(found.name, "not a world file: larger than 64 KB")
-            text, _ = decode_text(found.read_bytes(), found.name)
-            return parse_world_file(text, found.name), found.name
-    return None, None
+    if found.stat().st_size > 64 * 1024:
+        raise ImageProblem(found.name, "not a world file: larger than 64 KB")
+    text, _ = decode_text(found.read_bytes(), found.name)
+    return parse_world_file(text, found.name), found.name
 
 
 def fmt_label(fmt: str, world_name: str | None) -> str:
