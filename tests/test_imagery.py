@@ -305,6 +305,24 @@ def test_an_older_sqlite_store_is_migrated_and_keeps_what_it_held(tmp_path, monk
     assert len(ws.images()) == 1
 
 
+def test_a_postgis_store_of_version_1_is_migrated_and_keeps_what_it_held(tmp_path, monkeypatch, postgres):
+    from geo.store import postgis
+    url = postgres.new_database()
+    monkeypatch.setattr(postgis, "MIGRATIONS", {1: postgis.MIGRATIONS[1]})  # the store as the last release left it
+    old = Workspace(url)
+    assert old.schema_version == 1
+    table = tmp_path / "t.csv"
+    table.write_text("name,lat,lon,date\nyard,42.4,130.6,2024-06-17\n")
+    kept = old.add(read(table))
+    old.close()
+    monkeypatch.undo()
+    ws = Workspace(url)
+    assert ws.schema_version == 2 and ws.batches()["id"].tolist() == [kept] and ws.counts()["features"] == 1
+    ws.add(read(geotiff(tmp_path / "n_2024-06-17.tif", "EPSG:4326", from_origin(*LONLAT_ORIGIN, 0.0002, 0.0002),
+                        100, 100)))
+    assert len(ws.images()) == 1 and ws.counts()["images"] == 1
+
+
 def test_an_import_that_fails_midway_stores_no_image(tmp_path, store, monkeypatch):
     result = read(geotiff(tmp_path / "y_2024-06-17.tif", "EPSG:32652", from_origin(*UTM_ORIGIN, 2, 2), 300, 200))
     result.images[0].levels[-1].png = None  # a NOT NULL column: the insert of the last level fails
@@ -477,3 +495,82 @@ def test_preview_of_an_image_says_what_was_found(tmp_path):
     assert found["sample_rows"][0]["date"] == "2024-06-17" and found["sample_rows"][0]["levels"] == "2"
     assert any("no source given" in w for w in found["warnings"])
     json.dumps(found, default=str)
+
+
+# --- more of what analysts bring -----------------------------------------------------------------------
+
+def test_a_jpeg_dated_by_its_exif_with_its_world_file_beside_it(tmp_path, store):
+    picture = PILImage.fromarray(np.moveaxis(pattern(300, 400), 0, -1), "RGB")
+    exif = PILImage.Exif()
+    exif[0x0132] = "2025:01:01 00:00:00"  # when the file was saved
+    exif[0x8769] = {0x9003: "2024:06:17 10:11:12"}  # when the picture was taken
+    path = tmp_path / "yard.jpg"
+    picture.save(path, exif=exif, quality=90)
+    world_file(tmp_path / "yard.jgw", 3.0, -3.0, *UTM_ORIGIN)
+    Workspace().add(read(path, assume_crs="EPSG:32652"))
+    image = Workspace().images().iloc[0]
+    assert str(image["date"].date()) == "2024-06-17" and image["date_from"] == "metadata (EXIF_DateTimeOriginal)"
+    assert_within_a_pixel((image["west"], image["south"], image["east"], image["north"]),
+                          expected_utm_footprint(400, 300), image)
+
+
+def test_a_kmz_of_two_overlays_one_a_latlonquad_is_one_batch_of_two_images(tmp_path, store):
+    # lower left, counter-clockwise: a sheared parallelogram (a quad of any shape is fitted by an affine, as GDAL
+    # fits four control points)
+    quad = ((130.57, 42.43), (130.62, 42.432), (130.625, 42.462), (130.575, 42.46))
+    doc = """<kml xmlns="http://www.opengis.net/kml/2.2" xmlns:gx="http://www.google.com/kml/ext/2.2"><Document>
+<Placemark><name>a pin</name><Point><coordinates>130.6,42.44</coordinates></Point></Placemark>
+<GroundOverlay><name>box</name><TimeSpan><begin>2024-06-17</begin><end>2024-06-18</end></TimeSpan>
+<Icon><href>a.png</href></Icon><LatLonBox><north>42.46</north><south>42.43</south><east>130.62</east>
+<west>130.57</west></LatLonBox></GroundOverlay>
+<GroundOverlay><name>quad</name><TimeStamp><when>2024-08-01T09:00:00Z</when></TimeStamp><Icon><href>b.png</href></Icon>
+<gx:LatLonQuad><coordinates>""" + " ".join(f"{x},{y}" for x, y in quad) + """</coordinates></gx:LatLonQuad>
+</GroundOverlay></Document></kml>"""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("doc.kml", doc)
+        for name in ("a.png", "b.png"):
+            png = io.BytesIO()
+            PILImage.fromarray(np.moveaxis(pattern(200, 300), 0, -1), "RGB").save(png, format="PNG")
+            z.writestr(name, png.getvalue())
+    result = read(buffer.getvalue(), "two.kmz")
+    assert any("placemarks were not imported" in w for w in result.warnings)
+    batch = Workspace().add(result)
+    images = Workspace().images()
+    assert images["batch_id"].tolist() == [batch, batch] and images["name"].tolist() == ["box", "quad"]
+    assert images["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-06-17", "2024-08-01"]
+    xs, ys = zip(*quad)
+    image = images.iloc[1]
+    assert_within_a_pixel((image["west"], image["south"], image["east"], image["north"]),
+                          (min(xs), min(ys), max(xs), max(ys)), image)
+    Workspace().remove(batch)
+    assert Workspace().images().empty and Workspace().counts()["images"] == 0
+
+
+def test_a_geotiff_placed_by_control_points_and_one_with_a_palette(tmp_path, store):
+    from rasterio.control import GroundControlPoint
+    width, height = 400, 300
+    corners = {(0, 0): (130.57, 42.46), (0, width): (130.62, 42.46), (height, width): (130.62, 42.43),
+               (height, 0): (130.57, 42.43)}
+    gcps = [GroundControlPoint(row, col, x, y, 0.0) for (row, col), (x, y) in corners.items()]
+    placed = tmp_path / "gcps_2024-06-17.tif"
+    with rasterio.open(placed, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
+                       gcps=gcps, crs="EPSG:4326") as dst:
+        dst.write(pattern(height, width))
+    palette = tmp_path / "classes_2024-06-17.tif"
+    classes = np.zeros((1, 200, 200), dtype="uint8")
+    classes[:, :, 100:] = 1
+    with rasterio.open(palette, "w", driver="GTiff", width=200, height=200, count=1, dtype="uint8", crs="EPSG:32652",
+                       transform=from_origin(*UTM_ORIGIN, 5, 5), photometric="palette") as dst:
+        dst.write(classes)
+        dst.write_colormap(1, {0: (0, 114, 178, 255), 1: (230, 159, 0, 255)})
+    ws = Workspace()
+    for path in (placed, palette):
+        ws.add(read(path))
+    images = ws.images().set_index("source_file")
+    image = images.loc["gcps_2024-06-17.tif"]
+    assert_within_a_pixel((image["west"], image["south"], image["east"], image["north"]),
+                          (130.57, 42.43, 130.62, 42.46), image)
+    picture = np.asarray(decoded(ws.image_bytes(int(images.loc["classes_2024-06-17.tif", "image_id"]), 0)))
+    h, w = picture.shape[:2]
+    assert tuple(picture[h // 2, w // 4]) == (0, 114, 178, 255) and tuple(picture[h // 2, 3 * w // 4]) == (230, 159, 0, 255)

@@ -341,13 +341,13 @@ def test_a_version_1_sqlite_store_is_migrated_and_keeps_its_batches(store_path):
                     "VALUES ('old.geojson', 'generic', 'geojson', '2025-01-01T00:00:00+00:00', 1, 'abc')")
         con.execute("INSERT INTO features(batch_id, kind, name, properties) VALUES (1, 'generic', 'old', '{}')")
     ws = Workspace()
-    assert ws.schema_version == 2
+    assert ws.schema_version == 3
     batch = ws.batches().iloc[0]
     assert (batch["filename"], batch["imported_by"], batch["removed_at"]) == ("old.geojson", "", None)
     ws.remove(1, EDITOR)
     assert ws.batches(removed=True).iloc[0]["removed_by"] == "edith" and ws.audit()["action"].tolist() == ["remove"]
     with sqlite3.connect(store_path) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 def test_a_store_newer_than_this_program_is_refused_in_one_line(store):
@@ -367,13 +367,14 @@ def test_a_postgis_store_takes_a_new_migration_step_once_and_keeps_its_data(tmp_
     from geo.store import postgis
     url = postgres.new_database()
     Workspace(url).add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    step = max(postgis.MIGRATIONS) + 1
     monkeypatch.setattr(postgis, "MIGRATIONS",
-                        {**postgis.MIGRATIONS, 2: "ALTER TABLE batches ADD COLUMN note text DEFAULT ''"})
+                        {**postgis.MIGRATIONS, step: "ALTER TABLE batches ADD COLUMN note text DEFAULT ''"})
     opened = [Workspace(url) for _ in range(2)]  # the second open finds nothing to do
-    assert [w.schema_version for w in opened] == [2, 2] and opened[1].counts()["features"] == 2
+    assert [w.schema_version for w in opened] == [step, step] and opened[1].counts()["features"] == 2
     import psycopg
     with psycopg.connect(url) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(step),)
         assert con.execute("SELECT note FROM batches").fetchall() == [("",)]
 
 

@@ -230,6 +230,13 @@ def georeference(src, header: Header, filename: str, placement: Placement):
             notes.append(f"the CRS given ({crs_label(crs)}) is used with the world file, not the file's own "
                          f"({crs_label(file_crs)})")
         return Affine(*placement.world), None, crs, notes
+    gcps, gcp_crs = src.gcps
+    if gcps and src.transform.is_identity:
+        if not (gcp_crs and gcp_crs.is_valid):
+            if header.has_crs or not placement.assume_crs:
+                raise ImageProblem(filename, "cannot read the CRS of its control points")
+            gcp_crs = user_crs(placement.assume_crs, filename)
+        return None, list(gcps), gcp_crs, notes
     if header.format == "tiff" and header.has_crs and file_crs is None:
         raise ImageProblem(filename, "cannot read its CRS: the GeoTIFF's CRS keys name none that PROJ knows")
     crs = file_crs
@@ -239,11 +246,8 @@ def georeference(src, header: Header, filename: str, placement: Placement):
                                          "(--crs on the command line, CRS on the page)")
         crs = user_crs(placement.assume_crs, filename)
         notes.append(f"CRS {crs_label(crs)} as given: the file names none")
-    gcps, gcp_crs = src.gcps
     if not src.transform.is_identity:
         return src.transform, None, crs, notes
-    if gcps:
-        return None, list(gcps), gcp_crs if gcp_crs else crs, notes
     raise ImageProblem(filename, "no georeference: the file has neither a transform nor control points")
 
 

@@ -10,7 +10,7 @@ come as bytes, one file or several parts (an image and its world file together).
 from __future__ import annotations
 
 import hashlib
-import zipfile
+import re
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -188,15 +188,19 @@ def read_parts_images(parts: dict[str, bytes], filename: str, limits: Limits, op
 
 def read_overlays(raw: bytes, filename: str, fetch, fmt: str, digest: str, limits: Limits, opts):
     check_kind(opts, filename)
+    notes = []
+    if re.search(rb"<(\w+:)?Placemark[\s>]", raw):
+        notes.append("the file's placemarks were not imported: only its GroundOverlays (import it with --as generic, "
+                     "or 'generic' under Import as, for the placemarks)")
     found = []
     with refusing(filename):
         for item in overlays.ground_overlays(raw, filename):
             data, member = fetch(item.href)
             header_of_bytes(data, f"{filename}: {member}", limits.image_pixels)
-            place = raster.Placement(corners=item.corners, quad=False)
+            place = raster.Placement(corners=item.corners, quad=item.quad)
             found.append(raster.read_image(data, PurePosixPath(member).name, place,
                                            meta(opts, name=item.name, found_date=item.date), caps(limits)))
-    return result(filename, fmt, digest, found, opts)
+    return result(filename, fmt, digest, found, opts, notes)
 
 
 # --- parts -----------------------------------------------------------------------------------------------
@@ -222,7 +226,7 @@ def fmt_label(fmt: str, world_name: str | None) -> str:
     return f"{fmt}+world"
 
 
-def result(filename: str, fmt: str, digest: str, found: list, opts) -> dict:
+def result(filename: str, fmt: str, digest: str, found: list, opts, notes=()) -> dict:
     """The ImportResult's fields (geo.imports.importer builds it)."""
     frame = gpd.GeoDataFrame(
         pd.DataFrame({"name": [i.name for i in found], "date": [i.date for i in found],
@@ -231,7 +235,7 @@ def result(filename: str, fmt: str, digest: str, found: list, opts) -> dict:
                       "height": [i.height for i in found], "levels": [len(i.levels) for i in found],
                       "date_from": [i.date_from for i in found]}),
         geometry=[shapely.box(*i.bounds) for i in found], crs=WGS84)
-    notes = [w for i in found for w in i.warnings]
+    notes = list(notes) + [w for i in found for w in i.warnings]
     if not (opts.image_source or "").strip():
         notes.append("no source given: shown as 'not given' (--source on the command line)")
     if not (opts.image_licence or "").strip():
