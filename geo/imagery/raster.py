@@ -309,11 +309,21 @@ def build(src, header: Header, filename: str, placement: Placement, meta: Meta, 
 def destination(width, height, transform, gcps, crs, filename):
     """Level 0's grid in EPSG:3857: GDAL's suggested warp output (the source's own resolution),
     its extent kept and its pixels made fewer when the long side is above TOP_PX."""
-    from rasterio.transform import Affine
     from rasterio.control import GroundControlPoint
     from rasterio.errors import CRSError
+    from rasterio.transform import Affine
     from rasterio.warp import calculate_default_transform
+    from rasterio.warp import transform as transform_points
+    if gcps:
+        xs, ys = [g.x for g in gcps], [g.y for g in gcps]
+    else:
+        edge = [(c, r) for c in (0, width / 2, width) for r in (0, height / 2, height)]
+        xs, ys = zip(*[transform * p for p in edge])
     try:
+        lons, lats = transform_points(crs, "EPSG:4326", list(xs), list(ys))
+        if not all(map(math.isfinite, list(lons) + list(lats))) or max(map(abs, lats)) > MERCATOR_LAT:
+            raise ImageProblem(filename, f"it reaches beyond {MERCATOR_LAT:.2f}° latitude, where Web Mercator ends: "
+                                         "crop it to the area of interest first")
         if gcps is None and transform.b == 0 and transform.d == 0:
             left, top = transform.c, transform.f
             right, bottom = left + transform.a * width, top + transform.e * height
@@ -326,12 +336,15 @@ def destination(width, height, transform, gcps, crs, filename):
                 [GroundControlPoint(row, col, *(transform * (col, row)), 0.0)
                  for row in (0, height / 2, height) for col in (0, width / 2, width)]
             dst, w, h = calculate_default_transform(crs, WEB_MERCATOR, width, height, gcps=points)
-    except (CRSError, ValueError, Exception) as err:  # noqa: BLE001 GDAL's own failure to place the grid
-        if type(err).__module__.startswith("rasterio") or isinstance(err, ValueError):
-            raise ImageProblem(filename, "cannot place it in Web Mercator: its extent lies outside the map "
-                                         f"(beyond ±{MERCATOR_LAT:.0f}° latitude?) ({' '.join(str(err).split())[:120]})") \
-                from None
+    except CRSError as err:
+        raise ImageProblem(filename, f"cannot read its CRS ({' '.join(str(err).split())[:120]})") from None
+    except ImageProblem:
         raise
+    except Exception as err:  # GDAL's own failure to place the grid (rasterio's CPLE_* errors)
+        if not type(err).__module__.startswith("rasterio"):
+            raise
+        raise ImageProblem(filename, f"cannot place it in Web Mercator ({' '.join(str(err).split())[:120]})") \
+            from None
     if not w or not h or not all(map(math.isfinite, (dst.a, dst.c, dst.e, dst.f))):
         raise ImageProblem(filename, "cannot place it in Web Mercator: its extent lies outside the map")
     scale = max(w, h) / TOP_PX
@@ -393,16 +406,28 @@ def to_bytes(data: np.ndarray, mask: np.ndarray, dtype: str):
     percentile (one stretch for the three bands, so colours keep their balance)."""
     if np.dtype(dtype) == np.uint8:
         return data.astype(np.uint8), None
-    values = data[:, mask].astype("float64")
+    values = data[:, mask]
+    step = max(1, values.shape[1] // 1_000_000)  # a million pixels tell the percentiles well enough
+    values = values[:, ::step].astype("float64")
     values = values[np.isfinite(values)]
     if values.size == 0:
         return np.zeros(data.shape, dtype=np.uint8), None
     low, high = (float(v) for v in np.percentile(values, [2, 98]))
     if high <= low:
         high = low + 1
-    scaled = (np.nan_to_num(data.astype("float64"), nan=low) - low) / (high - low) * 255
-    return scaled.clip(0, 255).astype(np.uint8), \
-        f"{dtype} values stretched to 0-255 from {low:g}-{high:g} (the 2nd to 98th percentile)"
+    out = np.empty(data.shape, dtype=np.uint8)
+    for band in range(data.shape[0]):  # one band at a time in float32: bounded memory for a large read
+        scaled = (np.nan_to_num(data[band].astype("float32"), nan=low) - np.float32(low)) * np.float32(255 / (high - low))
+        out[band] = scaled.clip(0, 255)
+    return out, f"{dtype} values stretched to 0-255 from {low:g}-{high:g} (the 2nd to 98th percentile)"
+
+
+def level_for(width: int, height: int, pixels: int) -> int:
+    """The smallest pyramid level whose long side still has at least `pixels` (the level-0 size
+    given): what a view `pixels` wide needs; 0 when even level 0 is smaller."""
+    sizes = pyramid_sizes(width, height)
+    fitting = [n for n, size in enumerate(sizes) if max(size) >= pixels]
+    return fitting[-1] if fitting else 0
 
 
 def warp(rgba, transform, gcps, crs, dst_transform, width, height) -> np.ndarray:
