@@ -181,7 +181,7 @@ def read_args(args, preview: bool = False):
     if suffix in (".shp", ".shx", ".dbf"):  # read with the parts beside it
         source, filename = args.file, None
     elif suffix in filecheck.IMAGE_EXTS:  # size and header checked here, then read where it lies (its world file)
-        filecheck.check_image_file(args.file, limits)
+        filecheck.check_image_file(args.file, limits, bool(args.crs))
         source, filename = args.file, None
     elif suffix == ".kml":  # a GroundOverlay's image lies beside it
         filecheck.check_file(args.file, limits)

@@ -13,7 +13,7 @@ import re
 import struct
 from dataclasses import dataclass
 from datetime import date
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 IMAGE_EXTS = (".tif", ".tiff", ".png", ".jpg", ".jpeg")
 # World files by the image's extension: the short form, the extension + "w", and .wld for any.
@@ -248,6 +248,59 @@ def world_file_names(image_name: str, fmt: str) -> list[str]:
     if ext:  # GDAL's third form: the image's extension with its first and last letters and a w (.tfw)
         names.insert(0, stem + "." + ext[1] + ext[-1] + "w")
     return list(dict.fromkeys(names))
+
+
+def find_world(image_name: str, fmt: str, names) -> str | None:
+    """Which of `names` (files beside the image, or parts given with it) is its world file."""
+    by_lower = {PurePosixPath(n.replace("\\", "/")).name.lower(): n for n in names}
+    for candidate in world_file_names(PurePosixPath(image_name.replace("\\", "/")).name, fmt):
+        if candidate.lower() in by_lower:
+            return by_lower[candidate.lower()]
+    return None
+
+
+def sibling_world(path: Path, fmt: str) -> Path | None:
+    """The world file beside an image on disk (any letter case), or None."""
+    try:
+        beside = [p.name for p in path.parent.iterdir() if p.suffix.lower() in ALL_WORLD_EXTS and p.is_file()]
+    except OSError:
+        return None
+    found = find_world(path.name, fmt, beside)
+    return path.parent / found if found else None
+
+
+def precheck(header: Header, filename: str, world_name: str | None, crs_given: bool) -> None:
+    """Refusals that need only the header and the names of the files given: an image with no
+    georeference at all, a world file without a CRS."""
+    if world_name is None:
+        if header.format == "tiff" and not header.georeferenced:
+            raise ImageProblem(filename, "no georeference: the TIFF has no GeoTIFF tags (tie points or a "
+                                         "transformation) and no world file (.tfw, .wld) came with it")
+        if header.format in ("png", "jpeg"):
+            ext = ".pgw, .pngw" if header.format == "png" else ".jgw, .jpgw"
+            raise ImageProblem(filename, f"no georeference: a {header.format.upper()} needs its world file "
+                                         f"({ext} or .wld) beside it, or zipped with it")
+        return
+    if not crs_given and not (header.format == "tiff" and header.has_crs):
+        raise ImageProblem(filename, f"the world file {world_name} gives no CRS: {NEEDS_CRS} "
+                                     "(--crs on the command line, CRS on the page)")
+
+
+def check_path(path: Path, max_bytes: int, max_pixels: int, crs_given: bool) -> Header:
+    """Everything about an image on disk that needs no library: its size (from the file system:
+    a 2 GB file is refused unread), its header, its world file beside it and a CRS for that."""
+    name = path.name
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ImageProblem(name, f"refused: file is {size / 2**20:,.1f} MB (limit {max_bytes / 2**20:,.0f} MB for an "
+                                 "image, GEO_IMAGE_MAX_MB)")
+    if size == 0:
+        raise ImageProblem(name, "file is empty")
+    with path.open("rb") as f:
+        header = read_header(f, size, name, max_pixels)
+    world = sibling_world(path, header.format)
+    precheck(header, name, world.name if world else None, crs_given)
+    return header
 
 
 # --- dates -------------------------------------------------------------------------------------------

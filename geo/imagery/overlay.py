@@ -25,6 +25,7 @@ class GroundOverlay:
     # The corners of the image in lon/lat: upper-left, upper-right, lower-right, lower-left.
     corners: tuple[tuple[float, float], ...]
     rotation: float = 0.0
+    quad: bool = False  # gx:LatLonQuad: four corners, not necessarily a parallelogram
 
 
 def local(tag) -> str:
@@ -105,7 +106,7 @@ def placement(node, name, filename):
             dx, dy = x - cx, y - cy
             return cx + dx * cos - dy * sin, cy + dx * sin + dy * cos
         corners = tuple(turn(x, y) for x, y in ((west, north), (east, north), (east, south), (west, south)))
-        return corners, rotation
+        return corners, rotation, False
     quad = next((c for c in node if local(c.tag) == "LatLonQuad"), None)
     if quad is not None:
         text = child_text(quad, "coordinates") or ""
@@ -116,7 +117,7 @@ def placement(node, name, filename):
         if len(points) != 4 or any(len(p) != 2 or not all(map(math.isfinite, p)) for p in points):
             raise ImageProblem(filename, f"GroundOverlay {name!r}: gx:LatLonQuad needs four lon,lat corners")
         lower_left, lower_right, upper_right, upper_left = points  # KML's order: counter-clockwise from lower left
-        return (upper_left, upper_right, lower_right, lower_left), 0.0
+        return (upper_left, upper_right, lower_right, lower_left), 0.0, True
     raise ImageProblem(filename, f"GroundOverlay {name!r} has no LatLonBox: no georeference")
 
 

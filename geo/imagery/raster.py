@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
 
+from geo.imagery import headers
 from geo.imagery.headers import NEEDS_CRS, Header, ImageProblem, date_in_name, date_in_text, header_of_bytes, \
     read_header
 
@@ -137,7 +140,7 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
         digest = hashlib.sha256(raw).hexdigest()
     precheck(header, filename, placement)
     try:
-        with warnings.catch_warnings(), rasterio.Env(**GDAL_ENV):
+        with warnings.catch_warnings(), quiet_gdal(), rasterio.Env(**GDAL_ENV):
             warnings.simplefilter("ignore")
             if isinstance(source, (str, Path)):
                 with rasterio.open(source, driver=DRIVERS[header.format]) as src:
@@ -148,27 +151,28 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
     except CRSError as err:
         raise ImageProblem(filename, f"cannot read its CRS ({first_line(err, source)})") from None
     except RasterioError as err:
-        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(err, source)})") \
+        cause = err.__cause__ if err.__cause__ is not None and "previous exception" in str(err) else err
+        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(cause, source)})") \
             from None
 
 
+@contextmanager
+def quiet_gdal():
+    """GDAL's complaints about a bad file go to the log of rasterio at WARNING; the refusal says
+    what matters in one line, so they are held back while a file is read."""
+    logger = logging.getLogger("rasterio")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def precheck(header: Header, filename: str, placement: Placement) -> None:
-    """Refusals that need only the header: a file with no georeference at all, a world file
-    without a CRS."""
-    if placement.corners is not None:
-        return
-    if placement.world is None:
-        if header.format == "tiff" and not header.georeferenced:
-            raise ImageProblem(filename, "no georeference: the TIFF has no GeoTIFF tags (tie points or a "
-                                         "transformation) and no world file (.tfw, .wld) came with it")
-        if header.format in ("png", "jpeg"):
-            ext = ".pgw, .pngw" if header.format == "png" else ".jgw, .jpgw"
-            raise ImageProblem(filename, f"no georeference: a {header.format.upper()} needs its world file "
-                                         f"({ext} or .wld) beside it, or zipped with it")
-        return
-    if not placement.assume_crs and not (header.format == "tiff" and header.has_crs):
-        raise ImageProblem(filename, f"the world file {placement.world_name or ''} gives no CRS: {NEEDS_CRS} "
-                                     "(--crs on the command line, CRS on the page)")
+    if placement.corners is None:
+        headers.precheck(header, filename, placement.world_name if placement.world is not None else None,
+                         bool(placement.assume_crs))
 
 
 def file_sha256(path: Path) -> str:
@@ -213,7 +217,7 @@ def georeference(src, header: Header, filename: str, placement: Placement):
         (ulx, uly), (urx, ury), (lrx, lry), (llx, lly) = placement.corners
         w, h = src.width, src.height
         if placement.quad:
-            gcps = [GroundControlPoint(row, col, x, y) for (row, col), (x, y) in
+            gcps = [GroundControlPoint(row, col, x, y, 0.0) for (row, col), (x, y) in
                     zip(((0, 0), (0, w), (h, w), (h, 0)), placement.corners)]
             return None, gcps, crs, notes
         return Affine((urx - ulx) / w, (llx - ulx) / h, ulx, (ury - uly) / w, (lly - uly) / h, uly), None, crs, notes
@@ -226,6 +230,13 @@ def georeference(src, header: Header, filename: str, placement: Placement):
             notes.append(f"the CRS given ({crs_label(crs)}) is used with the world file, not the file's own "
                          f"({crs_label(file_crs)})")
         return Affine(*placement.world), None, crs, notes
+    gcps, gcp_crs = src.gcps
+    if gcps and src.transform.is_identity:
+        if not (gcp_crs and gcp_crs.is_valid):
+            if header.has_crs or not placement.assume_crs:
+                raise ImageProblem(filename, "cannot read the CRS of its control points")
+            gcp_crs = user_crs(placement.assume_crs, filename)
+        return None, list(gcps), gcp_crs, notes
     if header.format == "tiff" and header.has_crs and file_crs is None:
         raise ImageProblem(filename, "cannot read its CRS: the GeoTIFF's CRS keys name none that PROJ knows")
     crs = file_crs
@@ -235,11 +246,8 @@ def georeference(src, header: Header, filename: str, placement: Placement):
                                          "(--crs on the command line, CRS on the page)")
         crs = user_crs(placement.assume_crs, filename)
         notes.append(f"CRS {crs_label(crs)} as given: the file names none")
-    gcps, gcp_crs = src.gcps
     if not src.transform.is_identity:
         return src.transform, None, crs, notes
-    if gcps:
-        return None, list(gcps), gcp_crs if gcp_crs else crs, notes
     raise ImageProblem(filename, "no georeference: the file has neither a transform nor control points")
 
 
@@ -301,11 +309,21 @@ def build(src, header: Header, filename: str, placement: Placement, meta: Meta, 
 def destination(width, height, transform, gcps, crs, filename):
     """Level 0's grid in EPSG:3857: GDAL's suggested warp output (the source's own resolution),
     its extent kept and its pixels made fewer when the long side is above TOP_PX."""
-    from rasterio.transform import Affine
     from rasterio.control import GroundControlPoint
     from rasterio.errors import CRSError
+    from rasterio.transform import Affine
     from rasterio.warp import calculate_default_transform
+    from rasterio.warp import transform as transform_points
+    if gcps:
+        xs, ys = [g.x for g in gcps], [g.y for g in gcps]
+    else:
+        edge = [(c, r) for c in (0, width / 2, width) for r in (0, height / 2, height)]
+        xs, ys = zip(*[transform * p for p in edge])
     try:
+        lons, lats = transform_points(crs, "EPSG:4326", list(xs), list(ys))
+        if not all(map(math.isfinite, list(lons) + list(lats))) or max(map(abs, lats)) > MERCATOR_LAT:
+            raise ImageProblem(filename, f"it reaches beyond {MERCATOR_LAT:.2f}° latitude, where Web Mercator ends: "
+                                         "crop it to the area of interest first")
         if gcps is None and transform.b == 0 and transform.d == 0:
             left, top = transform.c, transform.f
             right, bottom = left + transform.a * width, top + transform.e * height
@@ -313,15 +331,20 @@ def destination(width, height, transform, gcps, crs, filename):
                                                     bottom=min(top, bottom), right=max(left, right),
                                                     top=max(top, bottom))
         else:
-            points = gcps or [GroundControlPoint(row, col, *(transform * (col, row)))
-                              for row in (0, height / 2, height) for col in (0, width / 2, width)]
+            # GDAL reads a GCP without z as no GCP at all: every point gets z = 0
+            points = [GroundControlPoint(g.row, g.col, g.x, g.y, g.z or 0.0) for g in gcps] if gcps else \
+                [GroundControlPoint(row, col, *(transform * (col, row)), 0.0)
+                 for row in (0, height / 2, height) for col in (0, width / 2, width)]
             dst, w, h = calculate_default_transform(crs, WEB_MERCATOR, width, height, gcps=points)
-    except (CRSError, ValueError, Exception) as err:  # noqa: BLE001 GDAL's own failure to place the grid
-        if type(err).__module__.startswith("rasterio") or isinstance(err, ValueError):
-            raise ImageProblem(filename, "cannot place it in Web Mercator: its extent lies outside the map "
-                                         f"(beyond ±{MERCATOR_LAT:.0f}° latitude?) ({' '.join(str(err).split())[:120]})") \
-                from None
+    except CRSError as err:
+        raise ImageProblem(filename, f"cannot read its CRS ({' '.join(str(err).split())[:120]})") from None
+    except ImageProblem:
         raise
+    except Exception as err:  # GDAL's own failure to place the grid (rasterio's CPLE_* errors)
+        if not type(err).__module__.startswith("rasterio"):
+            raise
+        raise ImageProblem(filename, f"cannot place it in Web Mercator ({' '.join(str(err).split())[:120]})") \
+            from None
     if not w or not h or not all(map(math.isfinite, (dst.a, dst.c, dst.e, dst.f))):
         raise ImageProblem(filename, "cannot place it in Web Mercator: its extent lies outside the map")
     scale = max(w, h) / TOP_PX
@@ -343,7 +366,7 @@ def read_rgba(src, transform, gcps, width, height, filename):
     out_w, out_h = max(1, round(src.width / factor)), max(1, round(src.height / factor))
     sx, sy = src.width / out_w, src.height / out_h
     read_transform = transform * Affine.scale(sx, sy) if transform is not None else None
-    read_gcps = [GroundControlPoint(g.row / sy, g.col / sx, g.x, g.y, g.z) for g in gcps] if gcps else None
+    read_gcps = [GroundControlPoint(g.row / sy, g.col / sx, g.x, g.y, g.z or 0.0) for g in gcps] if gcps else None
     interp = list(src.colorinterp)
     mask = src.dataset_mask(out_shape=(out_h, out_w), resampling=Resampling.nearest) > 0
     note = None
@@ -383,16 +406,28 @@ def to_bytes(data: np.ndarray, mask: np.ndarray, dtype: str):
     percentile (one stretch for the three bands, so colours keep their balance)."""
     if np.dtype(dtype) == np.uint8:
         return data.astype(np.uint8), None
-    values = data[:, mask].astype("float64")
+    values = data[:, mask]
+    step = max(1, values.shape[1] // 1_000_000)  # a million pixels tell the percentiles well enough
+    values = values[:, ::step].astype("float64")
     values = values[np.isfinite(values)]
     if values.size == 0:
         return np.zeros(data.shape, dtype=np.uint8), None
     low, high = (float(v) for v in np.percentile(values, [2, 98]))
     if high <= low:
         high = low + 1
-    scaled = (np.nan_to_num(data.astype("float64"), nan=low) - low) / (high - low) * 255
-    return scaled.clip(0, 255).astype(np.uint8), \
-        f"{dtype} values stretched to 0-255 from {low:g}-{high:g} (the 2nd to 98th percentile)"
+    out = np.empty(data.shape, dtype=np.uint8)
+    for band in range(data.shape[0]):  # one band at a time in float32: bounded memory for a large read
+        scaled = (np.nan_to_num(data[band].astype("float32"), nan=low) - np.float32(low)) * np.float32(255 / (high - low))
+        out[band] = scaled.clip(0, 255)
+    return out, f"{dtype} values stretched to 0-255 from {low:g}-{high:g} (the 2nd to 98th percentile)"
+
+
+def level_for(width: int, height: int, pixels: int) -> int:
+    """The smallest pyramid level whose long side still has at least `pixels` (the level-0 size
+    given): what a view `pixels` wide needs; 0 when even level 0 is smaller."""
+    sizes = pyramid_sizes(width, height)
+    fitting = [n for n, size in enumerate(sizes) if max(size) >= pixels]
+    return fitting[-1] if fitting else 0
 
 
 def warp(rgba, transform, gcps, crs, dst_transform, width, height) -> np.ndarray:

@@ -15,7 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from geo.imagery.headers import IMAGE_EXTS, ImageProblem, header_of_bytes, read_header, sniff_image
+from geo.imagery import headers
+from geo.imagery.headers import IMAGE_EXTS, ImageProblem, header_of_bytes, sniff_image
 
 MB = 1024 * 1024
 
@@ -356,25 +357,39 @@ def check(raw: bytes, filename: str, limits: Limits) -> str:
     return fmt
 
 
-def check_image_file(path, limits: Limits | None = None) -> None:
-    """An image file's size (from the file system: a 2 GB file is refused unread) and header (a
-    pixel bomb, a truncated TIFF), before any library that could choke on it is loaded."""
+def check_image_file(path, limits: Limits | None = None, crs_given: bool = False) -> None:
+    """An image file's size (from the file system: a 2 GB file is refused unread), header (a
+    pixel bomb, a truncated TIFF), georeference and world file, before any library that could
+    choke on it is loaded."""
     limits = limits or Limits()
     name = Path(path).name
     try:
-        size = Path(path).stat().st_size
         if not Path(path).is_file():
-            raise ImportProblem(name, "not a regular file")
-        if size > limits.image_bytes:
-            raise too_big(size, name, limits)
-        if size == 0:
-            raise ImportProblem(name, "file is empty")
-        with open(path, "rb") as f:
-            read_header(f, size, name, limits.image_pixels)
+            raise ImportProblem(name, "not a regular file" if Path(path).exists() else
+                                "cannot open the file (No such file or directory)")
+        headers.check_path(Path(path), limits.image_bytes, limits.image_pixels, crs_given)
     except ImageProblem as err:
         raise ImportProblem(err.filename, err.message) from None
     except OSError as err:
         raise ImportProblem(name, f"cannot open the file ({err.strerror or err})") from None
+
+
+def check_image_parts(parts, limits: Limits, crs_given: bool = False) -> None:
+    """The same checks for images given as bytes ((name, bytes) pairs: an upload, or an image
+    and its world file uploaded together), so the page refuses them without starting a worker."""
+    parts = list(parts)
+    worlds = [n for n, _ in parts if headers.is_world_name(n)]
+    images = [(n, raw) for n, raw in parts if sniff_image(bytes(raw[:16]))]
+    try:
+        for name, raw in images:
+            if len(raw) > limits.image_bytes:
+                raise too_big(len(raw), name if Path(name).suffix.lower() in IMAGE_EXTS else name + ".tif", limits)
+            header = header_of_bytes(bytes(raw), name, limits.image_pixels)
+            world = headers.find_world(name, header.format, worlds) or \
+                (worlds[0] if len(worlds) == 1 and len(images) == 1 else None)
+            headers.precheck(header, name, world, crs_given)
+    except ImageProblem as err:
+        raise ImportProblem(err.filename, err.message) from None
 
 
 def check_file(path, limits: Limits | None = None) -> bytes:

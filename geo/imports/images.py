@@ -10,7 +10,7 @@ come as bytes, one file or several parts (an image and its world file together).
 from __future__ import annotations
 
 import hashlib
-import zipfile
+import re
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -18,10 +18,11 @@ import pandas as pd
 import shapely
 
 from geo.geometry.projection import WGS84
+from geo.imagery import headers
 from geo.imagery import overlay as overlays
 from geo.imagery import raster
-from geo.imagery.headers import (ALL_WORLD_EXTS, IMAGE_EXTS, ImageProblem, header_of_bytes, is_image_name,
-                                 is_world_name, parse_world_file, sniff_image, world_file_names)
+from geo.imagery.headers import (ImageProblem, header_of_bytes, is_image_name, is_world_name, parse_world_file,
+                                 sniff_image)
 from geo.imports.filecheck import MB, ImportProblem, Limits, check_zip, decode_text, too_big
 from geo.imports.readers import extract
 
@@ -172,14 +173,10 @@ def read_parts_images(parts: dict[str, bytes], filename: str, limits: Limits, op
             shown = PurePosixPath(name.replace("\\", "/")).name if zipped or len(parts) > 1 else filename
             header = header_of_bytes(raw, shown, limits.image_pixels)
             world = world_name = None
-            for candidate in world_file_names(shown, header.format):
-                if candidate.lower() in worlds:
-                    world_name = PurePosixPath(worlds[candidate.lower()].replace("\\", "/")).name
-                    text, _ = decode_text(parts[worlds[candidate.lower()]], world_name)
-                    world = parse_world_file(text, world_name)
-                    break
-            if world is None and len(worlds) == 1 and len(images_) == 1:  # one image, one world file, other stems
-                (key, full), = worlds.items()
+            full = headers.find_world(shown, header.format, worlds.values())
+            if full is None and len(worlds) == 1 and len(images_) == 1:  # one image, one world file, other stems
+                full, = worlds.values()
+            if full is not None:
                 world_name = PurePosixPath(full.replace("\\", "/")).name
                 world = parse_world_file(decode_text(parts[full], world_name)[0], world_name)
             fmts.add(fmt_label(header.format, world_name))
@@ -191,15 +188,19 @@ def read_parts_images(parts: dict[str, bytes], filename: str, limits: Limits, op
 
 def read_overlays(raw: bytes, filename: str, fetch, fmt: str, digest: str, limits: Limits, opts):
     check_kind(opts, filename)
+    notes = []
+    if re.search(rb"<(\w+:)?Placemark[\s>]", raw):
+        notes.append("the file's placemarks were not imported: only its GroundOverlays (import it with --as generic, "
+                     "or 'generic' under Import as, for the placemarks)")
     found = []
     with refusing(filename):
         for item in overlays.ground_overlays(raw, filename):
             data, member = fetch(item.href)
             header_of_bytes(data, f"{filename}: {member}", limits.image_pixels)
-            place = raster.Placement(corners=item.corners, quad=False)
+            place = raster.Placement(corners=item.corners, quad=item.quad)
             found.append(raster.read_image(data, PurePosixPath(member).name, place,
                                            meta(opts, name=item.name, found_date=item.date), caps(limits)))
-    return result(filename, fmt, digest, found, opts)
+    return result(filename, fmt, digest, found, opts, notes)
 
 
 # --- parts -----------------------------------------------------------------------------------------------
@@ -210,18 +211,13 @@ def placement(world, world_name, opts) -> raster.Placement:
 
 def sibling_world(path: Path, fmt: str, filename: str):
     """(affine, name) of the world file beside an image on disk (any letter case), or (None, None)."""
-    try:
-        beside = {p.name.lower(): p for p in path.parent.iterdir() if p.suffix.lower() in ALL_WORLD_EXTS}
-    except OSError:
+    found = headers.sibling_world(path, fmt)
+    if found is None:
         return None, None
-    for candidate in world_file_names(path.name, fmt):
-        found = beside.get(candidate.lower())
-        if found is not None and found.is_file():
-            if found.stat().st_size > 64 * 1024:
-                raise ImageProblem(found.name, "not a world file: larger than 64 KB")
-            text, _ = decode_text(found.read_bytes(), found.name)
-            return parse_world_file(text, found.name), found.name
-    return None, None
+    if found.stat().st_size > 64 * 1024:
+        raise ImageProblem(found.name, "not a world file: larger than 64 KB")
+    text, _ = decode_text(found.read_bytes(), found.name)
+    return parse_world_file(text, found.name), found.name
 
 
 def fmt_label(fmt: str, world_name: str | None) -> str:
@@ -230,7 +226,7 @@ def fmt_label(fmt: str, world_name: str | None) -> str:
     return f"{fmt}+world"
 
 
-def result(filename: str, fmt: str, digest: str, found: list, opts) -> dict:
+def result(filename: str, fmt: str, digest: str, found: list, opts, notes=()) -> dict:
     """The ImportResult's fields (geo.imports.importer builds it)."""
     frame = gpd.GeoDataFrame(
         pd.DataFrame({"name": [i.name for i in found], "date": [i.date for i in found],
@@ -239,7 +235,7 @@ def result(filename: str, fmt: str, digest: str, found: list, opts) -> dict:
                       "height": [i.height for i in found], "levels": [len(i.levels) for i in found],
                       "date_from": [i.date_from for i in found]}),
         geometry=[shapely.box(*i.bounds) for i in found], crs=WGS84)
-    notes = [w for i in found for w in i.warnings]
+    notes = list(notes) + [w for i in found for w in i.warnings]
     if not (opts.image_source or "").strip():
         notes.append("no source given: shown as 'not given' (--source on the command line)")
     if not (opts.image_licence or "").strip():
