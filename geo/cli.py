@@ -318,7 +318,9 @@ def export_view(args) -> int:
     if args.view not in style.VIEWS:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
     if args.format in VIDEO_FORMATS:
-        return export_video(args, data, months, chosen if args.layers else None, snapshot, pictures)
+        # the video's own default layers, with the workspace's images when it holds any
+        video_layers = chosen if args.layers else (records.DEFAULT_LAYERS + ("images",) if pictures else None)
+        return export_video(args, data, months, video_layers, snapshot, pictures)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
     map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,

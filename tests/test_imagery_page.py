@@ -114,3 +114,38 @@ def test_a_place_with_images_offers_its_series_in_its_panel(yard_images):
     at.button(key="series_open_LOC_TUMANGANG_STN").click()
     run(at)
     assert any("**Images of Tumangang station (Rason)** (2)" in shown(m.value) for m in at.markdown)
+
+
+def test_the_command_line_s_html_and_video_carry_the_images_with_their_credit(yard_images, tmp_path):
+    import subprocess
+    import sys
+
+    from PIL import Image as PILImage
+    out = tmp_path / "june.html"
+    done = subprocess.run([sys.executable, "-m", "geo", "export", "html", str(out), "--date", "2024-06", "--view",
+                           "tumen"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert page.count('"@@type":"BitmapLayer"') == 1 and "data:image/png;base64," in page
+    assert "Imagery: Image 2024-06-17: Test imagery A, CC BY 4.0." in page
+    gif = tmp_path / "months.gif"
+    done = subprocess.run([sys.executable, "-m", "geo", "export", "gif", str(gif), "--from", "2024-06", "--to",
+                           "2024-08", "--view", "tumen"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    frames = PILImage.open(gif)
+    assert frames.n_frames == 4  # June, July, August and the sources
+
+    # each month's frame draws that month's image (geo.export.video renders these very slides)
+    from geo.data import dataset
+    from geo.export import formats, video
+    from geo.view import imagery
+    from geo.view.records import DEFAULT_LAYERS
+    data, pictures = dataset.load(), imagery.from_workspace(yard_images)
+    drawn = []
+    for shot in video.month_shots(data, "2024-06", "2024-08", view="tumen", layer_ids=DEFAULT_LAYERS + ("images",)):
+        fig, _ = formats.slide_figure(data, shot.state, None, 1280, 720, 80, heading=shot.heading,
+                                      caption=shot.caption, images=pictures)
+        drawn.append(([i.get_gid() for i in fig.axes[0].images],
+                      [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "image-credits"]))
+    assert drawn == [(["image-1"], ["Imagery: Image 2024-06-17: Test imagery A, CC BY 4.0."]), ([], []),
+                     (["image-2"], ["Imagery: Image 2024-08-05: <b>Test imagery B</b>, public domain."])]
