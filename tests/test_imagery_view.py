@@ -130,6 +130,10 @@ def test_a_places_series_lists_its_images_in_date_order_with_the_claims_of_each_
     claims = view_for(data, None, state("2024-08")).prepared.claims
     strip = imagery.series(two_images, place, claims, state("2024-08").date)
     assert [(s["date"], s["on_map"]) for s in strip] == [("2024-06-17", False), ("2024-08-05", True)]
+    july = imagery.series(two_images, place, claims, state("2024-07").date)  # no image dated in July...
+    assert [s["on_map"] for s in july] == [False, False]
+    july = imagery.series(two_images, place, claims, state("2024-07").date, imagery.LATEST)  # ...the June one stays
+    assert [s["on_map"] for s in july] == [True, False]
     june_claims = claims[(claims["place_id"] == "LOC_TUMANGANG_STN") & (claims["as_of_date"] >= "2024-06-01")
                          & (claims["as_of_date"] <= "2024-06-30") & (claims["reported_date"] <= "2024-08-31")]
     assert len(june_claims) and {c["id"] for c in strip[0]["claims"]} == set(june_claims["id"])

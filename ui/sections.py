@@ -269,7 +269,7 @@ def image_series(view, imagery, ss) -> None:
     if places.empty:
         return
     place = places.iloc[0]
-    strip = images.series(imagery, place, view.prepared.claims, view.state.date)
+    strip = images.series(imagery, place, view.prepared.claims, view.state.date, ss.get("image_show") or images.MONTH)
     with st.container(key="image_series", border=True):
         head = st.columns([6, 1], vertical_alignment="center")
         head[0].markdown(f"**Images of {plain(place['name'])}** ({len(strip)}), in date order")

@@ -235,16 +235,17 @@ def claims_pointing_at(claims: pd.DataFrame, *names: str) -> pd.DataFrame:
     return claims[named]
 
 
-def series(imagery: Imagery | None, place, claims: pd.DataFrame, when) -> list[dict]:
+def series(imagery: Imagery | None, place, claims: pd.DataFrame, when, how: str = MONTH) -> list[dict]:
     """A place's images in date order, each with the claims at the place dated in the image's month
-    (or naming the image) that were public by `when`, and whether the map of `when` shows it."""
+    (or naming the image) that were public by `when`, and whether the map of `when` shows it
+    (`how`: the map's setting, MONTH or LATEST)."""
     images = images_of(imagery, place)
     if not len(images):
         return []
     known = timeline.known_claims(claims, when)
     here = known[known["place_id"].fillna("").astype(str) == str(place["id"])] if "place_id" in known.columns \
         else known.iloc[0:0]
-    month_images = set(shown(imagery, when)["id"])
+    month_images = set(shown(imagery, when, how)["id"])
     out = []
     for _, r in images.iterrows():
         start = timeline.month_start(r["date"])
