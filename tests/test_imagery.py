@@ -398,6 +398,13 @@ def refusals(tmp_path):
         z.writestr("../evil.png", png.read_bytes())
         z.writestr("evil.pgw", "1\n0\n0\n-1\n0\n0\n")
     undated = geotiff(tmp_path / "undated.tif", "EPSG:32652", from_origin(*UTM_ORIGIN, 2, 2), 64, 64)
+    bomb_kmz = io.BytesIO()
+    with zipfile.ZipFile(bomb_kmz, "w") as z, zipfile.ZipFile(escaping) as source:
+        z.writestr("doc.kml", source.read("doc.kml").replace(b"../../../etc/passwd", b"files/overlay.png"))
+        z.writestr("files/overlay.png", png_bomb())
+    overlay = b"<GroundOverlay><Icon><href>a.png</href></Icon><LatLonBox><north>1</north><south>0</south>" \
+        b"<east>1</east><west>0</west></LatLonBox></GroundOverlay>"
+    many = b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + overlay * 201 + b"</Document></kml>"
     world = geotiff(tmp_path / "world_2024-06-17.tif", "EPSG:4326", from_origin(-180, 90, 1, 1), 360, 180)
     with zipfile.ZipFile(no_image) as z:
         lone_kml = z.read("doc.kml")
@@ -419,6 +426,9 @@ def refusals(tmp_path):
         ("good_2024-06-17.tif", good, {"image_date": "17/06/2024x"}, "is not a date"),
         ("world_2024-06-17.tif", world, {}, "beyond 85.05° latitude, where Web Mercator ends"),
         ("yard.kml", lone_kml, {}, "is not in the file: import the KML zipped with its image"),
+        ("bomb.kmz", bomb_kmz.getvalue(), {}, "bomb.kmz: files/overlay.png: refused: the image claims 100,000 x "
+                                              "100,000 pixels"),
+        ("many.kml", many, {}, "refused: 201 GroundOverlays (limit 200)"),
     ]
 
 
