@@ -429,6 +429,7 @@ def refusals(tmp_path):
         ("bomb.kmz", bomb_kmz.getvalue(), {}, "bomb.kmz: files/overlay.png: refused: the image claims 100,000 x "
                                               "100,000 pixels"),
         ("many.kml", many, {}, "refused: 201 GroundOverlays (limit 200)"),
+        ("alone.pgw", b"3\n0\n0\n-3\n632001.5\n4696998.5\n", {}, "a world file alone places nothing"),
     ]
 
 
