@@ -150,7 +150,9 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
                 return build(src, header, filename, placement, meta, digest)
     except CRSError as err:
         raise ImageProblem(filename, f"cannot read its CRS ({first_line(err, source)})") from None
-    except RasterioError as err:
+    except Exception as err:  # GDAL's errors on bad data (RasterioError, or its CPLE_* errors); anything else is a bug
+        if not isinstance(err, RasterioError) and not type(err).__module__.startswith("rasterio"):
+            raise
         cause = err.__cause__ if err.__cause__ is not None and "previous exception" in str(err) else err
         raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(cause, source)})") \
             from None
