@@ -9,6 +9,7 @@ nothing stored."""
 import io
 import json
 import math
+import re
 import struct
 import subprocess
 import sys
@@ -398,6 +399,13 @@ def refusals(tmp_path):
         z.writestr("../evil.png", png.read_bytes())
         z.writestr("evil.pgw", "1\n0\n0\n-1\n0\n0\n")
     undated = geotiff(tmp_path / "undated.tif", "EPSG:32652", from_origin(*UTM_ORIGIN, 2, 2), 64, 64)
+    bomb_kmz = io.BytesIO()
+    with zipfile.ZipFile(bomb_kmz, "w") as z, zipfile.ZipFile(escaping) as source:
+        z.writestr("doc.kml", source.read("doc.kml").replace(b"../../../etc/passwd", b"files/overlay.png"))
+        z.writestr("files/overlay.png", png_bomb())
+    overlay = b"<GroundOverlay><Icon><href>a.png</href></Icon><LatLonBox><north>1</north><south>0</south>" \
+        b"<east>1</east><west>0</west></LatLonBox></GroundOverlay>"
+    many = b'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>' + overlay * 201 + b"</Document></kml>"
     world = geotiff(tmp_path / "world_2024-06-17.tif", "EPSG:4326", from_origin(-180, 90, 1, 1), 360, 180)
     with zipfile.ZipFile(no_image) as z:
         lone_kml = z.read("doc.kml")
@@ -419,6 +427,10 @@ def refusals(tmp_path):
         ("good_2024-06-17.tif", good, {"image_date": "17/06/2024x"}, "is not a date"),
         ("world_2024-06-17.tif", world, {}, "beyond 85.05° latitude, where Web Mercator ends"),
         ("yard.kml", lone_kml, {}, "is not in the file: import the KML zipped with its image"),
+        ("bomb.kmz", bomb_kmz.getvalue(), {}, "bomb.kmz: files/overlay.png: refused: the image claims 100,000 x "
+                                              "100,000 pixels"),
+        ("many.kml", many, {}, "refused: 201 GroundOverlays (limit 200)"),
+        ("alone.pgw", b"3\n0\n0\n-3\n632001.5\n4696998.5\n", {}, "a world file alone places nothing"),
     ]
 
 
@@ -451,6 +463,7 @@ def test_hostile_and_broken_rasters_are_refused_in_one_line_within_2_s_with_noth
         message = str(err.value)
         assert message.startswith(f"{name}: ") and says in message and "\n" not in message, message
         assert "/tmp" not in message and "vsimem" not in message, message
+        assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", message), f"an in-memory file's name: {message}"
         if says in AT_ONCE:
             assert took < 0.5, f"{name}: refused from its header, yet it took {took:.1f} s"
         else:

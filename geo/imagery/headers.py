@@ -104,7 +104,7 @@ def header_of_bytes(raw: bytes, filename: str, max_pixels: int) -> Header:
 # --- TIFF ------------------------------------------------------------------------------------------
 
 def tiff_header(f, size: int, filename: str) -> Header:
-    damaged = f"damaged or truncated TIFF"
+    damaged = "damaged or truncated TIFF"
     f.seek(0)
     head = f.read(16)
     order = "<" if head[:2] == b"II" else ">"

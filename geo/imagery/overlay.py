@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 from geo.imagery.headers import ImageProblem, date_in_text
 
+MAX_OVERLAYS = 200  # images in one KML: each is warped and stored, so a file of thousands is refused
+
 
 @dataclass(frozen=True)
 class GroundOverlay:
@@ -52,7 +54,10 @@ def ground_overlays(raw: bytes, filename: str) -> list[GroundOverlay]:
     except ET.ParseError as err:
         raise ImageProblem(filename, f"unreadable KML: {err}") from None
     found = []
-    for number, node in enumerate((n for n in root.iter() if local(n.tag) == "GroundOverlay"), start=1):
+    nodes = [n for n in root.iter() if local(n.tag) == "GroundOverlay"]
+    if len(nodes) > MAX_OVERLAYS:
+        raise ImageProblem(filename, f"refused: {len(nodes):,} GroundOverlays (limit {MAX_OVERLAYS}); split the file")
+    for number, node in enumerate(nodes, start=1):
         name = child_text(node, "name") or f"overlay {number}"
         icon = child(node, "Icon")
         href = child_text(icon, "href") if icon is not None else None

@@ -17,6 +17,7 @@ import hashlib
 import io
 import logging
 import math
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -149,10 +150,12 @@ def read_image(source, filename: str, placement: Placement = Placement(), meta: 
             with MemoryFile(raw) as memory, memory.open(driver=DRIVERS[header.format]) as src:
                 return build(src, header, filename, placement, meta, digest)
     except CRSError as err:
-        raise ImageProblem(filename, f"cannot read its CRS ({first_line(err, source)})") from None
-    except RasterioError as err:
+        raise ImageProblem(filename, f"cannot read its CRS ({first_line(err, source, filename)})") from None
+    except Exception as err:  # GDAL's errors on bad data (RasterioError, or its CPLE_* errors); anything else is a bug
+        if not isinstance(err, RasterioError) and not type(err).__module__.startswith("rasterio"):
+            raise
         cause = err.__cause__ if err.__cause__ is not None and "previous exception" in str(err) else err
-        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(cause, source)})") \
+        raise ImageProblem(filename, f"damaged or unreadable {header.format.upper()} ({first_line(cause, source, filename)})") \
             from None
 
 
@@ -183,11 +186,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def first_line(err, source) -> str:
+MEMORY_NAME = re.compile(r"(/vsimem/)?[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(/[0-9a-f-]+)?(\.\w+)?")
+
+
+def first_line(err, source, filename: str = "the file") -> str:
+    """A library's message as one line, with no path of this machine and no in-memory file name."""
     text = " ".join(str(err).split()) or type(err).__name__
     if isinstance(source, (str, Path)):
         text = text.replace(str(source), Path(source).name)
-    return text.replace("/vsimem/", "")[:200]
+    return MEMORY_NAME.sub(filename, text).replace("/vsimem/", "")[:200]
 
 
 def user_crs(text: str, filename: str):

@@ -25,6 +25,7 @@ from geo.imagery.headers import (ImageProblem, header_of_bytes, is_image_name, i
                                  sniff_image)
 from geo.imports.filecheck import MB, ImportProblem, Limits, check_zip, decode_text, too_big
 from geo.imports.readers import extract
+from geo.safetext import escape
 
 KIND = "images"
 COLUMNS = ("name", "date", "source", "licence", "crs_in", "width", "height", "levels", "date_from")
@@ -37,8 +38,9 @@ def refusing(filename):
             return self
 
         def __exit__(self, kind, err, tb):
-            if isinstance(err, ImageProblem):
-                raise ImportProblem(err.filename, err.message) from None
+            if isinstance(err, ImageProblem):  # a member of a KMZ or zip, a world file: named after the file given
+                inner = "" if err.filename in (filename, "") else f"{err.filename}: "
+                raise ImportProblem(filename, inner + err.message) from None
             return False
     return Guard()
 
@@ -196,7 +198,7 @@ def read_overlays(raw: bytes, filename: str, fetch, fmt: str, digest: str, limit
     with refusing(filename):
         for item in overlays.ground_overlays(raw, filename):
             data, member = fetch(item.href)
-            header_of_bytes(data, f"{filename}: {member}", limits.image_pixels)
+            header_of_bytes(data, escape(member, 120), limits.image_pixels)
             place = raster.Placement(corners=item.corners, quad=item.quad)
             found.append(raster.read_image(data, PurePosixPath(member).name, place,
                                            meta(opts, name=item.name, found_date=item.date), caps(limits)))

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.imagery.headers import IMAGE_EXTS
+from geo.imagery.headers import ALL_WORLD_EXTS, IMAGE_EXTS
 from geo.imports import bigcsv, coords, images, readers, recognise, sheets, textlines
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
@@ -320,6 +320,9 @@ def shapefile_siblings(path: Path, limits: Limits) -> dict[str, bytes]:
 
 
 def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) -> ImportResult:
+    if Path(filename).suffix.lower() in ALL_WORLD_EXTS:
+        raise ImportProblem(filename, "a world file alone places nothing: import it with its image (beside it on "
+                                      "the command line; on the page, dropped together with it or zipped with it)")
     fmt = sniff(raw, filename)
     if fmt == "image" or (fmt == "kml" and opts.kind in (None, images.KIND) and images.kml_has_overlay(raw)) or \
             (fmt == "zip" and not sheets.is_xlsx(raw) and images.zip_image_kind(raw, filename, limits)):
