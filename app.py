@@ -14,7 +14,7 @@ from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
 from geo.page import degrade, resources, search, session, state
 from geo.page.text import plain
-from geo.render import charts, layers, overlay, panels, selection, tracks
+from geo.render import charts, imagery as image_layers, layers, overlay, panels, selection, tracks
 from geo.store import access
 from geo.view import claims_table, mapview, view_for
 
@@ -28,6 +28,7 @@ data = resources.dataset()
 WORKSPACE = resources.workspace_target()
 ws, ws_problem = resources.workspaces.open(WORKSPACE)
 snapshot, snap_problem = resources.snapshot(WORKSPACE, ws)
+images = resources.imagery(WORKSPACE, ws, snapshot)
 nav = session.Navigator.for_data(data, snapshot)
 
 
@@ -67,6 +68,7 @@ with st.sidebar:
                          "Period: only figures dated within the month.")
     st.selectbox("View", list(style.VIEWS), format_func=lambda v: style.VIEWS[v].label, key="view")
     st.multiselect("Layers", session.LAYER_CHOICES, key="layers", format_func=session.HUMAN["layers"])
+    sections.image_controls(images, ss)
     st.header("Filter claims")
     st.multiselect("Claimant type", CLAIMANT_TYPES, key="claimant_type", format_func=session.HUMAN["claimant_type"])
     st.multiselect("Basis", BASES, key="basis", format_func=session.HUMAN["basis"])
@@ -77,7 +79,8 @@ with st.sidebar:
     st.toggle("Presenter mode", key="present", on_change=lambda: nav.toggle_present(ss))
 
 map_state = nav.map_state(ss)
-the_view = view_for(data, snapshot, map_state, track_paths=False)  # what this state shows: geo.view
+the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,  # what this state shows: geo.view
+                    image_mode=ss.get("image_show") or "month")
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -85,7 +88,7 @@ if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
-        sections.video_controls("present", data, nav, map_state, snapshot, ss)
+        sections.video_controls("present", data, nav, map_state, snapshot, ss, images)
     bar[2].button("✕ Exit", help="Leave presenter mode: the month stays, your own view and layers come back", key="exit_present",
                   on_click=lambda: nav.exit_present(ss))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
@@ -112,8 +115,11 @@ with map_col, st.container(key="map_box"):
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
+    pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
+                                        ss.get("image_opacity", 100) / 100)
     deck = layers.deck_for(the_view.data, the_view, basemap,
-                           resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size)
+                           resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size,
+                           pictures)
     selection.marked(deck, the_view, ss.get("sel"), nav.selection_epoch(ss))  # the map shows `sel`, no more
     st.pydeck_chart(deck, height=map_height, selection_mode="single-object", key="map",
                     on_select=lambda: nav.pick(ss, mapview.picked_feature(next(
@@ -137,7 +143,9 @@ with side_col, st.container(height=map_height if present else "content", border=
                              if sel and sel["kind"] == "route" else None) if sel else None
     if found is not None:
         st.button("✕ Close (Esc)", key="close_panel", on_click=lambda: ss.update(sel=None))
-        st.markdown(panels.evidence_panel(found, ss.get("claim") or ""), unsafe_allow_html=True)
+        st.markdown(panels.evidence_panel(found, ss.get("claim") or "", lambda i, lv: sections.image_url(images, i, lv)),
+                    unsafe_allow_html=True)
+        sections.image_places_buttons(found, ss)
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
@@ -156,6 +164,7 @@ with side_col, st.container(height=map_height if present else "content", border=
                 st.caption(claims_table.placeless_note(the_view))
 if not present:  # the chart stands directly under the map, as wide as it, its legend whole
     with map_col:
+        sections.image_series(the_view, images, ss)  # a place's images in date order, opened from its panel
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
         spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
@@ -167,7 +176,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
             sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
-    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user)
+    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images)
 
 
 nav.settle(ss)

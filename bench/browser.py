@@ -7,8 +7,12 @@ frame, not to a screenshot poll), and the deck's arrival is the rerun's largest 
 A step counts only if the chart's screenshot then differs from the one before it.
 
     python -m bench.browser [N] [--view overview] [--month 2024-07] [--steps 7] [--shot page.png]
+    python -m bench.browser 0 --view tumen --month 2024-06 --images 2   # with two imported images
 
-N = 0 times the bundled data alone. The browser tests reuse Server and the Chromium flags.
+N = 0 times the bundled data alone. With --images K, K noisy 1024-pixel GeoTIFFs of the Tumangang
+yard, dated in successive quarters from June 2024, are imported into the server's workspace first,
+the page is set to show each place's latest image, and every step also counts the image bytes the
+browser fetched (the media requests). The browser tests reuse Server and the Chromium flags.
 """
 from __future__ import annotations
 
@@ -188,17 +192,46 @@ def step(chart: Chart, slider, timeout_s=30, key: str = "ArrowRight") -> dict:
     return {"redraw_ms": None, "deck_arrived_ms": None, "deck_message_bytes": None}
 
 
+IMAGE_CHIP = (130.55, 42.39, 130.635, 42.45)  # lon/lat box round the Tumangang yard
+
+
+def import_images(target: str, count: int, folder: Path) -> list[str]:
+    """`count` GeoTIFFs of random pixels (so their PNG levels do not compress) over IMAGE_CHIP, dated
+    a quarter apart from 17 June 2024, imported into the workspace at `target`. Returns their dates."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    import pandas as pd
+
+    from geo.imports.importer import read_file
+    from geo.store.workspace import Workspace
+    store, dates, rng = Workspace(target), [], np.random.default_rng(7)
+    for i in range(count):
+        date = pd.Timestamp("2024-06-17") + pd.DateOffset(months=3 * i)
+        path = folder / f"bench_yard_{i}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=1024, height=1024, count=3, dtype="uint8",
+                           crs="EPSG:4326", transform=from_bounds(*IMAGE_CHIP, 1024, 1024)) as dst:
+            dst.write(rng.integers(0, 255, (3, 1024, 1024), dtype=np.uint8))
+            dst.update_tags(TIFFTAG_DATETIME=f"{date:%Y:%m:%d} 10:00:00")
+        store.add(read_file(path, image_source="benchmark noise", image_licence="none"))
+        dates.append(f"{date:%Y-%m-%d}")
+    return dates
+
+
 def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: str = "2024-03",
-            shot: str | None = None, present: bool = False) -> dict:
+            shot: str | None = None, present: bool = False, images: int = 0) -> dict:
     """Page-open and date-step timings with BENCH_TRACKS=n; `shot` saves a final screenshot there.
-    With `present`, the steps are presenter mode's scene steps (→ through the scenes, then ←)."""
+    With `present`, the steps are presenter mode's scene steps (→ through the scenes, then ←).
+    With `images`, that many imported images of the Tumangang yard (see import_images)."""
     from playwright.sync_api import sync_playwright
 
     workspace = Path(tempfile.mkdtemp(prefix="bench-ws-"))
+    image_dates = import_images(str(workspace / "ws.sqlite"), images, workspace) if images else []
     server = Server({"BENCH_TRACKS": str(n), "GEO_WORKSPACE": str(workspace / "ws.sqlite")})
     url = f"{server.url}?present=1" if present else f"{server.url}?view={view}&date={month}"
     out = {"case": "browser-scenes" if present else "browser", "n": n, "view": view, "month": month,
-           "chromium": CHROMIUM, "page_errors": [],
+           "chromium": CHROMIUM, "page_errors": [], "images": image_dates,
            "loadavg_before": round(os.getloadavg()[0], 2)}
     try:
         with sync_playwright() as p:
@@ -206,6 +239,9 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.add_init_script(PROBE)
             page.on("pageerror", lambda e: out["page_errors"].append(str(e)[:200]))
+            fetched = []  # (url, bytes) of every image the browser fetched from the server's media store
+            page.on("requestfinished", lambda r: fetched.append((r.url, r.sizes()["responseBodySize"]))
+                    if "/media/" in r.url else None)
             chart, opens = None, []
             for i in range(loads + 1):  # the first load warms the server's caches and is not counted
                 t0 = time.perf_counter()
@@ -226,8 +262,18 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
                 page.wait_for_timeout(2000)  # the map-size report and its rerun
                 steps_seen = [step(chart, page.locator("body"), key=k) for k in keys[:steps]]
             else:
+                if images:  # each place's latest image: a step within a quarter keeps the same one
+                    page.get_by_text("latest by then").click()
+                    page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached",
+                                           timeout=90_000)
+                    settle(chart)
                 slider = page.get_by_role("slider", name="Month")
-                steps_seen = [step(chart, slider) for _ in range(steps)]
+                steps_seen = []
+                for _ in range(steps):
+                    fetched.clear()
+                    done = step(chart, slider)
+                    done["image_fetches"], done["image_bytes"] = len(fetched), sum(b for _, b in fetched)
+                    steps_seen.append(done)
             if shot:
                 page.screenshot(path=shot)
             browser.close()
@@ -243,6 +289,9 @@ def measure(n: int, view: str = "sea", loads: int = 3, steps: int = 7, month: st
                step_deck_arrived_ms=[s["deck_arrived_ms"] for s in steps_seen],
                step_deck_arrived_median_ms=median("deck_arrived_ms", steps_seen),
                deck_message_bytes=median("deck_message_bytes", steps_seen),
+               step_deck_message_bytes=[s["deck_message_bytes"] for s in steps_seen],
+               step_image_fetches=[s.get("image_fetches") for s in steps_seen],
+               step_image_bytes=[s.get("image_bytes") for s in steps_seen],
                loadavg_after=round(os.getloadavg()[0], 2))
     return out
 
@@ -258,6 +307,7 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--shot", default=None)
     ap.add_argument("--present", action="store_true", help="time presenter mode's scene steps instead")
+    ap.add_argument("--images", type=int, default=0, help="imported images of the Tumangang yard (see import_images)")
     a = ap.parse_args()
     print(json.dumps(measure(a.n, view=a.view, month=a.month, loads=a.loads, steps=a.steps, shot=a.shot,
-                             present=a.present)))
+                             present=a.present, images=a.images)))

@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")  # geo.export.FORMATS, unimported
 VIDEO_FORMATS = ("mp4", "gif")
 VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.export.video.SIZES
-KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels")  # geo.imports.importer.KINDS, likewise
+KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels", "images")  # geo.imports.importer.KINDS, likewise
 
 
 def add_data_commands(commands) -> None:
@@ -58,7 +58,11 @@ def add_data_commands(commands) -> None:
         p.add_argument("file")
         p.add_argument("--as", dest="kind", choices=KINDS, help="read as this kind instead of guessing")
         p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of skipping it")
-        p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652")
+        p.add_argument("--crs", help="the CRS to assume when the file names none, e.g. EPSG:32652 (an image's "
+                                     "world file names none)")
+        p.add_argument("--date", help="an image's date, YYYY-MM-DD (default: from its metadata, else its name)")
+        p.add_argument("--source", help="an image's source, e.g. 'Sentinel-2 L2A, Copernicus' (shown with it)")
+        p.add_argument("--licence", "--license", dest="licence", help="an image's licence, e.g. CC BY 4.0")
         p.add_argument("--max-mb", type=float, help="refuse files (and zip contents) larger than this")
         p.add_argument("--max-vertices", type=int, help="refuse a geometry with more vertices than this")
         p.add_argument("--date-column", help="the column holding the date or time, instead of the one found")
@@ -110,6 +114,9 @@ def add_data_commands(commands) -> None:
     out.add_argument("--mode", default="cumulative", choices=("cumulative", "period"))
     out.add_argument("--present", action="store_true", help="presenter palette")
     out.add_argument("--no-workspace", action="store_true", help="bundled data only")
+    out.add_argument("--images", default="month", choices=("month", "latest"),
+                     help="imported images drawn (png, html, mp4, gif): those dated in the month, or each place's "
+                          "latest by then")
     video = out.add_argument_group("mp4 and gif (presenter palette)")
     video.add_argument("--scenes", help="scenes to show, e.g. S1-S7 or S2,S5 (default: every scene in scenes.csv)")
     video.add_argument("--from", dest="first", help="first month YYYY-MM: show the months from here to --to "
@@ -170,14 +177,23 @@ def read_args(args, preview: bool = False):
     from geo.imports import filecheck
     limits = filecheck.Limits()
     if args.max_mb:
-        limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024))
+        limits = replace(limits, max_bytes=int(args.max_mb * 1024 * 1024),
+                         max_image_bytes=int(args.max_mb * 1024 * 1024))
     if args.max_vertices:
         limits = replace(limits, max_vertices=args.max_vertices)
     options = dict(kind=args.kind, strict=args.strict, assume_crs=args.crs, date_column=args.date_column,
                    dayfirst=args.dayfirst, swap_axes=args.swap_axes, sheet=args.sheet, encoding=args.encoding,
                    coord_columns=tuple(c.strip() for c in args.coords.split(",", 1)) if args.coords else None,
-                   progress=progress_printer(args))
-    if Path(args.file).suffix.lower() in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+                   progress=progress_printer(args), image_date=args.date, image_source=args.source,
+                   image_licence=args.licence)
+    suffix = Path(args.file).suffix.lower()
+    if suffix in (".shp", ".shx", ".dbf"):  # read with the parts beside it
+        source, filename = args.file, None
+    elif suffix in filecheck.IMAGE_EXTS:  # size and header checked here, then read where it lies (its world file)
+        filecheck.check_image_file(args.file, limits, bool(args.crs))
+        source, filename = args.file, None
+    elif suffix == ".kml":  # a GroundOverlay's image lies beside it
+        filecheck.check_file(args.file, limits)
         source, filename = args.file, None
     else:
         source, filename = filecheck.check_file(args.file, limits), Path(args.file).name
@@ -318,32 +334,37 @@ def export_view(args) -> int:
     from geo.model import timeline
     from geo.model.evidence import Filters
     from geo.store.workspace import Workspace
+    from geo.view import imagery
     data = dataset.load()
     months = timeline.months("2022-09-01", timeline.default_date(data.claims, data.events))
     month = state.parse_month(args.date, months) if args.date else months[-1]
     if month is None:
         return fail(f"--date {args.date!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
-    snapshot = None if args.no_workspace else Workspace().snapshot()
+    store = None if args.no_workspace else Workspace()
+    snapshot = None if store is None else store.snapshot()
+    pictures = None if store is None else imagery.from_workspace(store)
     chosen = tuple(state.as_list(args.layers)) if args.layers else \
-        records.DEFAULT_LAYERS + (("imported", "tracks") if snapshot is not None else ())
+        records.DEFAULT_LAYERS + (("imported", "tracks", "images") if snapshot is not None else ())
     unknown = [l for l in chosen if l not in schema.LAYER_IDS]
     if unknown:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
     if args.view not in style.VIEWS:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
     if args.format in VIDEO_FORMATS:
-        return export_video(args, data, months, chosen if args.layers else None, snapshot)
+        # the video's own default layers, with the workspace's images when it holds any
+        video_layers = chosen if args.layers else (records.DEFAULT_LAYERS + ("images",) if pictures else None)
+        return export_video(args, data, months, video_layers, snapshot, pictures)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
     map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
                                 view=args.view, present=args.present, filters=Filters())
-    payload = exports.export(args.format, data, map_state, snapshot)
+    payload = exports.export(args.format, data, map_state, snapshot, images=pictures, image_mode=args.images)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
     return 0
 
 
-def export_video(args, data, months, chosen, snapshot) -> int:
+def export_video(args, data, months, chosen, snapshot, pictures=None) -> int:
     """The scenes (or the months --from..--to) as MP4 or GIF, with a progress line on stderr."""
     from geo.page import state
     from geo.export import video
@@ -366,7 +387,7 @@ def export_video(args, data, months, chosen, snapshot) -> int:
         print(f"\r{fraction:4.0%} {message:<60}", end="", file=sys.stderr, flush=True)
 
     path = video.write(args.format, data, shots, args.out, video.parse_size(args.size), snapshot, progress,
-                       seconds_per_shot=args.seconds)
+                       images=pictures, image_mode=args.images, seconds_per_shot=args.seconds)
     print(file=sys.stderr)
     print(f"wrote {path} ({path.stat().st_size:,} bytes, {args.format}, {args.size}, {len(shots)} slide(s) "
           f"+ sources, {shots[0].state.date:%Y-%m} to {shots[-1].state.date:%Y-%m})")

@@ -20,7 +20,8 @@ from geo.imports.importer import read_file
 from geo.store.workspace import Workspace
 
 LAYERS = {"gis_points": "MULTIPOINT", "gis_lines": "MULTILINESTRING", "gis_areas": "MULTIPOLYGON",
-          "gis_tracks": "LINESTRING", "features": "GEOMETRY", "track_points": "POINT"}
+          "gis_tracks": "LINESTRING", "features": "GEOMETRY", "track_points": "POINT",
+          "images": "POLYGON"}
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def contents(target) -> str:
         return digest(__import__("pathlib").Path(target))
     import psycopg
     with psycopg.connect(target) as con:
-        tables = ["meta", "batches", "features", "track_points", "audit"]
+        tables = ["meta", "batches", "features", "track_points", "audit", "images", "image_levels"]
         return hashlib.sha256(repr([con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
                                     for t in tables]).encode()).hexdigest()
 
@@ -127,7 +127,7 @@ def test_failed_strict_import_at_row_900_leaves_the_store_unchanged(tmp_path, st
     assert proc.stderr.strip() == ("error: claims.csv: row 900, column as_of_date: '2024-13-45' is not a date "
                                    "(YYYY-MM-DD)")
     assert contents(store) == before
-    assert Workspace().counts() == {"batches": 1, "features": 2, "track_points": 0}
+    assert Workspace().counts() == {"batches": 1, "features": 2, "track_points": 0, "images": 0}
 
 
 def test_a_write_that_fails_midway_rolls_back_completely(tmp_path, monkeypatch, store):
@@ -161,7 +161,7 @@ def test_a_bad_track_point_the_database_refuses_late_rolls_back_the_whole_file(t
     result.frame.loc[result.frame.index[-1], "lon"] = np.nan
     with pytest.raises(WorkspaceError, match="(?i)null"):
         ws.add(result)
-    assert contents(store) == before and ws.counts() == {"batches": 1, "features": 2, "track_points": 0}
+    assert contents(store) == before and ws.counts() == {"batches": 1, "features": 2, "track_points": 0, "images": 0}
 
 
 @contextmanager
@@ -193,7 +193,7 @@ def test_two_processes_importing_at_once_both_land_with_distinct_batch_ids(tmp_p
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     ws = Workspace()
-    assert ws.counts() == {"batches": 2, "features": 6000, "track_points": 0}
+    assert ws.counts() == {"batches": 2, "features": 6000, "track_points": 0, "images": 0}
     batches = ws.batches()
     assert sorted(batches["feature_count"]) == [3000, 3000] and batches["id"].is_unique
     said = sorted(int(out.split(":")[0].split()[1]) for out, _ in outputs)
@@ -341,13 +341,13 @@ def test_a_version_1_sqlite_store_is_migrated_and_keeps_its_batches(store_path):
                     "VALUES ('old.geojson', 'generic', 'geojson', '2025-01-01T00:00:00+00:00', 1, 'abc')")
         con.execute("INSERT INTO features(batch_id, kind, name, properties) VALUES (1, 'generic', 'old', '{}')")
     ws = Workspace()
-    assert ws.schema_version == 2
+    assert ws.schema_version == 3
     batch = ws.batches().iloc[0]
     assert (batch["filename"], batch["imported_by"], batch["removed_at"]) == ("old.geojson", "", None)
     ws.remove(1, EDITOR)
     assert ws.batches(removed=True).iloc[0]["removed_by"] == "edith" and ws.audit()["action"].tolist() == ["remove"]
     with sqlite3.connect(store_path) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 def test_a_store_newer_than_this_program_is_refused_in_one_line(store):
@@ -367,13 +367,14 @@ def test_a_postgis_store_takes_a_new_migration_step_once_and_keeps_its_data(tmp_
     from geo.store import postgis
     url = postgres.new_database()
     Workspace(url).add(read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    step = max(postgis.MIGRATIONS) + 1
     monkeypatch.setattr(postgis, "MIGRATIONS",
-                        {**postgis.MIGRATIONS, 2: "ALTER TABLE batches ADD COLUMN note text DEFAULT ''"})
+                        {**postgis.MIGRATIONS, step: "ALTER TABLE batches ADD COLUMN note text DEFAULT ''"})
     opened = [Workspace(url) for _ in range(2)]  # the second open finds nothing to do
-    assert [w.schema_version for w in opened] == [2, 2] and opened[1].counts()["features"] == 2
+    assert [w.schema_version for w in opened] == [step, step] and opened[1].counts()["features"] == 2
     import psycopg
     with psycopg.connect(url) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(step),)
         assert con.execute("SELECT note FROM batches").fetchall() == [("",)]
 
 
@@ -387,7 +388,7 @@ def test_a_viewer_cannot_remove_or_import_and_the_attempt_is_logged(tmp_path, st
         ws.remove(batch, VIEWER)
     with pytest.raises(NotAllowed, match="vera may view but not import ais.csv"):
         ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")), VIEWER)
-    assert ws.version() == version and ws.counts() == {"batches": 1, "features": 2, "track_points": 0}
+    assert ws.version() == version and ws.counts() == {"batches": 1, "features": 2, "track_points": 0, "images": 0}
     assert "refused remove of 1 by viewer vera" in caplog.text
     log = ws.audit()
     assert log[["user_name", "action", "outcome"]].values.tolist() == [
@@ -446,4 +447,4 @@ def test_a_postgis_workspace_reconnects_when_the_server_drops_its_idle_connectio
     assert ws.version() == version
     drop_all()
     ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")))  # a write, too, on a fresh connection
-    assert ws.counts() == {"batches": 2, "features": 2, "track_points": 21}
+    assert ws.counts() == {"batches": 2, "features": 2, "track_points": 21, "images": 0}

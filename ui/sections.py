@@ -82,7 +82,7 @@ def about_tab(data) -> None:
     st.markdown(about.about_markdown(data))
 
 
-def video_controls(where: str, data, nav, map_state, snapshot, ss):
+def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None):
     """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
     what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
     if what == "a range of months":
@@ -98,7 +98,8 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss):
                  video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
                                    mode=map_state.mode, filters=map_state.filters))
         ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
-                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…")))
+                                              progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…"),
+                                              images=images, image_mode=ss.get("image_show") or "month"))
         bar.empty()
     if ss.get("video"):
         fmt_, size_, clip = ss.video
@@ -107,7 +108,7 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss):
                            key=f"video_download_{where}", on_click="ignore")
 
 
-def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> None:
+def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images=None) -> None:
     """The sidebar's lower half: who you are, importing a file (preview, change what was found,
     import), the batches and their removal, export of this view and the video for slides."""
     st.header("Your data")
@@ -149,6 +150,11 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
             if notes:
                 with st.expander(f"{len(notes)} note(s) before importing"):
                     st.text("\n".join(notes))
+        if uploads.looks_like_image([u.name for u in files], result):  # credited on the map and in every export
+            st.text_input("Image source", key="import_image_source", placeholder="e.g. Sentinel-2 L2A, ESA")
+            st.text_input("Image licence", key="import_image_licence", placeholder="e.g. CC BY-SA 3.0 IGO")
+            st.text_input("Image date (YYYY-MM-DD)", key="import_image_date",
+                          help="Only if the file's metadata or name gives none, or the wrong one")
         with st.expander("Change what was found", expanded=result is None):
             st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
             if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:
@@ -191,10 +197,11 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user) -> 
     st.header("Export this view")
     fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
                        key="export_format")
-    st.download_button("Download", key="download", data=lambda: exports.export(fmt, data, map_state, snapshot, basemap),
+    st.download_button("Download", key="download", data=lambda: exports.export(
+        fmt, data, map_state, snapshot, basemap, images, ss.get("image_show") or "month"),
                        file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
     with st.expander("Video for slides"):
-        video_controls("sidebar", data, nav, map_state, snapshot, ss)
+        video_controls("sidebar", data, nav, map_state, snapshot, ss, images)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
 
 
@@ -221,3 +228,95 @@ def release_uploads(keep) -> int:
     for file_id in gone:
         manager.remove_file(session_id, file_id)
     return len(gone)
+
+
+# --- imported images -----------------------------------------------------------------------------------
+
+def image_url(imagery, image_id: int, level: int) -> str:
+    """Where the browser finds an image level: the server's media address, which stays the same while
+    the image does, so a date step sends a short string, not the image again (deck.gl then neither
+    fetches nor decodes it anew). Without a server runtime (an AppTest), a data URL."""
+    png = imagery.png(image_id, level)
+    try:
+        from streamlit.runtime import exists, get_instance
+        if exists():
+            return get_instance().media_file_mgr.add(png, "image/png", f"imagery-{int(image_id)}-{int(level)}")
+    except Exception:  # a runtime without a media store: fall back to the bytes themselves
+        pass
+    from geo.render.imagery import data_url
+    return data_url(png)
+
+
+def image_controls(imagery, ss) -> None:
+    """The sidebar's settings for imported images: which show, and how opaque."""
+    if imagery is None or not len(imagery):
+        return
+    ss.setdefault("image_show", "month")
+    ss.setdefault("image_opacity", 100)
+    st.segmented_control("Images", list(IMAGE_SHOW), key="image_show", format_func=IMAGE_SHOW.get,
+                         help="Of the month: images dated in the selected month. Latest: each place's latest "
+                              "image on or before it.")
+    st.slider("Image opacity", 0, 100, key="image_opacity", step=5, format="%d%%")
+
+
+COMPARE_PIXELS = 600  # the before/after pair: the smallest level at least this wide
+IMAGE_SHOW = {"month": "of the month", "latest": "latest by then"}
+
+
+def open_series(ss, place_id: str) -> None:
+    ss.update(series=place_id, series_pair=None)
+
+
+def image_places_buttons(found, ss) -> None:
+    """Under an evidence panel: the places its images show, each opening its series."""
+    for p in found.image_places:
+        st.button(plain(f"Images of {p['name']}: {p['images']} — open the series"), key=f"series_open_{p['id']}",
+                  icon=":material/photo_library:", on_click=lambda pid=p["id"]: open_series(ss, pid))
+
+
+def image_series(view, imagery, ss) -> None:
+    """A place's images in date order with the claims of each date beside them (the image the map
+    shows now marked; it follows the date control), and two of them side by side."""
+    from geo.view import imagery as images
+    place_id = ss.get("series")
+    if not place_id or imagery is None:
+        return
+    places = view.data.places[view.data.places["id"] == place_id]
+    if places.empty:
+        return
+    place = places.iloc[0]
+    strip = images.series(imagery, place, view.prepared.claims, view.state.date, ss.get("image_show") or images.MONTH)
+    with st.container(key="image_series", border=True):
+        head = st.columns([6, 1], vertical_alignment="center")
+        head[0].markdown(f"**Images of {plain(place['name'])}** ({len(strip)}), in date order")
+        head[1].button("✕", key="series_close", help="Close the series", on_click=lambda: ss.update(series=None))
+        if not strip:
+            st.caption("No imported image holds this place.")
+            return
+        cols = st.columns(min(len(strip), 4))
+        for i, item in enumerate(strip):
+            with cols[i % len(cols)], st.container(key=f"series_item_{item['id']}"):
+                mark = " ◀ on the map" if item["on_map"] else ""
+                st.image(imagery.png(item["id"], item["thumb_level"]), width="stretch")
+                st.markdown(f"**{plain(item['date'])}**{mark}  \n{plain(item['credit'])}")
+                if item["claims"]:
+                    st.markdown("\n".join(f"- {plain(claim_words(c))}" for c in item["claims"]))
+                else:
+                    st.caption("No claim at this place dated in this image's month.")
+        if len(strip) >= 2:
+            dates = [f"{s['date']} · {s['name']}" for s in strip]
+            pair = st.columns(2)
+            before = pair[0].selectbox("Before", range(len(strip)), index=0, key="series_before",
+                                       format_func=lambda i: dates[i])
+            after = pair[1].selectbox("After", range(len(strip)), index=len(strip) - 1, key="series_after",
+                                      format_func=lambda i: dates[i])
+            with st.container(key="series_compare"):
+                side = st.columns(2)
+                for col, i in zip(side, (before, after)):
+                    level = images.level_for(imagery.row(strip[i]["id"])["levels"], COMPARE_PIXELS)
+                    col.image(imagery.png(strip[i]["id"], level), caption=plain(strip[i]["credit"]), width="stretch")
+
+
+def claim_words(c: dict) -> str:
+    value = f"{c['value']:,.0f}" if isinstance(c["value"], (int, float)) and c["value"] == c["value"] else str(c["value"])
+    return f"{c['metric'].replace('_', ' ')}: {value} {c.get('unit') or ''} ({c['claimant']}, as of {c['as_of']}; {c['id']})"

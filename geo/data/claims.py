@@ -284,5 +284,7 @@ def complete_imported(frame: pd.DataFrame, claimants: pd.DataFrame, metrics: pd.
                                                     ("unverified", v == "unverified"), ("imported", True)) if on)
                           for k, v in zip(registry["metric_kind"], registry["verification"])]
     registry["source_file"] = out["source_file"].fillna("").astype(str) if "source_file" in out.columns else ""
-    columns = list(like.columns) + [c for c in ("source_file",) if c not in like.columns]
+    # The images a claim was read from (names, ;-separated): only imported claims name them.
+    registry["images"] = out["images"].fillna("").astype(str) if "images" in out.columns else ""
+    columns = list(like.columns) + [c for c in ("source_file", "images") if c not in like.columns]
     return registry.reindex(columns=[c for c in columns if c != "geometry"])

@@ -24,12 +24,13 @@ MODES = ("rail", "sea", "road", "air")
 ROUTE_STATUSES = ("reported", "inferred")
 AREA_KINDS = ("factory_region", "front")
 VIEWS = ("overview", "tumen", "sea", "rail", "front")
-SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals")
+SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
+                   "image")
 # What a row of vessel_facts.csv states about a vessel (see data/README.md, "Vessels").
 VESSEL_FIELDS = ("name", "former_name", "imo", "mmsi", "flag", "home_port", "type", "built", "owner", "operator",
                  "manager", "linked_company", "sanction")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
-             "events", "tracks", "imported")
+             "events", "tracks", "imported", "images")
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,8 @@ IMPORTED_CLAIMS = Table("claims", "claims.csv", (
     Column("checked_url", "url", required=False),
     Column("verification", "choice", required=False, choices=VERIFICATIONS),
     Column("restates", "claim", required=False),
+    # The imported images (their names, ;-separated) the figure was read from: the evidence panel shows them.
+    Column("images", required=False),
 ))
 
 EVENTS = Table("events", "events.csv", (

@@ -39,15 +39,17 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from PIL import Image
 
 from geo import style
 from geo.geometry.projection import WGS84
 from geo.geometry.screenlines import mercator
 from geo.export import slidemap
-from geo.render import layers, panels
+from geo.render import imagery as draw_imagery, layers, panels
 from geo.safetext import plain_text_figures
 from geo.store.workspace import Snapshot
 from geo.view import overlay as imported
+from geo.view import imagery as image_view
 from geo.view import view_for
 
 TITLE = "DPRK → Russia arms pipeline"
@@ -301,9 +303,11 @@ def escape_records(value, skip=()):
     return value
 
 
-def export_deck(data, state, basemap: dict, snapshot=None) -> SafeDeck:
-    view = view_for(data, snapshot, state)
-    deck = layers.deck_for(view.data, view, basemap, extra=draw_overlay.imported_layers(view.shown))
+def export_deck(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH) -> SafeDeck:
+    view = view_for(data, snapshot, state, images=images, image_mode=image_mode)
+    # imported images go in as data URLs: the file stands alone
+    deck = layers.deck_for(view.data, view, basemap, extra=draw_overlay.imported_layers(view.shown),
+                           images=draw_imagery.view_layers(view))
     for layer in deck.layers:
         # The place names' icon keys look up their image in the layer's icon mapping, never
         # parsed as HTML: escaped, a name's key would miss its image. The JSON-level escaping in
@@ -327,25 +331,28 @@ FOOTER_CSS = ("#export-footer{position:fixed;left:0;right:0;bottom:0;z-index:10;
               "#export-footer h1{font-size:15px;margin:0 0 2px}#export-footer p{margin:0}")
 
 
-def to_html(data, state, basemap: dict, snapshot=None) -> str:
+def to_html(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH) -> str:
     """A standalone page: deck.gl inlined by pydeck (offline=True), every external tag removed,
-    a Content-Security-Policy that allows no network at all, and a footer with the metadata."""
-    deck = export_deck(data, state, basemap, snapshot)
+    a Content-Security-Policy that allows no network at all, and a footer with the metadata
+    (and the credit line of each imported image drawn)."""
+    deck = export_deck(data, state, basemap, snapshot, images, image_mode)
     page = deck.to_html(offline=True, as_string=True, notebook_display=False)
     page = EXTERNAL.sub("", page)
     meta = metadata(data, state, snapshot)
     lines = summary_lines(meta)
     imported_files = [a for a in meta["attribution"] if a.startswith("Imported file")]
+    view = view_for(data, snapshot, state, images=images, image_mode=image_mode)
+    credits = image_credits(view)
     footer = (f'<div id="export-footer" data-testid="export-footer"><h1>{html.escape(TITLE)}, as of '
               f'{html.escape(meta["date"])}</h1><p>{html.escape(lines[0])} Data version '
               f'{html.escape(meta["data_version"])}. {html.escape(NATURAL_EARTH)}. {html.escape(meta["note"])}</p>'
-              f'<details><summary>Sources: {len(meta["claimants"])} claimant(s), {len(meta["outlets"])} outlet(s)'
+              + (f'<p data-testid="image-credits">{html.escape(credits)}</p>' if credits else "")
+              + f'<details><summary>Sources: {len(meta["claimants"])} claimant(s), {len(meta["outlets"])} outlet(s)'
               f'{f", {len(imported_files)} imported file(s)" if imported_files else ""}</summary>'
               + "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:4]) + "</details></div>")
     page = page.replace("<title>pydeck</title>", f"<title>{html.escape(TITLE)}, as of {meta['date']}</title>", 1)
     page = page.replace("<head>", f'<head>\n    <meta http-equiv="Content-Security-Policy" content="{CSP}" />', 1)
     page = page.replace("</style>", FOOTER_CSS + LEGEND_CSS + "\n    </style>", 1)
-    view = view_for(data, snapshot, state)
     return page.replace("<body>", "<body>\n    " + panels.legend(view.legend) + footer, 1)
 
 
@@ -355,23 +362,43 @@ def to_mercator(geom):
     return shapely.transform(geom, lambda xy: np.column_stack(mercator(xy[:, 0], xy[:, 1])))
 
 
-def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100) -> bytes:
+def image_credits(view) -> str:
+    """The credit line of every imported image a view draws ('' when none)."""
+    if view.images is None or not len(view.images):
+        return ""
+    return "Imagery: " + "; ".join(image_view.credit(r) for _, r in view.images.iterrows()) + "."
+
+
+def draw_images(ax, view, zoom: float, opacity: float = 1.0) -> None:
+    """The view's imported images on the slide's axes (Web Mercator metres), each at the level the
+    slide's camera needs, over the land and under every vector layer, as on the map."""
+    for r in image_view.image_records(view.images, zoom) if view.images is not None else []:
+        west, south, east, north = r["bounds"]
+        (x0, x1), (y0, y1) = mercator([west, east], [south, north])
+        picture = np.asarray(Image.open(io.BytesIO(view.imagery.png(r["image_id"], r["level"]))).convert("RGBA"))
+        ax.imshow(picture, extent=(float(x0), float(x1), float(y0), float(y1)), origin="upper", zorder=1.5,
+                  alpha=opacity, interpolation="bilinear", gid=f"image-{r['image_id']}")
+
+
+def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100, images=None,
+           image_mode: str = image_view.MONTH) -> bytes:
     """A slide: the same records as the map, drawn with matplotlib (Agg, no display needed)."""
-    fig, meta = slide_figure(data, state, snapshot, width_px, height_px, dpi)
+    fig, meta = slide_figure(data, state, snapshot, width_px, height_px, dpi, images=images, image_mode=image_mode)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi, facecolor="white",
                 metadata={"Title": f"{TITLE}, as of {meta['date']}", "Source": f"data version {meta['data_version']}"})
     return out.getvalue()
 
 
-def slide_view(data, state, snapshot=None):
+def slide_view(data, state, snapshot=None, images=None, image_mode: str = image_view.MONTH):
     """The view a slide (and each video frame) draws: view_for's, as the page's."""
-    return view_for(data, snapshot, state)
+    return view_for(data, snapshot, state, images=images, image_mode=image_mode)
 
 
 @plain_text_figures
 def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
-                 heading: str | None = None, caption: str | None = None, px_scale: float = 1.0):
+                 heading: str | None = None, caption: str | None = None, px_scale: float = 1.0, images=None,
+                 image_mode: str = image_view.MONTH):
     """The slide as a matplotlib Figure (with an Agg canvas) and its metadata. With a `caption`
     (video frames), the caption takes the footer's place and `heading` follows the title;
     the sources then go on a closing frame of their own (geo.export.video). `px_scale` multiplies
@@ -448,7 +475,13 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         for line in layers.land_borders([g for g in frame_.geometry if not g.is_empty]):
             draw_line(line, colour(palette.border), 0.6, z + 0.05)
 
-    map_view = slide_view(data, state, snapshot)  # the very records the live map draws
+    map_view = slide_view(data, state, snapshot, images, image_mode)  # the very records the live map draws
+    draw_images(ax, map_view, cam.zoom)
+    credits = image_credits(map_view)
+    if credits:  # each image's source, licence and date, on the map itself
+        ax.text(0.995, 0.005, "\n".join(textwrap.wrap(credits, 110)), transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7.5, color="#111", zorder=11, gid="image-credits",
+                bbox={"facecolor": (1, 1, 1, 0.85), "edgecolor": "none", "pad": 2})
     features = view_features(data, state, snapshot)
     o = style.OKABE_ITO
     area_style = {"front": o["blue"], "factories": o["orange"], "imported-front": imported.FRONT_RGB,
@@ -543,6 +576,8 @@ def legend_handles(entries, Line2D, Patch, pt) -> list:
             h.append(Line2D([], [], color=rgb, lw=12 * pt, label=e.label))
         elif e.symbol == "arc":
             h.append(Line2D([], [], color=rgb, lw=3 * pt, label=e.label))
+        elif e.symbol == "image":  # an image's credit line, wrapped to the legend's width
+            h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=textwrap.fill(e.label, 40)))
         elif e.symbol == "area":
             h.append(Patch(facecolor=rgb, alpha=0.45, edgecolor=rgb, label=e.label))
         elif e.symbol == "ring":

@@ -120,12 +120,13 @@ def figure_rgb(fig) -> np.ndarray:
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
 
 
-def shot_frame(data, shot: Shot, size: tuple[int, int], snapshot=None) -> np.ndarray:
+def shot_frame(data, shot: Shot, size: tuple[int, int], snapshot=None, images=None,
+               image_mode: str = "month") -> np.ndarray:
     width, height = size
     dpi = width / 16  # always a 16 x 9 inch slide: 1280 px at 80 dpi, 1920 px at 120 dpi
     # map sizes in proportion to the frame: 1920 px frames draw what 1280 px frames do, 1.5x larger
     fig, _ = export.slide_figure(data, shot.state, snapshot, width, height, dpi, heading=shot.heading,
-                                 caption=shot.caption, px_scale=width / 1280)
+                                 caption=shot.caption, px_scale=width / 1280, images=images, image_mode=image_mode)
     return figure_rgb(fig)
 
 
@@ -168,14 +169,15 @@ def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None)
 
 
 def render(data, shots: list[Shot], size: tuple[int, int] = SIZES["1280x720"], snapshot=None,
-           progress: Progress | None = None) -> list[np.ndarray]:
-    """One image per shot, then the closing frame. `progress(fraction, message)` after each."""
+           progress: Progress | None = None, images=None, image_mode: str = "month") -> list[np.ndarray]:
+    """One image per shot, then the closing frame. `progress(fraction, message)` after each.
+    `images` (geo.view.imagery.Imagery) are drawn in the shots whose layers include them."""
     if not shots:
         raise ValueError("nothing to render: no scenes or months chosen")
     total = len(shots) + 1
     frames = []
     for i, shot in enumerate(shots):
-        frames.append(shot_frame(data, shot, size, snapshot))
+        frames.append(shot_frame(data, shot, size, snapshot, images, image_mode))
         if progress:
             progress((i + 1) / total * 0.9, f"rendered {shot.heading} ({i + 1}/{len(shots)})")
     frames.append(closing_frame(data, shots, size, snapshot))
@@ -224,17 +226,18 @@ def encode(fmt: str, frames: list[np.ndarray], path: Path, fps: int = FPS, secon
 
 
 def write(fmt: str, data, shots: list[Shot], path: Path | str, size: tuple[int, int] = SIZES["1280x720"],
-          snapshot=None, progress: Progress | None = None, **timing) -> Path:
+          snapshot=None, progress: Progress | None = None, images=None, image_mode: str = "month", **timing) -> Path:
     """Render the shots and encode them to `path`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown video format {fmt!r}; use one of {', '.join(FORMATS)}")
-    frames = render(data, shots, size, snapshot, progress)
+    frames = render(data, shots, size, snapshot, progress, images, image_mode)
     encode(fmt, frames, Path(path), progress=progress, **timing)
     return Path(path)
 
 
 def to_bytes(fmt: str, data, shots: list[Shot], size: tuple[int, int] = SIZES["1280x720"], snapshot=None,
-             progress: Progress | None = None, **timing) -> bytes:
+             progress: Progress | None = None, images=None, image_mode: str = "month", **timing) -> bytes:
     with tempfile.TemporaryDirectory(prefix="geo-video-") as tmp:
-        path = write(fmt, data, shots, Path(tmp) / f"video.{fmt}", size, snapshot, progress, **timing)
+        path = write(fmt, data, shots, Path(tmp) / f"video.{fmt}", size, snapshot, progress, images, image_mode,
+                     **timing)
         return path.read_bytes()

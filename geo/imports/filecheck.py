@@ -7,12 +7,16 @@ PROJ are even loaded. geo.imports.importer runs the same checks again on every r
 """
 from __future__ import annotations
 
+import io
+import os
 import re
 import stat
 import zipfile
-import io
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from geo.imagery import headers
+from geo.imagery.headers import IMAGE_EXTS, ImageProblem, header_of_bytes, sniff_image
 
 MB = 1024 * 1024
 
@@ -27,10 +31,38 @@ class Limits:
     max_vertices: int = 1_000_000  # in any one geometry
     max_zip_members: int = 1_000
     max_track_csv_bytes: int | None = None  # a track CSV (streamed) may be this large; default 5 x max_bytes
+    max_image_bytes: int | None = None  # an image file; default $GEO_IMAGE_MAX_MB, else 500 MB
+    max_image_pixels: int | None = None  # an image's width x height; default $GEO_IMAGE_MAX_PIXELS, else 10^9
 
     @property
     def track_csv_bytes(self) -> int:
         return self.max_track_csv_bytes if self.max_track_csv_bytes is not None else 5 * self.max_bytes
+
+    @property
+    def image_bytes(self) -> int:
+        if self.max_image_bytes is not None:
+            return self.max_image_bytes
+        return int(env_number("GEO_IMAGE_MAX_MB", 500) * MB)
+
+    @property
+    def image_pixels(self) -> int:
+        if self.max_image_pixels is not None:
+            return self.max_image_pixels
+        return int(env_number("GEO_IMAGE_MAX_PIXELS", 1_000_000_000))
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment, else the default (a bad value is said, not ignored)."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be above zero")
+    return value
 
 
 class ImportProblem(Exception):
@@ -53,6 +85,9 @@ def first_line(err) -> str:
 
 
 def too_big(size: int, filename: str, limits: Limits) -> ImportProblem:
+    if Path(filename).suffix.lower() in IMAGE_EXTS:
+        return ImportProblem(filename, f"refused: file is {size / MB:,.1f} MB (limit {limits.image_bytes / MB:,.0f} MB "
+                                       "for an image, GEO_IMAGE_MAX_MB)")
     more = f"; a track CSV may have up to {limits.track_csv_bytes / MB:,.0f} MB" \
         if Path(filename).suffix.lower() in TEXT_EXTS else ""
     return ImportProblem(filename, f"file is {size / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB{more})")
@@ -63,6 +98,8 @@ def byte_cap(filename: str, limits: Limits) -> int:
     and refuses any other CSV above max_bytes once it has seen the header."""
     if Path(filename).suffix.lower() in TEXT_EXTS:
         return max(limits.max_bytes, limits.track_csv_bytes)
+    if Path(filename).suffix.lower() in IMAGE_EXTS:
+        return limits.image_bytes
     return limits.max_bytes
 
 
@@ -85,6 +122,9 @@ def read_bytes(source, filename: str, limits: Limits) -> bytes:
         raise too_big(len(raw), filename, limits)
     if not raw.strip():
         raise ImportProblem(filename, "file is empty")
+    if sniff_image(raw[:16]) and len(raw) > limits.image_bytes:
+        raise ImportProblem(filename, f"refused: file is {len(raw) / MB:,.1f} MB (limit {limits.image_bytes / MB:,.0f} MB "
+                                      "for an image, GEO_IMAGE_MAX_MB)")
     return raw
 
 
@@ -95,8 +135,9 @@ JSON_EXTS = (".geojson", ".json", ".topojson")
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
-SUPPORTED = ("CSV, TSV, Excel (.xlsx), GeoJSON, GeoJSONSeq, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, or a shapefile "
-             "(its parts together, or zipped)")
+SUPPORTED = ("CSV, TSV, Excel (.xlsx), GeoJSON, GeoJSONSeq, TopoJSON, GeoPackage, FlatGeobuf, GeoParquet, GPX, KML, KMZ, "
+             "a shapefile (its parts together, or zipped), or an image: GeoTIFF, PNG or JPEG with its world file, "
+             "a KML/KMZ GroundOverlay")
 SHP_MAGIC = b"\x00\x00\x27\x0a"
 
 
@@ -105,6 +146,8 @@ def sniff(raw: bytes, filename: str) -> str:
     ext = Path(filename).suffix.lower()
     if raw[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
+    if sniff_image(raw[:16]):
+        return "image"
     if raw[:16] == b"SQLite format 3\x00":
         return "gpkg"
     if raw[:3] == b"fgb" and raw[3:4] == b"\x03":
@@ -317,7 +360,47 @@ def check(raw: bytes, filename: str, limits: Limits) -> str:
         precheck_gpkg(raw, filename)
     elif fmt == "csv":
         decode_text(raw, filename)
+    elif fmt == "image":
+        try:
+            header_of_bytes(raw, filename, limits.image_pixels)
+        except ImageProblem as err:
+            raise ImportProblem(err.filename, err.message) from None
     return fmt
+
+
+def check_image_file(path, limits: Limits | None = None, crs_given: bool = False) -> None:
+    """An image file's size (from the file system: a 2 GB file is refused unread), header (a
+    pixel bomb, a truncated TIFF), georeference and world file, before any library that could
+    choke on it is loaded."""
+    limits = limits or Limits()
+    name = Path(path).name
+    try:
+        if not Path(path).is_file():
+            raise ImportProblem(name, "not a regular file" if Path(path).exists() else
+                                "cannot open the file (No such file or directory)")
+        headers.check_path(Path(path), limits.image_bytes, limits.image_pixels, crs_given)
+    except ImageProblem as err:
+        raise ImportProblem(err.filename, err.message) from None
+    except OSError as err:
+        raise ImportProblem(name, f"cannot open the file ({err.strerror or err})") from None
+
+
+def check_image_parts(parts, limits: Limits, crs_given: bool = False) -> None:
+    """The same checks for images given as bytes ((name, bytes) pairs: an upload, or an image
+    and its world file uploaded together), so the page refuses them without starting a worker."""
+    parts = list(parts)
+    worlds = [n for n, _ in parts if headers.is_world_name(n)]
+    images = [(n, raw) for n, raw in parts if sniff_image(bytes(raw[:16]))]
+    try:
+        for name, raw in images:
+            if len(raw) > limits.image_bytes:
+                raise too_big(len(raw), name if Path(name).suffix.lower() in IMAGE_EXTS else name + ".tif", limits)
+            header = header_of_bytes(bytes(raw), name, limits.image_pixels)
+            world = headers.find_world(name, header.format, worlds) or \
+                (worlds[0] if len(worlds) == 1 and len(images) == 1 else None)
+            headers.precheck(header, name, world, crs_given)
+    except ImageProblem as err:
+        raise ImportProblem(err.filename, err.message) from None
 
 
 def check_file(path, limits: Limits | None = None) -> bytes:

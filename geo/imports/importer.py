@@ -49,14 +49,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.imports import bigcsv, coords, readers, recognise, sheets, textlines, vesselfiles
+from geo.imagery.headers import ALL_WORLD_EXTS, IMAGE_EXTS
+from geo.imports import bigcsv, coords, images, readers, recognise, sheets, textlines, vesselfiles
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
 from geo.imports.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
 from geo.imports.readers import Loaded, ReadOptions, extract, load  # noqa: F401
 from geo.imports.recognise import KindOptions, guess_kind  # noqa: F401
 
-KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels")
+KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels", "images")
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # `row N, column C: reason`
     details: dict = field(default_factory=dict)  # date column and format, coordinate columns, track id column
+    images: list = field(default_factory=list)  # kind images: geo.imagery.raster.Image each (frame: their footprints)
 
     def summary(self) -> dict:
         geoms = self.frame.geometry
@@ -107,6 +109,9 @@ class Options:
     swap_axes: bool = False
     sheet: str | None = None  # a workbook's sheet (default: the first that holds a table)
     encoding: str | None = None  # a shapefile's text encoding (default: its .cpg if right, else detected)
+    image_date: str | None = None  # an image's date (YYYY-MM-DD), instead of its metadata's or name's
+    image_source: str | None = None  # an image's source and licence, as the user gives them
+    image_licence: str | None = None
 
 
 # --- entry points ------------------------------------------------------------------------------------
@@ -114,20 +119,36 @@ class Options:
 def read_file(source, filename: str | None = None, kind: str | None = None, limits: Limits = Limits(),
               strict: bool = False, assume_crs: str | None = None, *, date_column: str | None = None,
               dayfirst: bool | None = None, coord_columns: tuple[str, str] | None = None, swap_axes: bool = False,
-              progress=None, sheet: str | None = None, encoding: str | None = None) -> ImportResult:
+              progress=None, sheet: str | None = None, encoding: str | None = None, image_date: str | None = None,
+              image_source: str | None = None, image_licence: str | None = None) -> ImportResult:
     """Read a path or bytes; raise ImportProblem (one line) for anything unusable.
 
-    A path to a .shp (or its .dbf/.shx) is read with the parts beside it. `progress(fraction)`
-    is called with 0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
+    A path to a .shp (or its .dbf/.shx) is read with the parts beside it, a path to an image with
+    its world file, a .kml with the overlay images beside it. `progress(fraction)` is called with
+    0..1 as the file is read (often, for a large track CSV; 1.0 at the end)."""
     opts = Options(kind, strict, assume_crs, date_column, dayfirst, tuple(coord_columns) if coord_columns else None,
-                   swap_axes, sheet or None, encoding or None)
+                   swap_axes, sheet or None, encoding or None, image_date or None, image_source or None,
+                   image_licence or None)
     if isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".shp", ".shx", ".dbf"):
         return read_parts(shapefile_siblings(Path(source), limits), filename=filename, limits=limits,
                           progress=progress, **options_kwargs(opts))
     filename = filename or (Path(source).name if isinstance(source, (str, Path)) else "upload")
     check_kind(opts.kind, filename)
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in IMAGE_EXTS:
+        return guarded(lambda: done(ImportResult(**images.read_path(Path(source), filename, limits, opts)), progress),
+                       filename)
     raw = read_bytes(source, filename, limits)
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() == ".kml" and images.kml_has_overlay(raw) \
+            and opts.kind in (None, images.KIND):
+        return guarded(lambda: done(ImportResult(**images.read_kml_path(Path(source), raw, filename, limits, opts)),
+                                    progress), filename)
     return guarded(lambda: _read(raw, filename, limits, opts, progress), filename)
+
+
+def done(result: ImportResult, progress) -> ImportResult:
+    if progress:
+        progress(1.0)
+    return result
 
 
 def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), progress=None,
@@ -136,6 +157,18 @@ def read_parts(parts, filename: str | None = None, limits: Limits = Limits(), pr
     pairs or a {name: bytes} dict). One part alone is read as any file."""
     parts = dict(parts)
     opts = Options(**options)
+    if len(parts) > 1 and not any(Path(n).suffix.lower() == ".shp" for n in parts) and \
+            any(images.is_image_bytes(bytes(raw[:16])) for raw in parts.values()):
+        name = filename or next(n for n, raw in parts.items() if images.is_image_bytes(bytes(raw[:16])))
+        check_kind(opts.kind, name)
+        digest = hashlib.sha256()
+        for part in sorted(parts):
+            digest.update(part.encode() + b"\0" + bytes(parts[part]))
+        if sum(len(raw) for raw in parts.values()) > limits.image_bytes:
+            raise ImportProblem(name, f"the files are {sum(len(r) for r in parts.values()) / MB:,.1f} MB "
+                                      f"(limit {limits.image_bytes / MB:,.0f} MB for an image)")
+        return guarded(lambda: done(ImportResult(**images.read_parts_images(
+            {n: bytes(r) for n, r in parts.items()}, name, limits, opts, digest.hexdigest())), progress), name)
     if len(parts) == 1:
         (name, raw), = parts.items()
         return read_file(raw, filename=filename or name, limits=limits, progress=progress, **options_kwargs(opts))
@@ -248,7 +281,8 @@ def header_columns(parts, sheet: str | None = None) -> list[str]:
 def options_kwargs(opts: Options) -> dict:
     return {"kind": opts.kind, "strict": opts.strict, "assume_crs": opts.assume_crs, "date_column": opts.date_column,
             "dayfirst": opts.dayfirst, "coord_columns": opts.coord_columns, "swap_axes": opts.swap_axes,
-            "sheet": opts.sheet, "encoding": opts.encoding}
+            "sheet": opts.sheet, "encoding": opts.encoding, "image_date": opts.image_date,
+            "image_source": opts.image_source, "image_licence": opts.image_licence}
 
 
 def check_kind(kind, filename):
@@ -288,6 +322,16 @@ def shapefile_siblings(path: Path, limits: Limits) -> dict[str, bytes]:
 
 
 def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) -> ImportResult:
+    if Path(filename).suffix.lower() in ALL_WORLD_EXTS:
+        raise ImportProblem(filename, "a world file alone places nothing: import it with its image (beside it on "
+                                      "the command line; on the page, dropped together with it or zipped with it)")
+    fmt = sniff(raw, filename)
+    if fmt == "image" or (fmt == "kml" and opts.kind in (None, images.KIND) and images.kml_has_overlay(raw)) or \
+            (fmt == "zip" and not sheets.is_xlsx(raw) and images.zip_image_kind(raw, filename, limits)):
+        return done(ImportResult(**images.read_bytes_source(raw, filename, limits, opts, fmt)), progress)
+    if opts.kind == images.KIND:
+        raise ImportProblem(filename, "not an image: images are GeoTIFFs, PNGs or JPEGs with a world file, and "
+                                      "KML/KMZ GroundOverlays; import this file as another kind")
     digest = hashlib.sha256(raw).hexdigest()
     if opts.kind in (None, "vessels"):
         vessel_format = vesselfiles.recognise(raw, filename)

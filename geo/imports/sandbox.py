@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Mapping
 
 from geo.imports import importer  # loaded before a job comes: that is what a spare worker is for
-from geo.imports.filecheck import MB, ImportProblem, Limits
+from geo.imports.filecheck import MB, IMAGE_EXTS, ImportProblem, Limits, check_image_file, check_image_parts
 from geo.safetext import escape
 
 log = logging.getLogger("geo.imports.sandbox")
@@ -92,6 +92,11 @@ def read_file(source, filename: str | None = None, *, limits: Limits = Limits(),
               progress=None, **options):
     """geo.imports.importer.read_file in a worker. A path is passed as a path (the worker reads it)."""
     name = safe_name(filename or (Path(source).name if isinstance(source, (str, Path)) else "upload"))
+    if options.get("kind") in (None, "images"):  # an image's header, size and world file: refused here, at once
+        if isinstance(source, (str, Path)) and Path(source).suffix.lower() in IMAGE_EXTS:
+            check_image_file(source, limits, bool(options.get("assume_crs")))
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            check_image_parts([(name, source)], limits, bool(options.get("assume_crs")))
     if isinstance(source, (str, Path)):
         source = str(source)
     return run("read_file", name, (source,), dict(filename=name, **options), limits,
@@ -104,6 +109,8 @@ def read_parts(parts, filename: str | None = None, *, limits: Limits = Limits(),
     parts = [(safe_name(name), bytes(raw)) for name, raw in dict(parts).items()]
     name = safe_name(filename) or (parts[0][0] if len(parts) == 1 else
                                    next((n for n, _ in parts if n.lower().endswith(".shp")), f"{len(parts)} files"))
+    if options.get("kind") in (None, "images"):
+        check_image_parts(parts, limits, bool(options.get("assume_crs")))
     return run("read_parts", name, (parts,), dict(filename=safe_name(filename), **options), limits, bounds_,
                progress)
 

@@ -121,6 +121,8 @@ def claim_row(claim) -> dict:
         # Another copy of the same report credits another claimant: disputed between summaries.
         "claimant_alt": text_of(claim, "claimant_alt"),
         "alt_url": text_of(claim, "alt_url"),
+        # The imported images the figure was read from (names, ;-separated; imported claims only).
+        "images": text_of(claim, "images"),
     }
 
 
@@ -160,6 +162,8 @@ class Evidence:
     events: list[dict] = field(default_factory=list)
     source_url: str = ""
     voyages: list[dict] = field(default_factory=list)  # imported tracks that ran along the leg
+    images: list[dict] = field(default_factory=list)  # imported images behind it: id, name, date, credit, level
+    image_places: list[dict] = field(default_factory=list)  # places with a series of images: id, name, images
 
 
 def voyages_along(near: pd.DataFrame | None, names: dict, leg_id: str, when, min_points: int = 3) -> list[dict]:

@@ -20,6 +20,7 @@ from geo.data import dataset as datasets
 from geo.imports import sandbox
 from geo.render import charts, layers, tracks
 from geo.store import workspace
+from geo.view import imagery as images
 
 RETRY_SECONDS = 0.0  # a store that failed is tried again on the next rerun: it may be back
 
@@ -185,3 +186,17 @@ def track_points(snapshot_: workspace.Snapshot | None) -> tuple[str, object]:
     if snapshot_ is None:
         return "none", None
     return f"ws-{snapshot_.version}", snapshot_.tracks
+
+
+_imagery = Lru(2)
+
+
+def imagery(target: str, store: workspace.Workspace | None, snapshot_: workspace.Snapshot | None):
+    """The workspace's images (geo.view.imagery.Imagery: their metadata, and their bytes as they are
+    read), once per store version and shared by every session; None when it holds none."""
+    if store is None or snapshot_ is None:
+        return None
+    try:
+        return _imagery.get((target, snapshot_.version), lambda: images.from_workspace(store, snapshot_))
+    except workspace.WorkspaceError:
+        return None

@@ -37,7 +37,17 @@ def options(ss: MutableMapping) -> dict:
                 dayfirst={"day first": True, "month first": False}.get(ss.get("import_order")),
                 coord_columns=lon_lat if all(lon_lat) else None,
                 swap_axes=ss.get("import_swap", False), strict=ss.get("strict", False),
-                sheet=chosen(ss, "import_sheet"), encoding=chosen(ss, "import_encoding"))
+                sheet=chosen(ss, "import_sheet"), encoding=chosen(ss, "import_encoding"),
+                **{f"image_{k}": (ss.get(f"import_image_{k}") or "").strip() or None for k in IMAGE_FIELDS})
+
+
+IMAGE_FIELDS = ("date", "source", "licence")  # an image's date (YYYY-MM-DD), source and licence, as the user gives them
+IMAGE_NAMES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jgw", ".pgw", ".wld", ".tfw", ".kmz", ".kml")
+
+
+def looks_like_image(names, result=None) -> bool:
+    """Whether the upload is (or may be) an image: its kind as read, or a file name an image has."""
+    return (result is not None and result.kind == "images") or any(n.lower().endswith(IMAGE_NAMES) for n in names)
 
 
 def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: Callable[[float], None] = lambda f: None):

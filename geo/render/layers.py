@@ -621,7 +621,7 @@ def legend_blocks(data, state: MapState, cam: labels.Camera) -> tuple[list, list
 
 
 def view_layers(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
-                viewport: tuple[int, int] | None = None) -> list:
+                viewport: tuple[int, int] | None = None, images: list | None = None) -> list:
     """A geo.view.MapView's layers, bottom to top: areas, the click bands of legs and arcs,
     workspace layers (`extra`, so an analyst's own points beside a leg stay clickable), legs and
     arcs, place markers, dated points, then place names over all. `static` (from
@@ -656,10 +656,12 @@ def view_layers(data, view, basemap: dict, static: dict | None = None, extra: li
         {"labels"} if "places" in state.layers else set()) | (
         {"basemap-detail", "basemap-names"} if "basemap" in state.layers else set())
     out = []
-    for layer_id in ("basemap", "basemap-detail", "front", "factories", "routes-hit", "flows-hit", "extra", "routes",
-                     "flows", "places", "railcars", "events", "strikes", "labels", "basemap-names"):
+    for layer_id in ("basemap", "basemap-detail", "images", "front", "factories", "routes-hit", "flows-hit", "extra",
+                     "routes", "flows", "places", "railcars", "events", "strikes", "labels", "basemap-names"):
         if layer_id == "extra":
             out += list(extra or [])
+        elif layer_id == "images":  # imported images (geo.render.imagery): over the land, under every vector layer
+            out += list(images or [])
         elif layer_id in shown:
             out += builders[layer_id]()
     return out
@@ -736,10 +738,10 @@ def camera(state: MapState, viewport: tuple[int, int] | None = None, places=None
 
 
 def deck_for(data, view, basemap: dict, static: dict | None = None, extra: list | None = None,
-             viewport: tuple[int, int] | None = None) -> CompactDeck:
-    """The deck of a geo.view.MapView."""
+             viewport: tuple[int, int] | None = None, images: list | None = None) -> CompactDeck:
+    """The deck of a geo.view.MapView; `images` are its imported images' layers (geo.render.imagery)."""
     return CompactDeck(
-        layers=view_layers(data, view, basemap, static, extra, viewport),
+        layers=view_layers(data, view, basemap, static, extra, viewport, images),
         initial_view_state=camera(view.state, viewport, data.places, data.countries.total_bounds, data.areas),
         views=[pdk.View(type="MapView", controller=True)],
         map_provider=None,

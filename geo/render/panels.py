@@ -80,10 +80,26 @@ def claim_item(claim: dict, disputed: bool = False, opened: bool = False, hidden
             f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
 
 
-def evidence_panel(ev: Evidence, opened: str = "") -> str:
+def image_figure(item: dict, src: str) -> str:
+    """A thumbnail of an imported image with its date and credit line (all text escaped)."""
+    return (f'<figure class="image-thumb" data-image="{escape(str(item["id"]), quote=True)}">'
+            f'<img src="{escape(src, quote=True)}" alt="{escape(item["name"], quote=True)}"/>'
+            f'<figcaption>{escape(item["name"])}<br/>{escape(item["credit"])}</figcaption></figure>')
+
+
+def evidence_panel(ev: Evidence, opened: str = "", thumb_url=None) -> str:
     """The claims and events behind a feature; `opened`, a claim opened from a link or the table,
-    stands first, marked, and again in its place in the list."""
+    stands first, marked, and again in its place in the list. `thumb_url(image_id, level)` gives
+    the address of an image's thumbnail (without it, images are listed by name)."""
     parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    if ev.images:
+        parts.append('<div class="image-thumbs" data-testid="evidence-images">')
+        parts += [image_figure(i, thumb_url(i["id"], i["level"])) if thumb_url else
+                  f'<p>{escape(i["name"])}: {escape(i["credit"])}</p>' for i in ev.images]
+        parts.append("</div>")
+    for p in ev.image_places:
+        parts.append(f'<p class="image-place" data-place="{escape(p["id"], quote=True)}">Images of '
+                     f'{escape(p["name"])}: {p["images"]}</p>')
     first = next((c for c in ev.claims if c["id"] == opened), None)
     if first is not None:
         parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
@@ -196,7 +212,7 @@ def legend_mark(entry) -> str:
         return dot(rgb, ring=True)
     if entry.symbol == "marker":
         return dot((30, 30, 30), fill="#fff")
-    if entry.symbol == "area":
+    if entry.symbol in ("area", "image"):
         return area(rgb)
     return dot(rgb)
 
@@ -221,6 +237,8 @@ def legend(entries, place=None) -> str:
 
 APP_CSS = """
 .evidence, .headline, .legend { font-size: 0.9rem; line-height: 1.35; }
+.image-thumb { margin: 0.3rem 0; } .image-thumb img { max-width: 100%; max-height: 180px; border: 1px solid #999; }
+.image-thumb figcaption, .series-claims { font-size: 0.8rem; color: #444; }
 .evidence ul, .headline ul { padding-left: 1rem; margin: 0.2rem 0 0.6rem; }
 [data-testid="stMainBlockContainer"] { padding: 1.2rem 1.5rem 2rem; }
 h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }

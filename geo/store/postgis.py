@@ -9,6 +9,8 @@ Tables (schema version in meta; MIGRATIONS below is the path from each version t
   (geometry(Point, 4326), generated from lon/lat), indexed on t for the map's time window,
   on (track_id, t) and with GiST on geom. Bulk-loaded with COPY.
 - audit: as in SQLite.
+- images, image_levels: as in SQLite; images.date is a date, images.footprint a
+  geometry(Polygon, 4326) with a GiST index (QGIS shows the footprints as a layer), png bytea.
 - gis_points, gis_lines, gis_areas, gis_tracks: views with one typed geometry column each
   (EPSG:4326), for adding the workspace to QGIS or any GDAL client as layers.
 
@@ -36,11 +38,12 @@ from geo.imports.importer import ImportResult
 from geo.safetext import escape
 from geo.ships import positions
 from geo.store import access
-from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, Snapshot, Workspace, WorkspaceError, as_fronts,
-                           batches_frame, default_target, feature_rows, features_frame, millis, now_iso, stage_positions,
-                           tracks_frame, version_of)
+from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, IMAGE_INSERT, IMAGE_SELECT, Snapshot, Workspace,
+                                 WorkspaceError, as_fronts, batches_frame, default_target, feature_rows, features_frame,
+                                 image_rows, image_window, images_frame, millis, now_iso, stage_positions, tracks_frame,
+                                 version_of)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
 COPY_ROWS = 200_000  # track points per COPY chunk: bounded memory for files of millions of points
 IDLE_CONNECTIONS = 4  # kept open per Workspace (per server process): reruns are short and frequent
@@ -120,6 +123,38 @@ CREATE VIEW gis_tracks AS
     FROM track_points p JOIN batches b ON b.id = p.batch_id
     GROUP BY p.batch_id, b.filename, p.track_id
     HAVING count(*) > 1;
+""",
+    2: """
+CREATE TABLE images (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    batch_id bigint NOT NULL REFERENCES batches(id),
+    name text NOT NULL DEFAULT '',
+    date date NOT NULL,
+    date_from text NOT NULL DEFAULT '',
+    source text NOT NULL DEFAULT '',
+    licence text NOT NULL DEFAULT '',
+    crs_in text NOT NULL DEFAULT '',
+    footprint geometry(Polygon, 4326) NOT NULL,
+    west double precision NOT NULL,
+    south double precision NOT NULL,
+    east double precision NOT NULL,
+    north double precision NOT NULL,
+    width integer NOT NULL,
+    height integer NOT NULL,
+    levels integer NOT NULL,
+    sha256 text NOT NULL
+);
+CREATE INDEX images_batch ON images(batch_id);
+CREATE INDEX images_date ON images(date);
+CREATE INDEX images_footprint ON images USING gist(footprint);
+CREATE TABLE image_levels (
+    image_id bigint NOT NULL REFERENCES images(id),
+    level integer NOT NULL,
+    width integer NOT NULL,
+    height integer NOT NULL,
+    png bytea NOT NULL,
+    PRIMARY KEY (image_id, level)
+);
 """,
 }
 
@@ -240,6 +275,8 @@ class PostgisWorkspace(Workspace):
                  result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped))).fetchone()[0]
             if result.kind == "tracks":
                 copy_tracks(con, batch_id, frame)
+            elif result.kind == "images":
+                insert_images(con, batch_id, result)
             else:
                 copy_features(con, batch_id, result.kind, frame)
             audit(con, user.label, "import", batch_id, "done", result.filename)
@@ -266,6 +303,9 @@ class PostgisWorkspace(Workspace):
                 raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
             con.execute("DELETE FROM features WHERE batch_id = %s", (batch_id,))
             con.execute("DELETE FROM track_points WHERE batch_id = %s", (batch_id,))
+            con.execute("DELETE FROM image_levels WHERE image_id IN (SELECT id FROM images WHERE batch_id = %s)",
+                        (batch_id,))
+            con.execute("DELETE FROM images WHERE batch_id = %s", (batch_id,))
             con.execute("UPDATE batches SET removed_at = %s, removed_by = %s WHERE id = %s",
                         (now_iso(), user.label, batch_id))
             audit(con, user.label, "remove", batch_id, "done", "")
@@ -307,17 +347,30 @@ class PostgisWorkspace(Workspace):
     def tracks(self, batch_id: int | None = None, since=None, until=None) -> pd.DataFrame:
         return self._run(lambda con: read_tracks(con, batch_id, since, until), read_only=True)
 
+    def images(self, since=None, until=None) -> gpd.GeoDataFrame:
+        return self._run(lambda con: read_images(con, since, until), read_only=True)
+
+    def image_bytes(self, image_id: int, level: int = 0) -> bytes:
+        row = self._run(lambda con: con.execute(
+            "SELECT l.png FROM image_levels l JOIN images i ON i.id = l.image_id JOIN batches b ON b.id = i.batch_id "
+            "WHERE l.image_id = %s AND l.level = %s AND b.removed_at IS NULL", (int(image_id), int(level))).fetchone(),
+            read_only=True)
+        if row is None:
+            raise KeyError(f"no image {image_id} with a level {level} in the workspace")
+        return bytes(row[0])
+
     def counts(self) -> dict[str, int]:
-        return self._run(lambda con: dict(zip(("batches", "features", "track_points"), con.execute(
+        return self._run(lambda con: dict(zip(("batches", "features", "track_points", "images"), con.execute(
             "SELECT (SELECT count(*) FROM batches WHERE removed_at IS NULL), (SELECT count(*) FROM features), "
-            "(SELECT count(*) FROM track_points)").fetchone())), read_only=True)
+            "(SELECT count(*) FROM track_points), (SELECT count(*) FROM images)").fetchone())), read_only=True)
 
     def snapshot(self) -> Snapshot:
         """Batches, features and tracks read in one REPEATABLE READ transaction."""
-        batches, rows, tracks = self._run(
-            lambda con: (read_batches(con), feature_rows_of(con), read_tracks(con)), read_only=True)
+        batches, rows, tracks, images = self._run(
+            lambda con: (read_batches(con), feature_rows_of(con), read_tracks(con), read_images(con)), read_only=True)
         return Snapshot(version=version_of(batches), batches=batches, features=features_frame(rows),
-                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks)
+                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks,
+                        images=images)
 
 
 def one_line(err) -> str:
@@ -373,6 +426,23 @@ def copy_tracks(con, batch_id, frame):
             # repr-exact floats: a coordinate must come back bit for bit
             chunk.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_MINIMAL, float_format=None)
             copy.write(buffer.getvalue())
+
+
+def insert_images(con, batch_id, result):
+    """Each image's row (its footprint made a PostGIS polygon) and its pyramid's levels."""
+    values = ", ".join(["%s"] * 7 + ["ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)"] + ["%s"] * 8)
+    for row, levels in image_rows(result):
+        image_id = con.execute(IMAGE_INSERT.format(values) + " RETURNING id", (batch_id, *row)).fetchone()[0]
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO image_levels(image_id, level, width, height, png) VALUES (%s, %s, %s, %s, %s)",
+                            [(image_id, *level) for level in levels])
+
+
+def read_images(con, since=None, until=None):
+    clauses, args = image_window(since, until)
+    sql = IMAGE_SELECT.format(cast="::text", footprint="ST_AsGeoJSON(i.footprint)") + \
+        "".join(" AND " + c.format("%s::date") for c in clauses) + " ORDER BY i.date, i.id"
+    return images_frame(con.execute(sql, args).fetchall())
 
 
 def read_batches(con, removed=False) -> pd.DataFrame:

@@ -19,6 +19,14 @@ Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
 - track_points: batch_id, track_id, name, t (Unix milliseconds, UTC), lon, lat. Kept as
   plain columns: a track file may hold millions of points.
 - audit: every import and removal, and every refused attempt, with who and when.
+- images: one row per imported image (kind `images`): batch_id, name, date (YYYY-MM-DD),
+  date_from (where the date came from), source, licence (as the user gave them; '' when not
+  given), crs_in (the file's CRS), footprint (a GeoJSON Polygon in EPSG:4326, the reprojected
+  bounds' four corners) with west/south/east/north beside it, width and height (of level 0),
+  levels (how many), sha256 (of the image file).
+- image_levels: the pyramid: image_id, level (0 the largest, each next one half as wide),
+  width, height, png (the level as PNG bytes, RGBA in EPSG:3857). Kept apart from images, so
+  listing images never reads a picture.
 
 Vessel tracks (a track file with an MMSI or IMO column, such as a public AIS export) also keep
 their positions, with MMSI, IMO, speed and course, in the positions store beside the workspace
@@ -46,7 +54,7 @@ import os
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -62,7 +70,7 @@ from geo.safetext import escape
 from geo.ships import ais, positions
 from geo.store import access
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
 BUSY_TIMEOUT_MS = 30_000
 WAIT_STEP_MS = 1_000  # a queued writer looks up (and says it is waiting) once a second
@@ -72,6 +80,8 @@ META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
                  "input_crs", "warnings", "skipped", "removed_at", "removed_by")
 AUDIT_COLUMNS = ("id", "at", "user_name", "action", "batch_id", "outcome", "detail")
+IMAGE_COLUMNS = ("image_id", "batch_id", "source_file", "name", "date", "date_from", "source", "licence", "crs_in",
+                 "west", "south", "east", "north", "width", "height", "levels", "sha256")
 log = logging.getLogger("geo.store.workspace")
 
 # Version 1: the tables as first shipped. Kept verbatim: a new store is built by running the
@@ -130,6 +140,37 @@ CREATE TABLE audit (
 );
 CREATE INDEX track_points_t ON track_points(t);
 """,
+    3: """
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+    name TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL,
+    date_from TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    licence TEXT NOT NULL DEFAULT '',
+    crs_in TEXT NOT NULL DEFAULT '',
+    footprint TEXT NOT NULL,
+    west REAL NOT NULL,
+    south REAL NOT NULL,
+    east REAL NOT NULL,
+    north REAL NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    levels INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
+CREATE INDEX images_batch ON images(batch_id);
+CREATE INDEX images_date ON images(date);
+CREATE TABLE image_levels (
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    level INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    png BLOB NOT NULL,
+    PRIMARY KEY (image_id, level)
+);
+""",
 }
 
 
@@ -178,6 +219,7 @@ class Snapshot:
     features: gpd.GeoDataFrame  # every kind but tracks
     fronts: gpd.GeoDataFrame
     tracks: pd.DataFrame
+    images: gpd.GeoDataFrame = field(default_factory=lambda: images_frame([]))  # metadata only, no pictures
 
 
 # Stores for URL targets, by scheme: each registers itself (geo.store imports them all), so this
@@ -267,6 +309,17 @@ class Workspace:
     def tracks(self, batch_id: int | None = None, since=None, until=None) -> pd.DataFrame:
         raise NotImplementedError
 
+    def images(self, since=None, until=None) -> gpd.GeoDataFrame:
+        """Imported images' metadata, no pictures: one row per image (IMAGE_COLUMNS, dates as
+        datetime64, the footprint as geometry in EPSG:4326), by date; `since`/`until` cut a
+        window of dates [since, until)."""
+        raise NotImplementedError
+
+    def image_bytes(self, image_id: int, level: int = 0) -> bytes:
+        """One level of an image's pyramid as PNG bytes (level 0 the largest); KeyError if the
+        image (or that level) is not in the store."""
+        raise NotImplementedError
+
     def counts(self) -> dict[str, int]:
         raise NotImplementedError
 
@@ -290,6 +343,48 @@ def batches_frame(rows) -> pd.DataFrame:
 def tracks_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame["t"] = pd.to_datetime(frame["t"], unit="ms").astype("datetime64[ms]")
     return frame
+
+
+def images_frame(rows) -> gpd.GeoDataFrame:
+    """images() from rows of IMAGE_COLUMNS + footprint (GeoJSON text)."""
+    frame = pd.DataFrame.from_records([r[:len(IMAGE_COLUMNS)] for r in rows], columns=list(IMAGE_COLUMNS))
+    frame["date"] = pd.to_datetime(frame["date"].astype(object), format="ISO8601").astype("datetime64[s]")
+    for column in ("image_id", "batch_id", "width", "height", "levels"):
+        frame[column] = frame[column].astype("int64")
+    for column in ("west", "south", "east", "north"):
+        frame[column] = frame[column].astype("float64")
+    geometry = [shapely.from_geojson(r[len(IMAGE_COLUMNS)]) for r in rows]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=WGS84), crs=WGS84)
+
+
+def image_rows(result: ImportResult):
+    """(image row, [(level, width, height, png)]) for each image of an import."""
+    for image in result.images:
+        west, south, east, north = image.bounds
+        footprint = json.dumps({"type": "Polygon", "coordinates": [[list(p) for p in image.footprint]]})
+        yield ((escape(image.name, 300), image.date, image.date_from, escape(image.source, 500),
+                escape(image.licence, 300), image.crs_in, footprint, west, south, east, north, image.width,
+                image.height, len(image.levels), image.sha256),
+               [(n, level.width, level.height, level.png) for n, level in enumerate(image.levels)])
+
+
+IMAGE_INSERT = ("INSERT INTO images(batch_id, name, date, date_from, source, licence, crs_in, footprint, west, south, "
+                "east, north, width, height, levels, sha256) VALUES ({})")
+
+
+def image_window(since, until) -> tuple[list[str], list[str]]:
+    """SQL clauses (with a {} for the placeholder) and values for a window of dates [since, until)."""
+    clauses, args = [], []
+    if since is not None:
+        clauses.append("i.date >= {}"), args.append(pd.Timestamp(since).strftime("%Y-%m-%d"))
+    if until is not None:
+        clauses.append("i.date < {}"), args.append(pd.Timestamp(until).strftime("%Y-%m-%d"))
+    return clauses, args
+
+
+IMAGE_SELECT = ("SELECT i.id, i.batch_id, b.filename, i.name, i.date{cast}, i.date_from, i.source, i.licence, i.crs_in, "
+                "i.west, i.south, i.east, i.north, i.width, i.height, i.levels, i.sha256, {footprint} "
+                "FROM images i JOIN batches b ON b.id = i.batch_id WHERE b.removed_at IS NULL")
 
 
 def millis(when) -> int:
@@ -430,6 +525,11 @@ class SqliteWorkspace(Workspace):
         if result.kind == "tracks":
             con.executemany("INSERT INTO track_points(batch_id, track_id, name, t, lon, lat) "
                             "VALUES (?, ?, ?, ?, ?, ?)", track_rows(batch_id, frame))
+        elif result.kind == "images":
+            for row, levels in image_rows(result):
+                image_id = con.execute(IMAGE_INSERT.format(", ".join("?" * 16)), (batch_id, *row)).lastrowid
+                con.executemany("INSERT INTO image_levels(image_id, level, width, height, png) "
+                                "VALUES (?, ?, ?, ?, ?)", [(image_id, *level) for level in levels])
         else:
             con.executemany("INSERT INTO features(batch_id, kind, name, date, properties, geometry) "
                             "VALUES (?, ?, ?, ?, ?, ?)", feature_rows(batch_id, result.kind, frame))
@@ -445,6 +545,9 @@ class SqliteWorkspace(Workspace):
                 raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
             con.execute("DELETE FROM features WHERE batch_id = ?", (batch_id,))
             con.execute("DELETE FROM track_points WHERE batch_id = ?", (batch_id,))
+            con.execute("DELETE FROM image_levels WHERE image_id IN (SELECT id FROM images WHERE batch_id = ?)",
+                        (batch_id,))
+            con.execute("DELETE FROM images WHERE batch_id = ?", (batch_id,))
             con.execute("UPDATE batches SET removed_at = ?, removed_by = ? WHERE id = ?",
                         (now_iso(), user.label, batch_id))
             self._audit(con, user.label, "remove", batch_id, "done", "")
@@ -490,6 +593,26 @@ class SqliteWorkspace(Workspace):
                                   con, params=args)
         return tracks_frame(frame)
 
+    @staticmethod
+    def _images(con, since=None, until=None) -> gpd.GeoDataFrame:
+        clauses, args = image_window(since, until)
+        sql = IMAGE_SELECT.format(cast="", footprint="i.footprint") + \
+            "".join(" AND " + c.format("?") for c in clauses) + " ORDER BY i.date, i.id"
+        return images_frame(con.execute(sql, args).fetchall())
+
+    def images(self, since=None, until=None) -> gpd.GeoDataFrame:
+        with self._connect() as con:
+            return self._images(con, since, until)
+
+    def image_bytes(self, image_id: int, level: int = 0) -> bytes:
+        with self._connect() as con:
+            row = con.execute("SELECT l.png FROM image_levels l JOIN images i ON i.id = l.image_id "
+                              "JOIN batches b ON b.id = i.batch_id WHERE l.image_id = ? AND l.level = ? "
+                              "AND b.removed_at IS NULL", (int(image_id), int(level))).fetchone()
+        if row is None:
+            raise KeyError(f"no image {image_id} with a level {level} in the workspace")
+        return bytes(row[0])
+
     def batches(self, removed: bool = False) -> pd.DataFrame:
         with self._connect() as con:
             return self._batches(con, removed)
@@ -519,7 +642,8 @@ class SqliteWorkspace(Workspace):
         with self._read() as con:
             return {"batches": con.execute("SELECT count(*) FROM batches WHERE removed_at IS NULL").fetchone()[0],
                     "features": con.execute("SELECT count(*) FROM features").fetchone()[0],
-                    "track_points": con.execute("SELECT count(*) FROM track_points").fetchone()[0]}
+                    "track_points": con.execute("SELECT count(*) FROM track_points").fetchone()[0],
+                    "images": con.execute("SELECT count(*) FROM images").fetchone()[0]}
 
     def snapshot(self) -> Snapshot:
         """Batches, features and tracks read in one transaction, so the version matches the data."""
@@ -527,8 +651,10 @@ class SqliteWorkspace(Workspace):
             batches = self._batches(con)
             rows = self._feature_rows(con)
             tracks = self._tracks(con)
+            images = self._images(con)
         return Snapshot(version=version_of(batches), batches=batches, features=features_frame(rows),
-                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks)
+                        fronts=as_fronts(features_frame([r for r in rows if r[3] == "front"])), tracks=tracks,
+                        images=images)
 
 
 def stored_version(con) -> int | None:

@@ -16,10 +16,10 @@ import pandas as pd
 
 from geo import style
 from geo.model import timeline
-from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
+from geo.model.evidence import Evidence, claim_row, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
 from geo.store.workspace import Snapshot
-from geo.view import fronts, overlay
+from geo.view import fronts, imagery, overlay
 from geo.view.claims_table import totals_evidence
 from geo.view.legend import LegendEntry, legend_entries, workspace_entries
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
@@ -45,6 +45,8 @@ class MapView:
     prepared: Prepared | None = None
     snapshot: Snapshot | None = None
     shown: dict = field(default_factory=dict)  # workspace layer id -> the frame it draws (geo.view.overlay)
+    images: pd.DataFrame | None = None  # imported images drawn (geo.view.imagery.shown), oldest first
+    imagery: object = None  # the workspace's images (geo.view.imagery.Imagery), for their bytes
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -124,10 +126,13 @@ def prepared_for(data, snapshot: Snapshot | None, state: MapState) -> tuple[obje
     return merged, ranked
 
 
-def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True) -> MapView:
+def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True,
+             images: "imagery.Imagery | None" = None, image_mode: str = imagery.MONTH) -> MapView:
     """What `state` shows, bundled data and the analyst's workspace together: the one answer the
     page, the command line's exports, the slides and the video all render. The live page passes
-    `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead."""
+    `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead.
+    `images` (geo.view.imagery) are drawn when the `images` layer is on: those of the month,
+    or with `image_mode` LATEST each place's latest image by the date."""
     merged, ranked = prepared_for(data, snapshot, state)
     shown = overlay.visible(snapshot, state, track_paths)
     entries = workspace_entries(shown)
@@ -135,6 +140,9 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
         entries.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
+    view.imagery = images
+    view.images = imagery.shown(images if "images" in state.layers else None, state.date, image_mode)
+    view.legend += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()]
     front = shown.get("imported-front")
     if front is not None and len(front):
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
@@ -202,8 +210,56 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
     the national totals (sel totals:national), the claims no drawn feature stands for."""
     if sel["kind"] == "totals":
         return totals_evidence(view)
+    if sel["kind"] == "image":
+        return image_evidence(view, sel["feature_id"])
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
         found.voyages = voyages_along(near_legs, names, sel["feature_id"], view.state.date)
+    if found is not None:
+        with_images(view, found, sel)
+    return found
+
+
+def image_places(view: MapView, image_id=None) -> list[dict]:
+    """Places with images (of image `image_id`, or of any): id, name and how many images hold them."""
+    inside = imagery.places_in(view.imagery, view.data.places, image_id)
+    if image_id is not None:  # how many images each of these places has in all
+        inside = imagery.places_in(view.imagery, view.data.places[view.data.places["id"].isin(inside["id"])])
+    return [{"id": r.id, "name": r.name, "images": int(r.images)} for r in inside.itertuples()]
+
+
+def with_images(view: MapView, found: Evidence, sel: dict) -> None:
+    """The images a selection's claims name (thumbnails), and for a place, its series of images."""
+    if view.imagery is None or not len(view.imagery):
+        return
+    names = {n.strip() for c in found.claims for n in str(c.get("images", "")).split(";") if n.strip()}
+    meta = view.imagery.meta
+    found.images = [image_item(r) for _, r in meta[meta["name"].isin(names) | meta["file"].isin(names)].iterrows()]
+    if sel["kind"] == "place":
+        found.image_places = [p for p in image_places(view) if p["id"] == sel["feature_id"]]
+
+
+def image_item(r) -> dict:
+    return {"id": int(r["id"]), "name": str(r["name"]), "date": f"{pd.Timestamp(r['date']):%Y-%m-%d}",
+            "credit": imagery.credit(r), "level": imagery.thumb_level(r["levels"])}
+
+
+def image_evidence(view: MapView, feature_id: str) -> Evidence | None:
+    """An image's panel: its date, source and licence, its thumbnail, the claims that name it
+    (known by the date) and the places it shows, each with its series."""
+    if view.imagery is None or not feature_id.startswith("img"):
+        return None
+    r = view.imagery.row(feature_id[3:])
+    if r is None:
+        return None
+    known = timeline.known_claims(view.prepared.claims, view.state.date)
+    named = imagery.claims_pointing_at(known, r["name"], r["file"]).sort_values(["metric", "as_of_date", "claimant", "id"])
+    when = pd.Timestamp(r["date"])
+    found = Evidence(title=r["name"] or f"image {feature_id[3:]}",
+                     description=f"Image dated {when:%Y-%m-%d}; source: {r['source'] or 'not given'}; "
+                                 f"licence: {r['licence'] or 'not given'}.",
+                     claims=[claim_row(c) for _, c in named.iterrows()])
+    found.images = [image_item(r)]
+    found.image_places = image_places(view, r["id"])
     return found

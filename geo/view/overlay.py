@@ -105,7 +105,10 @@ def with_imported_claims(data, snapshot: Snapshot | None) -> pd.DataFrame:
     """Bundled and imported claims in one table of one shape (imported ones carry their source_file)."""
     base = timeline.plain(data.claims)
     base = base.assign(source_file="") if "source_file" not in base.columns else base
+    base = base.assign(images="") if "images" not in base.columns else base  # bundled claims name no image
     mine = imported_claims(data, snapshot)
+    if "images" not in mine.columns:
+        mine = mine.assign(images="")
     return base if mine.empty else pd.concat([base, mine[base.columns]], ignore_index=True)
 
 
