@@ -221,7 +221,7 @@ def test_the_pages_importer_stores_a_vessel_list_as_a_batch(tmp_path, monkeypatc
     ws = Workspace(str(target))
     uploads.import_previewed(ss, ws, EDITOR)
     assert ss["import_report"][0] == "success", ss["import_report"]
-    assert ws.counts() == {"batches": 1, "features": 3, "track_points": 0}
+    assert ws.counts() == {"batches": 1, "features": 3, "track_points": 0, "images": 0}
 
 
 def test_read_sanctions_gives_the_rows_a_workspace_would_store(tmp_path):
