@@ -24,9 +24,10 @@ MODES = ("rail", "sea", "road", "air")
 ROUTE_STATUSES = ("reported", "inferred")
 AREA_KINDS = ("factory_region", "front")
 VIEWS = ("overview", "tumen", "sea", "rail", "front")
-SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals")
+SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
+                   "detection", "vessel")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
-             "events", "tracks", "imported")
+             "events", "tracks", "imported", "detections")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from geo.model import timeline
 from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
 from geo.store.workspace import Snapshot
-from geo.view import fronts, overlay
+from geo.view import fronts, overlay, ships
 from geo.view.claims_table import totals_evidence
 from geo.view.legend import LegendEntry, legend_entries, workspace_entries
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
@@ -45,6 +45,8 @@ class MapView:
     prepared: Prepared | None = None
     snapshot: Snapshot | None = None
     shown: dict = field(default_factory=dict)  # workspace layer id -> the frame it draws (geo.view.overlay)
+    detections: pd.DataFrame | None = None  # every detection in the imported tracks (geo.view.ships.prepared)
+    ship_params: object = None  # the parameters they were found with
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -52,6 +54,10 @@ class MapView:
         if isinstance(rows, dict):
             return [f["properties"] for f in rows.get("features", [])]
         return list(rows)
+
+    def claims_known_all(self) -> pd.DataFrame:
+        """Every claim, bundled and imported, under the filters (the vessel card picks those known by the date)."""
+        return self.prepared.claims if self.prepared is not None else pd.DataFrame()
 
     def claims_known(self) -> pd.DataFrame:
         """Claims published by the date (in period mode: within its month), after the filters,
@@ -124,17 +130,26 @@ def prepared_for(data, snapshot: Snapshot | None, state: MapState) -> tuple[obje
     return merged, ranked
 
 
-def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True) -> MapView:
+def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True,
+             detections: pd.DataFrame | None = None, ship_params=None, has_tracks: bool | None = None) -> MapView:
     """What `state` shows, bundled data and the analyst's workspace together: the one answer the
     page, the command line's exports, the slides and the video all render. The live page passes
-    `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead."""
+    `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead.
+    `detections` (geo.view.ships.prepared, found with `ship_params`) are drawn for the month when
+    the `detections` layer is on; `has_tracks` says whether the live map draws tracks (by default,
+    whether the snapshot holds any)."""
     merged, ranked = prepared_for(data, snapshot, state)
     shown = overlay.visible(snapshot, state, track_paths)
-    entries = workspace_entries(shown)
-    if not track_paths and "tracks" in state.layers and snapshot is not None and len(snapshot.tracks):
+    if detections is not None and "detections" in state.layers:
+        shown["detections"] = ships.on_date(detections, state.date, state.mode)
+    entries = workspace_entries(shown) + ships.legend_entries(shown.get("detections"))
+    if has_tracks is None:
+        has_tracks = snapshot is not None and len(snapshot.tracks) > 0
+    if not track_paths and "tracks" in state.layers and has_tracks:
         entries.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
+    view.detections, view.ship_params = detections, ship_params
     front = shown.get("imported-front")
     if front is not None and len(front):
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
@@ -196,14 +211,26 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
     return evidence_for(data, kind, feature_id, selection_place(data, kind, feature_id), state.date, state.filters)
 
 
-def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
+def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None, vessel_card=None):
     """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
     imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
-    the national totals (sel totals:national), the claims no drawn feature stands for."""
+    the national totals (sel totals:national), the claims no drawn feature stands for; for a
+    detection in the imported tracks, its rule and positions; for a vessel (sel vessel:imo:N or
+    vessel:mmsi:N), its card, with `vessel_card(key)` giving the registry's identity and sanctions.
+    Beside a claim that counts calls or voyages, what the imported tracks give (ships.derived_for)."""
     if sel["kind"] == "totals":
         return totals_evidence(view)
+    if sel["kind"] == "detection":
+        return ships.detection_evidence(view.detections, sel["feature_id"], view.ship_params)
+    if sel["kind"] == "vessel":
+        return ships.vessel_evidence(sel["feature_id"], view.detections, view.claims_known_all(), view.state.date,
+                                     vessel_card(sel["feature_id"]) if vessel_card else None)
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
         found.voyages = voyages_along(near_legs, names, sel["feature_id"], view.state.date)
+    if found is not None and sel["kind"] == "track" and ships.MMSI.fullmatch(sel["feature_id"]):
+        found.vessels = [{"key": ships.vessel_key(mmsi=sel["feature_id"]), "name": found.title}]
+    if found is not None and found.claims and view.detections is not None:
+        found.derived = ships.derived_for(view.data, found.claims, view.detections, view.state.date)
     return found
