@@ -39,17 +39,26 @@ MMSI = re.compile(r"\d{9}")  # a track whose id is an MMSI (an AIS export's) is 
 DERIVED = "derived from your imported AIS data; not a claim"
 GAP_DASH = (4, 3)  # dash, gap in line widths: the dark stretch is inferred, as the inferred legs are
 
-# The rules as the README states them; {name} fields are filled from the detection parameters.
+# The rules as the README states them; {name} fields are filled from the detection parameters
+# (geo.ships.detections.Params), and each panel lists the parameters its rule uses, with units.
 RULES = {
     "port_call": "A port call runs from a vessel's first position inside a port's polygon to its last one "
                  "before it leaves (a call without a final exit ends at the last position seen).",
-    "gap": "An AIS gap is a stretch of at least {gap_hours} h with no position from a vessel; it runs from where "
-           "the vessel went dark to where it reappeared, and the straight line between them is inferred.",
-    "encounter": "An encounter is two vessels within {encounter_m} m of each other for at least {encounter_hours} h, "
-                 "both below {encounter_knots} knots, at least {port_km} km from any port (Global Fishing Watch's "
-                 "published rule).",
+    "gap": "An AIS gap is a stretch of at least {gap_hours} h with no position from a vessel, outside areas of "
+           "poor reception; it runs from where the vessel went dark to where it reappeared, and the straight line "
+           "between them is inferred.",
+    "encounter": "An encounter is two vessels within {encounter_distance_m} m of each other for at least "
+                 "{encounter_hours} h, both below {encounter_knots} knots, at least {encounter_port_km} km from any "
+                 "port (Global Fishing Watch's published rule).",
     "loitering": "Loitering is one vessel below {loiter_knots} knots for at least {loiter_hours} h, at least "
-                 "{port_km} km from any port.",
+                 "{loiter_port_km} km from any port.",
+}
+PARAMS = {  # per kind: the parameters its rule uses, and their units
+    "port_call": (("call_min_minutes", "min"),),
+    "gap": (("gap_hours", "h"),),
+    "encounter": (("encounter_distance_m", "m"), ("encounter_hours", "h"), ("encounter_knots", "kn"),
+                  ("encounter_port_km", "km"), ("encounter_step_minutes", "min"), ("encounter_max_gap_hours", "h")),
+    "loitering": (("loiter_knots", "kn"), ("loiter_hours", "h"), ("loiter_port_km", "km")),
 }
 
 # Claims that count calls or voyages, and the ports whose calls in the imported tracks stand beside
@@ -155,18 +164,23 @@ def param_values(params) -> dict:
     return {k: v for k, v in values.items() if isinstance(v, (int, float, str, bool))}
 
 
+def number(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def rule_text(kind: str, params) -> str:
-    values = param_values(params)
+    """The rule of a kind, its thresholds filled in (a threshold the parameters lack is named)."""
+    values = {k: number(v) for k, v in param_values(params).items()}
 
-    class Keep(dict):
+    class Named(dict):
         def __missing__(self, key):
-            return "{" + key + "}"
-    return RULES[kind].format_map(Keep({k: (f"{v:g}" if isinstance(v, float) else v) for k, v in values.items()}))
+            return key.replace("_", " ")
+    return RULES[kind].format_map(Named(values))
 
 
-def params_words(params) -> str:
-    return ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
-                     for k, v in param_values(params).items())
+def params_words(kind: str, params) -> str:
+    values = param_values(params)
+    return ", ".join(f"{name} = {number(values[name])} {unit}" for name, unit in PARAMS[kind] if name in values)
 
 
 # --- the map -------------------------------------------------------------------------------------
@@ -226,8 +240,8 @@ def detection_evidence(detections: pd.DataFrame, feature_id: str, params=None) -
         return None
     d = rows.iloc[0].to_dict()
     facts = [("Rule", rule_text(d["kind"], params))]
-    if param_values(params):
-        facts.append(("Parameters", params_words(params)))
+    if params_words(d["kind"], params):
+        facts.append(("Parameters", params_words(d["kind"], params)))
     facts.append(("Vessel", vessel_words(d["vessel"], d["mmsi"], d["imo"])))
     if d["kind"] == "encounter":
         facts.append(("Other vessel", vessel_words("", d["other_mmsi"])))
