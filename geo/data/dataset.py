@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import LineString, Point
 
-from geo.data import schema, validate
+from geo.data import schema, validate, vessels
 from geo.geometry.projection import WGS84
 from geo.data.claims import check_claims, with_registries
 from geo.data.validate import (COUNTRY_TOLERANCE_KM, ROUTE_END_TOLERANCE_KM, Problem, km_between,
@@ -98,6 +98,8 @@ def check(data_dir: Path | str = DATA_DIR) -> tuple[Dataset | None, list[Problem
     problems += found
     problems += check_links(frames, raws)
     problems += check_registries(frames, raws)
+    problems += vessels.check_vessels(frames["vessels"], raws["vessels"].rows, frames["vessel_facts"],
+                                      raws["vessel_facts"].rows)
     problems += check_claims(frames["claims"], raws["claims"].rows, schema.CLAIMS.filename, frames["metrics"],
                              claimants=frames["claimants"])
     if len(basemaps) == len(BASEMAP_FILES):

@@ -26,6 +26,9 @@ AREA_KINDS = ("factory_region", "front")
 VIEWS = ("overview", "tumen", "sea", "rail", "front")
 SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
                    "detection", "vessel")
+# What a row of vessel_facts.csv states about a vessel (see data/README.md, "Vessels").
+VESSEL_FIELDS = ("name", "former_name", "imo", "mmsi", "flag", "home_port", "type", "built", "owner", "operator",
+                 "manager", "linked_company", "sanction")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
              "events", "tracks", "imported", "detections")
 
@@ -36,8 +39,8 @@ class Column:
 
     kind is one of: id, text, number, date, url, choice, lon, lat, iso3, place (a place
     id), routes (;-separated route or flow ids), layers (;-separated layer ids), claimant
-    and metric (ids in the two registries), claimants (;-separated claimant ids) and claim
-    (a claim id).
+    and metric (ids in the two registries), claimants (;-separated claimant ids), claim
+    (a claim id) and vessel (a vessel id).
     """
 
     name: str
@@ -209,7 +212,30 @@ AREAS = Table("areas", "areas.geojson", (
     Column("source_url", "url"),
 ))
 
-TABLES = (PLACES, CLAIMANTS, METRICS, CLAIMS, EVENTS, FLOWS, SCENES, ROUTES, AREAS)
+# The vessels our sources name, one row each; everything known about them is in VESSEL_FACTS.
+VESSELS = Table("vessels", "vessels.csv", (
+    Column("id", "id"),
+    Column("name"),
+    Column("note", required=False),
+))
+
+# One fact per row, each with the page it was read in and a verbatim quote that supports it.
+VESSEL_FACTS = Table("vessel_facts", "vessel_facts.csv", (
+    Column("id", "id"),
+    Column("vessel_id", "vessel"),
+    Column("field", "choice", choices=VESSEL_FIELDS),
+    Column("value"),
+    Column("valid_from", "date", required=False),
+    Column("valid_to", "date", required=False),
+    Column("authority", required=False),  # who imposed a sanction (field sanction only)
+    Column("outlet"),
+    Column("url", "url"),
+    Column("read", "date"),
+    Column("quote"),
+    Column("note", required=False),
+))
+
+TABLES = (PLACES, CLAIMANTS, METRICS, CLAIMS, EVENTS, FLOWS, SCENES, ROUTES, AREAS, VESSELS, VESSEL_FACTS)
 
 # Geometry each GeoJSON table may hold.
 GEOMETRY_TYPES = {
