@@ -17,6 +17,7 @@ from collections import OrderedDict
 from geo import style
 from geo.data import dataset as datasets
 from geo.imports import sandbox
+from geo.page import ships as ship_page
 from geo.render import charts, layers, tracks
 from geo.store import workspace
 
@@ -172,3 +173,16 @@ def track_points(snapshot_: workspace.Snapshot | None) -> tuple[str, object]:
     if snapshot_ is None:
         return "none", None
     return f"ws-{snapshot_.version}", snapshot_.tracks
+
+
+_detections = Lru(4)
+
+
+def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tuple[object, tuple | None]:
+    """Detections in the workspace's imported positions (geo.ships.detections), as the view reads
+    them (geo.view.ships.prepared), and the (first, last) time those positions cover: found once
+    per workspace version and parameters and shared by every session, so a date step only selects.
+    (None, None) when the workspace holds no positions."""
+    if snapshot_ is None:
+        return None, None
+    return _detections.get((target, snapshot_.version, params), lambda: ship_page.find(target, snapshot_, params))

@@ -47,6 +47,7 @@ class MapView:
     shown: dict = field(default_factory=dict)  # workspace layer id -> the frame it draws (geo.view.overlay)
     detections: pd.DataFrame | None = None  # every detection in the imported tracks (geo.view.ships.prepared)
     ship_params: object = None  # the parameters they were found with
+    ship_coverage: tuple | None = None  # (first, last) time of the imported positions they were found in
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -131,7 +132,8 @@ def prepared_for(data, snapshot: Snapshot | None, state: MapState) -> tuple[obje
 
 
 def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True,
-             detections: pd.DataFrame | None = None, ship_params=None, has_tracks: bool | None = None) -> MapView:
+             detections: pd.DataFrame | None = None, ship_params=None, has_tracks: bool | None = None,
+             ship_coverage: tuple | None = None) -> MapView:
     """What `state` shows, bundled data and the analyst's workspace together: the one answer the
     page, the command line's exports, the slides and the video all render. The live page passes
     `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead.
@@ -149,7 +151,7 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
         entries.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
-    view.detections, view.ship_params = detections, ship_params
+    view.detections, view.ship_params, view.ship_coverage = detections, ship_params, ship_coverage
     front = shown.get("imported-front")
     if front is not None and len(front):
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
@@ -232,5 +234,6 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
     if found is not None and sel["kind"] == "track" and ships.MMSI.fullmatch(sel["feature_id"]):
         found.vessels = [{"key": ships.vessel_key(mmsi=sel["feature_id"]), "name": found.title}]
     if found is not None and found.claims and view.detections is not None:
-        found.derived = ships.derived_for(view.data, found.claims, view.detections, view.state.date)
+        found.derived = ships.derived_for(view.data, found.claims, view.detections, view.state.date,
+                                          view.ship_coverage)
     return found

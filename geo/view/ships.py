@@ -109,8 +109,12 @@ def prepared(detections: pd.DataFrame | None) -> pd.DataFrame:
         frame[column] = [text(v) for v in frame[column]]
     for column in ("lon", "lat", "end_lon", "end_lat", "distance_km", "implied_knots", "positions"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    frame = frame[frame["kind"].isin(KINDS) & frame["start"].notna()]
+    frame = frame[frame["kind"].isin(KINDS) & frame["start"].notna()].copy()
+    frame["open"] = frame["end"].isna()  # a call the track ends in: no exit seen
     frame["end"] = frame["end"].fillna(frame["start"])
+    if "other_vessel" not in frame.columns:
+        frame["other_vessel"] = ""
+    frame["other_vessel"] = [text(v) for v in frame["other_vessel"]]
     frame["id"] = [detection_id(k, m, s, o) for k, m, s, o in
                    zip(frame["kind"], frame["mmsi"], frame["start"], frame["other_mmsi"])]
     return frame.drop_duplicates("id").sort_values(["start", "id"]).reset_index(drop=True)
@@ -151,7 +155,7 @@ def title_of(d) -> str:
     if d["kind"] == "gap":
         return f"AIS gap: {d['vessel'] or d['mmsi']}, dark {hours(d['start'], d['end'])}"
     if d["kind"] == "encounter":
-        return f"Encounter: {d['vessel'] or d['mmsi']} and {d['other_mmsi'] or 'another vessel'}"
+        return f"Encounter: {d['vessel'] or d['mmsi']} and {d.get('other_vessel') or d['other_mmsi'] or 'another vessel'}"
     return f"Loitering: {d['vessel'] or d['mmsi']}"
 
 
@@ -244,10 +248,13 @@ def detection_evidence(detections: pd.DataFrame, feature_id: str, params=None) -
         facts.append(("Parameters", params_words(d["kind"], params)))
     facts.append(("Vessel", vessel_words(d["vessel"], d["mmsi"], d["imo"])))
     if d["kind"] == "encounter":
-        facts.append(("Other vessel", vessel_words("", d["other_mmsi"])))
+        facts.append(("Other vessel", vessel_words(d.get("other_vessel", ""), d["other_mmsi"])))
     if d["place"]:
         facts.append(("Place", d["place"]))
-    facts += [("Start", stamp(d["start"])), ("End", stamp(d["end"])), ("Duration", hours(d["start"], d["end"]))]
+    if d.get("open"):
+        facts += [("Start", stamp(d["start"])), ("End", "open: the track ends before the vessel is seen leaving")]
+    else:
+        facts += [("Start", stamp(d["start"])), ("End", stamp(d["end"])), ("Duration", hours(d["start"], d["end"]))]
     first = f"{stamp(d['start'])} at {d['lat']:.4f}° N, {d['lon']:.4f}° E" if pd.notna(d["lat"]) else stamp(d["start"])
     last = (f"{stamp(d['end'])} at {d['end_lat']:.4f}° N, {d['end_lon']:.4f}° E" if pd.notna(d["end_lat"])
             else stamp(d["end"]))
@@ -263,7 +270,7 @@ def detection_evidence(detections: pd.DataFrame, feature_id: str, params=None) -
         facts.append(("Detail", d["detail"]))
     vessels = [{"key": vessel_key(d["mmsi"], d["imo"]), "name": d["vessel"] or d["mmsi"]}]
     if d["other_mmsi"]:
-        vessels.append({"key": vessel_key(d["other_mmsi"]), "name": d["other_mmsi"]})
+        vessels.append({"key": vessel_key(d["other_mmsi"]), "name": d.get("other_vessel") or d["other_mmsi"]})
     return Evidence(title=title_of(d), note=f"Detected in your imported tracks: {DERIVED}.", facts=facts,
                     vessels=[v for v in vessels if v["key"]], no_claims="",
                     description="The dashed line on the map is inferred: no position was received along it."
@@ -357,12 +364,13 @@ def port_matches(place: str, ports) -> bool:
     return any(p.lower() in place for p in ports)
 
 
-def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cumulative") -> str | None:
+def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cumulative",
+                 coverage: tuple | None = None) -> str | None:
     """What the imported tracks give beside one claim that counts calls or voyages: the calls at
     the same port(s) in the same period (up to the claim's as-of date, and never past the date the
     page shows), by how many vessels, and when. None for claims that count something else."""
     ports = COUNTED.get(claim["metric"])
-    if ports is None or detections is None or detections.empty:
+    if ports is None or detections is None:
         return None
     as_of = pd.Timestamp(claim["as_of"])
     until = min(as_of, timeline.as_timestamp(when)) + pd.Timedelta(days=1)
@@ -377,6 +385,8 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
     calls = calls[[port_matches(p, ports) for p in calls["place"]]]
     where = " and ".join(ports)
     caveat = f"; {CAVEATS[claim['metric']]}" if claim["metric"] in CAVEATS else ""
+    if coverage and coverage[0] is not None:
+        caveat += f"; your tracks run {month_words(coverage[0], coverage[1])}"
     if calls.empty:
         return f"Your tracks: no call at {where} {scope} ({DERIVED}{caveat})."
     vessels = calls["mmsi"].where(calls["mmsi"] != "", calls["vessel"]).nunique()
@@ -385,13 +395,15 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
             f"{scope} ({DERIVED}{caveat}).")
 
 
-def derived_for(data, claims: list[dict], detections: pd.DataFrame | None, when) -> dict[str, str]:
-    """claim id -> derived_line, for the panel's claims that count calls or voyages."""
-    if detections is None or detections.empty:
+def derived_for(data, claims: list[dict], detections: pd.DataFrame | None, when,
+                coverage: tuple | None = None) -> dict[str, str]:
+    """claim id -> derived_line, for the panel's claims that count calls or voyages; `coverage`
+    (first, last) is when the imported positions begin and end."""
+    if detections is None:
         return {}
     out = {}
     for claim in claims:
-        line = derived_line(claim, detections, when, metric_period(data, claim["metric"]))
+        line = derived_line(claim, detections, when, metric_period(data, claim["metric"]), coverage)
         if line:
             out[claim["id"]] = line
     return out
