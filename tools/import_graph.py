@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Top to bottom: a package may import only those after it in this list (and itself).
-LAYERS = ("cli", "page", "export", "render", "view", "model", "store", "imports", "data", "geometry", "style",
+LAYERS = ("cli", "page", "export", "render", "view", "model", "store", "ships", "imports", "data", "geometry", "style",
           "safetext")
 # Function-level imports that only defer a heavy or optional dependency, never a geo module.
 ALLOWED_LAZY = {"psycopg", "matplotlib", "imageio", "openpyxl", "rasterio", "duckdb", "dask", "distributed",

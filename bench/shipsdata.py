@@ -1,0 +1,88 @@
+"""Synthetic AIS positions: hand-built scenarios with known events (for tests) and a generator of
+N positions for the scale benchmark (python -m bench.ships). Every vessel and position is made up;
+MMSI numbers start at 100000000, which no real ship carries in this area's data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+KM_PER_DEG_LAT = 111.195
+KNOT_KMH = 1.852
+
+
+def km_per_deg_lon(lat: float) -> float:
+    return KM_PER_DEG_LAT * np.cos(np.radians(lat))
+
+
+def offset(lon: float, lat: float, east_km: float, north_km: float) -> tuple[float, float]:
+    return lon + east_km / km_per_deg_lon(lat), lat + north_km / KM_PER_DEG_LAT
+
+
+def leg(mmsi, name, start, points, knots, every_min=10.0, imo="") -> pd.DataFrame:
+    """Positions along a polyline at a steady speed, one every `every_min` minutes, start included,
+    the last point included."""
+    t0 = pd.Timestamp(start)
+    out = []
+    elapsed_h = 0.0
+    for (x0, y0), (x1, y1) in zip(points[:-1], points[1:]):
+        dx = (x1 - x0) * km_per_deg_lon((y0 + y1) / 2)
+        dy = (y1 - y0) * KM_PER_DEG_LAT
+        km = float(np.hypot(dx, dy))
+        hours = km / (knots * KNOT_KMH)
+        n = max(1, int(np.floor(hours * 60 / every_min)))
+        for k in range(n):
+            f = k * every_min / 60 / hours if hours else 0
+            out.append((t0 + pd.Timedelta(hours=elapsed_h + f * hours), x0 + f * (x1 - x0), y0 + f * (y1 - y0)))
+        elapsed_h += hours
+    out.append((t0 + pd.Timedelta(hours=elapsed_h), points[-1][0], points[-1][1]))
+    frame = pd.DataFrame(out, columns=["t", "lon", "lat"])
+    frame["t"] = frame["t"].dt.round("s")
+    return frame.assign(mmsi=str(mmsi), imo=str(imo), name=name, sog=float(knots), cog=0.0)
+
+
+def stay(mmsi, name, start, lon, lat, hours, every_min=10.0, sog=0.2, drift_m=0.0, imo="") -> pd.DataFrame:
+    """Positions at one place (drifting `drift_m` metres east over the stay) for `hours`."""
+    n = int(np.floor(hours * 60 / every_min)) + 1
+    t = pd.Timestamp(start) + pd.to_timedelta(np.arange(n) * every_min, unit="min")
+    east = np.linspace(0, drift_m / 1000.0, n)
+    return pd.DataFrame({"t": t.round("s"), "lon": lon + east / km_per_deg_lon(lat), "lat": np.full(n, lat),
+                         "mmsi": str(mmsi), "imo": str(imo), "name": name, "sog": float(sog), "cog": 0.0})
+
+
+def end_of(frame: pd.DataFrame):
+    return frame["t"].iloc[-1]
+
+
+def track(*parts) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True)
+
+
+def generate(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365) -> pd.DataFrame:
+    """About n positions of `vessels` made-up ships wandering the Sea of Japan near Rajin and
+    Vostochny: each reports every few minutes, calls at ports, goes dark now and then. Columns
+    as a positions frame: mmsi, imo, name, t, lon, lat, sog, cog."""
+    rng = np.random.default_rng(seed)
+    vessels = vessels or max(2, min(5000, int(n // 20_000) + 2))
+    per = n // vessels
+    start_ms = pd.Timestamp(start).value // 1_000_000
+    span_ms = days * 86_400_000
+    frames = []
+    for v in range(vessels):
+        m = per + (n - per * vessels if v == 0 else 0)
+        dt = rng.exponential(span_ms / m, m)
+        dt[rng.random(m) < 0.0005] += 18 * 3_600_000  # some dark stretches
+        t = start_ms + np.cumsum(dt).astype(np.int64) % span_ms
+        t.sort()
+        heading = np.cumsum(rng.normal(0, 0.15, m))
+        speed = np.clip(rng.normal(9, 4, m), 0, 20)
+        step_h = np.r_[0, np.diff(t)] / 3_600_000
+        km = speed * KNOT_KMH * np.minimum(step_h, 0.5)
+        lon = 131.5 + np.cumsum(km * np.sin(heading)) / km_per_deg_lon(42.0)
+        lat = 42.0 + np.cumsum(km * np.cos(heading)) / KM_PER_DEG_LAT
+        lon = 129.5 + np.abs((lon - 129.5) % 8.0 - 4.0)  # fold into 129.5..133.5
+        lat = 40.5 + np.abs((lat - 40.5) % 6.0 - 3.0)    # and 40.5..43.5
+        frames.append(pd.DataFrame({
+            "mmsi": str(100_000_000 + v), "imo": str(9_000_000 + v) if v % 3 else "", "name": f"SYNTH {v:04d}",
+            "t": pd.to_datetime(t, unit="ms").astype("datetime64[ms]"), "lon": np.round(lon, 6),
+            "lat": np.round(lat, 6), "sog": np.round(speed, 1), "cog": np.round(np.degrees(heading) % 360, 1)}))
+    return pd.concat(frames, ignore_index=True)

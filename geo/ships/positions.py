@@ -1,0 +1,284 @@
+"""The positions store: AIS positions as Parquet files, one folder per import batch, split by month.
+
+Layout, under the store's root (`root_for(target)`):
+
+    <root>/batch=000012/month=2024-01/part-00000.parquet
+    <root>/batch=000012/month=2024-02/part-00000.parquet
+    <root>/.staging-000013-<random>/...     # a batch being written; never read
+
+- Columns (COLUMNS): mmsi (text), imo (text, '' when unknown), name (text), t (timestamp, UTC,
+  milliseconds, stored without a zone as the workspace stores every time), lon, lat (float64,
+  EPSG:4326), sog, cog (float64, knots and degrees; NaN when the file had none) and batch_id.
+  Rows within a file are sorted by mmsi and t. The files are plain Parquet with lon/lat columns,
+  not GeoParquet: GeoParquet needs a geometry column, which would hold the same two numbers a
+  second time; the file's metadata (key `geo_positions`) names the CRS and the coordinate columns.
+- A batch is written to a staging folder and renamed into place when the workspace commits the
+  import (`BatchWriter.commit`), so a reader sees all of a batch or none of it; a failed import
+  removes its staging folder (`abort`). Removing a batch renames its folder aside and deletes it.
+- Where: `GEO_POSITIONS_DIR` if set; else beside a SQLite workspace (`<workspace file>.positions/`);
+  else, for a PostGIS workspace, `~/.local/share/dprk-pipeline/positions/` on the machine that
+  imports (share it, e.g. on a network file system, for several servers to read the same).
+
+Reading goes through DuckDB (plain SQL; the spatial extension is not used, so nothing is fetched
+at run time): `read_window` opens only the month folders that overlap the window and lets
+Parquet's row-group statistics skip what lies outside the time and box asked for; `grid` counts
+positions and vessels per cell for a zoomed-out view without bringing positions into Python.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COLUMNS = ("mmsi", "imo", "name", "t", "lon", "lat", "sog", "cog", "batch_id")
+SCHEMA = pa.schema([("mmsi", pa.string()), ("imo", pa.string()), ("name", pa.string()), ("t", pa.timestamp("ms")),
+                    ("lon", pa.float64()), ("lat", pa.float64()), ("sog", pa.float64()), ("cog", pa.float64()),
+                    ("batch_id", pa.int64())],
+                   metadata={"geo_positions": json.dumps({"crs": "EPSG:4326", "x": "lon", "y": "lat",
+                                                          "t": "UTC"})})
+DEFAULT_ROOT = Path("~/.local/share/dprk-pipeline/positions")
+ROW_GROUP = 256_000
+
+
+def root_for(target=None) -> Path:
+    """The positions folder of a workspace target (a SQLite path or a postgresql:// URL)."""
+    env = os.environ.get("GEO_POSITIONS_DIR")
+    if env:
+        return Path(env).expanduser()
+    if target is None:
+        target = os.environ.get("GEO_WORKSPACE") or "~/.local/share/dprk-pipeline/workspace.sqlite"
+    text = str(target)
+    if "://" in text:
+        return DEFAULT_ROOT.expanduser()
+    return Path(text + ".positions").expanduser()
+
+
+def batch_dir(root: Path, batch_id: int) -> Path:
+    return Path(root) / f"batch={int(batch_id):06d}"
+
+
+def month_key(month) -> str:
+    return pd.Timestamp(month).strftime("%Y-%m")
+
+
+def normalise(frame: pd.DataFrame, batch_id: int) -> pd.DataFrame:
+    """A frame in the store's columns and types (missing columns empty), sorted by mmsi and t."""
+    n = len(frame)
+    out = pd.DataFrame(index=range(n))
+    for column in ("mmsi", "imo", "name"):
+        values = frame[column] if column in frame.columns else pd.Series([""] * n)
+        out[column] = pd.Series(np.asarray(values, dtype=object), dtype="object").fillna("").astype(str).to_numpy()
+    t = pd.to_datetime(frame["t"].to_numpy() if "t" in frame.columns else [], utc=False)
+    if getattr(t, "tz", None) is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    out["t"] = np.asarray(t, dtype="datetime64[ms]")
+    for column in ("lon", "lat", "sog", "cog"):
+        out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(float) if column in frame.columns \
+            else np.full(n, np.nan)
+    out["batch_id"] = np.int64(batch_id)
+    return out.sort_values(["mmsi", "t"], kind="stable").reset_index(drop=True)
+
+
+class BatchWriter:
+    """Writes one batch's positions into a staging folder; `commit()` puts it in place at once."""
+
+    def __init__(self, root: Path | str, batch_id: int):
+        self.root = Path(root)
+        self.batch_id = int(batch_id)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.staging = self.root / f".staging-{self.batch_id:06d}-{uuid.uuid4().hex[:8]}"
+        self.staging.mkdir()
+        self.parts: dict[str, int] = {}
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Add positions (any columns of COLUMNS; mmsi, t, lon, lat needed); each month to its folder."""
+        if not len(frame):
+            return
+        out = normalise(frame, self.batch_id)
+        months = out["t"].dt.strftime("%Y-%m")
+        for month, part in out.groupby(months.to_numpy(), sort=True):
+            folder = self.staging / f"month={month}"
+            folder.mkdir(exist_ok=True)
+            number = self.parts.get(month, 0)
+            table = pa.Table.from_pandas(part.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
+            pq.write_table(table, folder / f"part-{number:05d}.parquet", row_group_size=ROW_GROUP,
+                           compression="zstd")
+            self.parts[month] = number + 1
+        self.rows += len(out)
+
+    def commit(self) -> Path:
+        final = batch_dir(self.root, self.batch_id)
+        if final.exists():  # a batch id is never reused; a folder left by a crash is stale
+            shutil.rmtree(final)
+        os.replace(self.staging, final)
+        return final
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            self.abort()
+
+
+def write_batch(root: Path | str, batch_id: int, frame: pd.DataFrame) -> Path:
+    """Write and commit one batch in one go (the workspace commits separately: see BatchWriter)."""
+    writer = BatchWriter(root, batch_id)
+    try:
+        writer.write(frame)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def remove_batch(root: Path | str, batch_id: int) -> bool:
+    """Delete a batch's positions; True if there were any."""
+    folder = batch_dir(Path(root), batch_id)
+    if not folder.exists():
+        return False
+    aside = Path(root) / f".removing-{int(batch_id):06d}-{uuid.uuid4().hex[:8]}"
+    os.replace(folder, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return True
+
+
+def batch_ids(root: Path | str) -> list[int]:
+    root = Path(root)
+    if not root.exists():
+        return []
+    return sorted(int(p.name.split("=", 1)[1]) for p in root.glob("batch=*") if p.is_dir())
+
+
+def months(root: Path | str) -> list[str]:
+    root = Path(root)
+    return sorted({p.name.split("=", 1)[1] for p in root.glob("batch=*/month=*") if p.is_dir()})
+
+
+def files_for(root: Path | str, since=None, until=None, batches=None) -> list[str]:
+    """The Parquet files of the months that overlap [since, until) (all months if open)."""
+    root = Path(root)
+    lo = month_key(since) if since is not None else None
+    hi = month_key(pd.Timestamp(until) - pd.Timedelta(milliseconds=1)) if until is not None else None
+    wanted = None if batches is None else {f"batch={int(b):06d}" for b in batches}
+    out = []
+    for folder in sorted(root.glob("batch=*/month=*")):
+        month = folder.name.split("=", 1)[1]
+        if (lo and month < lo) or (hi and month > hi) or (wanted is not None and folder.parent.name not in wanted):
+            continue
+        out.extend(str(p) for p in sorted(folder.glob("*.parquet")))
+    return out
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None):
+    import duckdb
+    con = duckdb.connect(config={"threads": threads or min(4, os.cpu_count() or 1)})
+    if memory_limit or os.environ.get("GEO_DUCKDB_MEMORY"):
+        con.execute(f"SET memory_limit = '{memory_limit or os.environ['GEO_DUCKDB_MEMORY']}'")
+    return con
+
+
+def stamp(when) -> str:
+    value = pd.Timestamp(when)
+    if value.tzinfo is not None:
+        value = value.tz_convert("UTC").tz_localize(None)
+    return value.isoformat()
+
+
+def where_clause(since=None, until=None, bbox=None, extra: str | None = None) -> str:
+    parts = []
+    if since is not None:
+        parts.append(f"t >= TIMESTAMP '{stamp(since)}'")
+    if until is not None:
+        parts.append(f"t < TIMESTAMP '{stamp(until)}'")
+    if bbox is not None:
+        x0, y0, x1, y1 = (float(v) for v in bbox)
+        parts.append(f"lon BETWEEN {x0!r} AND {x1!r} AND lat BETWEEN {y0!r} AND {y1!r}")
+    if extra:
+        parts.append(extra)
+    return (" WHERE " + " AND ".join(parts)) if parts else ""
+
+
+def source(files: list[str]) -> str:
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{listed}])"
+
+
+def empty_frame(columns) -> pd.DataFrame:
+    types = {"mmsi": "object", "imo": "object", "name": "object", "t": "datetime64[ms]", "lon": "float64",
+             "lat": "float64", "sog": "float64", "cog": "float64", "batch_id": "int64"}
+    return pd.DataFrame({c: pd.Series([], dtype=types.get(c, "object")) for c in columns})
+
+
+def read_window(since=None, until=None, bbox=None, columns=None, *, root=None, batches=None,
+                where: str | None = None, con=None) -> pd.DataFrame:
+    """Positions with since <= t < until inside bbox (lon0, lat0, lon1, lat1), sorted by mmsi and t.
+
+    Only the month folders that overlap the window are opened. `columns` defaults to all of
+    COLUMNS; `batches` keeps only those batch ids; `where` is extra SQL over the columns."""
+    root = Path(root) if root is not None else root_for()
+    columns = list(columns or COLUMNS)
+    files = files_for(root, since, until, batches)
+    if not files:
+        return empty_frame(columns)
+    own = con is None
+    con = con or connect()
+    try:
+        sql = (f"SELECT {', '.join(columns)} FROM {source(files)}{where_clause(since, until, bbox, where)} "
+               f"ORDER BY mmsi, t" if {"mmsi", "t"} <= set(columns) else
+               f"SELECT {', '.join(columns)} FROM {source(files)}{where_clause(since, until, bbox, where)}")
+        frame = con.execute(sql).df()
+    finally:
+        if own:
+            con.close()
+    if "t" in frame.columns:
+        frame["t"] = frame["t"].astype("datetime64[ms]")
+    return frame
+
+
+def grid(since=None, until=None, bbox=None, cell_deg: float = 0.1, *, root=None, con=None) -> pd.DataFrame:
+    """Positions counted per cell of cell_deg degrees: lon, lat (the cell's centre), positions,
+    vessels (distinct MMSI), first_t, last_t; sorted by lat then lon."""
+    root = Path(root) if root is not None else root_for()
+    files = files_for(root, since, until)
+    out_cols = ["lon", "lat", "positions", "vessels", "first_t", "last_t"]
+    if not files:
+        return pd.DataFrame({c: [] for c in out_cols})
+    cell = float(cell_deg)
+    own = con is None
+    con = con or connect()
+    try:
+        frame = con.execute(
+            f"SELECT (floor(lon / {cell!r}) + 0.5) * {cell!r} AS lon, (floor(lat / {cell!r}) + 0.5) * {cell!r} AS lat, "
+            f"count(*) AS positions, count(DISTINCT mmsi) AS vessels, min(t) AS first_t, max(t) AS last_t "
+            f"FROM {source(files)}{where_clause(since, until, bbox)} "
+            f"GROUP BY 1, 2 ORDER BY 2, 1").df()
+    finally:
+        if own:
+            con.close()
+    frame["positions"] = frame["positions"].astype("int64")
+    frame["vessels"] = frame["vessels"].astype("int64")
+    return frame
+
+
+def count(root=None, since=None, until=None) -> int:
+    root = Path(root) if root is not None else root_for()
+    files = files_for(root, since, until)
+    if not files:
+        return 0
+    con = connect()
+    try:
+        return int(con.execute(f"SELECT count(*) FROM {source(files)}{where_clause(since, until)}").fetchone()[0])
+    finally:
+        con.close()
