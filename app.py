@@ -12,9 +12,10 @@ from ui import sections
 from geo import style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
-from geo.page import degrade, resources, search, session, state
+from geo.page import degrade, resources, search, session, ships, state
 from geo.page.text import plain
 from geo.render import charts, layers, overlay, panels, selection, tracks
+from geo.render import ships as ship_layers
 from geo.store import access
 from geo.view import claims_table, mapview, view_for
 
@@ -76,7 +77,11 @@ with st.sidebar:
     st.toggle("Presenter mode", key="present", on_change=lambda: nav.toggle_present(ss))
 
 map_state = nav.map_state(ss)
-the_view = view_for(data, snapshot, map_state, track_paths=False)  # what this state shows: geo.view
+ships.seed(ss)
+ship_params = ships.params_from(ss)
+detections, ship_coverage = resources.detections(WORKSPACE, snapshot, ship_params)
+the_view = view_for(data, snapshot, map_state, track_paths=False, detections=detections,  # what this state shows: geo.view
+                    ship_params=ship_params, ship_coverage=ship_coverage)
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -106,7 +111,7 @@ map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
 with map_col, st.container(key="map_box"):
-    extra = overlay.imported_layers(the_view.shown)
+    extra = overlay.imported_layers(the_view.shown) + ship_layers.detection_layers(the_view)
     track_set = resources.prepared_tracks(track_source, points) if "tracks" in map_state.layers else None
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
@@ -136,6 +141,7 @@ with side_col, st.container(height=map_height if present else "content", border=
     if found is not None:
         st.button("✕ Close (Esc)", key="close_panel", on_click=lambda: ss.update(sel=None))
         st.markdown(panels.evidence_panel(found, ss.get("claim") or ""), unsafe_allow_html=True)
+        sections.vessel_buttons(found, ss)
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
@@ -163,6 +169,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
             sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
+    sections.ship_detections(ss)
     sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user)
 
 

@@ -1,0 +1,170 @@
+"""Ships on the page (streamlit.testing.v1.AppTest): an AIS export imported into the workspace gives
+a dated layer of port calls, gaps and encounters, their evidence panels, a vessel card, and beside
+the claims that count calls at Rajin what the tracks give, labelled as derived, never merged."""
+import json
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ship_tracks
+from conftest import ROOT
+from geo.imports.importer import read_file
+from geo.render import layers
+from geo.store.workspace import Workspace
+
+APP = str(ROOT / "app.py")
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def ais_workspace(tmp_path, monkeypatch):
+    target = tmp_path / "ws.sqlite"
+    monkeypatch.setenv("GEO_WORKSPACE", str(target))
+    Workspace(str(target)).add(read_file(ship_tracks.ais_csv().encode(), filename="ais_export.csv"))
+    return target
+
+
+def deck(at) -> dict:
+    return json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+
+
+def layer_data(at, name: str) -> list:
+    for layer in deck(at)["layers"]:
+        if layers.layer_name(layer["id"]) == name:
+            return layer.get("data") or []
+    return []
+
+
+def deck_layer_names(at) -> set:
+    return {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
+
+
+def panel(at) -> str:
+    texts = [m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value]
+    assert texts, "no evidence panel on the page"
+    return texts[0]
+
+
+def legend(at) -> str:
+    return next(m.value for m in at.markdown if 'data-testid="legend"' in m.value)
+
+
+def detection_id(kind, **match):
+    from geo.page import ships as page_ships
+    found, _ = page_ships.find(str(Workspace().where), Workspace().snapshot(), page_ships.params_from({}))
+    rows = found[found["kind"] == kind]
+    for column, value in match.items():
+        rows = rows[rows[column] == value]
+    return rows.iloc[0]["id"]
+
+
+def test_the_month_of_the_voyages_draws_calls_gaps_and_encounters_and_the_legend_names_them(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert {"detections-port-call", "detections-gap", "detections-gap-hit", "detections-encounter"} <= deck_layer_names(at)
+    calls = layer_data(at, "detections-port-call")
+    assert sorted(r["name"] for r in calls).count("Port call: ANGARA at Rajin") == 2
+    assert len(calls) == sum(ship_tracks.voyages()[1]["calls"].values())
+    gap = layer_data(at, "detections-gap-hit")
+    assert len(gap) == 1 and "(inferred)" in gap[0]["detail"] and gap[0]["name"].startswith("AIS gap: ANGARA")
+    text = legend(at)
+    assert "port call (your tracks)" in text and "AIS gap: dark stretch, inferred" in text and "encounter" in text
+    # A month without voyages draws none of them, and the legend says nothing of them.
+    at2 = AppTest.from_file(APP, default_timeout=60)
+    at2.query_params.update({"date": "2024-07", "view": "sea"})
+    run(at2)
+    assert not {n for n in deck_layer_names(at2) if n.startswith("detections")}
+    assert "your tracks" not in legend(at2)
+
+
+def test_the_claim_of_64_calls_at_rajin_shows_beside_it_what_the_tracks_give_and_its_figure_stays(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F090"
+    run(at)
+    text = panel(at)
+    derived = re.findall(r'<li class="derived" data-testid="derived">([^<]*)</li>', text)
+    line = next(d for d in derived if "Rajin" in d)
+    truth = ship_tracks.voyages()[1]
+    assert f"Your tracks: {truth['calls']['Rajin']} calls at Rajin by {truth['rajin_vessels']} vessels, September 2024" \
+        in line
+    assert "derived from your imported AIS data; not a claim" in line
+    # The claim's own figure is as the source gave it, and the headline knows nothing of the tracks.
+    assert "64 voyages" in text
+    headline = next(m.value for m in at.markdown if 'data-testid="headline"' in m.value) if any(
+        'data-testid="headline"' in m.value for m in at.markdown) else ""
+    assert "Your tracks" not in headline
+
+
+def test_a_gap_opens_its_rule_times_and_positions_and_leads_to_the_vessel_card(ais_workspace):
+    gap = detection_id("gap")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{gap}"})
+    run(at)
+    text = panel(at)
+    assert "AIS gap: ANGARA" in text and "at least 12 h with no position" in text and "gap_hours = 12 h" in text
+    assert "Went dark" in text and "Reappeared" in text and "Positions behind it" in text
+    assert "inferred" in text
+    at.button(key="vessel_card_0").click()
+    run(at)
+    card = panel(at)
+    assert "Vessel: ANGARA" in card and "Port calls in your tracks (4)" in card and "AIS gaps in your tracks (1)" in card
+    assert "Sanctions" in card
+    assert "claim(s) naming this vessel" in card and 'data-claim="F082"' in card  # RUSI's Angara and Maria
+
+
+def test_an_encounter_names_both_vessels_and_the_rule_s_parameters(ais_workspace):
+    meet = detection_id("encounter")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{meet}"})
+    run(at)
+    text = panel(at)
+    assert "Encounter: ANGARA and TEST DRIFTER" in text and "within 500 m" in text and "Global Fishing Watch" in text
+    assert "Other vessel" in text and "511333330" in text
+    assert [b.label for b in at.button if b.key and b.key.startswith("vessel_card_")] == \
+        ["Vessel card: ANGARA", "Vessel card: TEST DRIFTER"]
+
+
+def test_changing_the_gap_threshold_finds_the_gaps_again(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert len(layer_data(at, "detections-gap-hit")) == 1
+    at.number_input(key="ship_gap_hours").set_value(20.0)  # Angara was dark for 14.5 h: no longer a gap
+    run(at)
+    assert layer_data(at, "detections-gap-hit") == []
+    assert "AIS gap" not in legend(at)
+
+
+def test_text_from_the_file_reaches_the_panels_escaped(tmp_path, monkeypatch):
+    target = tmp_path / "ws.sqlite"
+    monkeypatch.setenv("GEO_WORKSPACE", str(target))
+    hostile = ship_tracks.ais_csv().replace("TEST DRIFTER", "<img src=x onerror=alert(1)>")
+    Workspace(str(target)).add(read_file(hostile.encode(), filename="ais_export.csv"))
+    meet = detection_id("encounter")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{meet}"})
+    run(at)
+    text = panel(at)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_detections_are_found_once_per_workspace_version_and_parameters(ais_workspace, monkeypatch):
+    from geo.page import resources, ships as page_ships
+    calls = []
+    real = page_ships.find
+    monkeypatch.setattr(page_ships, "find", lambda *a: calls.append(a[2]) or real(*a))
+    resources._detections.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-08", "view": "sea"})
+    run(at)
+    for month in ("2024-09", "2024-10", "2024-09"):
+        at.select_slider(key="date").set_value(month)
+        run(at)
+    assert len(calls) == 1
