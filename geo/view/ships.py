@@ -386,7 +386,11 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
     where = " and ".join(ports)
     caveat = f"; {CAVEATS[claim['metric']]}" if claim["metric"] in CAVEATS else ""
     if coverage and coverage[0] is not None:
-        caveat += f"; your tracks run {month_words(coverage[0], coverage[1])}"
+        runs = month_words(coverage[0], coverage[1])
+        if pd.Timestamp(coverage[0]) >= until or pd.Timestamp(coverage[1]) < since:
+            return (f"Your tracks: nothing to set beside this claim: they run {runs}, outside its period "
+                    f"({DERIVED}).")
+        caveat += f"; your tracks run {runs}"
     if calls.empty:
         return f"Your tracks: no call at {where} {scope} ({DERIVED}{caveat})."
     vessels = calls["mmsi"].where(calls["mmsi"] != "", calls["vessel"]).nunique()
