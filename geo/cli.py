@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 EXPORT_FORMATS = ("geojson", "gpkg", "kml", "csv", "html", "png", "mp4", "gif")  # geo.export.FORMATS, unimported
 VIDEO_FORMATS = ("mp4", "gif")
 VIDEO_SIZES = ("1280x720", "1920x1080")  # geo.export.video.SIZES
-KINDS = ("claims", "events", "places", "front", "tracks", "generic")  # geo.imports.importer.KINDS, likewise
+KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels")  # geo.imports.importer.KINDS, likewise
 
 
 def add_data_commands(commands) -> None:

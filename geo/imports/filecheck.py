@@ -291,9 +291,20 @@ def precheck_gpkg(raw: bytes, filename: str):
         con.close()
 
 
+def is_ftm_lines(raw: bytes) -> bool:
+    """Whether the file's first line is a FollowTheMoney entity (an object with a schema and
+    properties, not a GeoJSON feature): such a file is one entity per line, not one JSON document."""
+    head = strip_bom(raw[:65536]).lstrip()
+    first = head.split(b"\n", 1)[0]
+    return first[:1] == b"{" and re.search(rb'"schema"\s*:\s*"', first) is not None and \
+        b'"properties"' in first and re.search(rb'"type"\s*:\s*"(Feature|FeatureCollection|Topology)"', first) is None
+
+
 def check(raw: bytes, filename: str, limits: Limits) -> str:
     """Every check that needs no parsing; returns the sniffed format."""
     fmt = sniff(raw, filename)
+    if fmt in ("geojson", "topojson") and is_ftm_lines(raw):
+        return "ftm"  # read line by line by geo.imports.vesselfiles, which names a bad line
     if fmt == "zip":
         check_zip(raw, filename, limits)
     elif fmt in ("geojson", "topojson"):

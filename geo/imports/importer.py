@@ -32,7 +32,9 @@ The rules:
   column and how it was read, warnings, skipped rows) with the same overrides.
 
 Kinds: claims, events (ours, ACLED- or UCDP-GED-shaped), places, front (dated front-line or
-control snapshots), tracks (timestamped points of vessels or trains) and generic.
+control snapshots), tracks (timestamped points of vessels or trains), generic, and vessels (a
+vessel list with sanctions, OpenSanctions' maritime CSV or FollowTheMoney JSON lines, read by
+geo.imports.vesselfiles; a table without geometry).
 """
 from __future__ import annotations
 
@@ -47,14 +49,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.imports import bigcsv, coords, readers, recognise, sheets, textlines
+from geo.imports import bigcsv, coords, readers, recognise, sheets, textlines, vesselfiles
 from geo.imports.coords import WGS84, present_mask
 from geo.imports.dates import date_from_name, parse_date, parse_dates, parse_times  # noqa: F401  (the old names)
 from geo.imports.filecheck import SHAPEFILE_PARTS, ImportProblem, Limits, MB, decode_text, read_bytes, sniff  # noqa: F401
 from geo.imports.readers import Loaded, ReadOptions, extract, load  # noqa: F401
 from geo.imports.recognise import KindOptions, guess_kind  # noqa: F401
 
-KINDS = ("claims", "events", "places", "front", "tracks", "generic")
+KINDS = ("claims", "events", "places", "front", "tracks", "generic", "vessels")
 
 
 @dataclass
@@ -287,6 +289,17 @@ def shapefile_siblings(path: Path, limits: Limits) -> dict[str, bytes]:
 
 def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) -> ImportResult:
     digest = hashlib.sha256(raw).hexdigest()
+    if opts.kind in (None, "vessels"):
+        vessel_format = vesselfiles.recognise(raw, filename)
+        if vessel_format is None and opts.kind == "vessels":
+            raise ImportProblem(filename, "not a vessel list: expected OpenSanctions' maritime CSV (columns "
+                                          f"{', '.join(vesselfiles.MARITIME_COLUMNS)}) or FollowTheMoney entities, "
+                                          "one JSON object per line")
+        if vessel_format is not None:
+            result = vessels_result(raw, filename, digest, limits, opts, vessel_format)
+            if progress:
+                progress(1.0)
+            return result
     if bigcsv.worth_streaming(raw, filename, opts):
         streamed = bigcsv.read_tracks(raw, filename, limits, opts, progress)
         if streamed is not None:
@@ -302,6 +315,21 @@ def _read(raw: bytes, filename: str, limits: Limits, opts: Options, progress) ->
     if progress:
         progress(1.0)
     return result
+
+
+def vessels_result(raw: bytes, filename: str, digest: str, limits: Limits, opts: Options, fmt: str) -> ImportResult:
+    """A vessel list as an ImportResult of kind vessels: one row per vessel, no geometry."""
+    if len(raw) > limits.max_bytes:
+        raise ImportProblem(filename, f"file is {len(raw) / MB:,.1f} MB (limit {limits.max_bytes / MB:,.0f} MB)")
+    table, warnings, problems = vesselfiles.read(raw, filename, fmt)
+    if len(table) > limits.max_features:
+        raise ImportProblem(filename, f"{len(table):,} vessels (limit {limits.max_features:,})")
+    loaded = Loaded(frame=table, geometry=None, rows=table["row"].to_numpy(), format=fmt, crs=None,
+                    warnings=warnings, problems=problems)
+    loaded.details["vessel_format"] = vesselfiles.FORMATS[fmt]
+    frame = gpd.GeoDataFrame(table.drop(columns="row"), geometry=gpd.GeoSeries([None] * len(table), crs=WGS84),
+                             crs=WGS84)
+    return result_of(frame, loaded, filename, digest, "vessels", None, opts)
 
 
 def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Options) -> ImportResult:

@@ -58,7 +58,8 @@ SCHEMA_VERSION = "2"
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
 BUSY_TIMEOUT_MS = 30_000
 WAIT_STEP_MS = 1_000  # a queued writer looks up (and says it is waiting) once a second
-DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "generic": "date"}
+DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "generic": "date",
+                "vessels": "sanction_date"}
 META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
                  "input_crs", "warnings", "skipped", "removed_at", "removed_by")
