@@ -161,6 +161,7 @@ class Evidence:
     # What the analyst's own tracks show (geo.view.ships): never a claim, never merged with one.
     facts: list[tuple[str, str]] = field(default_factory=list)  # label, value: a detection's or vessel's table
     sections: list[tuple[str, list[str]]] = field(default_factory=list)  # heading, plain lines
+    cited: list[tuple[str, list[dict]]] = field(default_factory=list)  # heading, lines {text, outlet, url}
     derived: dict[str, str] = field(default_factory=dict)  # claim id -> what the imported tracks give beside it
     vessels: list[dict] = field(default_factory=list)  # {key, name}: vessel cards this panel leads to
     claims_heading: str = ""  # instead of "N claim(s) known by this date"

@@ -101,6 +101,11 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
         parts.append(facts_table(ev.facts))
     if ev.source_url:
         parts.append(f"<p>Source: {link(ev.source_url, ev.source_url)}</p>")
+    for heading, lines in ev.cited:
+        parts.append(f'<p><b>{escape(heading)}</b></p><ul class="cited">')
+        parts += [f'<li>{escape(line["text"])}' + (f' · <span class="outlet">{link(line.get("url", ""), line["outlet"])}</span>'
+                                                   if line.get("outlet") else "") + "</li>" for line in lines]
+        parts.append("</ul>")
     for heading, lines in ev.sections:
         parts.append(f'<p><b>{escape(heading)}</b></p><ul class="section">')
         parts += [f"<li>{escape(line)}</li>" for line in lines]

@@ -18,6 +18,7 @@ from geo import style
 from geo.model import timeline
 from geo.model.evidence import Evidence, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
+from geo.ships import registry as vessel_registry
 from geo.store.workspace import Snapshot
 from geo.view import fronts, overlay, ships
 from geo.view.claims_table import totals_evidence
@@ -213,12 +214,13 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
     return evidence_for(data, kind, feature_id, selection_place(data, kind, feature_id), state.date, state.filters)
 
 
-def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None, vessel_card=None):
+def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
     """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
     imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
     the national totals (sel totals:national), the claims no drawn feature stands for; for a
     detection in the imported tracks, its rule and positions; for a vessel (sel vessel:imo:N or
-    vessel:mmsi:N), its card, with `vessel_card(key)` giving the registry's identity and sanctions.
+    vessel:mmsi:N), its card: identity from the bundled registry, sanctions from it and from the
+    workspace's imported lists (kind vessels).
     Beside a claim that counts calls or voyages, what the imported tracks give (ships.derived_for)."""
     if sel["kind"] == "totals":
         return totals_evidence(view)
@@ -226,7 +228,8 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
         return ships.detection_evidence(view.detections, sel["feature_id"], view.ship_params)
     if sel["kind"] == "vessel":
         return ships.vessel_evidence(sel["feature_id"], view.detections, view.claims_known_all(), view.state.date,
-                                     vessel_card(sel["feature_id"]) if vessel_card else None)
+                                     vessel_registry.bundled_registry(),
+                                     view.snapshot.features if view.snapshot is not None else None)
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()

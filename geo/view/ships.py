@@ -22,6 +22,8 @@ import pandas as pd
 from geo import style
 from geo.model import timeline
 from geo.model.evidence import Evidence, claim_row
+from geo.ships import registry as vessel_registry
+from geo.ships import sanctions as sanction_lists
 from geo.view.legend import LegendEntry
 from geo.view.records import rgba, tooltip_record
 
@@ -290,19 +292,54 @@ def detection_lines(rows: pd.DataFrame, limit: int = 30) -> list[str]:
 
 
 def claims_naming(claims: pd.DataFrame, names) -> pd.DataFrame:
-    """Claims whose note names one of `names` as a word (a ship's name, 'Maia-1', 'Lady R')."""
-    names = [n for n in {str(n).strip() for n in names} if len(n) >= 3 and not n.isdigit()]
+    """Claims whose note names one of `names` as a word, whatever its dash or case ('Maia-1',
+    'MAIA 1'), as geo.ships.registry reads them; an MMSI or IMO number is no name."""
+    names = [n for n in {str(n).strip() for n in names} if len(n) >= 3 and not n.replace(" ", "").isdigit()
+             and not n.startswith(("MMSI ", "IMO "))]
     if not names or claims is None or claims.empty:
         return claims.iloc[0:0] if claims is not None else pd.DataFrame()
-    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                         + r")(?![\w-])", re.IGNORECASE)
-    return claims[claims["note"].fillna("").astype(str).str.contains(pattern)]
+    patterns = [vessel_registry.name_pattern(n) for n in names]
+    notes = claims["note"].fillna("").astype(str)
+    return claims[[any(p.search(note) for p in patterns) for note in notes]]
 
 
-def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, when, card: dict | None = None) -> Evidence | None:
-    """A vessel's card: identity (names and flags over time, with sources, from the registry when
-    it knows the vessel), sanctions, its port calls and gaps in your tracks up to the date, and
-    the claims known by the date that name it. `card` is the registry's vessel_card dict, if any."""
+FIELD_WORDS = {"name": "Name", "former_name": "Former name", "imo": "IMO", "mmsi": "MMSI", "flag": "Flag",
+               "home_port": "Home port", "type": "Type", "built": "Built", "owner": "Owner", "operator": "Operator",
+               "manager": "Manager", "linked_company": "Linked company"}
+
+
+def span_words(start: str, end: str) -> str:
+    if start and end:
+        return f" ({start} to {end})"
+    return f" (from {start})" if start else f" (until {end})" if end else ""
+
+
+def registry_match(registry, scheme: str, value: str, imos, names) -> tuple[str | None, str]:
+    """The registry's vessel for a card key, and how it was matched: by the key's IMO or MMSI, by
+    an IMO the tracks give for that MMSI, or (marked) by a name the tracks give."""
+    if registry is None:
+        return None, ""
+    found = registry.find(value)
+    if found:
+        return found, scheme
+    for imo in imos:
+        found = registry.find(imo)
+        if found:
+            return found, "imo"
+    for name in names:
+        found = registry.find(name)
+        if found:
+            return found, "name"
+    return None, ""
+
+
+def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, when, registry=None,
+                    sanctions=None) -> Evidence | None:
+    """A vessel's card: identity (names and flags over time, with sources, from the bundled
+    registry, geo.ships.registry), sanctions (the registry's, cited, and those of imported lists,
+    with list and date), its port calls, gaps and encounters in your tracks up to the date, and
+    the claims known by the date that name it. `key` is imo:N or mmsi:N; `sanctions` the
+    workspace's features of kind vessels."""
     scheme, _, value = key.partition(":")
     if scheme not in ("mmsi", "imo") or not value:
         return None
@@ -310,39 +347,64 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     mine = mine[(mine[scheme] == value) | ((mine["other_mmsi"] == value) if scheme == "mmsi" else False)]
     until = timeline.as_timestamp(when) + pd.Timedelta(days=1)
     mine = mine[mine["start"] < until]
-    card = card or {}
     own = mine[mine[scheme] == value]
-    names = sorted({n for n in own["vessel"] if n and n != value})
-    name = str(card.get("name") or (names[0] if names else "") or f"{scheme.upper()} {value}")
-    facts = []
-    identity = card.get("identity") or []
-    for row in identity:  # {label, value, source/url}
-        facts.append((str(row.get("label", "")), " ".join(p for p in (str(row.get("value", "")),
-                     f"(source: {row['source']})" if row.get("source") else "") if p)))
-    if not identity:
-        mmsis = sorted({m for m in own["mmsi"] if m}) or ([value] if scheme == "mmsi" else [])
-        imos = sorted({i for i in own["imo"] if i}) or ([value] if scheme == "imo" else [])
-        facts += [("Names in your tracks", ", ".join(names) or "none given")]
-        if mmsis:
-            facts.append(("MMSI", ", ".join(mmsis)))
-        if imos:
-            facts.append(("IMO", ", ".join(imos)))
+    names = {n for n in own["vessel"] if n and n != value}
+    if scheme == "mmsi":
+        names |= {n for n in mine.loc[mine["other_mmsi"] == value, "other_vessel"] if n}
+    names = sorted(names)
+    imos = sorted({i for i in own["imo"] if i} | ({value} if scheme == "imo" else set()))
+    mmsis = sorted({m for m in own["mmsi"] if m} | ({value} if scheme == "mmsi" else set()))
+    vessel_id, matched = registry_match(registry, scheme, value, imos, names)
+    card = vessel_registry.vessel_card(vessel_id, registry, sanctions) if vessel_id else None
+    name = (card["name"] if card else "") or (names[0] if names else f"{scheme.upper()} {value}")
+    facts = [("In your tracks", "; ".join(p for p in (", ".join(names) or "no name given",
+                                                        "MMSI " + ", ".join(mmsis) if mmsis else "",
+                                                        "IMO " + ", ".join(imos) if imos else "") if p))]
+    cited = []
+    if card:
+        how = {"imo": "by IMO number", "mmsi": "by MMSI",
+               "name": "by name only: another ship may bear the same name"}[matched]
+        facts.append(("Registry", f"{card['name']}, matched {how}"))
+        cited.append(("Identity (bundled registry, each fact with its source)", [
+            {"text": f"{FIELD_WORDS.get(f['field'], f['field'])}: {f['value']}{span_words(f['valid_from'], f['valid_to'])}",
+             "outlet": f["outlet"], "url": f["url"]} for f in card["identity"]]))
+    else:
         facts.append(("Registry", "not in the bundled vessel registry: names as your tracks give them"))
-    sanctions = [str(s) for s in card.get("sanctions_lines", [])]
-    sections = [("Sanctions", sanctions or [card.get("sanctions_none") or
-                                            "none known (no sanctions list names this vessel)"])]
+    listed = list(card["sanctions"]) if card else []
+    # Imported lists may name the vessel by the MMSI or IMO of the tracks, which the registry may not hold.
+    for extra in sanction_lists.sanctions_for(sanctions, imos=[vessel_registry.imo_number(i) or i for i in imos],
+                                              mmsis=mmsis, names=names):
+        if not any(extra.get("list") == s.get("list") and extra.get("file") == s.get("file") for s in listed):
+            listed.append(extra)
+    lines = []
+    for s in listed:
+        if s.get("source") == "registry":
+            lines.append({"text": f"{s.get('list') or s.get('value')}{', from ' + s['date'] if s.get('date') else ''}",
+                          "outlet": s.get("outlet", ""), "url": s.get("url", "")})
+        else:
+            words = [s.get("list") or "a sanctions list", s.get("authority", ""),
+                     f"listed {s['date']}" if s.get("date") else "", f"matched by {s.get('matched_by', '')}",
+                     s.get("caveat", ""), f"imported from {s['file']}" if s.get("file") else ""]
+            lines.append({"text": "; ".join(w for w in words if w), "outlet": "list entry" if s.get("url") else "",
+                          "url": s.get("url", "")})
+    if lines:
+        cited.append((f"Sanctions ({len(lines)})", lines))
+    sections = [] if lines else [("Sanctions", ["none known: neither the registry nor an imported list names this "
+                                                "vessel"])]
     calls, gaps = own[own["kind"] == "port_call"], own[own["kind"] == "gap"]
     meets = mine[mine["kind"] == "encounter"]
     sections.append((f"Port calls in your tracks ({len(calls)})", detection_lines(calls) or ["none up to this date"]))
     sections.append((f"AIS gaps in your tracks ({len(gaps)})", detection_lines(gaps) or ["none up to this date"]))
     if len(meets):
         sections.append((f"Encounters in your tracks ({len(meets)})", detection_lines(meets)))
-    known = timeline.known_claims(claims, when) if claims is not None and len(claims) else claims
-    named = claims_naming(known, set(names) | {name} | set(card.get("names", []))) if known is not None else None
+    known = timeline.known_claims(claims, when) if claims is not None and len(claims) else None
+    every_name = set(names) | {name} | set(card["names"] if card else [])
+    named = claims_naming(known, every_name) if known is not None else None
     rows = [claim_row(c) for _, c in named.sort_values(["metric", "as_of_date", "id"]).iterrows()] \
         if named is not None and len(named) else []
     return Evidence(title=f"Vessel: {name}", note="Port calls and gaps are detected in your imported tracks; "
-                    f"{DERIVED}. Identity and sanctions carry their sources.", facts=facts, sections=sections,
+                    f"{DERIVED}. Identity and sanctions carry their sources.", facts=facts, cited=cited,
+                    sections=sections, description=card["note"] if card else "",
                     claims=rows, claims_heading=f"{len(rows)} claim(s) naming this vessel, known by this date",
                     no_claims="No claim known by this date names this vessel.")
 
