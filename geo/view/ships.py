@@ -284,6 +284,9 @@ def detection_lines(rows: pd.DataFrame, limit: int = 30) -> list[str]:
     for d in rows.head(limit).to_dict("records"):
         where = f" at {d['place']}" if d["place"] else ""
         extra = (f", {d['distance_km']:,.0f} km" if d["kind"] == "gap" and pd.notna(d["distance_km"]) else "")
+        if d.get("open"):
+            lines.append(f"{d['start']:%Y-%m-%d %H:%M} UTC{where}, open (the track ends before the vessel leaves)")
+            continue
         lines.append(f"{d['start']:%Y-%m-%d %H:%M} – {d['end']:%Y-%m-%d %H:%M} UTC{where} "
                      f"({hours(d['start'], d['end'])}{extra})")
     if len(rows) > limit:
@@ -371,11 +374,16 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     else:
         facts.append(("Registry", "not in the bundled vessel registry: names as your tracks give them"))
     listed = list(card["sanctions"]) if card else []
-    # Imported lists may name the vessel by the MMSI or IMO of the tracks, which the registry may not hold.
+    # Imported lists may name the vessel by the MMSI or IMO of the tracks, which the registry may not hold:
+    # such a match is firm, and stands instead of the same list's match by name alone.
     for extra in sanction_lists.sanctions_for(sanctions, imos=[vessel_registry.imo_number(i) or i for i in imos],
                                               mmsis=mmsis, names=names):
-        if not any(extra.get("list") == s.get("list") and extra.get("file") == s.get("file") for s in listed):
+        same = [i for i, s in enumerate(listed) if s.get("source") == "import" and s.get("list") == extra.get("list")
+                and s.get("file") == extra.get("file") and s.get("name") == extra.get("name")]
+        if not same:
             listed.append(extra)
+        elif extra.get("sanctioned") and not listed[same[0]].get("sanctioned"):
+            listed[same[0]] = extra
     lines = []
     for s in listed:
         if s.get("source") == "registry":
