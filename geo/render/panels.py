@@ -209,6 +209,8 @@ def legend_mark(entry) -> str:
     rgb = entry.rgb
     if entry.symbol == "line":
         return swatch(rgb, dash=entry.dashed, width=2 if entry.width == "hairline" else 5)
+    if entry.symbol == "gap":  # a dark stretch in the imported tracks: dashed, inferred
+        return swatch(rgb, dash=True, width=2)
     if entry.symbol == "band":
         return band(rgb)
     if entry.symbol == "arc":

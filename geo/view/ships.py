@@ -33,10 +33,11 @@ COLUMNS = ("kind", "vessel", "mmsi", "imo", "other_mmsi", "start", "end", "place
 WORDS = {"port_call": "port call", "gap": "AIS gap", "encounter": "encounter", "loitering": "loitering"}
 RGB = {"port_call": style.OKABE_ITO["green"], "gap": style.OKABE_ITO["vermillion"],
        "encounter": style.OKABE_ITO["purple"], "loitering": style.OKABE_ITO["orange"]}
-LEGEND = {"port_call": ("dot", "port call (your tracks)"),
-          "gap": ("line", "AIS gap: dark stretch, inferred (your tracks)"),
-          "encounter": ("dot", "encounter at sea (your tracks)"),
-          "loitering": ("dot", "loitering (your tracks)")}
+# Symbols of their own: the legend's notes on leg widths and this month's larger dots are not about these.
+LEGEND = {"port_call": ("detection", "port call (your tracks)"),
+          "gap": ("gap", "AIS gap: dark stretch, inferred (your tracks)"),
+          "encounter": ("detection", "encounter at sea (your tracks)"),
+          "loitering": ("detection", "loitering (your tracks)")}
 MMSI = re.compile(r"\d{9}")  # a track whose id is an MMSI (an AIS export's) is that vessel's
 DERIVED = "derived from your imported AIS data; not a claim"
 GAP_DASH = (4, 3)  # dash, gap in line widths: the dark stretch is inferred, as the inferred legs are
@@ -144,7 +145,9 @@ def vessel_words(name: str, mmsi: str = "", imo: str = "") -> str:
 
 def hours(start, end) -> str:
     h = (pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(hours=1)
-    return f"{h:,.0f} h" if h < 72 else f"{h / 24:,.1f} days ({h:,.0f} h)"
+    if h >= 72:
+        return f"{h / 24:,.1f} days ({h:,.0f} h)"
+    return f"{h:,.0f} h" if float(h).is_integer() or h >= 10 and round(h, 1) == round(h) else f"{h:,.1f} h"
 
 
 def stamp(when) -> str:
