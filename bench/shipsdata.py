@@ -57,32 +57,73 @@ def track(*parts) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def generate(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365) -> pd.DataFrame:
-    """About n positions of `vessels` made-up ships wandering the Sea of Japan near Rajin and
-    Vostochny: each reports every few minutes, calls at ports, goes dark now and then. Columns
-    as a positions frame: mmsi, imo, name, t, lon, lat, sog, cog."""
+def generate_chunks(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365,
+                    chunk_rows: int = 1_000_000):
+    """About n positions of `vessels` made-up ships wandering the Sea of Japan between Chongjin and
+    Nakhodka: each reports at random intervals (a few per hour), sails at about 9 knots, calls at
+    ports by chance and goes dark now and then (18 h, one interval in 2,000). Frames of whole
+    vessels, about chunk_rows positions each, in the columns of a positions frame (mmsi, imo,
+    name, t, lon, lat, sog, cog). Deterministic for a seed."""
     rng = np.random.default_rng(seed)
     vessels = vessels or max(2, min(5000, int(n // 20_000) + 2))
     per = n // vessels
     start_ms = pd.Timestamp(start).value // 1_000_000
     span_ms = days * 86_400_000
-    frames = []
+    frames, rows = [], 0
     for v in range(vessels):
         m = per + (n - per * vessels if v == 0 else 0)
         dt = rng.exponential(span_ms / m, m)
         dt[rng.random(m) < 0.0005] += 18 * 3_600_000  # some dark stretches
-        t = start_ms + np.cumsum(dt).astype(np.int64) % span_ms
-        t.sort()
+        elapsed = np.cumsum(dt)
+        t = start_ms + (elapsed * (span_ms / elapsed[-1])).astype(np.int64)
         heading = np.cumsum(rng.normal(0, 0.15, m))
         speed = np.clip(rng.normal(9, 4, m), 0, 20)
         step_h = np.r_[0, np.diff(t)] / 3_600_000
         km = speed * KNOT_KMH * np.minimum(step_h, 0.5)
-        lon = 131.5 + np.cumsum(km * np.sin(heading)) / km_per_deg_lon(42.0)
-        lat = 42.0 + np.cumsum(km * np.cos(heading)) / KM_PER_DEG_LAT
-        lon = 129.5 + np.abs((lon - 129.5) % 8.0 - 4.0)  # fold into 129.5..133.5
+        lon = rng.uniform(129.5, 133.5) + np.cumsum(km * np.sin(heading)) / km_per_deg_lon(42.0)
+        lat = rng.uniform(40.5, 43.5) + np.cumsum(km * np.cos(heading)) / KM_PER_DEG_LAT
+        lon = 129.5 + np.abs((lon - 129.5) % 8.0 - 4.0)  # folded into 129.5..133.5
         lat = 40.5 + np.abs((lat - 40.5) % 6.0 - 3.0)    # and 40.5..43.5
         frames.append(pd.DataFrame({
             "mmsi": str(100_000_000 + v), "imo": str(9_000_000 + v) if v % 3 else "", "name": f"SYNTH {v:04d}",
             "t": pd.to_datetime(t, unit="ms").astype("datetime64[ms]"), "lon": np.round(lon, 6),
             "lat": np.round(lat, 6), "sog": np.round(speed, 1), "cog": np.round(np.degrees(heading) % 360, 1)}))
-    return pd.concat(frames, ignore_index=True)
+        rows += m
+        if rows >= chunk_rows:
+            yield pd.concat(frames, ignore_index=True)
+            frames, rows = [], 0
+    if frames:
+        yield pd.concat(frames, ignore_index=True)
+
+
+def generate(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365) -> pd.DataFrame:
+    """generate_chunks in one frame."""
+    return pd.concat(generate_chunks(n, seed, vessels, start, days), ignore_index=True)
+
+
+AIS_HEADER = ["MMSI", "BaseDateTime", "LAT", "LON", "SOG", "COG", "Heading", "VesselName", "IMO", "CallSign",
+              "VesselType", "Status", "Length", "Width", "Draft", "Cargo", "TransceiverClass"]
+
+
+def write_ais_csv(path, chunks) -> int:
+    """Positions written as a public AIS export (MarineCadastre/NOAA columns), chunk by chunk."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    rows = 0
+    schema = pa.schema([(c, pa.string()) for c in AIS_HEADER])
+    options = pacsv.WriteOptions(quoting_style="none", include_header=False)
+    with open(path, "wb") as handle:
+        handle.write((",".join(AIS_HEADER) + "\n").encode())
+        for frame in chunks:
+            n = len(frame)
+            imo = np.where(frame["imo"].to_numpy() != "", "IMO" + frame["imo"].astype(str), "")
+            table = pa.table({
+                "MMSI": frame["mmsi"].astype(str), "BaseDateTime": frame["t"].dt.strftime("%Y-%m-%dT%H:%M:%S"),
+                "LAT": frame["lat"].map("{:.6f}".format), "LON": frame["lon"].map("{:.6f}".format),
+                "SOG": frame["sog"].astype(str), "COG": frame["cog"].astype(str), "Heading": ["511"] * n,
+                "VesselName": frame["name"].astype(str), "IMO": imo, "CallSign": [""] * n, "VesselType": ["70"] * n,
+                "Status": [""] * n, "Length": [""] * n, "Width": [""] * n, "Draft": [""] * n, "Cargo": [""] * n,
+                "TransceiverClass": ["A"] * n}, schema=schema)
+            pacsv.write_csv(table, handle, write_options=options)
+            rows += n
+    return rows

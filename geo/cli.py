@@ -1,4 +1,4 @@
-"""Command line: `python -m geo validate [DATA_DIR]`, and inspect / import / workspace / export for the analyst's own files.
+"""Command line: `python -m geo validate [DATA_DIR]`, and inspect / import / workspace / detections / export for the analyst's own files.
 
 Bad data is reported as one line per problem and a non-zero exit, never a traceback.
 """
@@ -92,6 +92,15 @@ def add_data_commands(commands) -> None:
     remove = ws_commands.add_parser("remove", help="remove one batch and its features")
     remove.add_argument("batch_id", type=int)
     remove.set_defaults(run=workspace_remove)
+    found = commands.add_parser("detections", help="port calls, AIS gaps, encounters and loitering in the "
+                                "workspace's vessel tracks, one row per detection")
+    found.add_argument("--format", default="csv", choices=("csv", "json"))
+    found.add_argument("--since", help="from this time (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    found.add_argument("--until", help="up to this time (UTC), not included")
+    found.add_argument("--gap-hours", type=float, help="hours without a position that make a gap (default 12)")
+    found.add_argument("--engine", default="duckdb", choices=("duckdb", "dask"),
+                       help="duckdb: in this process; dask: on the cluster at $GEO_DASK_SCHEDULER, or a local one")
+    found.set_defaults(run=list_detections)
     out = commands.add_parser("export", help="export a view of the map: " + ", ".join(EXPORT_FORMATS))
     out.add_argument("format", choices=EXPORT_FORMATS)
     out.add_argument("out", help="output file (the csv format writes a zip of claims, sources and about)")
@@ -216,6 +225,30 @@ def import_file(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
           f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
+    return 0
+
+
+def list_detections(args) -> int:
+    from dataclasses import replace
+    from geo.ships import detections
+    from geo.store.workspace import Workspace
+    try:
+        since, until = detections.parse_when(args.since, "--since"), detections.parse_when(args.until, "--until")
+    except ValueError as err:
+        return fail(str(err))
+    params = detections.Params()
+    if args.gap_hours is not None:
+        if not args.gap_hours > 0:
+            return fail(f"--gap-hours {args.gap_hours:g}: give a number of hours above 0")
+        params = replace(params, gap_hours=args.gap_hours)
+    ws = Workspace()
+    if args.engine == "dask":
+        from geo.ships import distributed
+        found = distributed.detect_dask(ws, since, until, params)
+    else:
+        found = detections.detect_store(ws, since, until, params)
+    print(detections.as_json(found) if args.format == "json" else detections.as_csv(found), end="")
+    print(f"{len(found)} detection(s) in {ws.where}", file=sys.stderr)
     return 0
 
 

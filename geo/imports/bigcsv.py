@@ -65,8 +65,9 @@ def plan(raw: bytes, filename: str, opts) -> dict | None:
         return None
     delimiter = readers.sniff_delimiter(head.decode(encoding if encoding == "utf8" else "cp1252", errors="replace"))
     lon, lat = sample.coord_columns
+    vessel = {ours: low[col] for ours, col in recognise.vessel_columns(frame.columns).items()}
     return {"id": low[id_col], "time": low[time_col], "name": low[name_col] if name_col else None, "lon": lon,
-            "lat": lat, "delimiter": delimiter, "encoding": encoding, "header": list(sample.frame.columns),
+            "lat": lat, "vessel": vessel, "delimiter": delimiter, "encoding": encoding, "header": list(sample.frame.columns),
             "coord_how": sample.coord_how, "skip": sample.details.get("preamble_lines", 0)}
 
 
@@ -79,7 +80,9 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
     cols = plan(raw, filename, opts)
     if cols is None:
         return None
-    wanted = [c for c in dict.fromkeys((cols["id"], cols["name"], cols["time"], cols["lon"], cols["lat"])) if c]
+    wanted = [c for c in dict.fromkeys((cols["id"], cols["name"], cols["time"], cols["lon"], cols["lat"],
+                                        *cols["vessel"].values())) if c]
+    vessel_parts: dict[str, list] = {ours: [] for ours in cols["vessel"]}
     invalid: list[tuple[int, str]] = []
     width = len(cols["header"])
 
@@ -131,6 +134,8 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
             if cols["name"]:
                 names.append(stripped[cols["name"]])
             times.append(stripped[cols["time"]])
+            for ours, column in cols["vessel"].items():
+                vessel_parts[ours].append(stripped[column] if ours in ("mmsi", "imo") else to_float(stripped[column]))
             count += n
             if progress:
                 progress(min(0.8, 0.8 * reader_position(raw, count, batch)))
@@ -211,9 +216,16 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
     del ids, names, times, time_text
     index = np.flatnonzero(keep)
     order = index[np.lexsort((t[index], np.asarray(track.codes)[index]))] if len(index) else index
+    vessel = {}
+    if cols["vessel"]:
+        text = {ours: pa.chunked_array(vessel_parts[ours]).to_pandas() for ours in ("mmsi", "imo") if ours in vessel_parts}
+        numbers = {ours: np.concatenate(vessel_parts[ours]) for ours in ("sog", "cog") if ours in vessel_parts}
+        values = recognise.vessel_values(pd.DataFrame({**text, **numbers}), {k: k for k in cols["vessel"]})
+        vessel = {ours: values[ours][order] for ours in values}
+    del vessel_parts
     frame = gpd.GeoDataFrame({
         "track_id": sorted_categories(track.take(order)), "name": sorted_categories(name.take(order)),
-        "t": t[order], "lon": lon[order], "lat": lat[order],
+        "t": t[order], "lon": lon[order], "lat": lat[order], **vessel,
     }, geometry=gpd.GeoSeries(np.full(len(order), None, dtype=object), crs=coords.WGS84), crs=coords.WGS84)
     if progress:
         progress(1.0)

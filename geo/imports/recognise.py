@@ -352,6 +352,38 @@ def track_columns(frame: pd.DataFrame, loaded: Loaded, filename: str, opts: Kind
     return id_col, time_col, name_col
 
 
+VESSEL_COLUMNS = {"mmsi": ("mmsi",), "imo": ("imo", "imo_number", "imonumber"),
+                  "sog": ("sog", "speed_over_ground"), "cog": ("cog", "course_over_ground")}
+
+
+def vessel_columns(columns) -> dict[str, str]:
+    """AIS columns of a vessel track file (ours -> the file's, lower-cased), when it has an MMSI or
+    IMO column; {} for other tracks (trains, GPS). The workspace keeps such tracks' positions for
+    detections (geo.ships) too."""
+    low = [str(c) for c in columns]
+    found = {ours: find_column(low, names) for ours, names in VESSEL_COLUMNS.items()}
+    found = {k: v for k, v in found.items() if v is not None}
+    return found if ("mmsi" in found or "imo" in found) else {}
+
+
+def imo_text(values: pd.Series) -> np.ndarray:
+    text = track_ids(values).astype(str).str.replace(r"^IMO\s*", "", regex=True, case=False)
+    return np.where(text.str.fullmatch(r"\d{7}"), text, "").astype(object)
+
+
+def vessel_values(frame: pd.DataFrame, found: dict[str, str]) -> dict[str, np.ndarray]:
+    if not found:
+        return {}
+    n = len(frame)
+    out = {"mmsi": track_ids(frame[found["mmsi"]]).to_numpy(dtype=object) if "mmsi" in found
+           else np.full(n, "", dtype=object),
+           "imo": imo_text(frame[found["imo"]]) if "imo" in found else np.full(n, "", dtype=object)}
+    for ours in ("sog", "cog"):
+        out[ours] = pd.to_numeric(frame[found[ours]], errors="coerce").to_numpy(float) if ours in found \
+            else np.full(n, np.nan)
+    return out
+
+
 def normalise_tracks(frame, loaded, filename, opts):
     low = by_lower(frame)
     id_col, time_col, name_col = track_columns(low, loaded, filename, opts)
@@ -374,6 +406,7 @@ def normalise_tracks(frame, loaded, filename, opts):
     names = track_ids(low[name_col]) if name_col else ids
     out = gpd.GeoDataFrame({
         "track_id": ids.to_numpy(), "name": names.to_numpy(), "t": out_t.to_numpy(), "lon": lon, "lat": lat,
+        **vessel_values(low, vessel_columns(low.columns)),
     }, geometry=geoms.values, crs=WGS84)
     out = drop_problem_rows(out, loaded)
     return out.sort_values(["track_id", "t"], kind="stable")

@@ -45,12 +45,15 @@ slow steps of all vessels for encounters.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from geo.ships import ports as port_polygons
@@ -130,37 +133,56 @@ def in_boxes(boxes, lon, lat) -> np.ndarray:
     return out
 
 
+def text_column(positions: pd.DataFrame, column: str) -> np.ndarray:
+    """A text column trimmed, '' for missing, as an object array (fast through Arrow)."""
+    if column not in positions.columns:
+        return np.full(len(positions), "", dtype=object)
+    array = store.text_array(positions[column], len(positions))
+    return pc.utf8_trim_whitespace(array).to_numpy(zero_copy_only=False)
+
+
 def prepare(positions: pd.DataFrame) -> pd.DataFrame:
     """Positions with a vessel key, sorted by key and t, one per (key, t), with a speed in knots."""
-    frame = pd.DataFrame({c: positions[c].to_numpy() if c in positions.columns else None for c in NEEDED})
-    if "mmsi" not in positions.columns and "track_id" in positions.columns:
-        frame["mmsi"] = positions["track_id"].astype(str).to_numpy()
-    for column in ("mmsi", "imo", "name"):
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
-    frame["t"] = pd.to_datetime(frame["t"]).astype("datetime64[ms]")
-    for column in ("lon", "lat", "sog"):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["key"] = np.where(frame["mmsi"] != "", frame["mmsi"], "IMO" + frame["imo"])
-    frame = frame[(frame["key"] != "IMO") & frame["t"].notna() & np.isfinite(frame["lon"]) & np.isfinite(frame["lat"])]
-    frame = frame.sort_values(["key", "t", "lon", "lat"], kind="stable").drop_duplicates(["key", "t"])
-    frame = frame.reset_index(drop=True)
-    key = frame["key"].to_numpy()
-    t = frame["t"].to_numpy().astype("int64")  # ms
-    same = np.zeros(len(frame), dtype=bool)
-    same[1:] = key[1:] == key[:-1]
-    step_km = np.zeros(len(frame))
-    step_h = np.full(len(frame), np.nan)
-    if len(frame) > 1:
-        step_km[1:] = haversine_km(frame["lon"].to_numpy()[:-1], frame["lat"].to_numpy()[:-1],
-                                   frame["lon"].to_numpy()[1:], frame["lat"].to_numpy()[1:])
-        step_h[1:] = (t[1:] - t[:-1]) / 3_600_000
+    mmsi = text_column(positions, "mmsi") if "mmsi" in positions.columns else text_column(positions, "track_id")
+    imo = pc.replace_substring_regex(pa.array(text_column(positions, "imo"), pa.string()), r"^(?i:imo)\s*", "")
+    key = pc.if_else(pc.not_equal(pa.array(mmsi, pa.string()), ""), pa.array(mmsi, pa.string()),
+                     pc.binary_join_element_wise("IMO", imo, ""))
+    t = np.asarray(pd.to_datetime(positions["t"]), dtype="datetime64[ms]") if len(positions) else \
+        np.array([], dtype="datetime64[ms]")
+    lon = pd.to_numeric(positions["lon"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(positions["lat"], errors="coerce").to_numpy(float)
+    sog = pd.to_numeric(positions["sog"], errors="coerce").to_numpy(float) if "sog" in positions.columns \
+        else np.full(len(positions), np.nan)
+    codes, keys = pd.factorize(key.to_numpy(zero_copy_only=False), sort=True)
+    ok = (keys[np.maximum(codes, 0)] != "IMO") & (codes >= 0) & ~np.isnat(t) & np.isfinite(lon) & np.isfinite(lat) \
+        if len(keys) else np.zeros(len(positions), dtype=bool)
+    ti = t.astype("int64")
+    order = np.flatnonzero(ok)
+    order = order[np.lexsort((lat[order], lon[order], ti[order], codes[order]))]
+    codes, ti = codes[order], ti[order]
+    dup = np.zeros(len(order), dtype=bool)
+    dup[1:] = (codes[1:] == codes[:-1]) & (ti[1:] == ti[:-1])
+    order, codes, ti = order[~dup], codes[~dup], ti[~dup]
+    lon, lat, sog = lon[order], lat[order], sog[order]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = codes[1:] == codes[:-1]
+    step_km = np.zeros(len(order))
+    step_h = np.full(len(order), np.nan)
+    if len(order) > 1:
+        step_km[1:] = haversine_km(lon[:-1], lat[:-1], lon[1:], lat[1:])
+        step_h[1:] = (ti[1:] - ti[:-1]) / 3_600_000
     implied = np.where(same & (step_h > 0), step_km / KNOT_KMH / np.where(step_h > 0, step_h, 1), np.nan)
-    speed = frame["sog"].to_numpy(copy=True)
+    speed = sog.copy()
     missing = ~np.isfinite(speed)
     speed[missing] = implied[missing]
-    frame["speed"] = speed  # NaN only for a vessel's first position without SOG
-    frame["first"] = ~same
-    return frame
+    names = text_column(positions, "name")
+    return pd.DataFrame({
+        "mmsi": mmsi[order], "imo": imo.to_numpy(zero_copy_only=False)[order], "name": names[order],
+        "t": ti.astype("datetime64[ms]"), "lon": lon, "lat": lat, "sog": sog,
+        "key": np.asarray(keys, dtype=object)[codes] if len(order) else np.array([], dtype=object),
+        "speed": speed,  # NaN only for a vessel's first position without SOG
+        "first": ~same,
+    })
 
 
 def vessel_names(frame: pd.DataFrame) -> pd.DataFrame:
@@ -502,3 +524,39 @@ def root_of(workspace_or_dir):
                                                               and any(Path(text).glob("batch=*")))):
         return Path(text)
     return store.root_for(workspace_or_dir)
+
+
+# --- for people: the command line's table -----------------------------------------------------------------
+
+TABLE_COLUMNS = ("kind", "vessel", "start", "end", "place", "mmsi", "imo", "other_mmsi", "other_vessel", "lon",
+                 "lat", "end_lon", "end_lat", "distance_km", "implied_knots", "positions", "detail")
+
+
+def parse_when(text: str | None, option: str = "time"):
+    """A time from the command line (UTC when it names no zone); None for none; ValueError, one line."""
+    if not text:
+        return None
+    try:
+        value = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        value = pd.NaT
+    if value is pd.NaT:
+        raise ValueError(f"{option} {text!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    return value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value
+
+
+def as_table(found: pd.DataFrame) -> pd.DataFrame:
+    out = found[list(TABLE_COLUMNS)].copy()
+    for column in ("start", "end"):
+        out[column] = [f"{v:%Y-%m-%d %H:%M:%S}" if not pd.isna(v) else "" for v in out[column]]
+    return out
+
+
+def as_csv(found: pd.DataFrame) -> str:
+    return as_table(found).to_csv(index=False, float_format="%.6g", lineterminator="\n")
+
+
+def as_json(found: pd.DataFrame) -> str:
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+               for row in as_table(found).to_dict("records")]
+    return json.dumps(records, indent=1, ensure_ascii=False, default=str) + "\n"

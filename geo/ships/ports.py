@@ -27,7 +27,6 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import shapely
-import shapely.ops
 from shapely.geometry import Point, mapping
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -109,16 +108,22 @@ def load(path: Path | str | None = None) -> gpd.GeoDataFrame:
 def zone(ports: gpd.GeoDataFrame, km: float) -> shapely.Geometry:
     """Everything within `km` of any port polygon, in lon/lat (each port buffered in its own
     azimuthal equidistant projection, so the distance is true on the ground)."""
+    return _zone(tuple(shapely.to_wkb(g) for g in ports.geometry), float(km))
+
+
+@lru_cache(maxsize=16)
+def _zone(wkbs: tuple, km: float) -> shapely.Geometry:
     parts = []
-    for geom in ports.geometry:
+    for geom in (shapely.from_wkb(w) for w in wkbs):
         centre = shapely.centroid(geom)
         lon, lat = centre.x, centre.y
         aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
         there = pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
         back = pyproj.Transformer.from_crs(aeqd, "EPSG:4326", always_xy=True)
-        projected = shapely.ops.transform(there.transform, geom).buffer(km * 1000.0, quad_segs=16) if km > 0 \
-            else shapely.ops.transform(there.transform, geom)
-        parts.append(shapely.ops.transform(back.transform, projected))
+        projected = shapely.transform(geom, lambda xy: np.column_stack(there.transform(xy[:, 0], xy[:, 1])))
+        if km > 0:
+            projected = projected.buffer(km * 1000.0, quad_segs=16)
+        parts.append(shapely.transform(projected, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))))
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 

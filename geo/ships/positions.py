@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 COLUMNS = ("mmsi", "imo", "name", "t", "lon", "lat", "sog", "cog", "batch_id")
@@ -68,22 +69,39 @@ def month_key(month) -> str:
     return pd.Timestamp(month).strftime("%Y-%m")
 
 
-def normalise(frame: pd.DataFrame, batch_id: int) -> pd.DataFrame:
+def text_array(values, n: int) -> pa.Array:
+    if values is None:
+        return pa.array(np.full(n, "", dtype=object), pa.string())
+    array = pa.array(values, from_pandas=True) if not isinstance(values, (pa.Array, pa.ChunkedArray)) else values
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if not pa.types.is_string(array.type):
+        if pa.types.is_floating(array.type):
+            array = pc.cast(pc.round(array), pa.int64())
+        array = pc.cast(array, pa.string())
+    return pc.fill_null(array, "")
+
+
+def to_table(frame: pd.DataFrame, batch_id: int) -> pa.Table:
     """A frame in the store's columns and types (missing columns empty), sorted by mmsi and t."""
     n = len(frame)
-    out = pd.DataFrame(index=range(n))
-    for column in ("mmsi", "imo", "name"):
-        values = frame[column] if column in frame.columns else pd.Series([""] * n)
-        out[column] = pd.Series(np.asarray(values, dtype=object), dtype="object").fillna("").astype(str).to_numpy()
-    t = pd.to_datetime(frame["t"].to_numpy() if "t" in frame.columns else [], utc=False)
-    if getattr(t, "tz", None) is not None:
-        t = t.tz_convert("UTC").tz_localize(None)
-    out["t"] = np.asarray(t, dtype="datetime64[ms]")
-    for column in ("lon", "lat", "sog", "cog"):
-        out[column] = pd.to_numeric(frame[column], errors="coerce").to_numpy(float) if column in frame.columns \
-            else np.full(n, np.nan)
-    out["batch_id"] = np.int64(batch_id)
-    return out.sort_values(["mmsi", "t"], kind="stable").reset_index(drop=True)
+    t = frame["t"]
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    columns = {c: text_array(frame[c] if c in frame.columns else None, n) for c in ("mmsi", "imo", "name")}
+    columns["t"] = pa.array(np.asarray(t, dtype="datetime64[ms]"))
+    for c in ("lon", "lat", "sog", "cog"):
+        columns[c] = pa.array(pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame.columns
+                              else np.full(n, np.nan))
+    columns["batch_id"] = pa.array(np.full(n, int(batch_id), dtype=np.int64))
+    return pa.table(columns, schema=SCHEMA).sort_by([("mmsi", "ascending"), ("t", "ascending")])
+
+
+def normalise(frame: pd.DataFrame, batch_id: int) -> pd.DataFrame:
+    """to_table's rows as a pandas frame."""
+    out = to_table(frame, batch_id).to_pandas()
+    out["t"] = out["t"].astype("datetime64[ms]")
+    return out
 
 
 class BatchWriter:
@@ -102,17 +120,17 @@ class BatchWriter:
         """Add positions (any columns of COLUMNS; mmsi, t, lon, lat needed); each month to its folder."""
         if not len(frame):
             return
-        out = normalise(frame, self.batch_id)
-        months = out["t"].dt.strftime("%Y-%m")
-        for month, part in out.groupby(months.to_numpy(), sort=True):
+        table = to_table(frame, self.batch_id)
+        stamps = table.column("t").to_numpy().astype("datetime64[M]")
+        for value in np.unique(stamps):
+            month = str(value)  # YYYY-MM
+            part = table.filter(pa.array(stamps == value))
             folder = self.staging / f"month={month}"
             folder.mkdir(exist_ok=True)
             number = self.parts.get(month, 0)
-            table = pa.Table.from_pandas(part.reset_index(drop=True), schema=SCHEMA, preserve_index=False)
-            pq.write_table(table, folder / f"part-{number:05d}.parquet", row_group_size=ROW_GROUP,
-                           compression="zstd")
+            pq.write_table(part, folder / f"part-{number:05d}.parquet", row_group_size=ROW_GROUP, compression="zstd")
             self.parts[month] = number + 1
-        self.rows += len(out)
+        self.rows += table.num_rows
 
     def commit(self) -> Path:
         final = batch_dir(self.root, self.batch_id)

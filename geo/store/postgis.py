@@ -34,9 +34,11 @@ import pandas as pd
 
 from geo.imports.importer import ImportResult
 from geo.safetext import escape
+from geo.ships import positions
 from geo.store import access
 from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, Snapshot, Workspace, WorkspaceError, as_fronts,
-                           batches_frame, default_target, feature_rows, features_frame, millis, now_iso, tracks_frame, version_of)
+                           batches_frame, default_target, feature_rows, features_frame, millis, now_iso, stage_positions,
+                           tracks_frame, version_of)
 
 SCHEMA_VERSION = 1
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
@@ -148,6 +150,7 @@ class PostgisWorkspace(Workspace):
         self.url = str(default_target() if target is None else target)
         self.path = None
         self.where = redact(self.url)
+        self.positions_root = positions.root_for(self.url)
         self._lock = threading.Lock()
         self._idle = []
         with self._connect() as con, con.transaction():
@@ -224,8 +227,12 @@ class PostgisWorkspace(Workspace):
 
     def _add(self, result: ImportResult, user: access.User) -> int:
         frame = result.frame
+        staged = []
 
         def work(con):
+            for writer in staged:  # an earlier attempt's
+                writer.abort()
+            staged.clear()
             batch_id = con.execute(
                 "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
                 "input_crs, warnings, skipped) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -236,9 +243,18 @@ class PostgisWorkspace(Workspace):
             else:
                 copy_features(con, batch_id, result.kind, frame)
             audit(con, user.label, "import", batch_id, "done", result.filename)
+            stage_positions(self.positions_root, batch_id, result, staged)
             return batch_id
 
-        return self._run(work)
+        try:
+            batch_id = self._run(work)
+        except BaseException:
+            for writer in staged:
+                writer.abort()
+            raise
+        for writer in staged:  # the batch is committed: its positions go in place
+            writer.commit()
+        return batch_id
 
     def _remove(self, batch_id: int, user: access.User) -> None:
         def work(con):
@@ -255,6 +271,7 @@ class PostgisWorkspace(Workspace):
             audit(con, user.label, "remove", batch_id, "done", "")
 
         self._run(work)
+        positions.remove_batch(self.positions_root, batch_id)
 
     def vouch(self, user: access.User) -> access.User:
         """A local user (the command line) is recorded with the database role it writes as."""

@@ -52,6 +52,7 @@ from geo.geometry.projection import WGS84
 from geo.imports.frontlayers import latest_per_status
 from geo.imports.importer import ImportResult
 from geo.safetext import escape
+from geo.ships import ais, positions
 from geo.store import access
 
 SCHEMA_VERSION = "2"
@@ -298,6 +299,7 @@ class SqliteWorkspace(Workspace):
     def __init__(self, target: str | Path | None = None):
         self.path = Path(target).expanduser() if target else Path(default_target()).expanduser()
         self.where = str(self.path)
+        self.positions_root = positions.root_for(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
@@ -398,20 +400,33 @@ class SqliteWorkspace(Workspace):
 
     def _add(self, result: ImportResult, user: access.User) -> int:
         frame = result.frame
-        with self._write() as con:
-            cur = con.execute(
-                "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
-                "input_crs, warnings, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (escape(result.filename, 300), result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
-                 result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped)))
-            batch_id = cur.lastrowid
-            if result.kind == "tracks":
-                con.executemany("INSERT INTO track_points(batch_id, track_id, name, t, lon, lat) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", track_rows(batch_id, frame))
-            else:
-                con.executemany("INSERT INTO features(batch_id, kind, name, date, properties, geometry) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", feature_rows(batch_id, result.kind, frame))
-            self._audit(con, user.label, "import", batch_id, "done", result.filename)
+        staged = []
+        try:
+            with self._write() as con:
+                batch_id = self._insert(con, result, user, frame)
+                stage_positions(self.positions_root, batch_id, result, staged)
+        except BaseException:
+            for writer in staged:
+                writer.abort()
+            raise
+        for writer in staged:  # the batch is committed: its positions go in place
+            writer.commit()
+        return batch_id
+
+    def _insert(self, con, result: ImportResult, user: access.User, frame) -> int:
+        cur = con.execute(
+            "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
+            "input_crs, warnings, skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (escape(result.filename, 300), result.kind, result.format, now_iso(), user.label, len(frame), result.sha256,
+             result.input_crs, json.dumps(result.warnings), json.dumps(result.skipped)))
+        batch_id = cur.lastrowid
+        if result.kind == "tracks":
+            con.executemany("INSERT INTO track_points(batch_id, track_id, name, t, lon, lat) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", track_rows(batch_id, frame))
+        else:
+            con.executemany("INSERT INTO features(batch_id, kind, name, date, properties, geometry) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", feature_rows(batch_id, result.kind, frame))
+        self._audit(con, user.label, "import", batch_id, "done", result.filename)
         return batch_id
 
     def _remove(self, batch_id: int, user: access.User) -> None:
@@ -426,6 +441,7 @@ class SqliteWorkspace(Workspace):
             con.execute("UPDATE batches SET removed_at = ?, removed_by = ? WHERE id = ?",
                         (now_iso(), user.label, batch_id))
             self._audit(con, user.label, "remove", batch_id, "done", "")
+        positions.remove_batch(self.positions_root, batch_id)
 
     @staticmethod
     def _audit(con, user_name, action, batch_id, outcome, detail):
@@ -595,6 +611,18 @@ def feature_rows(batch_id: int, kind: str, frame: gpd.GeoDataFrame):
         row_kind = props.pop("stored_as", None) or kind  # a front's points are stored as events (geo.imports.frontlayers)
         yield (batch_id, row_kind, str(props.get("name") or ""), day[:10] if isinstance(day, str) else None,
                json.dumps(props, ensure_ascii=False, allow_nan=False), blob)
+
+
+def stage_positions(root, batch_id: int, result: ImportResult, staged: list) -> None:
+    """Write a vessel track import's positions to a staging folder of the positions store
+    (geo.ships.positions); the caller commits it once the batch is committed, or aborts it."""
+    if result.kind != "tracks" or not ais.carries_positions(result.frame):
+        return
+    writer = positions.BatchWriter(root, batch_id)
+    staged.append(writer)
+    step = 1_000_000
+    for start in range(0, len(result.frame), step):
+        writer.write(ais.positions_of_tracks(result.frame.iloc[start:start + step]))
 
 
 def track_rows(batch_id: int, frame: pd.DataFrame):
