@@ -327,6 +327,8 @@ def vessels_result(raw: bytes, filename: str, digest: str, limits: Limits, opts:
     loaded = Loaded(frame=table, geometry=None, rows=table["row"].to_numpy(), format=fmt, crs=None,
                     warnings=warnings, problems=problems)
     loaded.details["vessel_format"] = vesselfiles.FORMATS[fmt]
+    if table["sanction_date"].notna().any():
+        loaded.details.update(date_column="sanction_date", date_format="YYYY-MM-DD")
     frame = gpd.GeoDataFrame(table.drop(columns="row"), geometry=gpd.GeoSeries([None] * len(table), crs=WGS84),
                              crs=WGS84)
     return result_of(frame, loaded, filename, digest, "vessels", None, opts)

@@ -12,7 +12,8 @@ Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
   bytes), input_crs, warnings and skipped (JSON lists of the importer's messages),
   removed_at / removed_by (set on removal: the row stays as the audit of what was there).
 - features: every imported record but track points. batch_id, kind, name, date
-  (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date),
+  (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date, a listed
+  vessel's sanction_date),
   properties (a JSON object of the other columns) and geometry (WKB in EPSG:4326, NULL
   for claims and for events placed only by a place id).
 - track_points: batch_id, track_id, name, t (Unix milliseconds, UTC), lon, lat. Kept as
