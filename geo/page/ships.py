@@ -60,7 +60,8 @@ def find(target: str, snapshot, params: engine.Params) -> tuple[pd.DataFrame | N
     months = store.months(root) if root is not None and root.exists() else []
     if months:
         found = engine.detect_store(target, params=params)
-        first, last = pd.Timestamp(months[0]), pd.Timestamp(months[-1])
+        first = pd.Timestamp(months[0])
+        last = pd.Timestamp(months[-1]) + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59)  # month's end
         return ship_view.prepared(found), (first, last)
     tracks = getattr(snapshot, "tracks", None)
     if tracks is None or not len(tracks):
