@@ -170,3 +170,32 @@ def test_detections_are_found_once_per_workspace_version_and_parameters(ais_work
         at.select_slider(key="date").set_value(month)
         run(at)
     assert len(calls) == 1
+
+
+def test_a_track_of_an_mmsi_leads_to_its_vessel_card(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": "track:273222220"})
+    run(at)
+    assert "MARIA" in panel(at)
+    at.button(key="vessel_card_0").click()
+    run(at)
+    card = panel(at)
+    assert "Vessel: Maria" in card and "Port calls in your tracks (4)" in card and "AIS gaps in your tracks (0)" in card
+    assert "blacklisted by the US State Department, from 2023-12-12" in card  # the registry's cited sanction
+
+
+def test_a_claim_from_before_the_tracks_says_they_do_not_reach_it(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F083"  # CSIS, at least six trips by 16 Oct 2023
+    run(at)
+    derived = re.findall(r'<li class="derived" data-testid="derived">([^<]*)</li>', panel(at))
+    assert derived and all("nothing to set beside this claim: they run September 2024, outside its period" in d
+                           for d in derived if "Rajin" in d or "Vostochny" in d)
+
+
+def test_without_imported_tracks_no_claim_carries_a_derived_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F090"
+    run(at)
+    assert "64 voyages" in panel(at) and 'data-testid="derived"' not in panel(at)

@@ -270,7 +270,13 @@ def detection_evidence(detections: pd.DataFrame, feature_id: str, params=None) -
         if pd.notna(d["implied_knots"]):
             facts.append(("Implied speed", f"{d['implied_knots']:,.1f} knots"))
     count = f"{int(d['positions']):,}" if pd.notna(d["positions"]) else "not given"
-    facts.append(("Positions behind it", f"{count}; first {first}; last {last}"))
+    if d["kind"] == "encounter":  # counted in the rule's interpolated steps, not in received positions
+        step = param_values(params).get("encounter_step_minutes")
+        facts.append(("Positions behind it", f"{count} steps of {number(step) if step else 'a few'} min, each "
+                                             f"interpolated between received positions of both vessels; first "
+                                             f"{first}; last {stamp(d['end'])}"))
+    else:
+        facts.append(("Positions behind it", f"{count}; first {first}; last {last}"))
     if d["detail"]:
         facts.append(("Detail", d["detail"]))
     vessels = [{"key": vessel_key(d["mmsi"], d["imo"]), "name": d["vessel"] or d["mmsi"]}]
