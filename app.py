@@ -15,7 +15,6 @@ from geo.model.evidence import GROUPINGS
 from geo.page import degrade, resources, search, session, ships, state
 from geo.page.text import plain
 from geo.render import charts, layers, overlay, panels, selection, tracks
-from geo.render import ships as ship_layers
 from geo.store import access
 from geo.view import claims_table, mapview, view_for
 
@@ -111,7 +110,7 @@ map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
 with map_col, st.container(key="map_box"):
-    extra = overlay.imported_layers(the_view.shown) + ship_layers.detection_layers(the_view)
+    extra = overlay.imported_layers(the_view.shown) + resources.detection_layers(WORKSPACE, snapshot, ship_params, the_view)
     track_set = resources.prepared_tracks(track_source, points) if "tracks" in map_state.layers else None
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)

@@ -19,6 +19,7 @@ from geo.data import dataset as datasets
 from geo.imports import sandbox
 from geo.page import ships as ship_page
 from geo.render import charts, layers, tracks
+from geo.render import ships as ship_layers
 from geo.store import workspace
 
 RETRY_SECONDS = 0.0  # a store that failed is tried again on the next rerun: it may be back
@@ -186,3 +187,17 @@ def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tup
     if snapshot_ is None:
         return None, None
     return _detections.get((target, snapshot_.version, params), lambda: ship_page.find(target, snapshot_, params))
+
+
+_detection_layers = Lru(16)
+
+
+def detection_layers(target: str, snapshot_: workspace.Snapshot | None, params, view) -> list:
+    """The deck layers of the month's detections (geo.render.ships), built once per workspace
+    version, parameters, date, view and palette: a rerun in the same month (a click, a filter)
+    sends the layers it built before without cutting the gaps into dashes again."""
+    if snapshot_ is None or not len(view.shown.get("detections", ())):
+        return []
+    state = view.state
+    return _detection_layers.get((target, snapshot_.version, params, state.date, state.view, state.present),
+                                 lambda: ship_layers.detection_layers(view))

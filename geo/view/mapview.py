@@ -145,6 +145,8 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
     shown = overlay.visible(snapshot, state, track_paths)
     if detections is not None and "detections" in state.layers:
         shown["detections"] = ships.on_date(detections, state.date, state.mode)
+        month = len(ships.in_month(detections, state.date))
+        more = month - len(shown["detections"])
     entries = workspace_entries(shown) + ships.legend_entries(shown.get("detections"))
     if has_tracks is None:
         has_tracks = snapshot is not None and len(snapshot.tracks) > 0
@@ -153,6 +155,9 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
     view.detections, view.ship_params, view.ship_coverage = detections, ship_params, ship_coverage
+    if "detections" in shown and more > 0:
+        view.notices.append(f"{month:,} detections in your tracks this month: the map draws the latest "
+                            f"{len(shown['detections']):,}.")
     front = shown.get("imported-front")
     if front is not None and len(front):
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "

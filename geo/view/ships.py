@@ -123,15 +123,24 @@ def prepared(detections: pd.DataFrame | None) -> pd.DataFrame:
     return frame.drop_duplicates("id").sort_values(["start", "id"]).reset_index(drop=True)
 
 
-def on_date(detections: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> pd.DataFrame:
-    """The detections the map shows on `when`: those under way at any time in its month, up to
-    the end of its day (in either count mode: a month's ships, as the tracks show a month's
-    trails; nothing after the date)."""
+MAX_DRAWN = 400  # detections drawn in one month at most (the latest): each costs bytes and, for a gap, dashes
+
+
+def in_month(detections: pd.DataFrame, when) -> pd.DataFrame:
+    """Detections under way at any time in `when`'s month, up to the end of its day."""
     if detections is None or detections.empty:
         return prepared(None)
     when = timeline.as_timestamp(when)
     since, until = timeline.month_start(when), when + pd.Timedelta(days=1)
     return detections[(detections["start"] < until) & (detections["end"] >= since)]
+
+
+def on_date(detections: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> pd.DataFrame:
+    """The detections the map shows on `when`: those under way at any time in its month, up to
+    the end of its day (in either count mode: a month's ships, as the tracks show a month's
+    trails; nothing after the date), at most MAX_DRAWN of them, the latest."""
+    month = in_month(detections, when)
+    return month if len(month) <= MAX_DRAWN else month.sort_values("start").tail(MAX_DRAWN)
 
 
 # --- words ---------------------------------------------------------------------------------------
