@@ -124,6 +124,17 @@ def test_an_analyst_imports_ais_tracks_and_reads_them_beside_the_claims_and_on_t
     assert "Port calls in your tracks (4)" in card and "AIS gaps in your tracks (1)" in card
     page.locator(PANEL).screenshot(path=str(shot_path("ships-vessel-card-panel")))
     shot(page, "ships-vessel-card")
+
+    # A track leads to its vessel's card too: Maria, sanctioned in the registry's cited sources.
+    open_app(page, server.url, "date=2024-09&view=sea&layers=basemap,tracks")
+    rows = [r for r in ship_tracks.voyages()[0] if r[0] == "273222220"]
+    _, _, lat, lon, *_ = rows[len(rows) // 3]  # at sea between Dunai and Rajin
+    assert "MARIA" in click_panel(page, *screen_xy(page, lon, lat, "sea"), "MARIA")
+    page.get_by_role("button", name=re.compile("Vessel card: MARIA")).click()
+    page.wait_for_function("() => document.querySelector('[data-testid=\"evidence-panel\"] h4')?.innerText"
+                           ".startsWith('Vessel:')", timeout=WAIT_MS)
+    card = page.locator(PANEL).inner_text()
+    assert "Vessel: Maria" in card and "blacklisted by the US State Department, from 2023-12-12" in card
     assert page.errors == []
 
 
