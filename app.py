@@ -168,7 +168,8 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
             sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
-    sections.ship_detections(ss)
+    if detections is not None:  # the workspace holds positions: their detections' parameters
+        sections.ship_detections(ss)
     sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user)
 
 

@@ -12,6 +12,7 @@ from conftest import ROOT
 from geo.imports.importer import read_file
 from geo.render import layers
 from geo.store.workspace import Workspace
+from geo.view import ships
 
 APP = str(ROOT / "app.py")
 
@@ -199,3 +200,44 @@ def test_without_imported_tracks_no_claim_carries_a_derived_line(tmp_path, monke
     at.query_params["claim"] = "F090"
     run(at)
     assert "64 voyages" in panel(at) and 'data-testid="derived"' not in panel(at)
+
+
+def synthetic(rows) -> "pd.DataFrame":
+    import pandas as pd
+    return ships.prepared(pd.DataFrame(rows))
+
+
+def test_a_month_draws_at_most_the_latest_detections_and_the_page_says_how_many_it_holds():
+    import pandas as pd
+    from geo.data import dataset
+    from geo.view import mapview
+    from geo.view.records import DEFAULT_LAYERS, MapState
+    n = ships.MAX_DRAWN + 25
+    det = synthetic([{"kind": "loitering", "vessel": "V", "mmsi": f"{273000000 + i}",
+                      "start": pd.Timestamp("2024-05-01") + pd.Timedelta(hours=i), "lon": 131.0, "lat": 41.5}
+                     for i in range(n)])
+    view = mapview.view_for(dataset.load(), None, MapState(date=pd.Timestamp("2024-05-31"),
+                                                           layers=DEFAULT_LAYERS + ("detections",)),
+                            track_paths=False, detections=det)
+    shown = view.shown["detections"]
+    assert len(shown) == ships.MAX_DRAWN and shown["start"].min() == det["start"].sort_values().iloc[25]
+    assert f"{n:,} detections in your tracks this month: the map draws the latest {ships.MAX_DRAWN:,}." in view.notices
+
+
+def test_a_yearly_or_monthly_claim_counts_the_calls_of_its_own_year_or_month():
+    import pandas as pd
+    det = synthetic([{"kind": "port_call", "vessel": "A", "mmsi": "273000001", "place": "Rajin",
+                      "start": when, "end": when, "lon": 130.3, "lat": 42.24}
+                     for when in ("2023-12-30", "2024-03-01", "2024-11-02", "2025-01-05")])
+    year = {"id": "N002", "metric": "ship_voyages_annual", "as_of": "2024-12-31"}
+    line = ships.derived_line(year, det, pd.Timestamp("2025-06-30"), "annual")
+    assert line.startswith("Your tracks: 2 calls at Rajin by 1 vessel, March 2024 – November 2024, in 2024")
+    month = {"id": "N128", "metric": "rason_arms_ship_calls_month", "as_of": "2025-01-31"}
+    assert ships.derived_line(month, det, pd.Timestamp("2025-06-30"), "per_month").startswith(
+        "Your tracks: 1 call at Rajin by 1 vessel, January 2025, in January 2025")
+    # Never past the month the page shows.
+    cumulative = {"id": "F090", "metric": "ship_voyages", "as_of": "2025-03-31"}
+    assert ships.derived_line(cumulative, det, pd.Timestamp("2024-06-30")).startswith(
+        "Your tracks: 2 calls at Rajin by 1 vessel, December 2023 – March 2024, up to 30 June 2024")
+    assert ships.derived_line({"id": "X", "metric": "troops_deployed", "as_of": "2025-03-31"}, det,
+                              pd.Timestamp("2025-06-30")) is None
