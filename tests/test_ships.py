@@ -252,6 +252,22 @@ def test_an_ais_export_imports_as_tracks_with_no_options_and_removal_deletes_its
     assert detections.detect_store(ws).empty
 
 
+def test_a_large_ais_export_streamed_by_the_importer_keeps_its_vessel_columns(tmp_path, known, monkeypatch):
+    from geo.imports import bigcsv
+    frame, expected = known
+    path = tmp_path / "AIS_big.csv"
+    write_ais_csv(path, frame)
+    monkeypatch.setattr(bigcsv, "STREAM_BYTES", 1024)
+    result = importer.read_file(path)
+    assert result.details.get("streamed") and result.kind == "tracks"
+    assert set(result.frame["imo"].astype(str)) == {"", "9000001"}
+    ws = Workspace(tmp_path / "ws.sqlite")
+    ws.add(result)
+    stored = positions.read_window(root=ws.positions_root)
+    assert len(stored) == len(frame) and stored["sog"].notna().all()
+    check_events(detections.detect_store(ws), expected)
+
+
 def test_a_failed_import_leaves_no_partitions(tmp_path, known, monkeypatch):
     frame, _ = known
     path = tmp_path / "ais.csv"

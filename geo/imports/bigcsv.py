@@ -221,7 +221,10 @@ def read_tracks(raw: bytes, filename: str, limits: Limits, opts, progress=None):
         text = {ours: pa.chunked_array(vessel_parts[ours]).to_pandas() for ours in ("mmsi", "imo") if ours in vessel_parts}
         numbers = {ours: np.concatenate(vessel_parts[ours]) for ours in ("sog", "cog") if ours in vessel_parts}
         values = recognise.vessel_values(pd.DataFrame({**text, **numbers}), {k: k for k in cols["vessel"]})
-        vessel = {ours: values[ours][order] for ours in values}
+        vessel = {ours: pd.Categorical(values[ours][order]) if ours == "imo" else values[ours][order]
+                  for ours in values}  # text as categories: a file of millions of positions has few vessels
+        if cols["vessel"].get("mmsi") == cols["id"]:
+            vessel["mmsi"] = sorted_categories(track.take(order))
     del vessel_parts
     frame = gpd.GeoDataFrame({
         "track_id": sorted_categories(track.take(order)), "name": sorted_categories(name.take(order)),

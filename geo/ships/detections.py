@@ -358,28 +358,31 @@ def tick_pairs(ticks: pd.DataFrame, params: Params) -> pd.DataFrame:
     metres = params.encounter_distance_m
     cos = max(np.cos(np.radians(min(85.0, float(np.abs(ticks["lat"]).max()) + 1))), 0.05)
     cell = metres / (111_320.0 * cos)
-    base = pd.DataFrame({"key": ticks["key"].to_numpy(), "tick": ticks["tick"].to_numpy(),
-                         "lon": ticks["lon"].to_numpy(), "lat": ticks["lat"].to_numpy(),
-                         "cx": np.floor(ticks["lon"].to_numpy() / cell).astype(np.int64),
-                         "cy": np.floor(ticks["lat"].to_numpy() / cell).astype(np.int64)})
-    found = []
+    codes, keys = pd.factorize(ticks["key"].to_numpy(), sort=True)  # codes keep the keys' order
+    lon, lat = ticks["lon"].to_numpy(float), ticks["lat"].to_numpy(float)
+    tick = ticks["tick"].to_numpy().astype(np.int64)
+    cx, cy = np.floor(lon / cell).astype(np.int64), np.floor(lat / cell).astype(np.int64)
+    base = pd.DataFrame({"tick": tick, "cx": cx, "cy": cy, "row": np.arange(len(tick))})
+    left, right = [], []
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
-            other = base.assign(cx=base["cx"] + dx, cy=base["cy"] + dy)
-            merged = base.merge(other, on=["tick", "cx", "cy"], suffixes=("_a", "_b"))
-            merged = merged[merged["key_a"] < merged["key_b"]]
-            if len(merged):
-                found.append(merged)
-    if not found:
+            other = pd.DataFrame({"tick": tick, "cx": cx + dx, "cy": cy + dy, "other": np.arange(len(tick))})
+            merged = base.merge(other, on=["tick", "cx", "cy"])
+            i, j = merged["row"].to_numpy(), merged["other"].to_numpy()
+            keep = codes[i] < codes[j]
+            left.append(i[keep])
+            right.append(j[keep])
+    i, j = np.concatenate(left), np.concatenate(right)
+    metres_apart = haversine_km(lon[i], lat[i], lon[j], lat[j]) * 1000.0
+    close = metres_apart <= metres
+    i, j, metres_apart = i[close], j[close], metres_apart[close]
+    if not len(i):
         return pd.DataFrame({c: [] for c in out_cols})
-    pairs = pd.concat(found, ignore_index=True)
-    m = haversine_km(pairs["lon_a"], pairs["lat_a"], pairs["lon_b"], pairs["lat_b"]) * 1000.0
-    pairs = pairs.assign(metres=m)[m <= metres]
-    pairs = pairs.drop_duplicates(["key_a", "key_b", "tick"])
-    return pd.DataFrame({"a": pairs["key_a"].to_numpy(), "b": pairs["key_b"].to_numpy(),
-                         "tick": pairs["tick"].to_numpy(), "metres": pairs["metres"].to_numpy(),
-                         "mid_lon": ((pairs["lon_a"] + pairs["lon_b"]) / 2).to_numpy(),
-                         "mid_lat": ((pairs["lat_a"] + pairs["lat_b"]) / 2).to_numpy()})
+    seen = pd.DataFrame({"a": codes[i], "b": codes[j], "tick": tick[i]}).duplicated().to_numpy()
+    i, j, metres_apart = i[~seen], j[~seen], metres_apart[~seen]
+    keys = np.asarray(keys, dtype=object)
+    return pd.DataFrame({"a": keys[codes[i]], "b": keys[codes[j]], "tick": tick[i], "metres": metres_apart,
+                         "mid_lon": (lon[i] + lon[j]) / 2, "mid_lat": (lat[i] + lat[j]) / 2})
 
 
 def encounters_from_pairs(pairs: pd.DataFrame, params: Params) -> pd.DataFrame:
