@@ -112,6 +112,8 @@ def test_a_gap_opens_its_rule_times_and_positions_and_leads_to_the_vessel_card(a
     assert "AIS gap: ANGARA" in text and "at least 12 h with no position" in text and "gap_hours = 12 h" in text
     assert "Went dark" in text and "Reappeared" in text and "Positions behind it" in text
     assert "inferred" in text
+    mark = [l for l in deck(at)["layers"] if layers.layer_name(l["id"]) == "selected-line"]
+    assert mark and len(mark[0]["data"][0]["path"]) == 2  # the selected gap glows on the map, from a link too
     at.button(key="vessel_card_0").click()
     run(at)
     card = panel(at)
