@@ -50,7 +50,7 @@ class Ship:
 
 def voyages() -> tuple[list[tuple], dict]:
     """Positions, and what they hold by construction: calls per port, the gap, the encounter."""
-    angara = Ship("273111110", "ANGARA", "IMO9179842", PORTS["Rajin"])
+    angara = Ship("273111110", "ANGARA", "", PORTS["Rajin"])
     maria = Ship("273222220", "MARIA", "", PORTS["Rajin"])
     drifter = Ship("511333330", "TEST DRIFTER", "", MEET)
     # Angara: Rajin, out to sea where it meets the drifter, Vostochny, back to Rajin dark for 14 h, Rajin, Vostochny.

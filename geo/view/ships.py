@@ -428,8 +428,8 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     named = claims_naming(known, every_name) if known is not None else None
     rows = [claim_row(c) for _, c in named.sort_values(["metric", "as_of_date", "id"]).iterrows()] \
         if named is not None and len(named) else []
-    return Evidence(title=f"Vessel: {name}", note="Port calls and gaps are detected in your imported tracks; "
-                    f"{DERIVED}. Identity and sanctions carry their sources.", facts=facts, cited=cited,
+    return Evidence(title=f"Vessel: {name}", note="Port calls, gaps and encounters: derived from your imported AIS "
+                    "data, not claims. Identity and sanctions: each with its source.", facts=facts, cited=cited,
                     sections=sections, description=card["note"] if card else "",
                     claims=rows, claims_heading=f"{len(rows)} claim(s) naming this vessel, known by this date",
                     no_claims="No claim known by this date names this vessel.")
