@@ -78,7 +78,7 @@ with st.sidebar:
 map_state = nav.map_state(ss)
 ships.seed(ss)
 ship_params = ships.params_from(ss)
-detections, ship_coverage = resources.detections(WORKSPACE, snapshot, ship_params)
+detections, ship_coverage, ship_problem = resources.detections(WORKSPACE, snapshot, ship_params)
 the_view = view_for(data, snapshot, map_state, track_paths=False, detections=detections,  # what this state shows: geo.view
                     ship_params=ship_params, ship_coverage=ship_coverage)
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
@@ -97,7 +97,7 @@ else:
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
                "Every figure is a claim: click a line, an arc, a dot or an area for its sources; "
                "*About & method* says what the words mean.")
-problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p]
+problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p] + ([ship_problem] if ship_problem else [])
 
 tabs = st.tabs([search.MAP_TAB, search.TABLE_TAB, "About & method"], key="tab", on_change="rerun")
 if ss.get("tab") == search.TABLE_TAB:

@@ -243,3 +243,16 @@ def test_a_yearly_or_monthly_claim_counts_the_calls_of_its_own_year_or_month():
         "Your tracks: 2 calls at Rajin by 1 vessel, December 2023 – March 2024, up to 30 June 2024")
     assert ships.derived_line({"id": "X", "metric": "troops_deployed", "as_of": "2025-03-31"}, det,
                               pd.Timestamp("2025-06-30")) is None
+
+
+def test_an_unreadable_positions_store_leaves_the_page_with_a_notice_and_no_detections(ais_workspace):
+    from geo.ships import positions
+    root = positions.root_for(ais_workspace)
+    for part in root.rglob("*.parquet"):
+        part.write_bytes(b"not parquet")  # a file gone bad on disk
+    Workspace(str(ais_workspace)).add(read_file(b"name,lat,lon\nDepot,42.0,131.0\n", filename="depot.csv"))  # a new version
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert not {n for n in deck_layer_names(at) if n.startswith("detections")}
+    assert any("Detections in your tracks are unavailable" in w.value for w in at.warning)

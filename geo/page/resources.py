@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 
 from geo import style
+from geo.safetext import escape
 from geo.data import dataset as datasets
 from geo.imports import sandbox
 from geo.page import ships as ship_page
@@ -179,14 +180,20 @@ def track_points(snapshot_: workspace.Snapshot | None) -> tuple[str, object]:
 _detections = Lru(4)
 
 
-def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tuple[object, tuple | None]:
+def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tuple[object, tuple | None, str]:
     """Detections in the workspace's imported positions (geo.ships.detections), as the view reads
-    them (geo.view.ships.prepared), and the (first, last) time those positions cover: found once
-    per workspace version and parameters and shared by every session, so a date step only selects.
-    (None, None) when the workspace holds no positions."""
+    them (geo.view.ships.prepared), the (first, last) time those positions cover, and a problem
+    ('' if none): found once per workspace version and parameters and shared by every session, so
+    a date step only selects. (None, None, '') when the workspace holds no positions; a store that
+    cannot be read gives (None, None, why), is not remembered, and is tried again next rerun."""
     if snapshot_ is None:
-        return None, None
-    return _detections.get((target, snapshot_.version, params), lambda: ship_page.find(target, snapshot_, params))
+        return None, None, ""
+    try:
+        found, coverage = _detections.get((target, snapshot_.version, params),
+                                          lambda: ship_page.find(target, snapshot_, params))
+    except Exception as err:  # a positions file unreadable, a disk gone: the page goes on without detections
+        return None, None, f"Detections in your tracks are unavailable ({escape(str(err), 300)})."
+    return found, coverage, ""
 
 
 _detection_layers = Lru(16)
