@@ -241,6 +241,16 @@ def test_a_yearly_or_monthly_claim_counts_the_calls_of_its_own_year_or_month():
     cumulative = {"id": "F090", "metric": "ship_voyages", "as_of": "2025-03-31"}
     assert ships.derived_line(cumulative, det, pd.Timestamp("2024-06-30")).startswith(
         "Your tracks: 2 calls at Rajin by 1 vessel, December 2023 – March 2024, up to 30 June 2024")
+    # A claim about one named ship counts that ship's calls alone (Maia-1 has none here).
+    single = {"id": "F089", "metric": "ship_voyages_single_vessel", "as_of": "2024-03-31",
+              "note": "Maia-1 only: at least nine trips to North Korea in the five months to Feb 2024"}
+    assert ships.derived_line(single, det, pd.Timestamp("2025-06-30")).startswith(
+        "Your tracks: no call at Rajin by Maia-1 up to 31 March 2024")
+    maia = synthetic([{"kind": "port_call", "vessel": "MAIA 1", "mmsi": "273000009", "place": "Rajin",
+                       "start": "2024-01-10", "end": "2024-01-11", "lon": 130.3, "lat": 42.24}])
+    line = ships.derived_line(single, pd.concat([det, maia]), pd.Timestamp("2025-06-30"))
+    assert line.startswith("Your tracks: 1 call at Rajin by Maia-1, January 2024, up to 31 March 2024")
+    assert "found by its name alone" in line
     assert ships.derived_line({"id": "X", "metric": "troops_deployed", "as_of": "2025-03-31"}, det,
                               pd.Timestamp("2025-06-30")) is None
 

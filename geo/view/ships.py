@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo import style
+from geo.data.vessels import folded, imo_number
 from geo.model import timeline
 from geo.model.evidence import Evidence, claim_row
 from geo.ships import registry as vessel_registry
@@ -70,9 +71,11 @@ COUNTED = {
     "ship_voyages": ("Rajin",),
     "ship_voyages_annual": ("Rajin",),
     "rason_arms_ship_calls_month": ("Rajin",),
+    "ship_voyages_single_vessel": ("Rajin",),  # by the one ship the claim names (SINGLE_VESSEL)
     "dark_vessel_visits_vostochny": ("Vostochny",),
     "oil_tanker_voyages_to_dprk": ("Vostochny",),
 }
+SINGLE_VESSEL = ("ship_voyages_single_vessel",)
 CAVEATS = {
     "dark_vessel_visits_vostochny": "a call made with AIS off leaves no positions and is not among these",
     "oil_tanker_voyages_to_dprk": "calls by any vessel in your tracks, tanker or not",
@@ -394,7 +397,7 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     listed = list(card["sanctions"]) if card else []
     # Imported lists may name the vessel by the MMSI or IMO of the tracks, which the registry may not hold:
     # such a match is firm, and stands instead of the same list's match by name alone.
-    for extra in sanction_lists.sanctions_for(sanctions, imos=[vessel_registry.imo_number(i) or i for i in imos],
+    for extra in sanction_lists.sanctions_for(sanctions, imos=[imo_number(i) or i for i in imos],
                                               mmsis=mmsis, names=names):
         same = [i for i, s in enumerate(listed) if s.get("source") == "import" and s.get("list") == extra.get("list")
                 and s.get("file") == extra.get("file") and s.get("name") == extra.get("name")]
@@ -470,9 +473,22 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
         since, scope = pd.Timestamp.min, f"up to {min(as_of, timeline.as_timestamp(when)):%d %B %Y}"
     calls = detections[(detections["kind"] == "port_call") & (detections["start"] >= since) &
                        (detections["start"] < until)]
-    calls = calls[[port_matches(p, ports) for p in calls["place"]]]
+    calls = calls[np.array([port_matches(p, ports) for p in calls["place"]], dtype=bool)]
     where = " and ".join(ports)
     caveat = f"; {CAVEATS[claim['metric']]}" if claim["metric"] in CAVEATS else ""
+    if claim["metric"] in SINGLE_VESSEL:  # one named ship's runs: only its calls, found by the registry's names
+        ship = named_vessel(claim)
+        if ship is None:
+            return None
+        name, names, imos, mmsis = ship
+        folded_names = {folded(n) for n in names}
+        hit = (np.array([(imo_number(v) or v) in imos for v in calls["imo"]], dtype=bool) |
+               calls["mmsi"].isin(mmsis).to_numpy(dtype=bool) |
+               np.array([folded(v) in folded_names for v in calls["vessel"]], dtype=bool))
+        calls = calls[hit]
+        where = f"{where} by {name}"
+        if not imos and not mmsis:
+            caveat += f"; {name} found by its name alone: another ship may bear it"
     if coverage and coverage[0] is not None:
         runs = month_words(coverage[0], coverage[1])
         if pd.Timestamp(coverage[0]) >= until or pd.Timestamp(coverage[1]) < since:
@@ -482,9 +498,23 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
     if calls.empty:
         return f"Your tracks: no call at {where} {scope} ({DERIVED}{caveat})."
     vessels = calls["mmsi"].where(calls["mmsi"] != "", calls["vessel"]).nunique()
-    return (f"Your tracks: {len(calls):,} call{'s' if len(calls) != 1 else ''} at {where} by {vessels} "
-            f"vessel{'s' if vessels != 1 else ''}, {month_words(calls['start'].min(), calls['start'].max())}, "
-            f"{scope} ({DERIVED}{caveat}).")
+    by = "" if claim["metric"] in SINGLE_VESSEL else f" by {vessels} vessel{'s' if vessels != 1 else ''}"
+    return (f"Your tracks: {len(calls):,} call{'s' if len(calls) != 1 else ''} at {where}{by}, "
+            f"{month_words(calls['start'].min(), calls['start'].max())}, {scope} ({DERIVED}{caveat}).")
+
+
+def named_vessel(claim: dict):
+    """The one registry vessel a claim's note names (name, every name it bore, IMO numbers, MMSIs),
+    or None when it names none or several."""
+    registry = vessel_registry.bundled_registry()
+    found = []
+    for vessel_id in registry.vessels["id"]:
+        names = registry.names_of(vessel_id)
+        if any(vessel_registry.name_pattern(n).search(claim.get("note", "")) for n in names):
+            facts = registry.facts[registry.facts["vessel_id"] == vessel_id]
+            found.append((names[0], names, set(facts.loc[facts["field"] == "imo", "value"]),
+                          set(facts.loc[facts["field"] == "mmsi", "value"])))
+    return found[0] if len(found) == 1 else None
 
 
 def derived_for(data, claims: list[dict], detections: pd.DataFrame | None, when,
