@@ -46,6 +46,7 @@ SCHEMA = pa.schema([("mmsi", pa.string()), ("imo", pa.string()), ("name", pa.str
                                                           "t": "UTC"})})
 DEFAULT_ROOT = Path("~/.local/share/dprk-pipeline/positions")
 ROW_GROUP = 256_000
+FLUSH_ROWS = 1_000_000
 
 
 def root_for(target=None) -> Path:
@@ -105,7 +106,11 @@ def normalise(frame: pd.DataFrame, batch_id: int) -> pd.DataFrame:
 
 
 class BatchWriter:
-    """Writes one batch's positions into a staging folder; `commit()` puts it in place at once."""
+    """Writes one batch's positions into a staging folder; `commit()` puts it in place at once.
+
+    Each month of the batch is one Parquet file, written a row group at a time: positions are
+    buffered per month until a month holds ROW_GROUP rows (or all months together FLUSH_ROWS),
+    so memory stays bounded however long the file and however many months it spans."""
 
     def __init__(self, root: Path | str, batch_id: int):
         self.root = Path(root)
@@ -113,11 +118,14 @@ class BatchWriter:
         self.root.mkdir(parents=True, exist_ok=True)
         self.staging = self.root / f".staging-{self.batch_id:06d}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
-        self.parts: dict[str, int] = {}
+        self.parts: dict[str, int] = {}  # month -> rows written
         self.rows = 0
+        self._buffers: dict[str, list[pa.Table]] = {}
+        self._buffered: dict[str, int] = {}
+        self._writers: dict[str, pq.ParquetWriter] = {}
 
     def write(self, frame: pd.DataFrame) -> None:
-        """Add positions (any columns of COLUMNS; mmsi, t, lon, lat needed); each month to its folder."""
+        """Add positions (any columns of COLUMNS; mmsi, t, lon, lat needed); each month to its file."""
         if not len(frame):
             return
         table = to_table(frame, self.batch_id)
@@ -125,14 +133,39 @@ class BatchWriter:
         for value in np.unique(stamps):
             month = str(value)  # YYYY-MM
             part = table.filter(pa.array(stamps == value))
+            self._buffers.setdefault(month, []).append(part)
+            self._buffered[month] = self._buffered.get(month, 0) + part.num_rows
+            if self._buffered[month] >= ROW_GROUP:
+                self._flush(month)
+        self.rows += table.num_rows
+        if sum(self._buffered.values()) >= FLUSH_ROWS:
+            for month in list(self._buffers):
+                self._flush(month)
+
+    def _flush(self, month: str) -> None:
+        parts = self._buffers.pop(month, [])
+        self._buffered.pop(month, None)
+        if not parts:
+            return
+        table = pa.concat_tables(parts).sort_by([("mmsi", "ascending"), ("t", "ascending")])
+        writer = self._writers.get(month)
+        if writer is None:
             folder = self.staging / f"month={month}"
             folder.mkdir(exist_ok=True)
-            number = self.parts.get(month, 0)
-            pq.write_table(part, folder / f"part-{number:05d}.parquet", row_group_size=ROW_GROUP, compression="zstd")
-            self.parts[month] = number + 1
-        self.rows += table.num_rows
+            writer = self._writers[month] = pq.ParquetWriter(folder / "part-00000.parquet", SCHEMA,
+                                                             compression="zstd")
+        writer.write_table(table, row_group_size=ROW_GROUP)
+        self.parts[month] = self.parts.get(month, 0) + table.num_rows
+
+    def _close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
 
     def commit(self) -> Path:
+        for month in list(self._buffers):
+            self._flush(month)
+        self._close()
         final = batch_dir(self.root, self.batch_id)
         if final.exists():  # a batch id is never reused; a folder left by a crash is stale
             shutil.rmtree(final)
@@ -140,7 +173,11 @@ class BatchWriter:
         return final
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            self._close()
+        finally:
+            self._buffers.clear()
+            shutil.rmtree(self.staging, ignore_errors=True)
 
     def __enter__(self):
         return self

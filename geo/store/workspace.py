@@ -20,6 +20,12 @@ Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
   plain columns: a track file may hold millions of points.
 - audit: every import and removal, and every refused attempt, with who and when.
 
+Vessel tracks (a track file with an MMSI or IMO column, such as a public AIS export) also keep
+their positions, with MMSI, IMO, speed and course, in the positions store beside the workspace
+(geo.ships.positions: `<workspace file>.positions/`, or GEO_POSITIONS_DIR), for the detections of
+geo.ships. They are written to a staging folder inside the import's transaction and put in place
+once it commits; removing the batch deletes them.
+
 Writes take a geo.store.access.User: viewers are refused (and the refusal is logged) here, not
 only in the UI, so no client can get around it.
 
