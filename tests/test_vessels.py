@@ -11,9 +11,11 @@ import sys
 import pandas as pd
 import pytest
 
+import sample_files as sf
 from conftest import DATA, ROOT
 from geo.data import dataset, schema
 from geo.data.vessels import imo_number
+from geo.imports.importer import ImportProblem, read_file
 from geo.page import uploads
 from geo.ships import registry as reg
 from geo.ships.sanctions import mark_sanctioned, read_sanctions
@@ -262,6 +264,9 @@ def test_a_file_asked_for_as_vessels_that_is_not_a_vessel_list_is_refused(tmp_pa
     proc = cli("inspect", path, "--as", "vessels")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: points.csv: not a vessel list: expected OpenSanctions' maritime CSV")
+    shp = sf.shapefile_parts(tmp_path / "shp", "ports")
+    with pytest.raises(ImportProblem, match=r"^ports\.shp: not a vessel list \(it reads as shapefile\): expected"):
+        read_file(shp, kind="vessels")
 
 
 # --- the vessel card ----------------------------------------------------------------------------------
@@ -289,3 +294,18 @@ def test_the_vessel_card_gives_identity_with_sources_sanctions_detections_and_th
     assert reg.vessel_card("Neptune Crow", registry)["id"] == "V_MAIA_1"
     with pytest.raises(KeyError):
         reg.vessel_card("Flying Dutchman", registry)
+
+
+def test_the_page_lists_a_vessel_list_batch_draws_nothing_for_it_and_drops_it_when_removed(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from test_workspace_app import APP, layer_ids, run, sidebar_text
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "app" / "workspace.sqlite"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["date"] = "2024-06"
+    assert cli("import", ftm_lines(tmp_path / "sdn.jsonl")).returncode == 0
+    run(at)
+    assert "#1 sdn.jsonl · vessels · 3 · by " in sidebar_text(at)
+    assert "imported" not in layer_ids(at)  # a vessel list has no geometry: nothing of it is drawn
+    assert cli("workspace", "remove", 1).returncode == 0
+    run(at)
+    assert "#1 sdn.jsonl · vessels" not in sidebar_text(at) and "removed by" in sidebar_text(at)

@@ -336,6 +336,9 @@ def vessels_result(raw: bytes, filename: str, digest: str, limits: Limits, opts:
 
 def finish(loaded: Loaded, filename: str, digest: str, limits: Limits, opts: Options) -> ImportResult:
     """Recognise, bring to lon/lat, normalise, and apply the strict / all-or-nothing rules."""
+    if opts.kind == "vessels":  # a vessel list is read whole by vessels_result, never as features
+        raise ImportProblem(filename, f"not a vessel list (it reads as {loaded.format}): expected OpenSanctions' "
+                                      "maritime CSV or FollowTheMoney entities, one JSON object per line")
     geom_types = geometry_types(loaded.geometry)
     kind = opts.kind or guess_kind(loaded, geom_types, filename)
     cap = limits.max_track_points if kind == "tracks" else limits.max_features

@@ -40,7 +40,6 @@ FORMATS = {"opensanctions-maritime": "OpenSanctions maritime CSV", "ftm": "Follo
 COLUMNS = ("name", "imo", "mmsi", "flag", "aliases", "sanctioned", "lists", "authorities", "programs",
            "sanction_date", "sanction_dates", "topics", "entity_id", "url", "first_seen", "last_change")
 DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?([T ][0-9:.]+Z?)?$")
-MAX_CELL = 10_000  # characters kept of one value; longer text is cut and the row warned about
 
 
 def recognise(raw: bytes, filename: str) -> str | None:
@@ -72,11 +71,21 @@ def read(raw: bytes, filename: str, fmt: str) -> tuple[pd.DataFrame, list[str], 
 
 
 def cell(value) -> str:
-    return str(value if value is not None else "")[:MAX_CELL]
+    return str(value if value is not None else "")
 
 
-def split(value: str) -> list[str]:
-    return [v.strip() for v in str(value or "").split(";") if v.strip()]
+def as_list(value) -> list:
+    """A top-level FtM list (topics, datasets); a lone string counts as one value."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def split(value) -> list[str]:
+    """The values of a `;`-separated cell (None and NaN: none)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return [v.strip() for v in str(value).split(";") if v.strip()]
 
 
 def joined(values) -> str:
@@ -226,7 +235,7 @@ def read_ftm(text: str, filename: str) -> tuple[pd.DataFrame, list[str], dict]:
                 unlinked += 1
                 continue
             sanction = {"authority": joined(props.get("authority", [])), "program": joined(props.get("program", [])),
-                        "date": (found[0] or found[1] or [""])[0], "datasets": entity.get("datasets") or []}
+                        "date": (found[0] or found[1] or [""])[0], "datasets": as_list(entity.get("datasets"))}
             for target in known:
                 by_vessel.setdefault(target, []).append(sanction)
     records = []
@@ -242,10 +251,10 @@ def read_ftm(text: str, filename: str) -> tuple[pd.DataFrame, list[str], dict]:
         if not names and not imos:
             problems[line] = ("name", "a vessel with neither a name nor an IMO number")
             continue
-        topics = [cell(t) for t in entity.get("topics") or props.get("topics", [])]
+        topics = [cell(t) for t in as_list(entity.get("topics")) or props.get("topics", [])]
         own = by_vessel.get(entity_id, [])
         sanctioned = bool(own) or "sanction" in topics
-        datasets = [cell(d) for d in entity.get("datasets") or []]
+        datasets = [cell(d) for d in as_list(entity.get("datasets"))]
         dates = sorted(s["date"] for s in own if s["date"])
         full = [d for d in dates if len(d) == 10]
         records.append({

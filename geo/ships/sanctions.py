@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo.data.vessels import folded
 from geo.imports import importer
+from geo.imports.vesselfiles import split as values
 
 NAME_CAVEAT = "matched by name only: another ship may bear the same name"
 
@@ -38,12 +39,6 @@ def vessel_rows(features) -> pd.DataFrame:
     if "geometry" in frame.columns:
         frame = frame.drop(columns="geometry")
     return frame
-
-
-def values(cell) -> list[str]:
-    if cell is None or (isinstance(cell, float) and cell != cell):
-        return []
-    return [v.strip() for v in str(cell).split(";") if v.strip()]
 
 
 def is_true(value) -> bool:
