@@ -104,7 +104,9 @@ def evidence_panel(ev: Evidence, opened: str = "") -> str:
     for heading, lines in ev.cited:
         parts.append(f'<p><b>{escape(heading)}</b></p><ul class="cited">')
         parts += [f'<li>{escape(line["text"])}' + (f' · <span class="outlet">{link(line.get("url", ""), line["outlet"])}</span>'
-                                                   if line.get("outlet") else "") + "</li>" for line in lines]
+                                                   if line.get("outlet") else "") +
+                  (f'<br/><span class="note">{escape(line["note"])}</span>' if line.get("note") else "") + "</li>"
+                  for line in lines]
         parts.append("</ul>")
     for heading, lines in ev.sections:
         parts.append(f'<p><b>{escape(heading)}</b></p><ul class="section">')

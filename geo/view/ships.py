@@ -391,7 +391,7 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
         facts.append(("Registry", f"{card['name']}, matched {how}"))
         cited.append(("Identity (bundled registry, each fact with its source)", [
             {"text": f"{FIELD_WORDS.get(f['field'], f['field'])}: {f['value']}{span_words(f['valid_from'], f['valid_to'])}",
-             "outlet": f["outlet"], "url": f["url"]} for f in card["identity"]]))
+             "outlet": f["outlet"], "url": f["url"], "note": f.get("note", "")} for f in card["identity"]]))
     else:
         facts.append(("Registry", "not in the bundled vessel registry: names as your tracks give them"))
     listed = list(card["sanctions"]) if card else []
@@ -409,7 +409,7 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     for s in listed:
         if s.get("source") == "registry":
             lines.append({"text": f"{s.get('list') or s.get('value')}{', from ' + s['date'] if s.get('date') else ''}",
-                          "outlet": s.get("outlet", ""), "url": s.get("url", "")})
+                          "outlet": s.get("outlet", ""), "url": s.get("url", ""), "note": s.get("note", "")})
         else:
             words = [s.get("list") or "a sanctions list", s.get("authority", ""),
                      f"listed {s['date']}" if s.get("date") else "", f"matched by {s.get('matched_by', '')}",
