@@ -76,7 +76,7 @@ def test_the_month_of_the_voyages_draws_calls_gaps_and_encounters_and_the_legend
     gap = layer_data(at, "detections-gap-hit")
     assert len(gap) == 1 and "(inferred)" in gap[0]["detail"] and gap[0]["name"].startswith("AIS gap: ANGARA")
     text = legend(at)
-    assert "port call (your tracks)" in text and "AIS gap: dark stretch, inferred" in text and "encounter" in text
+    assert "port call (your tracks)" in text and "AIS gap, inferred (your tracks)" in text and "encounter" in text
     # A month without voyages draws none of them, and the legend says nothing of them.
     at2 = AppTest.from_file(APP, default_timeout=60)
     at2.query_params.update({"date": "2024-07", "view": "sea"})

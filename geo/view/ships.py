@@ -36,8 +36,8 @@ RGB = {"port_call": style.OKABE_ITO["green"], "gap": style.OKABE_ITO["vermillion
        "encounter": style.OKABE_ITO["purple"], "loitering": style.OKABE_ITO["orange"]}
 # Symbols of their own: the legend's notes on leg widths and this month's larger dots are not about these.
 LEGEND = {"port_call": ("detection", "port call (your tracks)"),
-          "gap": ("gap", "AIS gap: dark stretch, inferred (your tracks)"),
-          "encounter": ("detection", "encounter at sea (your tracks)"),
+          "gap": ("gap", "AIS gap, inferred (your tracks)"),
+          "encounter": ("detection", "encounter (your tracks)"),
           "loitering": ("detection", "loitering (your tracks)")}
 MMSI = re.compile(r"\d{9}")  # a track whose id is an MMSI (an AIS export's) is that vessel's
 DERIVED = "derived from your imported AIS data; not a claim"
