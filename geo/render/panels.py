@@ -261,8 +261,10 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
   position: absolute; right: 10px; top: 10px; z-index: 5; width: auto !important; max-width: 34%; max-height: 55%;
   overflow-y: auto; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
-/* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
-.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
+/* Streamlit's markdown box stops a rem short of its last block, the legend: a rem of margin under the legend
+   keeps the whole legend inside its box (else a short legend loses its last row), wherever it stands. */
+.st-key-map_box .legend { margin-bottom: 1rem; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: 10px; }
 .legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
   font-size: 0.74rem; line-height: 1.25; }
 .legend ul { list-style: none; padding: 0; margin: 0; columns: 1; }
