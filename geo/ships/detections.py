@@ -12,7 +12,8 @@ Rules (every number is a field of `Params`, with its default):
   (geo.ships.ports; `call_min_minutes`, default 0, drops shorter runs). `start` is the first
   position inside, `end` the last position inside. When no position follows the run (the track
   ends in port) the call is *open*: `end` is NaT and `detail` says when it was last seen inside.
-  When the track begins inside, `detail` says so (the call began before the data).
+  When the track begins inside, `detail` says so (the call began before the data). A ship that
+  crosses a polygon without stopping makes a call too, unless `call_min_minutes` asks for a stay.
 - **gap**: two consecutive positions of one vessel at least `gap_hours` apart (default 12 h).
   `lon`/`lat` is where it went dark, `end_lon`/`end_lat` where it reappeared, `distance_km`
   the great-circle distance between them and `implied_knots` the speed that distance needs in

@@ -25,6 +25,7 @@ closed after it.
 """
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import contextmanager
 
@@ -52,7 +53,8 @@ def cluster(client=None, workers: int | None = None):
         return
     workers = workers or int(os.environ.get("GEO_DASK_WORKERS", "2"))
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      memory_limit=os.environ.get("GEO_DASK_WORKER_MEMORY", "2GiB")) as local, Client(local) as own:
+                      memory_limit=os.environ.get("GEO_DASK_WORKER_MEMORY", "2GiB"),
+                      silence_logs=logging.ERROR) as local, Client(local) as own:
         yield own
 
 
