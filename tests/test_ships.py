@@ -178,6 +178,16 @@ def test_two_ships_meeting_in_a_port_and_a_fast_pass_are_no_encounters(known):
     assert set(found.loc[found["mmsi"].isin(["104", "105"]), "kind"]) == {"port_call"}
 
 
+def test_calls_at_a_port_in_a_period_for_a_claims_panel(known):
+    frame, _ = known
+    found = detections.detect(frame)
+    assert detections.calls_at(found, "Rajin") == {
+        "calls": 3, "vessels": 3, "first": found.query("place == 'Rajin'")["start"].min(),
+        "last": pd.Timestamp("2024-02-12 00:00")}
+    assert detections.calls_at(found, ["Rajin", "Vostochny"], "2024-02-01", "2024-02-11")["calls"] == 1
+    assert detections.calls_at(found, "Dunai")["calls"] == 0
+
+
 def test_parameters_change_what_is_found(known):
     frame, _ = known
     longer = detections.detect(frame, detections.Params(gap_hours=21))

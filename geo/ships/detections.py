@@ -530,6 +530,23 @@ def root_of(workspace_or_dir):
     return store.root_for(workspace_or_dir)
 
 
+# --- for a claim's evidence panel ---------------------------------------------------------------------
+
+def calls_at(found: pd.DataFrame, places, since=None, until=None) -> dict:
+    """What the detections give for calls at `places` (port names) starting in [since, until):
+    {calls, vessels, first, last} (first/last: the first and last call's start, NaT if none).
+    Derived from the analyst's positions, for showing beside a claim that counts calls."""
+    places = {places} if isinstance(places, str) else set(places)
+    calls = found[(found["kind"] == "port_call") & found["place"].isin(places)]
+    if since is not None:
+        calls = calls[calls["start"] >= pd.Timestamp(since)]
+    if until is not None:
+        calls = calls[calls["start"] < pd.Timestamp(until)]
+    return {"calls": int(len(calls)), "vessels": int(calls["mmsi"].where(calls["mmsi"] != "", calls["imo"]).nunique()),
+            "first": calls["start"].min() if len(calls) else pd.NaT,
+            "last": calls["start"].max() if len(calls) else pd.NaT}
+
+
 # --- for people: the command line's table -----------------------------------------------------------------
 
 TABLE_COLUMNS = ("kind", "vessel", "start", "end", "place", "mmsi", "imo", "other_mmsi", "other_vessel", "lon",
