@@ -12,7 +12,7 @@ from ui import sections
 from geo import style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
-from geo.page import degrade, resources, search, session, state
+from geo.page import degrade, resources, search, session, ships, state
 from geo.page.text import plain
 from geo.render import charts, imagery as image_layers, layers, overlay, panels, selection, tracks
 from geo.store import access
@@ -79,8 +79,12 @@ with st.sidebar:
     st.toggle("Presenter mode", key="present", on_change=lambda: nav.toggle_present(ss))
 
 map_state = nav.map_state(ss)
+ships.seed(ss)
+ship_params = ships.params_from(ss)
+detections, ship_coverage, ship_problem = resources.detections(WORKSPACE, snapshot, ship_params)
 the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,  # what this state shows: geo.view
-                    image_mode=ss.get("image_show") or "month")
+                    image_mode=ss.get("image_show") or "month", detections=detections,
+                    ship_params=ship_params, ship_coverage=ship_coverage)
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -97,7 +101,7 @@ else:
     st.caption(f"Reported flows as of **{map_state.date:%d %B %Y}** ({map_state.mode}). "
                "Every figure is a claim: click a line, an arc, a dot or an area for its sources; "
                "*About & method* says what the words mean.")
-problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p]
+problems = [degrade.notice(p) for p in (ws_problem, snap_problem) if p] + ([ship_problem] if ship_problem else [])
 
 tabs = st.tabs([search.MAP_TAB, search.TABLE_TAB, "About & method"], key="tab", on_change="rerun")
 if ss.get("tab") == search.TABLE_TAB:
@@ -110,7 +114,7 @@ map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
 with map_col, st.container(key="map_box"):
-    extra = overlay.imported_layers(the_view.shown)
+    extra = overlay.imported_layers(the_view.shown) + resources.detection_layers(WORKSPACE, snapshot, ship_params, the_view)
     track_set = resources.prepared_tracks(track_source, points) if "tracks" in map_state.layers else None
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
@@ -146,6 +150,7 @@ with side_col, st.container(height=map_height if present else "content", border=
         st.markdown(panels.evidence_panel(found, ss.get("claim") or "", lambda i, lv: sections.image_url(images, i, lv)),
                     unsafe_allow_html=True)
         sections.image_places_buttons(found, ss)
+        sections.vessel_buttons(found, ss)
     else:
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
@@ -176,6 +181,8 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
             sections.events_list(the_view, nav.params(ss))
 
 with st.sidebar:
+    if detections is not None:  # the workspace holds positions: their detections' parameters
+        sections.ship_detections(ss)
     sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images)
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import export as exports
 from geo.export import video
-from geo.page import about, degrade, resources, search, uploadgate, uploads
+from geo.page import about, degrade, resources, search, ships, uploadgate, uploads
 from geo.page.text import plain
 from geo.render import panels, previewmap
 from geo.store import access
@@ -320,3 +320,22 @@ def image_series(view, imagery, ss) -> None:
 def claim_words(c: dict) -> str:
     value = f"{c['value']:,.0f}" if isinstance(c["value"], (int, float)) and c["value"] == c["value"] else str(c["value"])
     return f"{c['metric'].replace('_', ' ')}: {value} {c.get('unit') or ''} ({c['claimant']}, as of {c['as_of']}; {c['id']})"
+def ship_detections(ss) -> None:
+    """The detection parameters a person may change (geo.page.ships); detections are found again,
+    once, for the new values."""
+    ships.seed(ss)
+    with st.expander("Ship detections in your tracks"):
+        labels = {"ship_gap_hours": "AIS gap: no position for at least (hours)",
+                  "ship_encounter_m": "Encounter: two vessels within (metres)",
+                  "ship_encounter_hours": "Encounter: for at least (hours)"}
+        for key, (_, _, low, high, step) in ships.FIELDS.items():
+            st.number_input(labels[key], min_value=low, max_value=high, step=step, key=key)
+        st.caption("Defaults: a gap of 12 h; an encounter within 500 m for 2 h, both below 2 knots, 10 km from any "
+                   "port (Global Fishing Watch's published rule). Each detection's panel states its rule.")
+
+
+def vessel_buttons(found, ss) -> None:
+    """Under a detection's or a track's panel: open the card of each vessel it names."""
+    for i, vessel in enumerate(getattr(found, "vessels", None) or []):
+        st.button(f"Vessel card: {plain(vessel['name'])}", key=f"vessel_card_{i}", icon=":material/directions_boat:",
+                  on_click=lambda key=vessel["key"]: ss.update(sel={"kind": "vessel", "feature_id": key}))

@@ -25,12 +25,12 @@ ROUTE_STATUSES = ("reported", "inferred")
 AREA_KINDS = ("factory_region", "front")
 VIEWS = ("overview", "tumen", "sea", "rail", "front")
 SELECTION_KINDS = ("route", "flow", "place", "railcars", "strike", "event", "area", "imported", "track", "totals",
-                   "image")
+                   "image", "detection", "vessel")
 # What a row of vessel_facts.csv states about a vessel (see data/README.md, "Vessels").
 VESSEL_FIELDS = ("name", "former_name", "imo", "mmsi", "flag", "home_port", "type", "built", "owner", "operator",
                  "manager", "linked_company", "sanction")
 LAYER_IDS = ("basemap", "places", "routes", "flows", "railcars", "factories", "front", "strikes",
-             "events", "tracks", "imported", "images")
+             "events", "tracks", "imported", "images", "detections")
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,15 @@ class Evidence:
     voyages: list[dict] = field(default_factory=list)  # imported tracks that ran along the leg
     images: list[dict] = field(default_factory=list)  # imported images behind it: id, name, date, credit, level
     image_places: list[dict] = field(default_factory=list)  # places with a series of images: id, name, images
+    # What the analyst's own tracks show (geo.view.ships): never a claim, never merged with one.
+    facts: list[tuple[str, str]] = field(default_factory=list)  # label, value: a detection's or vessel's table
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)  # heading, plain lines
+    cited: list[tuple[str, list[dict]]] = field(default_factory=list)  # heading, lines {text, outlet, url}
+    derived: dict[str, str] = field(default_factory=dict)  # claim id -> what the imported tracks give beside it
+    vessels: list[dict] = field(default_factory=list)  # {key, name}: vessel cards this panel leads to
+    claims_heading: str = ""  # instead of "N claim(s) known by this date"
+    no_claims: str | None = None  # instead of "No claim behind this feature ..." ('' says nothing)
+    note: str = ""  # a line under the title, in italics: what kind of evidence this is
 
 
 def voyages_along(near: pd.DataFrame | None, names: dict, leg_id: str, when, min_points: int = 3) -> list[dict]:

@@ -16,9 +16,12 @@ import time
 from collections import OrderedDict
 
 from geo import style
+from geo.safetext import escape
 from geo.data import dataset as datasets
 from geo.imports import sandbox
+from geo.page import ships as ship_page
 from geo.render import charts, layers, tracks
+from geo.render import ships as ship_layers
 from geo.store import workspace
 from geo.view import imagery as images
 
@@ -200,3 +203,34 @@ def imagery(target: str, store: workspace.Workspace | None, snapshot_: workspace
         return _imagery.get((target, snapshot_.version), lambda: images.from_workspace(store, snapshot_))
     except workspace.WorkspaceError:
         return None
+_detections = Lru(4)
+
+
+def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tuple[object, tuple | None, str]:
+    """Detections in the workspace's imported positions (geo.ships.detections), as the view reads
+    them (geo.view.ships.prepared), the (first, last) time those positions cover, and a problem
+    ('' if none): found once per workspace version and parameters and shared by every session, so
+    a date step only selects. (None, None, '') when the workspace holds no positions; a store that
+    cannot be read gives (None, None, why), is not remembered, and is tried again next rerun."""
+    if snapshot_ is None:
+        return None, None, ""
+    try:
+        found, coverage = _detections.get((target, snapshot_.version, params),
+                                          lambda: ship_page.find(target, snapshot_, params))
+    except Exception as err:  # a positions file unreadable, a disk gone: the page goes on without detections
+        return None, None, f"Detections in your tracks are unavailable ({escape(str(err), 300)})."
+    return found, coverage, ""
+
+
+_detection_layers = Lru(16)
+
+
+def detection_layers(target: str, snapshot_: workspace.Snapshot | None, params, view) -> list:
+    """The deck layers of the month's detections (geo.render.ships), built once per workspace
+    version, parameters, date, view and palette: a rerun in the same month (a click, a filter)
+    sends the layers it built before without cutting the gaps into dashes again."""
+    if snapshot_ is None or not len(view.shown.get("detections", ())):
+        return []
+    state = view.state
+    return _detection_layers.get((target, snapshot_.version, params, state.date, state.view, state.present),
+                                 lambda: ship_layers.detection_layers(view))

@@ -87,11 +87,25 @@ def image_figure(item: dict, src: str) -> str:
             f'<figcaption>{escape(item["name"])}<br/>{escape(item["credit"])}</figcaption></figure>')
 
 
+def derived_item(text: str) -> str:
+    """What the analyst's own tracks give beside a claim: set apart, and never a figure of the claim."""
+    return f'<li class="derived" data-testid="derived">{escape(text)}</li>'
+
+
+def facts_table(facts) -> str:
+    rows = "".join(f'<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>' for label, value in facts)
+    return f'<table class="facts" data-testid="facts">{rows}</table>'
+
+
 def evidence_panel(ev: Evidence, opened: str = "", thumb_url=None) -> str:
     """The claims and events behind a feature; `opened`, a claim opened from a link or the table,
-    stands first, marked, and again in its place in the list. `thumb_url(image_id, level)` gives
-    the address of an image's thumbnail (without it, images are listed by name)."""
+    stands first, marked, and again in its place in the list. Beside a claim that counts calls or
+    voyages, what the imported tracks give for the same ports and period (ev.derived), apart.
+    `thumb_url(image_id, level)` gives the address of an image's thumbnail (without it, images
+    are listed by name)."""
     parts = [f'<div class="evidence" data-testid="evidence-panel"><h4>{escape(ev.title)}</h4>']
+    if ev.note:
+        parts.append(f'<p class="evidence-note"><i>{escape(ev.note)}</i></p>')
     if ev.images:
         parts.append('<div class="image-thumbs" data-testid="evidence-images">')
         parts += [image_figure(i, thumb_url(i["id"], i["level"])) if thumb_url else
@@ -103,13 +117,27 @@ def evidence_panel(ev: Evidence, opened: str = "", thumb_url=None) -> str:
     first = next((c for c in ev.claims if c["id"] == opened), None)
     if first is not None:
         parts.append(f'<p><b>Claim {escape(opened)}</b></p><ul class="opened">'
-                     f'{claim_item(first, first["id"] in ev.disputed, True, ev.hidden_disputants.get(opened, []))}</ul>')
+                     f'{claim_item(first, first["id"] in ev.disputed, True, ev.hidden_disputants.get(opened, []))}'
+                     f'{derived_item(ev.derived[opened]) if opened in ev.derived else ""}</ul>')
     if ev.description:
         parts.append(f"<p>{escape(ev.description)}</p>")
+    if ev.facts:
+        parts.append(facts_table(ev.facts))
     if ev.source_url:
         parts.append(f"<p>Source: {link(ev.source_url, ev.source_url)}</p>")
+    for heading, lines in ev.cited:
+        parts.append(f'<p><b>{escape(heading)}</b></p><ul class="cited">')
+        parts += [f'<li>{escape(line["text"])}' + (f' · <span class="outlet">{link(line.get("url", ""), line["outlet"])}</span>'
+                                                   if line.get("outlet") else "") +
+                  (f'<br/><span class="note">{escape(line["note"])}</span>' if line.get("note") else "") + "</li>"
+                  for line in lines]
+        parts.append("</ul>")
+    for heading, lines in ev.sections:
+        parts.append(f'<p><b>{escape(heading)}</b></p><ul class="section">')
+        parts += [f"<li>{escape(line)}</li>" for line in lines]
+        parts.append("</ul>")
     if ev.claims:
-        parts.append(f"<p><b>{len(ev.claims)} claim(s) known by this date</b></p><ul>")
+        parts.append(f"<p><b>{escape(ev.claims_heading or f'{len(ev.claims)} claim(s) known by this date')}</b></p><ul>")
         metric = None
         for claim in ev.claims:
             if claim["metric"] != metric:
@@ -117,9 +145,13 @@ def evidence_panel(ev: Evidence, opened: str = "", thumb_url=None) -> str:
                 parts.append(f'<li class="metric">{escape(metric_words(metric))}</li>')
             parts.append(claim_item(claim, claim["id"] in ev.disputed, claim["id"] == opened,
                                     ev.hidden_disputants.get(claim["id"], [])))
+            if claim["id"] in ev.derived:
+                parts.append(derived_item(ev.derived[claim["id"]]))
         parts.append("</ul>")
-    else:
+    elif ev.no_claims is None:
         parts.append("<p>No claim behind this feature is known by this date (or the filters hide them).</p>")
+    elif ev.no_claims:
+        parts.append(f"<p>{escape(ev.no_claims)}</p>")
     if ev.voyages:
         parts.append("<p><b>Imported tracks along this leg</b></p><ul>")
         parts += [f'<li>{escape(v["name"])}: {v["n_points"]:,} positions within 10 km, '
@@ -204,6 +236,8 @@ def legend_mark(entry) -> str:
     rgb = entry.rgb
     if entry.symbol == "line":
         return swatch(rgb, dash=entry.dashed, width=2 if entry.width == "hairline" else 5)
+    if entry.symbol == "gap":  # a dark stretch in the imported tracks: dashed, inferred
+        return swatch(rgb, dash=True, width=2)
     if entry.symbol == "band":
         return band(rgb)
     if entry.symbol == "arc":
@@ -261,8 +295,10 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
    pixel higher or lower from one load to the next. */
 .st-key-map_box .legend { box-sizing: border-box; overflow-y: auto; will-change: transform; }
 .st-key-map_box [data-testid="stElementContainer"]:has(.legend-nw, .legend-sw) { right: auto; left: 10px; }
-/* Streamlit's markdown box stops a rem short of its last block, the legend: set the box a rem higher. */
-.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: calc(10px + 1rem); }
+/* Streamlit's markdown box stops a rem short of its last block, the legend: a rem of margin under the legend
+   keeps the whole legend inside its box (else a short legend loses its last row), wherever it stands. */
+.st-key-map_box .legend { margin-bottom: 1rem; }
+.st-key-map_box [data-testid="stElementContainer"]:has(.legend-se, .legend-sw) { top: auto; bottom: 10px; }
 .legend { background: rgba(255,255,255,0.92); border: 1px solid #bbb; border-radius: 4px; padding: 0.3rem 0.5rem;
   font-size: 0.74rem; line-height: 1.25; }
 .legend ul { list-style: none; padding: 0; margin: 0; columns: 1; }
@@ -272,6 +308,14 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .legend .swatch { margin-right: 0.3rem; }
 .st-key-controls, .st-key-notices:empty { display: none; }
 .events-list .no-place { color: #555; font-style: italic; }
+/* What the analyst's own tracks give: never a claim, so never drawn like one. */
+.evidence li.derived { list-style: none; margin: 0.15rem 0 0.5rem; padding: 0.2rem 0.4rem; background: #eef4fa;
+  border-left: 3px solid #0072b2; font-size: 0.85em; color: #123; }
+.evidence .evidence-note { color: #444; margin: -0.2rem 0 0.4rem; }
+.evidence table.facts { border-collapse: collapse; margin: 0.2rem 0 0.6rem; font-size: 0.85rem; }
+.evidence table.facts th { text-align: left; font-weight: 600; padding: 0.1rem 0.6rem 0.1rem 0; vertical-align: top;
+  white-space: nowrap; color: #333; }
+.evidence table.facts td { padding: 0.1rem 0; }
 """
 
 # Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.

@@ -69,6 +69,17 @@ def mark_layers(view, sel: dict | None) -> list[pdk.Layer]:
                                                                              "features": [f]},
                                   stroked=True, filled=False, get_line_color=MARK_RGBA, line_width_units="'pixels'",
                                   get_line_width=6, pickable=False)]
+    if kind == "detection":  # a detection in the imported tracks: its marker ringed, or its gap glowing
+        shown = view.shown.get("detections")
+        rows = shown[shown["id"] == fid] if shown is not None and len(shown) else ()
+        if len(rows):
+            d = rows.iloc[0]
+            if d["kind"] == "gap" and d["end_lon"] == d["end_lon"]:
+                return [pdk.Layer("PathLayer", id="selected-line", get_path="path", get_color=MARK_RGBA, get_width=10,
+                                  data=[{"path": [[float(d["lon"]), float(d["lat"])],
+                                                  [float(d["end_lon"]), float(d["end_lat"])]]}],
+                                  width_units="'pixels'", cap_rounded=True, pickable=False)]
+            return [ring([[float(d["lon"]), float(d["lat"])]], 12)]
     if kind == "place" and "places" in view.state.layers:
         rows = view.data.places[view.data.places["id"] == fid]
         if len(rows):

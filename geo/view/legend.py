@@ -16,7 +16,7 @@ FAMILY_LABELS = {"munitions": "munitions", "missiles": "missiles", "troops": "tr
 class LegendEntry:
     """One symbol the map draws: its shape, colour, dash and width class, and what it means."""
 
-    symbol: str  # line, band, arc, ring, dot, marker, area
+    symbol: str  # line, band, arc, ring, dot, marker, area; gap and detection (geo.view.ships)
     rgb: tuple[int, int, int]
     label: str
     dashed: bool = False

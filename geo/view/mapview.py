@@ -18,8 +18,9 @@ from geo import style
 from geo.model import timeline
 from geo.model.evidence import Evidence, claim_row, evidence_for, headline, voyages_along
 from geo.data.schema import SELECTION_KINDS
+from geo.ships import registry as vessel_registry
 from geo.store.workspace import Snapshot
-from geo.view import fronts, imagery, overlay
+from geo.view import fronts, imagery, overlay, ships
 from geo.view.claims_table import totals_evidence
 from geo.view.legend import LegendEntry, legend_entries, workspace_entries
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
@@ -47,6 +48,9 @@ class MapView:
     shown: dict = field(default_factory=dict)  # workspace layer id -> the frame it draws (geo.view.overlay)
     images: pd.DataFrame | None = None  # imported images drawn (geo.view.imagery.shown), oldest first
     imagery: object = None  # the workspace's images (geo.view.imagery.Imagery), for their bytes
+    detections: pd.DataFrame | None = None  # every detection in the imported tracks (geo.view.ships.prepared)
+    ship_params: object = None  # the parameters they were found with
+    ship_coverage: tuple | None = None  # (first, last) time of the imported positions they were found in
 
     def features(self, layer_id: str) -> list[dict]:
         """A layer's records as a flat list (area FeatureCollections give their properties)."""
@@ -54,6 +58,10 @@ class MapView:
         if isinstance(rows, dict):
             return [f["properties"] for f in rows.get("features", [])]
         return list(rows)
+
+    def claims_known_all(self) -> pd.DataFrame:
+        """Every claim, bundled and imported, under the filters (the vessel card picks those known by the date)."""
+        return self.prepared.claims if self.prepared is not None else pd.DataFrame()
 
     def claims_known(self) -> pd.DataFrame:
         """Claims published by the date (in period mode: within its month), after the filters,
@@ -127,22 +135,37 @@ def prepared_for(data, snapshot: Snapshot | None, state: MapState) -> tuple[obje
 
 
 def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool = True,
-             images: "imagery.Imagery | None" = None, image_mode: str = imagery.MONTH) -> MapView:
+             images: "imagery.Imagery | None" = None, image_mode: str = imagery.MONTH,
+             detections: pd.DataFrame | None = None, ship_params=None, has_tracks: bool | None = None,
+             ship_coverage: tuple | None = None) -> MapView:
     """What `state` shows, bundled data and the analyst's workspace together: the one answer the
     page, the command line's exports, the slides and the video all render. The live page passes
     `track_paths=False`: it draws tracks through geo.render.tracks' bounded layers instead.
     `images` (geo.view.imagery) are drawn when the `images` layer is on: those of the month,
-    or with `image_mode` LATEST each place's latest image by the date."""
+    or with `image_mode` LATEST each place's latest image by the date.
+    `detections` (geo.view.ships.prepared, found with `ship_params`) are drawn for the month when
+    the `detections` layer is on; `has_tracks` says whether the live map draws tracks (by default,
+    whether the snapshot holds any)."""
     merged, ranked = prepared_for(data, snapshot, state)
     shown = overlay.visible(snapshot, state, track_paths)
-    entries = workspace_entries(shown)
-    if not track_paths and "tracks" in state.layers and snapshot is not None and len(snapshot.tracks):
+    if detections is not None and "detections" in state.layers:
+        shown["detections"] = ships.on_date(detections, state.date, state.mode)
+        month = len(ships.in_month(detections, state.date))
+        more = month - len(shown["detections"])
+    entries = workspace_entries(shown) + ships.legend_entries(shown.get("detections"))
+    if has_tracks is None:
+        has_tracks = snapshot is not None and len(snapshot.tracks) > 0
+    if not track_paths and "tracks" in state.layers and has_tracks:
         entries.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
     view = build_view(merged, ranked, state, entries)
     view.snapshot, view.shown = snapshot, shown
     view.imagery = images
     view.images = imagery.shown(images if "images" in state.layers else None, state.date, image_mode)
     view.legend += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()]
+    view.detections, view.ship_params, view.ship_coverage = detections, ship_params, ship_coverage
+    if "detections" in shown and more > 0:
+        view.notices.append(f"{month:,} detections in your tracks this month: the map draws the latest "
+                            f"{len(shown['detections']):,}.")
     front = shown.get("imported-front")
     if front is not None and len(front):
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
@@ -207,15 +230,30 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
 def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
     """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
     imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
-    the national totals (sel totals:national), the claims no drawn feature stands for."""
+    the national totals (sel totals:national), the claims no drawn feature stands for; for a
+    detection in the imported tracks, its rule and positions; for a vessel (sel vessel:imo:N or
+    vessel:mmsi:N), its card: identity from the bundled registry, sanctions from it and from the
+    workspace's imported lists (kind vessels).
+    Beside a claim that counts calls or voyages, what the imported tracks give (ships.derived_for)."""
     if sel["kind"] == "totals":
         return totals_evidence(view)
     if sel["kind"] == "image":
         return image_evidence(view, sel["feature_id"])
+    if sel["kind"] == "detection":
+        return ships.detection_evidence(view.detections, sel["feature_id"], view.ship_params)
+    if sel["kind"] == "vessel":
+        return ships.vessel_evidence(sel["feature_id"], view.detections, view.claims_known_all(), view.state.date,
+                                     vessel_registry.bundled_registry(),
+                                     view.snapshot.features if view.snapshot is not None else None)
     found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
         found.voyages = voyages_along(near_legs, names, sel["feature_id"], view.state.date)
+    if found is not None and sel["kind"] == "track" and ships.MMSI.fullmatch(sel["feature_id"]):
+        found.vessels = [{"key": ships.vessel_key(mmsi=sel["feature_id"]), "name": found.title}]
+    if found is not None and found.claims and view.detections is not None:
+        found.derived = ships.derived_for(view.data, found.claims, view.detections, view.state.date,
+                                          view.ship_coverage)
     if found is not None:
         with_images(view, found, sel)
     return found

@@ -1,0 +1,268 @@
+"""Ships on the page (streamlit.testing.v1.AppTest): an AIS export imported into the workspace gives
+a dated layer of port calls, gaps and encounters, their evidence panels, a vessel card, and beside
+the claims that count calls at Rajin what the tracks give, labelled as derived, never merged."""
+import json
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ship_tracks
+from conftest import ROOT
+from geo.imports.importer import read_file
+from geo.render import layers
+from geo.store.workspace import Workspace
+from geo.view import ships
+
+APP = str(ROOT / "app.py")
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def ais_workspace(tmp_path, monkeypatch):
+    target = tmp_path / "ws.sqlite"
+    monkeypatch.setenv("GEO_WORKSPACE", str(target))
+    Workspace(str(target)).add(read_file(ship_tracks.ais_csv().encode(), filename="ais_export.csv"))
+    return target
+
+
+def deck(at) -> dict:
+    return json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+
+
+def layer_data(at, name: str) -> list:
+    for layer in deck(at)["layers"]:
+        if layers.layer_name(layer["id"]) == name:
+            return layer.get("data") or []
+    return []
+
+
+def deck_layer_names(at) -> set:
+    return {layers.layer_name(l["id"]) for l in deck(at)["layers"]}
+
+
+def panel(at) -> str:
+    texts = [m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value]
+    assert texts, "no evidence panel on the page"
+    return texts[0]
+
+
+def legend(at) -> str:
+    return next(m.value for m in at.markdown if 'data-testid="legend"' in m.value)
+
+
+def detection_id(kind, **match):
+    from geo.page import ships as page_ships
+    found, _ = page_ships.find(str(Workspace().where), Workspace().snapshot(), page_ships.params_from({}))
+    rows = found[found["kind"] == kind]
+    for column, value in match.items():
+        rows = rows[rows[column] == value]
+    return rows.iloc[0]["id"]
+
+
+def test_the_month_of_the_voyages_draws_calls_gaps_and_encounters_and_the_legend_names_them(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert {"detections-port-call", "detections-gap", "detections-gap-hit", "detections-encounter"} <= deck_layer_names(at)
+    calls = layer_data(at, "detections-port-call")
+    assert sorted(r["name"] for r in calls).count("Port call: ANGARA at Rajin") == 2
+    assert len(calls) == sum(ship_tracks.voyages()[1]["calls"].values())
+    gap = layer_data(at, "detections-gap-hit")
+    assert len(gap) == 1 and "(inferred)" in gap[0]["detail"] and gap[0]["name"].startswith("AIS gap: ANGARA")
+    text = legend(at)
+    assert "port call (your tracks)" in text and "AIS gap, inferred (your tracks)" in text and "encounter" in text
+    # A month without voyages draws none of them, and the legend says nothing of them.
+    at2 = AppTest.from_file(APP, default_timeout=60)
+    at2.query_params.update({"date": "2024-07", "view": "sea"})
+    run(at2)
+    assert not {n for n in deck_layer_names(at2) if n.startswith("detections")}
+    assert "your tracks" not in legend(at2)
+
+
+def test_the_claim_of_64_calls_at_rajin_shows_beside_it_what_the_tracks_give_and_its_figure_stays(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F090"
+    run(at)
+    text = panel(at)
+    derived = re.findall(r'<li class="derived" data-testid="derived">([^<]*)</li>', text)
+    line = next(d for d in derived if "Rajin" in d)
+    truth = ship_tracks.voyages()[1]
+    assert f"Your tracks: {truth['calls']['Rajin']} calls at Rajin by {truth['rajin_vessels']} vessels, September 2024" \
+        in line
+    assert "derived from your imported AIS data; not a claim" in line
+    # The claim's own figure is as the source gave it, and the headline knows nothing of the tracks.
+    assert "64 voyages" in text
+    headline = next(m.value for m in at.markdown if 'data-testid="headline"' in m.value) if any(
+        'data-testid="headline"' in m.value for m in at.markdown) else ""
+    assert "Your tracks" not in headline
+
+
+def test_a_gap_opens_its_rule_times_and_positions_and_leads_to_the_vessel_card(ais_workspace):
+    gap = detection_id("gap")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{gap}"})
+    run(at)
+    text = panel(at)
+    assert "AIS gap: ANGARA" in text and "at least 12 h with no position" in text and "gap_hours = 12 h" in text
+    assert "Went dark" in text and "Reappeared" in text and "Positions behind it" in text
+    assert "inferred" in text
+    mark = [l for l in deck(at)["layers"] if layers.layer_name(l["id"]) == "selected-line"]
+    assert mark and len(mark[0]["data"][0]["path"]) == 2  # the selected gap glows on the map, from a link too
+    at.button(key="vessel_card_0").click()
+    run(at)
+    card = panel(at)
+    # The registry knows Angara by name only (it holds no IMO or MMSI for it), and says so.
+    assert "Vessel: Angara" in card and "matched by name only: another ship may bear the same name" in card
+    assert "Port calls in your tracks (4)" in card and "AIS gaps in your tracks (1)" in card
+    assert "Flag: Russia" in card and "Sanctions (" in card and "South Korea&#x27;s unilateral sanctions, from 2024-04-02" in card
+    assert "claim(s) naming this vessel" in card and 'data-claim="F082"' in card  # RUSI's Angara and Maria
+
+
+def test_an_encounter_names_both_vessels_and_the_rule_s_parameters(ais_workspace):
+    meet = detection_id("encounter")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{meet}"})
+    run(at)
+    text = panel(at)
+    assert "Encounter: ANGARA and TEST DRIFTER" in text and "within 500 m" in text and "Global Fishing Watch" in text
+    assert "Other vessel" in text and "511333330" in text
+    assert [b.label for b in at.button if b.key and b.key.startswith("vessel_card_")] == \
+        ["Vessel card: ANGARA", "Vessel card: TEST DRIFTER"]
+
+
+def test_changing_the_gap_threshold_finds_the_gaps_again(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert len(layer_data(at, "detections-gap-hit")) == 1
+    at.number_input(key="ship_gap_hours").set_value(20.0)  # Angara was dark for 14.5 h: no longer a gap
+    run(at)
+    assert layer_data(at, "detections-gap-hit") == []
+    assert "AIS gap" not in legend(at)
+
+
+def test_text_from_the_file_reaches_the_panels_escaped(tmp_path, monkeypatch):
+    target = tmp_path / "ws.sqlite"
+    monkeypatch.setenv("GEO_WORKSPACE", str(target))
+    hostile = ship_tracks.ais_csv().replace("TEST DRIFTER", "<img src=x onerror=alert(1)>")
+    Workspace(str(target)).add(read_file(hostile.encode(), filename="ais_export.csv"))
+    meet = detection_id("encounter")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": f"detection:{meet}"})
+    run(at)
+    text = panel(at)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_detections_are_found_once_per_workspace_version_and_parameters(ais_workspace, monkeypatch):
+    from geo.page import resources, ships as page_ships
+    calls = []
+    real = page_ships.find
+    monkeypatch.setattr(page_ships, "find", lambda *a: calls.append(a[2]) or real(*a))
+    resources._detections.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-08", "view": "sea"})
+    run(at)
+    for month in ("2024-09", "2024-10", "2024-09"):
+        at.select_slider(key="date").set_value(month)
+        run(at)
+    assert len(calls) == 1
+
+
+def test_a_track_of_an_mmsi_leads_to_its_vessel_card(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea", "sel": "track:273222220"})
+    run(at)
+    assert "MARIA" in panel(at)
+    at.button(key="vessel_card_0").click()
+    run(at)
+    card = panel(at)
+    assert "Vessel: Maria" in card and "Port calls in your tracks (4)" in card and "AIS gaps in your tracks (0)" in card
+    assert "blacklisted by the US State Department, from 2023-12-12" in card  # the registry's cited sanction
+
+
+def test_a_claim_from_before_the_tracks_says_they_do_not_reach_it(ais_workspace):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F083"  # CSIS, at least six trips by 16 Oct 2023
+    run(at)
+    derived = re.findall(r'<li class="derived" data-testid="derived">([^<]*)</li>', panel(at))
+    assert derived and all("nothing to set beside this claim: they run September 2024, outside its period" in d
+                           for d in derived if "Rajin" in d or "Vostochny" in d)
+
+
+def test_without_imported_tracks_no_claim_carries_a_derived_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["claim"] = "F090"
+    run(at)
+    assert "64 voyages" in panel(at) and 'data-testid="derived"' not in panel(at)
+
+
+def synthetic(rows) -> "pd.DataFrame":
+    import pandas as pd
+    return ships.prepared(pd.DataFrame(rows))
+
+
+def test_a_month_draws_at_most_the_latest_detections_and_the_page_says_how_many_it_holds():
+    import pandas as pd
+    from geo.data import dataset
+    from geo.view import mapview
+    from geo.view.records import DEFAULT_LAYERS, MapState
+    n = ships.MAX_DRAWN + 25
+    det = synthetic([{"kind": "loitering", "vessel": "V", "mmsi": f"{273000000 + i}",
+                      "start": pd.Timestamp("2024-05-01") + pd.Timedelta(hours=i), "lon": 131.0, "lat": 41.5}
+                     for i in range(n)])
+    view = mapview.view_for(dataset.load(), None, MapState(date=pd.Timestamp("2024-05-31"),
+                                                           layers=DEFAULT_LAYERS + ("detections",)),
+                            track_paths=False, detections=det)
+    shown = view.shown["detections"]
+    assert len(shown) == ships.MAX_DRAWN and shown["start"].min() == det["start"].sort_values().iloc[25]
+    assert f"{n:,} detections in your tracks this month: the map draws the latest {ships.MAX_DRAWN:,}." in view.notices
+
+
+def test_a_yearly_or_monthly_claim_counts_the_calls_of_its_own_year_or_month():
+    import pandas as pd
+    det = synthetic([{"kind": "port_call", "vessel": "A", "mmsi": "273000001", "place": "Rajin",
+                      "start": when, "end": when, "lon": 130.3, "lat": 42.24}
+                     for when in ("2023-12-30", "2024-03-01", "2024-11-02", "2025-01-05")])
+    year = {"id": "N002", "metric": "ship_voyages_annual", "as_of": "2024-12-31"}
+    line = ships.derived_line(year, det, pd.Timestamp("2025-06-30"), "annual")
+    assert line.startswith("Your tracks: 2 calls at Rajin by 1 vessel, March 2024 – November 2024, in 2024")
+    month = {"id": "N128", "metric": "rason_arms_ship_calls_month", "as_of": "2025-01-31"}
+    assert ships.derived_line(month, det, pd.Timestamp("2025-06-30"), "per_month").startswith(
+        "Your tracks: 1 call at Rajin by 1 vessel, January 2025, in January 2025")
+    # Never past the month the page shows.
+    cumulative = {"id": "F090", "metric": "ship_voyages", "as_of": "2025-03-31"}
+    assert ships.derived_line(cumulative, det, pd.Timestamp("2024-06-30")).startswith(
+        "Your tracks: 2 calls at Rajin by 1 vessel, December 2023 – March 2024, up to 30 June 2024")
+    # A claim about one named ship counts that ship's calls alone (Maia-1 has none here).
+    single = {"id": "F089", "metric": "ship_voyages_single_vessel", "as_of": "2024-03-31",
+              "note": "Maia-1 only: at least nine trips to North Korea in the five months to Feb 2024"}
+    assert ships.derived_line(single, det, pd.Timestamp("2025-06-30")).startswith(
+        "Your tracks: no call at Rajin by Maia-1 up to 31 March 2024")
+    maia = synthetic([{"kind": "port_call", "vessel": "MAIA 1", "mmsi": "273000009", "place": "Rajin",
+                       "start": "2024-01-10", "end": "2024-01-11", "lon": 130.3, "lat": 42.24}])
+    line = ships.derived_line(single, pd.concat([det, maia]), pd.Timestamp("2025-06-30"))
+    assert line.startswith("Your tracks: 1 call at Rajin by Maia-1, January 2024, up to 31 March 2024")
+    assert "found by its name alone" in line
+    assert ships.derived_line({"id": "X", "metric": "troops_deployed", "as_of": "2025-03-31"}, det,
+                              pd.Timestamp("2025-06-30")) is None
+
+
+def test_an_unreadable_positions_store_leaves_the_page_with_a_notice_and_no_detections(ais_workspace):
+    from geo.ships import positions
+    root = positions.root_for(ais_workspace)
+    for part in root.rglob("*.parquet"):
+        part.write_bytes(b"not parquet")  # a file gone bad on disk
+    Workspace(str(ais_workspace)).add(read_file(b"name,lat,lon\nDepot,42.0,131.0\n", filename="depot.csv"))  # a new version
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update({"date": "2024-09", "view": "sea"})
+    run(at)
+    assert not {n for n in deck_layer_names(at) if n.startswith("detections")}
+    assert any("Detections in your tracks are unavailable" in w.value for w in at.warning)
