@@ -132,6 +132,7 @@ def point_at(page, x, y) -> str:
             continue
     fitted = page.locator('[data-testid="map-fitted"]').get_attribute("data-size")
     box = page.locator(f"{CHART} canvas").first.bounding_box()
+    shot(page, "no-tooltip")  # what was under the pointer, for whoever reads the failure
     raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click (camera fitted to {fitted}, "
                          f"canvas {box})")
 

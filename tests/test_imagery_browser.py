@@ -11,30 +11,13 @@ from PIL import Image
 
 from bench.browser import CHART
 from imagery_files import BLUE, RED, geotiff
-from test_browser import (WAIT_MS, chromium, import_previewed, open_app, point_at, screen_xy, shot,  # noqa: F401
+from test_browser import (WAIT_MS, chromium, page, server, import_previewed, open_app, point_at, screen_xy, shot,  # noqa: F401
                           wait_drawn, wait_idle)
 
 pytestmark = pytest.mark.browser
 # A chip of the yard and its approaches, large enough to be seen at the Tumen view's zoom (~70 px across)
 CHIP = (130.55, 42.39, 130.635, 42.45)
 PROBE = (130.559, 42.444)  # the chip's north-west corner: clear of the station's name, the rail and the railcar rings
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from bench.browser import Server
-    srv = Server({"GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws") / "ws.sqlite")})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def page(chromium):
-    page = chromium.new_page(viewport={"width": 1440, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    page.close()
 
 
 def colour_at(page, lon, lat):

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 import ship_tracks
-from bench.browser import Server
-from test_browser import (WAIT_MS, chromium, open_app, point_at, screen_xy, shot, wait_drawn,  # noqa: F401
+from test_browser import (WAIT_MS, chromium, page, server, open_app, point_at, screen_xy, shot, wait_drawn,  # noqa: F401
                           wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -26,22 +25,6 @@ SANCTIONS = [  # a made-up list in FollowTheMoney's shape: one vessel, one sanct
      "properties": {"entity": ["test-vessel-1"], "authority": ["Test Authority"], "program": ["TEST-PROGRAM"],
                     "listingDate": ["2024-02-24"]}},
 ]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server({"GEO_WORKSPACE": str(tmp_path_factory.mktemp("ws-ships") / "ws.sqlite")})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def page(chromium):
-    page = chromium.new_page(viewport={"width": 1440, "height": 1000})
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    page.close()
 
 
 def upload(page, path, name_in_message: str):
