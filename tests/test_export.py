@@ -299,3 +299,16 @@ def test_tracks_export_the_month_the_map_draws_not_their_whole_history(data, tmp
     first_day = (min(lons) - 130) * 100
     assert first_day >= 60 - 31 - 1, "positions older than the map's 31-day window must not be exported"
     assert max(lons) <= 130 + 91 / 100, "nor positions after the month"
+
+
+def test_a_slide_names_the_claim_filters_it_was_made_under():
+    # A slide that only said "filtered claims" left the audience guessing which claims were left out.
+    from geo.export.formats import slide_subtitle
+    plain_state = records.MapState(pd.Timestamp("2024-11-01"), "cumulative")
+    assert "filtered" not in slide_subtitle(plain_state, "Overview")
+    filtered = records.MapState(pd.Timestamp("2024-11-01"), "cumulative",
+                                filters=evidence.Filters(claimant_types=("think_tank",), bases=("capacity_estimate",),
+                                                         families=("munitions", "troops")))
+    line = slide_subtitle(filtered, "Overview")
+    assert line.endswith("claims filtered to claimant type: think tank; basis: capacity estimate; "
+                         "family: munitions, troops"), line

@@ -395,6 +395,13 @@ def slide_view(data, state, snapshot=None, images=None, image_mode: str = image_
     return view_for(data, snapshot, state, images=images, image_mode=image_mode)
 
 
+def slide_subtitle(state, view_label: str) -> str:
+    """The slide's second line: the date, the count mode, the view, and the claim filters by name."""
+    words = state.filters.words()
+    return (f"as of {state.date:%d %B %Y} · {state.mode} · {view_label} view"
+            + (f" · claims filtered to {words}" if words else ""))
+
+
 @plain_text_figures
 def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
                  heading: str | None = None, caption: str | None = None, px_scale: float = 1.0, images=None,
@@ -538,9 +545,7 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     meta = metadata(data, state, snapshot, features)
     fig.text(0.01, 0.965, f"{TITLE}" + (f": {heading}" if heading else ""), fontsize=20, weight="bold",
              va="center")
-    fig.text(0.01, 0.93, f"as of {state.date:%d %B %Y} · {state.mode} · {view.label} view"
-             + (" · filtered claims" if any(asdict(state.filters).values()) else ""), fontsize=12, va="center",
-             color="#333")
+    fig.text(0.01, 0.93, slide_subtitle(state, view.label), fontsize=12, va="center", color="#333")
     handles = legend_handles(map_view.legend, Line2D, Patch, pt)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.91), frameon=False, fontsize=10,
                title="Legend", title_fontproperties={"weight": "bold", "size": 11}, alignment="left",

@@ -46,6 +46,13 @@ class Filters:
                 keep &= claims[column].isin(allowed)
         return claims[keep]
 
+    def words(self) -> str:
+        """The filters in force, in words ('' when none): what a slide names beside its figures."""
+        named = (("claimant type", self.claimant_types, lambda v: v.replace("_", " ")),
+                 ("basis", self.bases, lambda v: BASIS_LABELS.get(v, v).split(" (")[0]),
+                 ("family", self.families, lambda v: v.replace("_", " ")))
+        return "; ".join(f"{label}: {', '.join(map(say, values))}" for label, values, say in named if values)
+
 
 def short_number(value: float) -> str:
     if value >= 1e9:
