@@ -355,7 +355,7 @@ def test_the_preview_lets_the_analyst_change_the_kind_before_importing(page, ser
     open_app(page, server.url, "date=2025-06&layers=basemap,imported")
     page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(str(upload))
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("tracks feature(s)").first.wait_for(timeout=WAIT_MS)
+    sidebar.get_by_text("3 position(s) in 1 track(s)").first.wait_for(timeout=WAIT_MS)
     sidebar.get_by_text("Change what was found").click()
     sidebar.get_by_text("Date or time column").wait_for(state="visible", timeout=WAIT_MS)
     sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Import as").click()

@@ -41,7 +41,7 @@ def bluish(rgb) -> bool:
 def upload_image(page, path, source, licence, message):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('input[type="file"]').set_input_files(str(path))
-    sidebar.get_by_text(f"{path.name}: 1 images feature(s)").wait_for(timeout=WAIT_MS)  # the preview
+    sidebar.get_by_text(f"{path.name}: 1 image(s)").wait_for(timeout=WAIT_MS)  # the preview
     for label, value in (("Image source", source), ("Image licence", licence)):
         field = sidebar.get_by_label(label)
         field.fill(value)
@@ -64,8 +64,8 @@ def test_two_images_of_the_yard_step_with_the_month_click_open_and_compare(page,
     open_app(page, server.url, "date=2024-06&view=tumen")
     before = colour_at(page, *PROBE)
     assert not reddish(before) and not bluish(before), before
-    upload_image(page, june, "Test imagery A", "CC BY 4.0", "Imported 1 images feature(s) from yard_june.tif")
-    upload_image(page, august, "Test imagery B", "public domain", "Imported 1 images feature(s) from yard_august.tif")
+    upload_image(page, june, "Test imagery A", "CC BY 4.0", "Imported 1 image(s) from yard_june.tif")
+    upload_image(page, august, "Test imagery B", "public domain", "Imported 1 image(s) from yard_august.tif")
     assert reddish(colour_at(page, *PROBE)), colour_at(page, *PROBE)
     legend = page.locator('[data-testid="legend"]').inner_text()
     assert "Image 2024-06-17: Test imagery A, CC BY 4.0" in legend

@@ -12,7 +12,6 @@ import logging
 from typing import Callable, MutableMapping
 
 from geo.imports import importer, sandbox
-from geo.safetext import escape
 from geo.store import workspace
 
 log = logging.getLogger(__name__)
@@ -83,12 +82,22 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
     return result, problem, columns, sheets
 
 
+def counted(result, records: int) -> str:
+    """What a file holds, in the words of its kind: positions in tracks, images, or features."""
+    frame = result.frame
+    if result.kind == "tracks" and frame is not None and "track_id" in frame:
+        return f"{records:,} position(s) in {frame['track_id'].nunique():,} track(s)"
+    if result.kind == "images":
+        return f"{records:,} image(s)"
+    return f"{records:,} {result.kind} feature(s)"
+
+
 def summary(result) -> dict:
     """What the preview shows of a read file: what was found and how it was read (plain lines),
     its lon/lat bounds, sample rows and the notes before importing."""
     found = importer.preview_of(result)
     records = found.get("record_count", found["feature_count"])
-    what = (f"{found['file']}: {records:,} {found['kind']} feature(s) ({found['format']}), "
+    what = (f"{found['file']}: {counted(result, records)} ({found['format']}), "
             f"{found['skipped_rows']:,} row(s) skipped")
     how = " · ".join(part for part in (
         f"CRS {found['input_crs'] or 'lon/lat'}",
@@ -119,7 +128,7 @@ def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user
     except workspace.WorkspaceError as err:
         ss["import_report"] = ("error", str(err), [])
         return
-    ss["import_report"] = ("success", f"Imported {len(result.frame):,} {result.kind} feature(s) from "
+    ss["import_report"] = ("success", f"Imported {counted(result, len(result.frame))} from "
                                       f"{result.filename} as batch {batch}.", result.warnings + result.skipped)
     ss["upload_round"] = ss.get("upload_round", 0) + 1  # a fresh uploader: the old file is gone
     ss.pop("import_preview", None)
