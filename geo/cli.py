@@ -114,6 +114,10 @@ def add_data_commands(commands) -> None:
     out.add_argument("--mode", default="cumulative", choices=("cumulative", "period"))
     out.add_argument("--present", action="store_true", help="presenter palette")
     out.add_argument("--no-workspace", action="store_true", help="bundled data only")
+    for flag, choices in (("--claimant-type", schema.CLAIMANT_TYPES), ("--basis", schema.BASES),
+                          ("--family", schema.FAMILIES)):
+        out.add_argument(flag, help=f"only claims of these, comma-separated ({', '.join(choices)}), as the "
+                                    "page's filters (png, html, csv, geojson, gpkg, kml)")
     out.add_argument("--images", default="month", choices=("month", "latest"),
                      help="imported images drawn (png, html, mp4, gif): those dated in the month, or each place's "
                           "latest by then")
@@ -350,14 +354,25 @@ def export_view(args) -> int:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
     if args.view not in style.VIEWS:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
+    if args.format in VIDEO_FORMATS and (args.claimant_type or args.basis or args.family):
+        return fail("--claimant-type, --basis and --family are not for the mp4 and gif formats, which tell the story whole")
     if args.format in VIDEO_FORMATS:
         # the video's own default layers, with the workspace's images when it holds any
         video_layers = chosen if args.layers else (records.DEFAULT_LAYERS + ("images",) if pictures else None)
         return export_video(args, data, months, video_layers, snapshot, pictures)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
+    picked = {}
+    for name, choices in (("claimant_type", schema.CLAIMANT_TYPES), ("basis", schema.BASES),
+                          ("family", schema.FAMILIES)):
+        values = tuple(state.as_list(getattr(args, name))) if getattr(args, name) else ()
+        wrong = [v for v in values if v not in choices]
+        if wrong:
+            return fail(f"--{name.replace('_', '-')}: unknown {', '.join(wrong)}; use {', '.join(choices)}")
+        picked[name] = values
+    filters = Filters(claimant_types=picked["claimant_type"], bases=picked["basis"], families=picked["family"])
     map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
-                                view=args.view, present=args.present, filters=Filters())
+                                view=args.view, present=args.present, filters=filters)
     payload = exports.export(args.format, data, map_state, snapshot, images=pictures, image_mode=args.images)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")

@@ -232,6 +232,28 @@ def test_cli_export_writes_each_format(tmp_path, data):
     assert bad.returncode == 2 and bad.stderr.startswith("error: --date '1999-01'")
 
 
+
+def test_cli_export_takes_the_pages_claim_filters(tmp_path, data):
+    import subprocess
+    import sys
+    from conftest import ROOT
+
+    def export(*options):
+        return subprocess.run([sys.executable, "-m", "geo", "export", "csv", str(tmp_path / "c.zip"), "--date", "2025-06",
+                               "--no-workspace", *options], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    assert export("--claimant-type", "media").returncode == 0
+    with zipfile.ZipFile(tmp_path / "c.zip") as z:
+        media = pd.read_csv(z.open(next(n for n in z.namelist() if n.startswith("claims"))))
+    assert len(media) and set(media["claimant_type"]) == {"media"}
+    assert export().returncode == 0
+    with zipfile.ZipFile(tmp_path / "c.zip") as z:
+        every = pd.read_csv(z.open(next(n for n in z.namelist() if n.startswith("claims"))))
+    assert len(every) > len(media)
+    bad = export("--family", "munitions,bogus")
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: --family: unknown bogus; use munitions, missiles, troops, money, rail, sea, industry, reverse")
+
 def view_ids(data, state) -> dict[str, set]:
     from geo.view import mapview as views
     v = views.build_view(data, records.prepare(data, state.filters), state)
