@@ -40,8 +40,8 @@ from geo.ships import positions
 from geo.store import access
 from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, IMAGE_INSERT, IMAGE_SELECT, Snapshot, Workspace,
                                  WorkspaceError, as_fronts, batches_frame, default_target, feature_rows, features_frame,
-                                 image_rows, image_window, images_frame, millis, now_iso, stage_positions, tracks_frame,
-                                 version_of)
+                                 image_rows, image_window, images_frame, millis, now_iso, positions_staged,
+                                 stage_positions, tracks_frame, version_of)
 
 SCHEMA_VERSION = 2
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
@@ -262,7 +262,6 @@ class PostgisWorkspace(Workspace):
 
     def _add(self, result: ImportResult, user: access.User) -> int:
         frame = result.frame
-        staged = []
 
         def work(con):
             for writer in staged:  # an earlier attempt's
@@ -283,15 +282,8 @@ class PostgisWorkspace(Workspace):
             stage_positions(self.positions_root, batch_id, result, staged)
             return batch_id
 
-        try:
-            batch_id = self._run(work)
-        except BaseException:
-            for writer in staged:
-                writer.abort()
-            raise
-        for writer in staged:  # the batch is committed: its positions go in place
-            writer.commit()
-        return batch_id
+        with positions_staged() as staged:
+            return self._run(work)
 
     def _remove(self, batch_id: int, user: access.User) -> None:
         def work(con):

@@ -502,17 +502,9 @@ class SqliteWorkspace(Workspace):
 
     def _add(self, result: ImportResult, user: access.User) -> int:
         frame = result.frame
-        staged = []
-        try:
-            with self._write() as con:
-                batch_id = self._insert(con, result, user, frame)
-                stage_positions(self.positions_root, batch_id, result, staged)
-        except BaseException:
-            for writer in staged:
-                writer.abort()
-            raise
-        for writer in staged:  # the batch is committed: its positions go in place
-            writer.commit()
+        with positions_staged() as staged, self._write() as con:
+            batch_id = self._insert(con, result, user, frame)
+            stage_positions(self.positions_root, batch_id, result, staged)
         return batch_id
 
     def _insert(self, con, result: ImportResult, user: access.User, frame) -> int:
@@ -744,6 +736,21 @@ def feature_rows(batch_id: int, kind: str, frame: gpd.GeoDataFrame):
         row_kind = props.pop("stored_as", None) or kind  # a front's points are stored as events (geo.imports.frontlayers)
         yield (batch_id, row_kind, str(props.get("name") or ""), day[:10] if isinstance(day, str) else None,
                json.dumps(props, ensure_ascii=False, allow_nan=False), blob)
+
+
+@contextmanager
+def positions_staged():
+    """The positions writers a batch's transaction stages (stage_positions): aborted if the
+    transaction fails, put in place once it has committed (the with block around it has ended)."""
+    staged = []
+    try:
+        yield staged
+    except BaseException:
+        for writer in staged:
+            writer.abort()
+        raise
+    for writer in staged:
+        writer.commit()
 
 
 def stage_positions(root, batch_id: int, result: ImportResult, staged: list) -> None:
