@@ -131,6 +131,19 @@ def test_the_bundled_registry_joins_sparta_iv_by_its_cited_imo_number():
     assert (found["vessel_id"], found["name"], found["flag"]) == ("V_SPARTA_IV", "Sparta IV", "Russia")
 
 
+def test_the_bundled_registry_joins_the_rajin_ships_and_ursa_major_by_their_cited_numbers():
+    angara = reg.vessel_for(imo="IMO 9179842", when="2024-06-18")
+    assert (angara["vessel_id"], angara["name"], angara["flag"]) == ("V_ANGARA", "Angara", "Russia")
+    assert reg.vessel_for(imo="9161003", when="2024-03-12")["vessel_id"] == "V_LADY_R"
+    ursa = reg.vessel_for(mmsi="273396130", when="2024-12-20")
+    assert (ursa["vessel_id"], ursa["imo"], ursa["matched_by"]) == ("V_URSA_MAJOR", "9538892", "mmsi")
+    # a former name finds the ship, and her card lists every name she bore
+    registry = reg.load_registry(DATA)
+    card = reg.vessel_card("Sparta III", registry)
+    assert card["id"] == "V_URSA_MAJOR"
+    assert {"Scan Britania", "Hyundai Britania", "EIT Palmina", "Sparta III", "Ursa Major"} <= set(card["names"])
+
+
 # --- sanction lists through the importer --------------------------------------------------------------
 
 MARITIME_HEADER = ["type", "caption", "imo", "risk", "countries", "flag", "mmsi", "id", "url", "datasets", "aliases"]
