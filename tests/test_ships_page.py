@@ -266,3 +266,112 @@ def test_an_unreadable_positions_store_leaves_the_page_with_a_notice_and_no_dete
     run(at)
     assert not {n for n in deck_layer_names(at) if n.startswith("detections")}
     assert any("Detections in your tracks are unavailable" in w.value for w in at.warning)
+
+
+# --- the exports carry the detections the map draws ---------------------------------------------------
+
+SEA_LAYERS = ("basemap", "places", "routes", "tracks", "detections")
+
+
+@pytest.fixture(scope="module")
+def voyages_view(tmp_path_factory):
+    """The synthetic voyages imported into a workspace, their detections found as the page finds them
+    (geo.page.ships.find with the session's parameters, handed on by geo.page.ships.findings), and the
+    state of September 2024 in the sea view with the detections layer on."""
+    import pandas as pd
+    from geo.data import dataset
+    from geo.page import ships as page_ships
+    from geo.view.records import MapState
+    ws = Workspace(str(tmp_path_factory.mktemp("voyages") / "ws.sqlite"))
+    ws.add(read_file(ship_tracks.ais_csv().encode(), filename="ais_export.csv"))
+    snapshot = ws.snapshot()
+    params = page_ships.params_from({})
+    found, coverage = page_ships.find(ws, snapshot, params)
+    state = MapState(date=pd.Timestamp("2024-09-30"), layers=SEA_LAYERS, view="sea")
+    return dataset.load(), snapshot, page_ships.findings(found, params, coverage), state
+
+
+def test_the_geojson_export_holds_each_detection_of_the_month_marked_as_derived_and_apart_from_the_claims(
+        voyages_view):
+    from dataclasses import replace
+    from geo import export as exports
+    data, snapshot, findings, state = voyages_view
+    truth = ship_tracks.voyages()[1]
+    doc = json.loads(exports.export("geojson", data, state, snapshot, ships=findings))
+    found = [f for f in doc["features"] if f["properties"]["layer"] == "detections"]
+    calls = [f["properties"] for f in found if f["properties"]["kind"] == "port_call"]
+    for port, n in truth["calls"].items():
+        assert sum(c["place"] == port for c in calls) == n, port
+    assert len({c["vessel"] for c in calls if c["place"] == "Rajin"}) == truth["rajin_vessels"]
+    gaps = [f for f in found if f["properties"]["kind"] == "gap"]
+    assert len(gaps) == truth["gaps"] and gaps[0]["geometry"]["type"] == "LineString"
+    assert gaps[0]["properties"]["vessel"] == "ANGARA (MMSI 273111110)"
+    assert sum(f["properties"]["kind"] == "encounter" for f in found) == truth["encounters"]
+    for f in found:
+        p = f["properties"]
+        assert p["start"].endswith("UTC") and p["derived"].startswith("derived from the analyst's tracks")
+        assert p["claimants"] == "" and "not a claim" in p["derived"]
+    # Both ships' last calls have no final exit: open, no end; a closed call has one.
+    assert sorted(c["place"] for c in calls if c["end"] == "") == ["Dunai", "Vostochny"]
+    # Never merged with the claims: no claimant, no claim source, and the other layers carry none of their fields.
+    meta = doc["metadata"]
+    assert meta["detections"]["count"] == len(found) and meta["detections"]["kinds"]["port_call"] == len(calls)
+    assert not [s for s in meta["sources"] if s["type"] == "claim" and "track" in s["note"]]
+    assert "derived" not in next(f for f in doc["features"] if f["properties"]["layer"] == "routes")["properties"]
+    # The layer off, or another month: none.
+    off = json.loads(exports.export("geojson", data, replace(state, layers=SEA_LAYERS[:-1]), snapshot, ships=findings))
+    assert not [f for f in off["features"] if f["properties"]["layer"] == "detections"] and "detections" not in \
+        off["metadata"]
+    july = json.loads(exports.export("geojson", data, replace(state, date=state.date.replace(month=7, day=31)),
+                                     snapshot, ships=findings))
+    assert not [f for f in july["features"] if f["properties"]["layer"] == "detections"]
+
+
+def test_the_html_and_png_exports_draw_the_detections_with_their_legend(voyages_view):
+    import numpy as np
+    from geo import export as exports
+    from geo.export import formats
+    data, snapshot, findings, state = voyages_view
+    page = exports.export("html", data, state, snapshot, ships=findings).decode()
+    assert {"detections-port-call", "detections-gap", "detections-encounter"} <= {
+        layers.layer_name(n) for n in re.findall(r'"id": ?"([^"]+)"', page)}
+    assert "port call (your tracks)" in page and "AIS gap, inferred (your tracks)" in page
+    assert "Port call: ANGARA at Rajin" in page and 'data-testid="detections-note"' in page
+    fig, meta = formats.slide_figure(data, state, snapshot, ships=findings)
+    legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "port call (your tracks)" in legend_texts and "encounter (your tracks)" in legend_texts
+    green = np.array(ships.RGB["port_call"]) / 255
+    dots = [c for c in fig.axes[0].collections if len(c.get_offsets()) and np.allclose(
+        c.get_facecolors()[0][:3], green, atol=0.01)]
+    assert sum(len(c.get_offsets()) for c in dots) == sum(ship_tracks.voyages()[1]["calls"].values())
+    assert any("Detections drawn (8 port calls" in t.get_text() for t in fig.texts)  # the footer says what they are
+    without, _ = formats.slide_figure(data, state, snapshot)
+    assert "port call (your tracks)" not in [t.get_text() for t in without.legends[0].get_texts()]
+
+
+def test_a_video_of_the_months_draws_the_detections_and_its_closing_frame_says_they_are_derived(voyages_view, tmp_path):
+    import imageio.v3 as iio
+    import numpy as np
+    from geo.export import video
+    data, snapshot, findings, state = voyages_view
+    shots = video.month_shots(data, "2024-09", "2024-09", view="sea", layer_ids=SEA_LAYERS)
+    with_them = iio.imread(video.write("gif", data, shots, tmp_path / "with.gif", snapshot=snapshot, ships=findings),
+                           index=None)
+    plain_gif = iio.imread(video.write("gif", data, shots, tmp_path / "without.gif", snapshot=snapshot), index=None)
+    green = np.array(ships.RGB["port_call"])
+
+    def greens(frame):
+        return int((np.abs(frame[..., :3].astype(int) - green).sum(axis=2) < 12).sum())
+    assert greens(with_them[0]) > greens(plain_gif[0]) + 100  # the call markers and their legend entry
+    assert np.abs(with_them[1][..., :3].astype(int) - plain_gif[1][..., :3].astype(int)).mean() > 0.05  # the note
+
+
+def test_the_command_line_export_carries_the_detections_of_the_workspace(ais_workspace, tmp_path, capsys):
+    from geo import cli
+    out = tmp_path / "sea.geojson"
+    assert cli.main(["export", "geojson", str(out), "--date", "2024-09", "--view", "sea"]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    found = [f["properties"] for f in doc["features"] if f["properties"]["layer"] == "detections"]
+    assert sum(p["kind"] == "port_call" for p in found) == sum(ship_tracks.voyages()[1]["calls"].values())
+    assert sum(p["kind"] == "gap" for p in found) == 1
+    assert "layers" in doc["metadata"] and "detections" in doc["metadata"]["layers"]

@@ -146,6 +146,25 @@ def on_date(detections: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> 
     return month if len(month) <= MAX_DRAWN else month.sort_values("start").tail(MAX_DRAWN)
 
 
+@dataclasses.dataclass(frozen=True)
+class Findings:
+    """The detections a view may draw, the parameters they were found with and the (first, last)
+    time of the positions they were found in: what the page found once, handed to the exports so
+    that a file shows the month's detections as the map does."""
+
+    detections: pd.DataFrame | None = None
+    params: object = None
+    coverage: tuple | None = None
+
+    def view_args(self) -> dict:
+        """The keyword arguments of geo.view.view_for that carry them."""
+        return {"detections": self.detections, "ship_params": self.params, "ship_coverage": self.coverage}
+
+
+def view_args(findings: "Findings | None") -> dict:
+    return findings.view_args() if findings is not None else {}
+
+
 # --- words ---------------------------------------------------------------------------------------
 
 def vessel_words(name: str, mmsi: str = "", imo: str = "") -> str:
@@ -235,6 +254,35 @@ def map_records(shown: pd.DataFrame) -> dict[str, list[dict]]:
         else:
             rec.update(position=start, radius=7 if d["kind"] == "port_call" else 6)
         out[d["kind"]].append(rec)
+    return out
+
+
+EXPORT_DERIVED = "derived from the analyst's tracks (imported AIS positions); not a claim"
+EXPORT_NOTE = ("Detections (port calls, AIS gaps, encounters, loitering) are derived from the analyst's tracks "
+               "(imported AIS positions) by the rules of geo.ships.detections; they are not claims and are never "
+               "counted with them.")
+
+
+def export_rows(shown: pd.DataFrame | None) -> list[dict]:
+    """One plain-text row per detection a view draws, for the exports: id, name, kind, vessel, start,
+    end ('' for an open call), place, detail, when, derived (the marking that it is no claim), the
+    coordinates it is drawn at (lon, lat; end_lon, end_lat for a gap's line) and its MMSI and IMO."""
+    if shown is None or shown.empty:
+        return []
+    out = []
+    for d in shown.to_dict("records"):
+        if pd.isna(d["lon"]) or pd.isna(d["lat"]):
+            continue
+        tip = tooltip_of(d)
+        line = d["kind"] == "gap" and pd.notna(d["end_lon"]) and pd.notna(d["end_lat"])
+        out.append({"id": d["id"], "name": title_of(d), "kind": d["kind"], "detail": tip["detail"],
+                    "when": tip["when"], "vessel": vessel_words(d["vessel"], d["mmsi"], d["imo"]),
+                    "other_vessel": vessel_words(d.get("other_vessel", ""), d["other_mmsi"]) if d["other_mmsi"]
+                    else "", "mmsi": d["mmsi"], "imo": d["imo"],
+                    "start": stamp(d["start"]), "end": "" if d.get("open") else stamp(d["end"]),
+                    "place": d["place"], "derived": EXPORT_DERIVED,
+                    "lon": float(d["lon"]), "lat": float(d["lat"]),
+                    "end_lon": float(d["end_lon"]) if line else None, "end_lat": float(d["end_lat"]) if line else None})
     return out
 
 
