@@ -375,3 +375,38 @@ def test_the_command_line_export_carries_the_detections_of_the_workspace(ais_wor
     assert sum(p["kind"] == "port_call" for p in found) == sum(ship_tracks.voyages()[1]["calls"].values())
     assert sum(p["kind"] == "gap" for p in found) == 1
     assert "layers" in doc["metadata"] and "detections" in doc["metadata"]["layers"]
+
+
+# --- the count beside a claim is the engine's count ------------------------------------------------------
+
+def test_the_count_beside_a_claim_agrees_with_the_engines_calls_at_across_a_month_end_and_an_open_call(tmp_path):
+    """Imported tracks with a call from 30 September into 1 October and a call the track ends in: the
+    line beside a claim (geo.view.ships.derived_for, as the claim panel builds it) and
+    geo.ships.detections.calls_at on the engine's own detections give the same calls, vessels and months."""
+    import pandas as pd
+    from geo.data import dataset
+    from geo.page import ships as page_ships
+    from geo.ships import detections as engine
+    rows, truth = ship_tracks.month_end_calls()
+    ws = Workspace(str(tmp_path / "ws.sqlite"))
+    ws.add(read_file(ship_tracks.ais_csv(rows).encode(), filename="month_end.csv"))
+    params = page_ships.params_from({})
+    raw = engine.detect_store(ws, params=params)  # what `python -m geo detections` lists
+    found, coverage = page_ships.find(ws, ws.snapshot(), params)  # what the page holds
+    calls = raw[raw["kind"] == "port_call"]
+    assert calls["end"].isna().sum() == 1 and calls.loc[calls["end"].isna(), "vessel"].iloc[0] == "OPEN END"
+    spanning = calls[(calls["start"] < pd.Timestamp("2024-10-01")) & (calls["end"] >= pd.Timestamp("2024-10-01"))]
+    assert list(spanning["vessel"]) == ["BOUNDARY"]
+    claims = [{"id": "SEP", "metric": "rason_arms_ship_calls_month", "as_of": "2024-09-30"},
+              {"id": "OCT", "metric": "rason_arms_ship_calls_month", "as_of": "2024-10-31"},
+              {"id": "ALL", "metric": "ship_voyages", "as_of": "2024-10-31"}]
+    lines = ships.derived_for(dataset.load(), claims, found, pd.Timestamp("2024-12-31"), coverage)
+    periods = {"SEP": ("2024-09-01", "2024-10-01", "september"), "OCT": ("2024-10-01", "2024-11-01", "october"),
+               "ALL": (None, "2024-11-01", "to_october")}
+    for claim_id, (since, until, key) in periods.items():
+        engine_count = engine.calls_at(raw, "Rajin", since, until)
+        shown = re.match(r"Your tracks: (\d+) calls? at Rajin by (\d+) vessels?, ([^,]+), ", lines[claim_id])
+        assert shown, lines[claim_id]
+        assert (int(shown[1]), int(shown[2])) == (engine_count["calls"], engine_count["vessels"]) == truth[key]
+        assert shown[3] == ships.month_words(engine_count["first"], engine_count["last"])
+    assert "September 2024" in lines["SEP"] and "October 2024" not in lines["SEP"].split(", in ")[0]

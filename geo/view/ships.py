@@ -23,6 +23,7 @@ from geo import style
 from geo.data.vessels import folded, imo_number
 from geo.model import timeline
 from geo.model.evidence import Evidence, claim_row
+from geo.ships import detections as engine
 from geo.ships import registry as vessel_registry
 from geo.ships import sanctions as sanction_lists
 from geo.view.legend import LegendEntry
@@ -498,11 +499,6 @@ def month_words(first, last) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def port_matches(place: str, ports) -> bool:
-    place = place.lower()
-    return any(p.lower() in place for p in ports)
-
-
 def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cumulative",
                  coverage: tuple | None = None) -> str | None:
     """What the imported tracks give beside one claim that counts calls or voyages: the calls at
@@ -519,9 +515,7 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
         since, scope = as_of.replace(day=1), f"in {as_of:%B %Y}"
     else:
         since, scope = pd.Timestamp.min, f"up to {min(as_of, timeline.as_timestamp(when)):%d %B %Y}"
-    calls = detections[(detections["kind"] == "port_call") & (detections["start"] >= since) &
-                       (detections["start"] < until)]
-    calls = calls[np.array([port_matches(p, ports) for p in calls["place"]], dtype=bool)]
+    calls = detections[detections["kind"] == "port_call"]
     where = " and ".join(ports)
     caveat = f"; {CAVEATS[claim['metric']]}" if claim["metric"] in CAVEATS else ""
     if claim["metric"] in SINGLE_VESSEL:  # one named ship's runs: only its calls, found by the registry's names
@@ -543,12 +537,15 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
             return (f"Your tracks: nothing to set beside this claim: they run {runs}, outside its period "
                     f"({DERIVED}).")
         caveat += f"; your tracks run {runs}"
-    if calls.empty:
+    # Counted by the engine's own count (a call counts in the period it starts in, open or not), so
+    # the line beside a claim and geo.ships.detections can never disagree.
+    counted = engine.calls_at(calls, ports, None if since is pd.Timestamp.min else since, until)
+    if not counted["calls"]:
         return f"Your tracks: no call at {where} {scope} ({DERIVED}{caveat})."
-    vessels = calls["mmsi"].where(calls["mmsi"] != "", calls["vessel"]).nunique()
+    n, vessels = counted["calls"], counted["vessels"]
     by = "" if claim["metric"] in SINGLE_VESSEL else f" by {vessels} vessel{'s' if vessels != 1 else ''}"
-    return (f"Your tracks: {len(calls):,} call{'s' if len(calls) != 1 else ''} at {where}{by}, "
-            f"{month_words(calls['start'].min(), calls['start'].max())}, {scope} ({DERIVED}{caveat}).")
+    return (f"Your tracks: {n:,} call{'s' if n != 1 else ''} at {where}{by}, "
+            f"{month_words(counted['first'], counted['last'])}, {scope} ({DERIVED}{caveat}).")
 
 
 def named_vessel(claim: dict):
