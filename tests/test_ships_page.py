@@ -410,3 +410,96 @@ def test_the_count_beside_a_claim_agrees_with_the_engines_calls_at_across_a_mont
         assert (int(shown[1]), int(shown[2])) == (engine_count["calls"], engine_count["vessels"]) == truth[key]
         assert shown[3] == ships.month_words(engine_count["first"], engine_count["last"])
     assert "September 2024" in lines["SEP"] and "October 2024" not in lines["SEP"].split(", in ")[0]
+
+
+# --- tracks joined to registry vessels by IMO and by the MMSI in force on their days ----------------------
+
+def star_registry(folder):
+    """A registry built here (the bundled one holds no MMSI): Star, IMO 9074729, named Old Star and
+    calling as MMSI 273111111 until 1 June 2023, New Star after; from that day MMSI 273111111 is
+    Moon's, a second ship's. Every fact made up, cited to an example page."""
+    import csv
+    from geo.data import schema
+    from geo.ships import registry as reg
+    folder.mkdir()
+
+    def fact(i, vessel, field, value, start="", end=""):
+        return [f"T{i:03d}", vessel, field, value, start, end, "", "Example Outlet", f"https://example.org/ship/{i}",
+                "2026-12-06", f"The ship's {field} is {value} here.", ""]
+    with (folder / "vessels.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([["id", "name", "note"], ["V_STAR", "New Star", ""],
+                                                      ["V_MOON", "Moon", ""]])
+    with (folder / "vessel_facts.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([[c.name for c in schema.VESSEL_FACTS.columns],
+            fact(1, "V_STAR", "name", "Old Star", end="2023-06-01"),
+            fact(2, "V_STAR", "name", "New Star", start="2023-06-01"),
+            fact(3, "V_STAR", "imo", "9074729"),
+            fact(4, "V_STAR", "mmsi", "273111111", end="2023-06-01"),
+            fact(5, "V_MOON", "name", "Moon"),
+            fact(6, "V_MOON", "mmsi", "273111111", start="2023-06-01")])
+    return reg.load_registry(folder)
+
+
+def calls_of(ship, days):
+    """`ship` (a ship_tracks.Ship) sails into Rajin and out again on each day."""
+    off = (130.50, 42.10)
+    for day in days:
+        ship.at, ship.t = off, pd_stamp(day)
+        ship.sail(ship_tracks.PORTS["Rajin"])
+        ship.stay(4)
+        ship.sail(off)
+    return ship.rows
+
+
+def pd_stamp(day):
+    import pandas as pd
+    return pd.Timestamp(f"{day}T06:00:00")
+
+
+def found_in(tmp_path, rows):
+    from geo.page import ships as page_ships
+    ws = Workspace(str(tmp_path / "ws.sqlite"))
+    ws.add(read_file(ship_tracks.ais_csv(rows).encode(), filename="star.csv"))
+    found, _ = page_ships.find(ws, ws.snapshot(), page_ships.params_from({}))
+    return found
+
+
+def test_a_track_whose_mmsi_the_registry_does_not_know_joins_its_vessel_by_the_imo_it_carries(tmp_path):
+    import pandas as pd
+    registry = star_registry(tmp_path / "registry")
+    ship = ship_tracks.Ship("273999990", "STAR", "IMO 9074729", (130.50, 42.10))  # an MMSI no registry row holds
+    found = found_in(tmp_path, calls_of(ship, ["2023-03-10", "2023-08-10"]))
+    assert set(found.loc[found["kind"] == "port_call", "imo"]) == {"9074729"}
+    joined = registry.join(found[found["kind"] == "port_call"])
+    assert list(joined["vessel_id"]) == ["V_STAR", "V_STAR"] and list(joined["matched_by"]) == ["imo", "imo"]
+    assert list(joined["name"]) == ["Old Star", "New Star"]  # the name the registry gives on each call's day
+    card = ships.vessel_evidence("mmsi:273999990", found, pd.DataFrame(), pd.Timestamp("2023-12-31"), registry)
+    facts = dict(card.facts)
+    assert card.title == "Vessel: New Star" and facts["Registry"] == "New Star, matched by IMO number"
+    assert "Port calls in your tracks (2)" in [s[0] for s in card.sections]
+    # On a date before the renaming, its latest call so far was made as Old Star, and the card says so.
+    early = ships.vessel_evidence("mmsi:273999990", found, pd.DataFrame(), pd.Timestamp("2023-04-30"), registry)
+    assert dict(early.facts)["Registry"] == "New Star, matched by IMO number; named Old Star on 2023-03-10"
+    assert "Port calls in your tracks (1)" in [s[0] for s in early.sections]
+
+
+def test_an_mmsi_that_passed_to_another_ship_joins_each_call_to_the_ship_that_held_it_that_day(tmp_path):
+    import pandas as pd
+    registry = star_registry(tmp_path / "registry")
+    ship = ship_tracks.Ship("273111111", "", "", (130.50, 42.10))  # no name, no IMO: the MMSI alone
+    found = found_in(tmp_path, calls_of(ship, ["2023-03-10", "2023-05-20", "2023-08-10"]))
+    calls = found[found["kind"] == "port_call"]
+    assert list(registry.join(calls)["vessel_id"]) == ["V_STAR", "V_STAR", "V_MOON"]
+    card = ships.vessel_evidence("mmsi:273111111", found, pd.DataFrame(), pd.Timestamp("2023-12-31"), registry)
+    facts = dict(card.facts)
+    assert card.title == "Vessel: Moon" and facts["Registry"] == "Moon, matched by MMSI"
+    # Star's two calls and the two gaps that began while it held the MMSI are Star's, not Moon's.
+    assert facts["Another ship on these days"].startswith("Old Star (4 detection(s), 2023-03-10 to 2023-05-20)")
+    sections = dict(card.sections)
+    assert sections["Port calls in your tracks (1)"][0].startswith("2023-08-10")
+    assert "AIS gaps in your tracks (0)" in sections
+    # Before the MMSI changed hands, the same key is Star's, under the name it bore then.
+    spring = ships.vessel_evidence("mmsi:273111111", found, pd.DataFrame(), pd.Timestamp("2023-05-31"), registry)
+    assert spring.title == "Vessel: New Star" and "Another ship on these days" not in dict(spring.facts)
+    assert dict(spring.facts)["Registry"] == "New Star, matched by MMSI; named Old Star on 2023-05-20"
+    assert "Port calls in your tracks (2)" in dict(spring.sections)

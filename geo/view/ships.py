@@ -387,18 +387,25 @@ def span_words(start: str, end: str) -> str:
     return f" (from {start})" if start else f" (until {end})" if end else ""
 
 
-def registry_match(registry, scheme: str, value: str, imos, names) -> tuple[str | None, str]:
-    """The registry's vessel for a card key, and how it was matched: by the key's IMO or MMSI, by
-    an IMO the tracks give for that MMSI, or (marked) by a name the tracks give."""
+def registry_match(registry, scheme: str, value: str, imos, names, joined: pd.DataFrame | None = None,
+                   when=None) -> tuple[str | None, str]:
+    """The registry's vessel for a card key, and how it was matched. By the IMO number or MMSI in
+    force on the days of the key's detections (`joined`: registry.join of them; the latest
+    decides, as an MMSI may pass from one ship to another), or with none, in force on `when`; an
+    IMO number the tracks give for an MMSI the registry does not know joins as well. Else (marked)
+    by a name the tracks give."""
     if registry is None:
         return None, ""
-    found = registry.find(value)
-    if found:
-        return found, scheme
-    for imo in imos:
-        found = registry.find(imo)
+    if joined is not None and len(joined):
+        hit = joined[joined["vessel_id"] != ""]
+        if len(hit):
+            last = hit.loc[hit["start"].sort_values(kind="stable").index[-1]]
+            return str(last["vessel_id"]), str(last["matched_by"])
+    else:
+        found = registry.vessel_for(mmsi=value if scheme == "mmsi" else None,
+                                    imo=value if scheme == "imo" else (imos[0] if imos else None), when=when)
         if found:
-            return found, "imo"
+            return found["vessel_id"], found["matched_by"]
     for name in names:
         found = registry.find(name)
         if found:
@@ -427,8 +434,11 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     names = sorted(names)
     imos = sorted({i for i in own["imo"] if i} | ({value} if scheme == "imo" else set()))
     mmsis = sorted({m for m in own["mmsi"] if m} | ({value} if scheme == "mmsi" else set()))
-    vessel_id, matched = registry_match(registry, scheme, value, imos, names)
+    joined = registry.join(own).assign(start=own["start"]) if registry is not None and len(own) else None
+    vessel_id, matched = registry_match(registry, scheme, value, imos, names, joined, timeline.as_timestamp(when))
     card = vessel_registry.vessel_card(vessel_id, registry, sanctions) if vessel_id else None
+    others = joined[(joined["vessel_id"] != "") & (joined["vessel_id"] != vessel_id)] if joined is not None \
+        and vessel_id and matched != "name" else None
     name = (card["name"] if card else "") or (names[0] if names else f"{scheme.upper()} {value}")
     facts = [("In your tracks", "; ".join(p for p in (", ".join(names) or "no name given",
                                                         "MMSI " + ", ".join(mmsis) if mmsis else "",
@@ -437,7 +447,18 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     if card:
         how = {"imo": "by IMO number", "mmsi": "by MMSI",
                "name": "by name only: another ship may bear the same name"}[matched]
-        facts.append(("Registry", f"{card['name']}, matched {how}"))
+        named = joined[joined["vessel_id"] == vessel_id] if joined is not None else None
+        then = ""
+        if named is not None and len(named):  # the name it bore on the day of its latest detection here
+            last = named.loc[named["start"].sort_values(kind="stable").index[-1]]
+            then = f"; named {last['name']} on {last['start']:%Y-%m-%d}" if last["name"] != card["name"] else ""
+        facts.append(("Registry", f"{card['name']}, matched {how}{then}"))
+        if others is not None and len(others):  # the same MMSI, another ship's on those days: not this one's
+            for other_id, rows in others.groupby("vessel_id", sort=False):
+                facts.append(("Another ship on these days", f"{rows['name'].iloc[0]} ({len(rows)} detection(s), "
+                              f"{rows['start'].min():%Y-%m-%d} to {rows['start'].max():%Y-%m-%d}): the registry "
+                              f"gives it this {scheme.upper()} then; not counted below"))
+            own = own.drop(index=others.index)
         cited.append(("Identity (bundled registry, each fact with its source)", [
             {"text": f"{FIELD_WORDS.get(f['field'], f['field'])}: {f['value']}{span_words(f['valid_from'], f['valid_to'])}",
              "outlet": f["outlet"], "url": f["url"], "note": f.get("note", "")} for f in card["identity"]]))
