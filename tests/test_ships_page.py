@@ -503,3 +503,18 @@ def test_an_mmsi_that_passed_to_another_ship_joins_each_call_to_the_ship_that_he
     assert spring.title == "Vessel: New Star" and "Another ship on these days" not in dict(spring.facts)
     assert dict(spring.facts)["Registry"] == "New Star, matched by MMSI; named Old Star on 2023-05-20"
     assert "Port calls in your tracks (2)" in dict(spring.sections)
+
+
+def test_a_claim_about_one_ship_counts_its_calls_by_the_imo_the_registry_gives_it_whatever_the_name():
+    import pandas as pd
+    # Sparta IV's IMO number is cited in the bundled registry; here its calls broadcast another name.
+    det = synthetic([{"kind": "port_call", "vessel": "RENAMED", "mmsi": "273000077", "imo": "9743033",
+                      "place": "Rajin", "start": when, "end": when, "lon": 130.3, "lat": 42.24}
+                     for when in ("2024-01-10", "2024-02-10")] +
+                    [{"kind": "port_call", "vessel": "SOMEONE ELSE", "mmsi": "273000078", "place": "Rajin",
+                      "start": "2024-02-11", "end": "2024-02-11", "lon": 130.3, "lat": 42.24}])
+    single = {"id": "X", "metric": "ship_voyages_single_vessel", "as_of": "2024-03-31",
+              "note": "Sparta IV only: trips to North Korea"}
+    line = ships.derived_line(single, det, pd.Timestamp("2025-06-30"))
+    assert line.startswith("Your tracks: 2 calls at Rajin by Sparta IV, January 2024 – February 2024"), line
+    assert "found by its name alone" not in line

@@ -543,10 +543,11 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
         ship = named_vessel(claim)
         if ship is None:
             return None
-        name, names, imos, mmsis = ship
+        vessel_id, name, names, imos, mmsis = ship
         folded_names = {folded(n) for n in names}
-        hit = (np.array([(imo_number(v) or v) in imos for v in calls["imo"]], dtype=bool) |
-               calls["mmsi"].isin(mmsis).to_numpy(dtype=bool) |
+        # by the IMO number or the MMSI the registry gives the ship on each call's day, or by a name it bore
+        joined = vessel_registry.bundled_registry().join(calls)
+        hit = ((joined["vessel_id"] == vessel_id).to_numpy(dtype=bool) |
                np.array([folded(v) in folded_names for v in calls["vessel"]], dtype=bool))
         calls = calls[hit]
         where = f"{where} by {name}"
@@ -570,15 +571,15 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
 
 
 def named_vessel(claim: dict):
-    """The one registry vessel a claim's note names (name, every name it bore, IMO numbers, MMSIs),
-    or None when it names none or several."""
+    """The one registry vessel a claim's note names (id, name, every name it bore, IMO numbers,
+    MMSIs), or None when it names none or several."""
     registry = vessel_registry.bundled_registry()
     found = []
     for vessel_id in registry.vessels["id"]:
         names = registry.names_of(vessel_id)
         if any(vessel_registry.name_pattern(n).search(claim.get("note", "")) for n in names):
             facts = registry.facts[registry.facts["vessel_id"] == vessel_id]
-            found.append((names[0], names, set(facts.loc[facts["field"] == "imo", "value"]),
+            found.append((vessel_id, names[0], names, set(facts.loc[facts["field"] == "imo", "value"]),
                           set(facts.loc[facts["field"] == "mmsi", "value"])))
     return found[0] if len(found) == 1 else None
 
