@@ -518,3 +518,23 @@ def test_a_claim_about_one_ship_counts_its_calls_by_the_imo_the_registry_gives_i
     line = ships.derived_line(single, det, pd.Timestamp("2025-06-30"))
     assert line.startswith("Your tracks: 2 calls at Rajin by Sparta IV, January 2024 – February 2024"), line
     assert "found by its name alone" not in line
+
+
+def test_the_geopackage_and_csv_exports_keep_the_detections_in_a_table_of_their_own(voyages_view, tmp_path):
+    import csv as csv_module
+    import io
+    import zipfile
+    import pyogrio
+    from geo import export as exports
+    data, snapshot, findings, state = voyages_view
+    path = tmp_path / "view.gpkg"
+    path.write_bytes(exports.export("gpkg", data, state, snapshot, ships=findings))
+    found = pyogrio.read_dataframe(path, layer="detections")
+    assert (found["kind"] == "port_call").sum() == sum(ship_tracks.voyages()[1]["calls"].values())
+    assert set(found["derived"]) == {"derived from the analyst's tracks (imported AIS positions); not a claim"}
+    assert "vessel" not in pyogrio.read_dataframe(path, layer="routes").columns
+    with zipfile.ZipFile(io.BytesIO(exports.export("csv", data, state, snapshot, ships=findings))) as z:
+        rows = list(csv_module.DictReader(io.StringIO(z.read("detections.csv").decode("utf-8-sig"))))
+        claims = z.read("claims.csv").decode("utf-8-sig")
+    assert sum(r["kind"] == "gap" for r in rows) == 1 and all(r["start"] and r["place"] is not None for r in rows)
+    assert "ANGARA" not in claims  # the claims' table holds claims only
