@@ -85,6 +85,7 @@ detections, ship_coverage, ship_problem = resources.detections(WORKSPACE, snapsh
 the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,  # what this state shows: geo.view
                     image_mode=ss.get("image_show") or "month", detections=detections,
                     ship_params=ship_params, ship_coverage=ship_coverage)
+ship_findings = ships.findings(detections, ship_params, ship_coverage)  # the exports draw them as the map does
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -92,7 +93,7 @@ if present:
     bar = st.columns([6, 1, 1], vertical_alignment="center")
     bar[0].markdown(f"# {plain(scene.title)} — as of {map_state.date:%B %Y}")
     with bar[1].popover("Video", icon=":material/movie:", help="The scenes as a video for your slides"):
-        sections.video_controls("present", data, nav, map_state, snapshot, ss, images)
+        sections.video_controls("present", data, nav, map_state, snapshot, ss, images, ship_findings)
     bar[2].button("✕ Exit", help="Leave presenter mode: the month stays, your own view and layers come back", key="exit_present",
                   on_click=lambda: nav.exit_present(ss))
     st.markdown(panels.scene_caption(scene.caption), unsafe_allow_html=True)
@@ -183,7 +184,7 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
 with st.sidebar:
     if detections is not None:  # the workspace holds positions: their detections' parameters
         sections.ship_detections(ss)
-    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images)
+    sections.your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images, ship_findings)
 
 
 nav.settle(ss)

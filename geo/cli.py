@@ -348,7 +348,7 @@ def export_view(args) -> int:
     snapshot = None if store is None else store.snapshot()
     pictures = None if store is None else imagery.from_workspace(store)
     chosen = tuple(state.as_list(args.layers)) if args.layers else \
-        records.DEFAULT_LAYERS + (("imported", "tracks", "images") if snapshot is not None else ())
+        records.DEFAULT_LAYERS + (("imported", "tracks", "images", "detections") if snapshot is not None else ())
     unknown = [l for l in chosen if l not in schema.LAYER_IDS]
     if unknown:
         return fail(f"--layers: unknown layer(s) {', '.join(unknown)}; use {', '.join(schema.LAYER_IDS)}")
@@ -356,10 +356,11 @@ def export_view(args) -> int:
         return fail(f"--view {args.view!r}: use one of {', '.join(style.VIEWS)}")
     if args.format in VIDEO_FORMATS and (args.claimant_type or args.basis or args.family):
         return fail("--claimant-type, --basis and --family are not for the mp4 and gif formats, which tell the story whole")
+    ships = export_detections(store, snapshot) if "detections" in chosen else None
     if args.format in VIDEO_FORMATS:
         # the video's own default layers, with the workspace's images when it holds any
         video_layers = chosen if args.layers else (records.DEFAULT_LAYERS + ("images",) if pictures else None)
-        return export_video(args, data, months, video_layers, snapshot, pictures)
+        return export_video(args, data, months, video_layers, snapshot, pictures, ships)
     if args.scenes or args.first or args.last:
         return fail("--scenes, --from and --to are for the mp4 and gif formats")
     picked = {}
@@ -373,13 +374,27 @@ def export_view(args) -> int:
     filters = Filters(claimant_types=picked["claimant_type"], bases=picked["basis"], families=picked["family"])
     map_state = records.MapState(date=timeline.month_end(month + "-01"), mode=args.mode, layers=chosen,
                                 view=args.view, present=args.present, filters=filters)
-    payload = exports.export(args.format, data, map_state, snapshot, images=pictures, image_mode=args.images)
+    payload = exports.export(args.format, data, map_state, snapshot, images=pictures, image_mode=args.images,
+                             ships=ships)
     Path(args.out).write_bytes(payload)
     print(f"wrote {args.out} ({len(payload):,} bytes, {args.format}, as of {map_state.date:%Y-%m-%d})")
     return 0
 
 
-def export_video(args, data, months, chosen, snapshot, pictures=None) -> int:
+def export_detections(store, snapshot):
+    """The detections in the workspace's positions with the default parameters, as the page finds
+    them (geo.page.ships.find); None when the workspace holds no positions."""
+    if store is None or snapshot is None:
+        return None
+    from geo.page import ships as ship_page
+    from geo.ships import detections
+    from geo.view import ships as ship_view
+    params = detections.Params()
+    found, coverage = ship_page.find(store, snapshot, params)  # its positions folder, whatever the store
+    return None if found is None else ship_view.Findings(found, params, coverage)
+
+
+def export_video(args, data, months, chosen, snapshot, pictures=None, ships=None) -> int:
     """The scenes (or the months --from..--to) as MP4 or GIF, with a progress line on stderr."""
     from geo.page import state
     from geo.export import video
@@ -402,7 +417,7 @@ def export_video(args, data, months, chosen, snapshot, pictures=None) -> int:
         print(f"\r{fraction:4.0%} {message:<60}", end="", file=sys.stderr, flush=True)
 
     path = video.write(args.format, data, shots, args.out, video.parse_size(args.size), snapshot, progress,
-                       images=pictures, image_mode=args.images, seconds_per_shot=args.seconds)
+                       images=pictures, image_mode=args.images, ships=ships, seconds_per_shot=args.seconds)
     print(file=sys.stderr)
     print(f"wrote {path} ({path.stat().st_size:,} bytes, {args.format}, {args.size}, {len(shots)} slide(s) "
           f"+ sources, {shots[0].state.date:%Y-%m} to {shots[-1].state.date:%Y-%m})")

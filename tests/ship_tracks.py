@@ -81,8 +81,38 @@ def voyages() -> tuple[list[tuple], dict]:
     return rows, truth
 
 
-def ais_csv() -> str:
-    rows, _ = voyages()
+def month_end_calls() -> tuple[list[tuple], dict]:
+    """Calls at Rajin around the end of September 2024, with what they hold by construction:
+    Boundary calls from 30 September into 1 October (it counts in September, when it began) and
+    again on 10 October; Open End comes in on 5 October and its track ends in port (a call without
+    a final exit); Far Side calls at Vostochny in October (another port, not counted at Rajin)."""
+    off = (130.50, 42.10)  # at sea, about 20 km from Rajin
+    boundary = Ship("273444440", "BOUNDARY", "", off)
+    boundary.t = pd.Timestamp("2024-09-30T18:00:00")
+    boundary.sail(PORTS["Rajin"])
+    boundary.stay(12)  # over midnight into October
+    boundary.sail(off)
+    boundary.t = pd.Timestamp("2024-10-10T06:00:00")
+    boundary.fix(10.0)
+    boundary.sail(PORTS["Rajin"])
+    boundary.stay(5)
+    boundary.sail(off)
+    open_end = Ship("273555550", "OPEN END", "", off)
+    open_end.t = pd.Timestamp("2024-10-05T09:00:00")
+    open_end.sail(PORTS["Rajin"])
+    open_end.stay(6)  # and no position after: the track ends inside
+    far = Ship("273666660", "FAR SIDE", "", (133.20, 42.60))
+    far.t = pd.Timestamp("2024-10-03T00:00:00")
+    far.sail(PORTS["Vostochny"])
+    far.stay(6)
+    far.sail((133.20, 42.60))
+    truth = {"september": (1, 1), "october": (2, 2), "to_october": (3, 2)}  # (calls, vessels) at Rajin
+    return boundary.rows + open_end.rows + far.rows, truth
+
+
+def ais_csv(rows: list[tuple] | None = None) -> str:
+    """An AIS export of `rows` (default: the voyages)."""
+    rows = voyages()[0] if rows is None else rows
     lines = [HEADER]
     for mmsi, t, lat, lon, sog, name, imo in sorted(rows, key=lambda r: (r[1], r[0])):
         lines.append(f"{mmsi},{t:%Y-%m-%dT%H:%M:%S},{lat:.5f},{lon:.5f},{sog:.1f},90.0,90,{name},{imo},UBCD7,70,0,"

@@ -82,7 +82,7 @@ def about_tab(data) -> None:
     st.markdown(about.about_markdown(data))
 
 
-def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None):
+def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None, ships=None):
     """The scenes, or the months between two dates, as MP4 or GIF for slides, with a progress bar."""
     what = st.radio("Video of", ["the scenes", "a range of months"], key=f"video_what_{where}", horizontal=True)
     if what == "a range of months":
@@ -99,7 +99,8 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None):
                                    mode=map_state.mode, filters=map_state.filters))
         ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
                                               progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…"),
-                                              images=images, image_mode=ss.get("image_show") or "month"))
+                                              images=images, image_mode=ss.get("image_show") or "month",
+                                              ships=ships))
         bar.empty()
     if ss.get("video"):
         fmt_, size_, clip = ss.video
@@ -108,7 +109,7 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None):
                            key=f"video_download_{where}", on_click="ignore")
 
 
-def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images=None) -> None:
+def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, images=None, ships=None) -> None:
     """The sidebar's lower half: who you are, importing a file (preview, change what was found,
     import), the batches and their removal, export of this view and the video for slides."""
     st.header("Your data")
@@ -198,10 +199,10 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, ima
     fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
                        key="export_format")
     st.download_button("Download", key="download", data=lambda: exports.export(
-        fmt, data, map_state, snapshot, basemap, images, ss.get("image_show") or "month"),
+        fmt, data, map_state, snapshot, basemap, images, ss.get("image_show") or "month", ships),
                        file_name=exports.file_name(fmt, map_state), mime=exports.PAGE_FORMATS[fmt][1], on_click="ignore")
     with st.expander("Video for slides"):
-        video_controls("sidebar", data, nav, map_state, snapshot, ss, images)
+        video_controls("sidebar", data, nav, map_state, snapshot, ss, images, ships)
     st.caption(f"Data version {data.version}. Basemap and rail track: Natural Earth (public domain).")
 
 

@@ -46,26 +46,33 @@ from geo.geometry.projection import WGS84
 from geo.geometry.screenlines import mercator
 from geo.export import slidemap
 from geo.render import imagery as draw_imagery, layers, panels
+from geo.render import ships as draw_ships
 from geo.safetext import plain_text_figures
 from geo.store.workspace import Snapshot
 from geo.view import overlay as imported
 from geo.view import imagery as image_view
+from geo.view import ships as ship_view
 from geo.view import view_for
 
 TITLE = "DPRK → Russia arms pipeline"
 NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries, provinces, rivers, lakes, populated "
                  "places, seas and railroads (public domain), naturalearthdata.com")
 COLUMNS = ["layer", "id", "name", "kind", "detail", "claimants", "when", "url"]
+# A detection's own fields, which only the detections layer carries (geo.view.ships.export_rows).
+DETECTION_COLUMNS = ["vessel", "other_vessel", "mmsi", "imo", "start", "end", "place", "derived"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- what the view shows ---------------------------------------------------------------------------------
 
-def view_features(data, state: records.MapState, snapshot: Snapshot | None = None) -> gpd.GeoDataFrame:
+def view_features(data, state: records.MapState, snapshot: Snapshot | None = None,
+                  ships: ship_view.Findings | None = None) -> gpd.GeoDataFrame:
     """Every feature visible in `state`, one row each, with a `layer` column and plain-text fields:
     the records of geo.view.build_view, the same the map draws, plus the workspace's layers
-    (tracks over the map's window, not their whole history)."""
-    view = view_for(data, snapshot, state)
+    (tracks over the map's window, not their whole history) and, when the detections layer is on,
+    the month's detections in the analyst's tracks (`ships`), each with its vessel, start, end and
+    place and marked as derived from those tracks, never as a claim (no claimant)."""
+    view = view_for(data, snapshot, state, **ship_view.view_args(ships))
     data = view.data  # imported claims joined in, when the workspace is shown
     tables = {"routes": (data.routes, "source_url"), "flows": (data.flows, None), "front": (data.areas, "source_url"),
               "factories": (data.areas, "source_url"), "events": (data.events, "url"),
@@ -99,10 +106,30 @@ def view_features(data, state: records.MapState, snapshot: Snapshot | None = Non
                                     "detail": f"{t.points} position(s)", "claimant": "",
                                     "when": f"{t.first:%Y-%m-%d %H:%M} to {t.last:%Y-%m-%d %H:%M} UTC"},
                          t.geometry, "track"))
+    found = ship_view.export_rows(shown.get("detections"))
+    for d in found:
+        geometry = (shapely.LineString([(d["lon"], d["lat"]), (d["end_lon"], d["end_lat"])])
+                    if d["end_lon"] is not None else shapely.Point(d["lon"], d["lat"]))
+        parts.append(row("detections", {"feature_id": d["id"], "name": d["name"], "detail": d["detail"],
+                                        "claimant": "", "when": d["when"]}, geometry, d["kind"])
+                     | {c: plain(d[c]) for c in DETECTION_COLUMNS})
+    columns = COLUMNS + (DETECTION_COLUMNS if found else [])
     if not parts:
         return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in COLUMNS},
                                 geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    return gpd.GeoDataFrame(parts, geometry="geometry", crs=WGS84)[COLUMNS + ["geometry"]]
+    return gpd.GeoDataFrame(parts, geometry="geometry", crs=WGS84)[columns + ["geometry"]]
+
+
+def detection_count(features: gpd.GeoDataFrame) -> int:
+    return int((features["layer"] == "detections").sum()) if len(features) else 0
+
+
+def layer_part(features: gpd.GeoDataFrame, layer_id: str) -> gpd.GeoDataFrame:
+    """One layer's rows, without the detection columns unless it is the detections layer."""
+    part = features[features["layer"] == layer_id]
+    if layer_id != "detections":
+        part = part.drop(columns=[c for c in DETECTION_COLUMNS if c in part.columns])
+    return part.reset_index(drop=True)
 
 
 def row(layer_id, record, geometry, kind="", url="") -> dict:
@@ -124,21 +151,24 @@ def claims_on(data, state: records.MapState, snapshot: Snapshot | None = None) -
 
 
 def sources(data, state: records.MapState, snapshot: Snapshot | None = None,
-            features: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+            features: gpd.GeoDataFrame | None = None, ships: ship_view.Findings | None = None) -> pd.DataFrame:
     """Whose claims and which pages stand behind the export: claimant, outlet and URL of every
     claim known on the date, then the source pages of the features shown, the basemap and
     the imported files."""
     claims = claims_on(data, state, snapshot)
     rows = [{"type": "claim", "claimant": c.claimant, "outlet": c.outlet, "url": plain(c.url),
              "note": f"{c.metric}, as of {c.as_of_date:%Y-%m-%d}"} for c in claims.itertuples()]
-    features = view_features(data, state, snapshot) if features is None else features
+    features = view_features(data, state, snapshot, ships) if features is None else features
     for url in sorted(set(features["url"]) - {""} - {r["url"] for r in rows}):
         rows.append({"type": "feature source", "claimant": "", "outlet": "", "url": url, "note": ""})
     rows.append({"type": "basemap", "claimant": "", "outlet": "Natural Earth", "url": "https://www.naturalearthdata.com/",
                  "note": "public domain"})
     rows.append({"type": "rail track", "claimant": "", "outlet": "Natural Earth 1:10m railroads",
                  "url": "https://www.naturalearthdata.com/", "note": "public domain; the track the rail legs follow"})
-    if snapshot is not None and set(state.layers) & {"imported", "tracks"}:
+    if detection_count(features):
+        rows.append({"type": "derived", "claimant": "", "outlet": "the analyst's tracks", "url": "",
+                     "note": f"{detection_count(features)} detection(s) drawn: {ship_view.EXPORT_DERIVED}"})
+    if snapshot is not None and set(state.layers) & {"imported", "tracks", "detections"}:
         for b in snapshot.batches.itertuples():
             rows.append({"type": "imported file", "claimant": "", "outlet": b.filename, "url": "",
                          "note": f"batch {b.id}, {b.kind}, {b.feature_count} record(s), sha256 {b.sha256[:12]}"})
@@ -152,10 +182,11 @@ def version(data, snapshot: Snapshot | None = None) -> str:
 
 
 def metadata(data, state: records.MapState, snapshot: Snapshot | None = None,
-             features: gpd.GeoDataFrame | None = None) -> dict:
-    src = sources(data, state, snapshot, features)
+             features: gpd.GeoDataFrame | None = None, ships: ship_view.Findings | None = None) -> dict:
+    features = view_features(data, state, snapshot, ships) if features is None else features
+    src = sources(data, state, snapshot, features, ships)
     claims = src[src["type"] == "claim"]
-    return {
+    meta = {
         "title": TITLE,
         "date": f"{state.date:%Y-%m-%d}",
         "mode": state.mode,
@@ -171,40 +202,63 @@ def metadata(data, state: records.MapState, snapshot: Snapshot | None = None,
                                                                                    "outlet"]],
         "note": "Every figure is a claim by the named claimant, as published by the outlet; not a verified count.",
     }
+    drawn = detection_count(features)
+    if drawn:  # beside the claims, never among them
+        kinds = features.loc[features["layer"] == "detections", "kind"].value_counts()
+        meta["detections"] = {"count": drawn, "kinds": {k: int(kinds.get(k, 0)) for k in ship_view.KINDS if k in kinds},
+                              "parameters": ship_view.param_values(ships.params if ships is not None else None),
+                              "note": ship_view.EXPORT_NOTE}
+        meta["attribution"] = meta["attribution"] + [f"Detections: {drawn} drawn, each {ship_view.EXPORT_DERIVED}"]
+    return meta
 
 
 def summary_lines(meta: dict) -> list[str]:
     """The metadata as a few sentences, for KML descriptions, HTML and PNG footers."""
     filters = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in meta["filters"].items() if v)
-    return [
+    return ([
         f"{meta['title']}, as of {meta['date']} ({meta['mode']}; view {meta['view']}; layers "
         f"{', '.join(meta['layers'])}{'; filters ' + filters if filters else ''}).",
         "Claims from: " + ("; ".join(meta["claimants"]) or "none") + ".",
         "Outlets: " + ("; ".join(meta["outlets"]) or "none") + ".",
         " ".join(meta["attribution"]) + f". Data version {meta['data_version']}, generated {meta['generated_at']}.",
         meta["note"],
-    ]
+    ] + ([detections_sentence(meta)] if meta.get("detections") else []))
+
+
+def detections_sentence(meta: dict, short: bool = False) -> str:
+    """What the detections drawn are, and that they are no claim."""
+    found = meta["detections"]
+    kinds = ", ".join(f"{n} {ship_view.WORDS[k]}{'s' if n != 1 and k != 'loitering' else ''}"
+                      for k, n in found["kinds"].items())
+    if short:
+        return f"Detections drawn ({kinds}): {ship_view.EXPORT_DERIVED}."
+    return f"Detections drawn: {kinds}. {found['note']}"
 
 
 # --- vector formats ----------------------------------------------------------------------------------
 
-def to_geojson(data, state, snapshot=None) -> bytes:
-    features = view_features(data, state, snapshot)
+def to_geojson(data, state, snapshot=None, ships: ship_view.Findings | None = None) -> bytes:
+    features = view_features(data, state, snapshot, ships)
     doc = json.loads(features.to_json(drop_id=True, na="null"))
-    doc["metadata"] = metadata(data, state, snapshot, features)
+    for feature in doc["features"]:  # a detection's own fields on the detections only
+        if feature["properties"]["layer"] != "detections":
+            for column in DETECTION_COLUMNS:
+                feature["properties"].pop(column, None)
+    doc["metadata"] = metadata(data, state, snapshot, features, ships)
     return json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def write_layers(features: gpd.GeoDataFrame, path: Path, driver: str, **first_options):
-    for i, (layer_id, part) in enumerate(features.groupby("layer", sort=False)):
+    for i, layer_id in enumerate(pd.unique(features["layer"])):
         options = dict(first_options) if i == 0 else {}
-        pyogrio.write_dataframe(part.reset_index(drop=True), path, layer=layer_id.replace("-", "_"),
+        part = layer_part(features, layer_id)
+        pyogrio.write_dataframe(part, path, layer=layer_id.replace("-", "_"),
                                 driver=driver, append=i > 0, **options)
 
 
-def to_gpkg(data, state, snapshot=None) -> bytes:
-    features = view_features(data, state, snapshot)
-    meta = metadata(data, state, snapshot, features)
+def to_gpkg(data, state, snapshot=None, ships: ship_view.Findings | None = None) -> bytes:
+    features = view_features(data, state, snapshot, ships)
+    meta = metadata(data, state, snapshot, features, ships)
     with tempfile.TemporaryDirectory(prefix="geo-export-") as tmp:
         path = Path(tmp) / "export.gpkg"
         write_layers(features, path, "GPKG")
@@ -215,9 +269,9 @@ def to_gpkg(data, state, snapshot=None) -> bytes:
         return path.read_bytes()
 
 
-def to_kml(data, state, snapshot=None) -> bytes:
-    features = view_features(data, state, snapshot)
-    meta = metadata(data, state, snapshot, features)
+def to_kml(data, state, snapshot=None, ships: ship_view.Findings | None = None) -> bytes:
+    features = view_features(data, state, snapshot, ships)
+    meta = metadata(data, state, snapshot, features, ships)
     # Description balloons are HTML: escaped as the HTML export escapes its tooltips.
     kml = features.rename(columns={"name": "Name"}).assign(description=features["detail"].map(html.escape))
     with tempfile.TemporaryDirectory(prefix="geo-export-") as tmp:
@@ -267,9 +321,11 @@ def claims_csv(data, state, snapshot=None) -> bytes:
     return csv_bytes(claims[columns])
 
 
-def to_csv(data, state, snapshot=None) -> bytes:
-    """A zip: claims.csv (the claims known on the date after filters), sources.csv, about.csv."""
-    meta = metadata(data, state, snapshot)
+def to_csv(data, state, snapshot=None, ships: ship_view.Findings | None = None) -> bytes:
+    """A zip: claims.csv (the claims known on the date after filters), sources.csv, about.csv, and
+    when the view draws detections in the analyst's tracks, detections.csv apart from the claims."""
+    features = view_features(data, state, snapshot, ships)
+    meta = metadata(data, state, snapshot, features, ships)
     about = pd.DataFrame([(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
                           for k, v in meta.items() if k != "sources"], columns=["key", "value"])
     out = io.BytesIO()
@@ -277,6 +333,11 @@ def to_csv(data, state, snapshot=None) -> bytes:
         z.writestr("claims.csv", claims_csv(data, state, snapshot))
         z.writestr("sources.csv", csv_bytes(pd.DataFrame(meta["sources"])))
         z.writestr("about.csv", csv_bytes(about))
+        if detection_count(features):
+            found = layer_part(features, "detections")
+            table = pd.DataFrame(found.drop(columns=["layer", "claimants", "url", "geometry"]))
+            table.insert(len(table.columns) - 1, "wkt", [g.wkt for g in found.geometry])
+            z.writestr("detections.csv", csv_bytes(table))
     return out.getvalue()
 
 
@@ -303,10 +364,12 @@ def escape_records(value, skip=()):
     return value
 
 
-def export_deck(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH) -> SafeDeck:
-    view = view_for(data, snapshot, state, images=images, image_mode=image_mode)
+def export_deck(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH,
+                ships: ship_view.Findings | None = None) -> SafeDeck:
+    view = view_for(data, snapshot, state, images=images, image_mode=image_mode, **ship_view.view_args(ships))
     # imported images go in as data URLs: the file stands alone
-    deck = layers.deck_for(view.data, view, basemap, extra=draw_overlay.imported_layers(view.shown),
+    deck = layers.deck_for(view.data, view, basemap,
+                           extra=draw_overlay.imported_layers(view.shown) + draw_ships.detection_layers(view),
                            images=draw_imagery.view_layers(view))
     for layer in deck.layers:
         # The place names' icon keys look up their image in the layer's icon mapping, never
@@ -331,17 +394,18 @@ FOOTER_CSS = ("#export-footer{position:fixed;left:0;right:0;bottom:0;z-index:10;
               "#export-footer h1{font-size:15px;margin:0 0 2px}#export-footer p{margin:0}")
 
 
-def to_html(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH) -> str:
+def to_html(data, state, basemap: dict, snapshot=None, images=None, image_mode: str = image_view.MONTH,
+            ships: ship_view.Findings | None = None) -> str:
     """A standalone page: deck.gl inlined by pydeck (offline=True), every external tag removed,
     a Content-Security-Policy that allows no network at all, and a footer with the metadata
     (and the credit line of each imported image drawn)."""
-    deck = export_deck(data, state, basemap, snapshot, images, image_mode)
+    deck = export_deck(data, state, basemap, snapshot, images, image_mode, ships)
     page = deck.to_html(offline=True, as_string=True, notebook_display=False)
     page = EXTERNAL.sub("", page)
-    meta = metadata(data, state, snapshot)
+    meta = metadata(data, state, snapshot, ships=ships)
     lines = summary_lines(meta)
     imported_files = [a for a in meta["attribution"] if a.startswith("Imported file")]
-    view = view_for(data, snapshot, state, images=images, image_mode=image_mode)
+    view = view_for(data, snapshot, state, images=images, image_mode=image_mode, **ship_view.view_args(ships))
     credits = image_credits(view)
     footer = (f'<div id="export-footer" data-testid="export-footer"><h1>{html.escape(TITLE)}, as of '
               f'{html.escape(meta["date"])}</h1><p>{html.escape(lines[0])} Data version '
@@ -349,7 +413,9 @@ def to_html(data, state, basemap: dict, snapshot=None, images=None, image_mode: 
               + (f'<p data-testid="image-credits">{html.escape(credits)}</p>' if credits else "")
               + f'<details><summary>Sources: {len(meta["claimants"])} claimant(s), {len(meta["outlets"])} outlet(s)'
               f'{f", {len(imported_files)} imported file(s)" if imported_files else ""}</summary>'
-              + "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:4]) + "</details></div>")
+              + "".join(f"<p>{html.escape(line)}</p>" for line in lines[1:4])
+              + (f'<p data-testid="detections-note">{html.escape(detections_sentence(meta))}</p>'
+                 if meta.get("detections") else "") + "</details></div>")
     page = page.replace("<title>pydeck</title>", f"<title>{html.escape(TITLE)}, as of {meta['date']}</title>", 1)
     page = page.replace("<head>", f'<head>\n    <meta http-equiv="Content-Security-Policy" content="{CSP}" />', 1)
     page = page.replace("</style>", FOOTER_CSS + LEGEND_CSS + "\n    </style>", 1)
@@ -381,18 +447,20 @@ def draw_images(ax, view, zoom: float, opacity: float = 1.0) -> None:
 
 
 def to_png(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: int = 100, images=None,
-           image_mode: str = image_view.MONTH) -> bytes:
+           image_mode: str = image_view.MONTH, ships: ship_view.Findings | None = None) -> bytes:
     """A slide: the same records as the map, drawn with matplotlib (Agg, no display needed)."""
-    fig, meta = slide_figure(data, state, snapshot, width_px, height_px, dpi, images=images, image_mode=image_mode)
+    fig, meta = slide_figure(data, state, snapshot, width_px, height_px, dpi, images=images, image_mode=image_mode,
+                             ships=ships)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=dpi, facecolor="white",
                 metadata={"Title": f"{TITLE}, as of {meta['date']}", "Source": f"data version {meta['data_version']}"})
     return out.getvalue()
 
 
-def slide_view(data, state, snapshot=None, images=None, image_mode: str = image_view.MONTH):
+def slide_view(data, state, snapshot=None, images=None, image_mode: str = image_view.MONTH,
+               ships: ship_view.Findings | None = None):
     """The view a slide (and each video frame) draws: view_for's, as the page's."""
-    return view_for(data, snapshot, state, images=images, image_mode=image_mode)
+    return view_for(data, snapshot, state, images=images, image_mode=image_mode, **ship_view.view_args(ships))
 
 
 def slide_subtitle(state, view_label: str) -> str:
@@ -405,7 +473,7 @@ def slide_subtitle(state, view_label: str) -> str:
 @plain_text_figures
 def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: int = 900, dpi: float = 100,
                  heading: str | None = None, caption: str | None = None, px_scale: float = 1.0, images=None,
-                 image_mode: str = image_view.MONTH):
+                 image_mode: str = image_view.MONTH, ships: ship_view.Findings | None = None):
     """The slide as a matplotlib Figure (with an Agg canvas) and its metadata. With a `caption`
     (video frames), the caption takes the footer's place and `heading` follows the title;
     the sources then go on a closing frame of their own (geo.export.video). `px_scale` multiplies
@@ -482,14 +550,14 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
         for line in layers.land_borders([g for g in frame_.geometry if not g.is_empty]):
             draw_line(line, colour(palette.border), 0.6, z + 0.05)
 
-    map_view = slide_view(data, state, snapshot, images, image_mode)  # the very records the live map draws
+    map_view = slide_view(data, state, snapshot, images, image_mode, ships)  # the very records the live map draws
     draw_images(ax, map_view, cam.zoom)
     credits = image_credits(map_view)
     if credits:  # each image's source, licence and date, on the map itself
         ax.text(0.995, 0.005, "\n".join(textwrap.wrap(credits, 110)), transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=7.5, color="#111", zorder=11, gid="image-credits",
                 bbox={"facecolor": (1, 1, 1, 0.85), "edgecolor": "none", "pad": 2})
-    features = view_features(data, state, snapshot)
+    features = view_features(data, state, snapshot, ships)
     o = style.OKABE_ITO
     area_style = {"front": o["blue"], "factories": o["orange"], "imported-front": imported.FRONT_RGB,
                   "imported": imported.IMPORTED_RGB}
@@ -538,11 +606,18 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
                    edgecolors=colour(palette.text), linewidths=0.8, zorder=7)
     if "places" in state.layers:
         scatter(layers.place_records(data.places), (1, 1, 1, 1), z=8)
+    # the month's detections in the analyst's tracks, as the map draws them (geo.render.ships)
+    found = ship_view.map_records(map_view.shown.get("detections", ship_view.prepared(None)))
+    for r in found["gap"]:
+        draw_line(shapely.LineString(r["path"]), colour(r["color"]), max(r["width"] * pt, 0.8), 8.5,
+                  dashes=tuple(r["dash"]))
+    for kind in ("port_call", "loitering", "encounter"):
+        scatter(found[kind], colour(rgba(ship_view.RGB[kind], 235)), z=8.6, edge=colour((30, 30, 30, 255)))
     # names as the live map places them, the basemap's detail, scale bar and credit
     slidemap.draw(ax, data, state, cam, palette, pt, "places" in state.layers, draw_line, polygon_patches, colour)
 
     # title, legend and footer
-    meta = metadata(data, state, snapshot, features)
+    meta = metadata(data, state, snapshot, features, ships)
     fig.text(0.01, 0.965, f"{TITLE}" + (f": {heading}" if heading else ""), fontsize=20, weight="bold",
              va="center")
     fig.text(0.01, 0.93, slide_subtitle(state, view.label), fontsize=12, va="center", color="#333")
@@ -577,6 +652,8 @@ def legend_handles(entries, Line2D, Patch, pt) -> list:
         if e.symbol == "line":
             h.append(Line2D([], [], color=rgb, lw=(1.5 if e.width == "hairline" else 6) * pt,
                             linestyle=(0, (4, 3)) if e.dashed else "-", label=e.label))
+        elif e.symbol == "gap":  # a dark stretch in the analyst's tracks: dashed, inferred
+            h.append(Line2D([], [], color=rgb, lw=2.5 * pt, linestyle=(0, (4, 3)), label=e.label))
         elif e.symbol == "band":
             h.append(Line2D([], [], color=rgb, lw=12 * pt, label=e.label))
         elif e.symbol == "arc":
@@ -609,9 +686,12 @@ def footer_text(meta: dict, width: int = 235) -> str:
             kept.append(item)
         return textwrap.wrap(f"{label}: " + "; ".join(kept) + f"; and {len(items) - len(kept)} more "
                              "(full list in the CSV export).", width)[:lines]
-    lines = listing("Claims from", meta["claimants"], 2) + listing("Outlets", meta["outlets"], 2)
+    found = meta.get("detections")
+    lines = listing("Claims from", meta["claimants"], 2) + listing("Outlets", meta["outlets"], 1 if found else 2)
     if imported_files:
         lines += listing("Imported files", imported_files, 1)
+    if found:  # apart from the claims, and said to be no claim
+        lines += textwrap.wrap(f"{detections_sentence(meta, short=True)}", width)[:1]
     lines += textwrap.wrap(f"{NATURAL_EARTH}. Data version {meta['data_version']}; generated {meta['generated_at']}. "
                            f"{meta['note']}", width)
     return "\n".join(lines)

@@ -30,6 +30,7 @@ from geo.model import timeline
 from geo.render import layers
 from geo.safetext import plain_text_figures
 from geo.view import records
+from geo.view import ships as ship_view
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
 FORMATS = ("mp4", "gif")
@@ -121,26 +122,29 @@ def figure_rgb(fig) -> np.ndarray:
 
 
 def shot_frame(data, shot: Shot, size: tuple[int, int], snapshot=None, images=None,
-               image_mode: str = "month") -> np.ndarray:
+               image_mode: str = "month", ships=None) -> np.ndarray:
     width, height = size
     dpi = width / 16  # always a 16 x 9 inch slide: 1280 px at 80 dpi, 1920 px at 120 dpi
     # map sizes in proportion to the frame: 1920 px frames draw what 1280 px frames do, 1.5x larger
     fig, _ = export.slide_figure(data, shot.state, snapshot, width, height, dpi, heading=shot.heading,
-                                 caption=shot.caption, px_scale=width / 1280, images=images, image_mode=image_mode)
+                                 caption=shot.caption, px_scale=width / 1280, images=images, image_mode=image_mode,
+                                 ships=ships)
     return figure_rgb(fig)
 
 
 @plain_text_figures
-def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None) -> np.ndarray:
-    """Every claimant and outlet behind the shots, the basemap and track, and the data version."""
+def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None, ships=None) -> np.ndarray:
+    """Every claimant and outlet behind the shots, the basemap and track, and the data version; and
+    when a shot drew detections in the analyst's tracks, that they are derived from them, apart."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    claimants, outlets = set(), set()
+    claimants, outlets, detections = set(), set(), 0
     for shot in shots:
-        meta = export.metadata(data, shot.state, snapshot)
+        meta = export.metadata(data, shot.state, snapshot, ships=ships)
         claimants |= set(meta["claimants"])
         outlets |= set(meta["outlets"])
+        detections += meta.get("detections", {}).get("count", 0)
     width, height = size
     dpi = width / 16
     fig = Figure(figsize=(16, 9), dpi=dpi, facecolor="white")
@@ -152,6 +156,8 @@ def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None)
              color="#333")
     body = [("Claims from", sorted(claimants)), ("Outlets", sorted(outlets))]
     text = "\n\n".join(f"{label} ({len(items)}): " + "; ".join(items) + "." for label, items in body)
+    if detections:
+        text += f"\n\nDetections in the analyst's tracks ({detections} drawn over the slides): {ship_view.EXPORT_NOTE}"
     # the largest type (14 pt down to 7) at which the listing fits between heading and credit
     for fontsize in np.arange(14, 6.5, -0.5):
         wrap = int(153 * 13 / fontsize)  # characters per line across 94 % of a 16-inch slide
@@ -169,18 +175,19 @@ def closing_frame(data, shots: list[Shot], size: tuple[int, int], snapshot=None)
 
 
 def render(data, shots: list[Shot], size: tuple[int, int] = SIZES["1280x720"], snapshot=None,
-           progress: Progress | None = None, images=None, image_mode: str = "month") -> list[np.ndarray]:
+           progress: Progress | None = None, images=None, image_mode: str = "month", ships=None) -> list[np.ndarray]:
     """One image per shot, then the closing frame. `progress(fraction, message)` after each.
-    `images` (geo.view.imagery.Imagery) are drawn in the shots whose layers include them."""
+    `images` (geo.view.imagery.Imagery) and the detections in `ships` (geo.view.ships.Findings) are
+    drawn in the shots whose layers include them."""
     if not shots:
         raise ValueError("nothing to render: no scenes or months chosen")
     total = len(shots) + 1
     frames = []
     for i, shot in enumerate(shots):
-        frames.append(shot_frame(data, shot, size, snapshot, images, image_mode))
+        frames.append(shot_frame(data, shot, size, snapshot, images, image_mode, ships))
         if progress:
             progress((i + 1) / total * 0.9, f"rendered {shot.heading} ({i + 1}/{len(shots)})")
-    frames.append(closing_frame(data, shots, size, snapshot))
+    frames.append(closing_frame(data, shots, size, snapshot, ships))
     if progress:
         progress(0.9, "rendered the sources frame")
     return frames
@@ -226,18 +233,20 @@ def encode(fmt: str, frames: list[np.ndarray], path: Path, fps: int = FPS, secon
 
 
 def write(fmt: str, data, shots: list[Shot], path: Path | str, size: tuple[int, int] = SIZES["1280x720"],
-          snapshot=None, progress: Progress | None = None, images=None, image_mode: str = "month", **timing) -> Path:
+          snapshot=None, progress: Progress | None = None, images=None, image_mode: str = "month", ships=None,
+          **timing) -> Path:
     """Render the shots and encode them to `path`."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown video format {fmt!r}; use one of {', '.join(FORMATS)}")
-    frames = render(data, shots, size, snapshot, progress, images, image_mode)
+    frames = render(data, shots, size, snapshot, progress, images, image_mode, ships)
     encode(fmt, frames, Path(path), progress=progress, **timing)
     return Path(path)
 
 
 def to_bytes(fmt: str, data, shots: list[Shot], size: tuple[int, int] = SIZES["1280x720"], snapshot=None,
-             progress: Progress | None = None, images=None, image_mode: str = "month", **timing) -> bytes:
+             progress: Progress | None = None, images=None, image_mode: str = "month", ships=None,
+             **timing) -> bytes:
     with tempfile.TemporaryDirectory(prefix="geo-video-") as tmp:
         path = write(fmt, data, shots, Path(tmp) / f"video.{fmt}", size, snapshot, progress, images, image_mode,
-                     **timing)
+                     ships, **timing)
         return path.read_bytes()

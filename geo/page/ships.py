@@ -68,3 +68,9 @@ def find(target: str, snapshot, params: engine.Params) -> tuple[pd.DataFrame | N
         return None, None
     found = engine.detect(track_positions(tracks), params)
     return ship_view.prepared(found), (pd.Timestamp(tracks["t"].min()), pd.Timestamp(tracks["t"].max()))
+
+
+def findings(detections: pd.DataFrame | None, params: engine.Params, coverage: tuple | None):
+    """What the exports of this view are handed to draw the detections as the map does (None when
+    the workspace holds no positions)."""
+    return None if detections is None else ship_view.Findings(detections, params, coverage)

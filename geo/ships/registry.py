@@ -62,6 +62,27 @@ class Registry:
                 return self.identity(found["vessel_id"].iloc[0], stamp, "mmsi")
         return None
 
+    def join(self, rows: pd.DataFrame, time_column: str = "start") -> pd.DataFrame:
+        """The registry vessel of each row of a track or of its detections (columns mmsi, imo and
+        a time), on that row's own day, as vessel_for answers: by the IMO number when the row
+        carries one the registry holds in force then (whatever its MMSI), else by the MMSI in force
+        that day, so the rows of an MMSI that passed from one ship to another join each to its own.
+        Columns vessel_id, name (the one the ship bore that day) and matched_by; '' where none."""
+        out = pd.DataFrame({"vessel_id": "", "name": "", "matched_by": ""}, index=rows.index)
+        seen: dict = {}
+        for i, mmsi, imo, when in zip(rows.index, rows.get("mmsi", pd.Series("", index=rows.index)),
+                                      rows.get("imo", pd.Series("", index=rows.index)), rows[time_column]):
+            mmsi = "" if mmsi is None or mmsi != mmsi else str(mmsi).strip()
+            imo = "" if imo is None or imo != imo else str(imo).strip()
+            day = None if pd.isna(when) else day_of(when).normalize()
+            key = (mmsi, imo, day)
+            if key not in seen:
+                seen[key] = self.vessel_for(mmsi=mmsi or None, imo=imo or None, when=when if day is not None else None)
+            found = seen[key]
+            if found:
+                out.loc[i] = [found["vessel_id"], found["name"], found["matched_by"]]
+        return out
+
     def facts_in_force(self, field: str, when: pd.Timestamp | None, value: str | None = None,
                        vessel_id: str | None = None) -> pd.DataFrame:
         facts = self.facts[self.facts["field"] == field]

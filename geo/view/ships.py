@@ -23,6 +23,7 @@ from geo import style
 from geo.data.vessels import folded, imo_number
 from geo.model import timeline
 from geo.model.evidence import Evidence, claim_row
+from geo.ships import detections as engine
 from geo.ships import registry as vessel_registry
 from geo.ships import sanctions as sanction_lists
 from geo.view.legend import LegendEntry
@@ -146,6 +147,25 @@ def on_date(detections: pd.DataFrame, when, mode: str = timeline.CUMULATIVE) -> 
     return month if len(month) <= MAX_DRAWN else month.sort_values("start").tail(MAX_DRAWN)
 
 
+@dataclasses.dataclass(frozen=True)
+class Findings:
+    """The detections a view may draw, the parameters they were found with and the (first, last)
+    time of the positions they were found in: what the page found once, handed to the exports so
+    that a file shows the month's detections as the map does."""
+
+    detections: pd.DataFrame | None = None
+    params: object = None
+    coverage: tuple | None = None
+
+    def view_args(self) -> dict:
+        """The keyword arguments of geo.view.view_for that carry them."""
+        return {"detections": self.detections, "ship_params": self.params, "ship_coverage": self.coverage}
+
+
+def view_args(findings: "Findings | None") -> dict:
+    return findings.view_args() if findings is not None else {}
+
+
 # --- words ---------------------------------------------------------------------------------------
 
 def vessel_words(name: str, mmsi: str = "", imo: str = "") -> str:
@@ -235,6 +255,35 @@ def map_records(shown: pd.DataFrame) -> dict[str, list[dict]]:
         else:
             rec.update(position=start, radius=7 if d["kind"] == "port_call" else 6)
         out[d["kind"]].append(rec)
+    return out
+
+
+EXPORT_DERIVED = "derived from the analyst's tracks (imported AIS positions); not a claim"
+EXPORT_NOTE = ("Detections (port calls, AIS gaps, encounters, loitering) are derived from the analyst's tracks "
+               "(imported AIS positions) by the rules of geo.ships.detections; they are not claims and are never "
+               "counted with them.")
+
+
+def export_rows(shown: pd.DataFrame | None) -> list[dict]:
+    """One plain-text row per detection a view draws, for the exports: id, name, kind, vessel, start,
+    end ('' for an open call), place, detail, when, derived (the marking that it is no claim), the
+    coordinates it is drawn at (lon, lat; end_lon, end_lat for a gap's line) and its MMSI and IMO."""
+    if shown is None or shown.empty:
+        return []
+    out = []
+    for d in shown.to_dict("records"):
+        if pd.isna(d["lon"]) or pd.isna(d["lat"]):
+            continue
+        tip = tooltip_of(d)
+        line = d["kind"] == "gap" and pd.notna(d["end_lon"]) and pd.notna(d["end_lat"])
+        out.append({"id": d["id"], "name": title_of(d), "kind": d["kind"], "detail": tip["detail"],
+                    "when": tip["when"], "vessel": vessel_words(d["vessel"], d["mmsi"], d["imo"]),
+                    "other_vessel": vessel_words(d.get("other_vessel", ""), d["other_mmsi"]) if d["other_mmsi"]
+                    else "", "mmsi": d["mmsi"], "imo": d["imo"],
+                    "start": stamp(d["start"]), "end": "" if d.get("open") else stamp(d["end"]),
+                    "place": d["place"], "derived": EXPORT_DERIVED,
+                    "lon": float(d["lon"]), "lat": float(d["lat"]),
+                    "end_lon": float(d["end_lon"]) if line else None, "end_lat": float(d["end_lat"]) if line else None})
     return out
 
 
@@ -338,18 +387,25 @@ def span_words(start: str, end: str) -> str:
     return f" (from {start})" if start else f" (until {end})" if end else ""
 
 
-def registry_match(registry, scheme: str, value: str, imos, names) -> tuple[str | None, str]:
-    """The registry's vessel for a card key, and how it was matched: by the key's IMO or MMSI, by
-    an IMO the tracks give for that MMSI, or (marked) by a name the tracks give."""
+def registry_match(registry, scheme: str, value: str, imos, names, joined: pd.DataFrame | None = None,
+                   when=None) -> tuple[str | None, str]:
+    """The registry's vessel for a card key, and how it was matched. By the IMO number or MMSI in
+    force on the days of the key's detections (`joined`: registry.join of them; the latest
+    decides, as an MMSI may pass from one ship to another), or with none, in force on `when`; an
+    IMO number the tracks give for an MMSI the registry does not know joins as well. Else (marked)
+    by a name the tracks give."""
     if registry is None:
         return None, ""
-    found = registry.find(value)
-    if found:
-        return found, scheme
-    for imo in imos:
-        found = registry.find(imo)
+    if joined is not None and len(joined):
+        hit = joined[joined["vessel_id"] != ""]
+        if len(hit):
+            last = hit.loc[hit["start"].sort_values(kind="stable").index[-1]]
+            return str(last["vessel_id"]), str(last["matched_by"])
+    else:
+        found = registry.vessel_for(mmsi=value if scheme == "mmsi" else None,
+                                    imo=value if scheme == "imo" else (imos[0] if imos else None), when=when)
         if found:
-            return found, "imo"
+            return found["vessel_id"], found["matched_by"]
     for name in names:
         found = registry.find(name)
         if found:
@@ -378,8 +434,11 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     names = sorted(names)
     imos = sorted({i for i in own["imo"] if i} | ({value} if scheme == "imo" else set()))
     mmsis = sorted({m for m in own["mmsi"] if m} | ({value} if scheme == "mmsi" else set()))
-    vessel_id, matched = registry_match(registry, scheme, value, imos, names)
+    joined = registry.join(own).assign(start=own["start"]) if registry is not None and len(own) else None
+    vessel_id, matched = registry_match(registry, scheme, value, imos, names, joined, timeline.as_timestamp(when))
     card = vessel_registry.vessel_card(vessel_id, registry, sanctions) if vessel_id else None
+    others = joined[(joined["vessel_id"] != "") & (joined["vessel_id"] != vessel_id)] if joined is not None \
+        and vessel_id and matched != "name" else None
     name = (card["name"] if card else "") or (names[0] if names else f"{scheme.upper()} {value}")
     facts = [("In your tracks", "; ".join(p for p in (", ".join(names) or "no name given",
                                                         "MMSI " + ", ".join(mmsis) if mmsis else "",
@@ -388,7 +447,18 @@ def vessel_evidence(key: str, detections: pd.DataFrame, claims: pd.DataFrame, wh
     if card:
         how = {"imo": "by IMO number", "mmsi": "by MMSI",
                "name": "by name only: another ship may bear the same name"}[matched]
-        facts.append(("Registry", f"{card['name']}, matched {how}"))
+        named = joined[joined["vessel_id"] == vessel_id] if joined is not None else None
+        then = ""
+        if named is not None and len(named):  # the name it bore on the day of its latest detection here
+            last = named.loc[named["start"].sort_values(kind="stable").index[-1]]
+            then = f"; named {last['name']} on {last['start']:%Y-%m-%d}" if last["name"] != card["name"] else ""
+        facts.append(("Registry", f"{card['name']}, matched {how}{then}"))
+        if others is not None and len(others):  # the same MMSI, another ship's on those days: not this one's
+            for other_id, rows in others.groupby("vessel_id", sort=False):
+                facts.append(("Another ship on these days", f"{rows['name'].iloc[0]} ({len(rows)} detection(s), "
+                              f"{rows['start'].min():%Y-%m-%d} to {rows['start'].max():%Y-%m-%d}): the registry "
+                              f"gives it this {scheme.upper()} then; not counted below"))
+            own = own.drop(index=others.index)
         cited.append(("Identity (bundled registry, each fact with its source)", [
             {"text": f"{FIELD_WORDS.get(f['field'], f['field'])}: {f['value']}{span_words(f['valid_from'], f['valid_to'])}",
              "outlet": f["outlet"], "url": f["url"], "note": f.get("note", "")} for f in card["identity"]]))
@@ -450,11 +520,6 @@ def month_words(first, last) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def port_matches(place: str, ports) -> bool:
-    place = place.lower()
-    return any(p.lower() in place for p in ports)
-
-
 def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cumulative",
                  coverage: tuple | None = None) -> str | None:
     """What the imported tracks give beside one claim that counts calls or voyages: the calls at
@@ -471,19 +536,18 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
         since, scope = as_of.replace(day=1), f"in {as_of:%B %Y}"
     else:
         since, scope = pd.Timestamp.min, f"up to {min(as_of, timeline.as_timestamp(when)):%d %B %Y}"
-    calls = detections[(detections["kind"] == "port_call") & (detections["start"] >= since) &
-                       (detections["start"] < until)]
-    calls = calls[np.array([port_matches(p, ports) for p in calls["place"]], dtype=bool)]
+    calls = detections[detections["kind"] == "port_call"]
     where = " and ".join(ports)
     caveat = f"; {CAVEATS[claim['metric']]}" if claim["metric"] in CAVEATS else ""
     if claim["metric"] in SINGLE_VESSEL:  # one named ship's runs: only its calls, found by the registry's names
         ship = named_vessel(claim)
         if ship is None:
             return None
-        name, names, imos, mmsis = ship
+        vessel_id, name, names, imos, mmsis = ship
         folded_names = {folded(n) for n in names}
-        hit = (np.array([(imo_number(v) or v) in imos for v in calls["imo"]], dtype=bool) |
-               calls["mmsi"].isin(mmsis).to_numpy(dtype=bool) |
+        # by the IMO number or the MMSI the registry gives the ship on each call's day, or by a name it bore
+        joined = vessel_registry.bundled_registry().join(calls)
+        hit = ((joined["vessel_id"] == vessel_id).to_numpy(dtype=bool) |
                np.array([folded(v) in folded_names for v in calls["vessel"]], dtype=bool))
         calls = calls[hit]
         where = f"{where} by {name}"
@@ -495,24 +559,27 @@ def derived_line(claim: dict, detections: pd.DataFrame, when, period: str = "cum
             return (f"Your tracks: nothing to set beside this claim: they run {runs}, outside its period "
                     f"({DERIVED}).")
         caveat += f"; your tracks run {runs}"
-    if calls.empty:
+    # Counted by the engine's own count (a call counts in the period it starts in, open or not), so
+    # the line beside a claim and geo.ships.detections can never disagree.
+    counted = engine.calls_at(calls, ports, None if since is pd.Timestamp.min else since, until)
+    if not counted["calls"]:
         return f"Your tracks: no call at {where} {scope} ({DERIVED}{caveat})."
-    vessels = calls["mmsi"].where(calls["mmsi"] != "", calls["vessel"]).nunique()
+    n, vessels = counted["calls"], counted["vessels"]
     by = "" if claim["metric"] in SINGLE_VESSEL else f" by {vessels} vessel{'s' if vessels != 1 else ''}"
-    return (f"Your tracks: {len(calls):,} call{'s' if len(calls) != 1 else ''} at {where}{by}, "
-            f"{month_words(calls['start'].min(), calls['start'].max())}, {scope} ({DERIVED}{caveat}).")
+    return (f"Your tracks: {n:,} call{'s' if n != 1 else ''} at {where}{by}, "
+            f"{month_words(counted['first'], counted['last'])}, {scope} ({DERIVED}{caveat}).")
 
 
 def named_vessel(claim: dict):
-    """The one registry vessel a claim's note names (name, every name it bore, IMO numbers, MMSIs),
-    or None when it names none or several."""
+    """The one registry vessel a claim's note names (id, name, every name it bore, IMO numbers,
+    MMSIs), or None when it names none or several."""
     registry = vessel_registry.bundled_registry()
     found = []
     for vessel_id in registry.vessels["id"]:
         names = registry.names_of(vessel_id)
         if any(vessel_registry.name_pattern(n).search(claim.get("note", "")) for n in names):
             facts = registry.facts[registry.facts["vessel_id"] == vessel_id]
-            found.append((names[0], names, set(facts.loc[facts["field"] == "imo", "value"]),
+            found.append((vessel_id, names[0], names, set(facts.loc[facts["field"] == "imo", "value"]),
                           set(facts.loc[facts["field"] == "mmsi", "value"])))
     return found[0] if len(found) == 1 else None
 
