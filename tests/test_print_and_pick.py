@@ -1,6 +1,6 @@
 """In headless Chromium: a printed evidence panel holds every claim, not only those in its scroll
 box's view; and a point imported through the sidebar at a bundled place's coordinates, under that
-place's marker, is offered by what opens on a click there."""
+place's marker, is offered by what opens on a click there, and its own panel one click on."""
 import pytest
 
 from geo import style
@@ -85,4 +85,10 @@ def test_a_point_imported_under_a_place_marker_is_offered_when_the_place_is_clic
     assert "Sighting at the yard: imported feature; from yard_sighting.geojson; 0 m from here" in text
     wait_idle(page)
     shot(page, "imported-under-place")
+    page.get_by_role("button", name="Open: Sighting at the yard").click()  # its own panel, one click on
+    page.wait_for_function("sel => document.querySelector(sel).querySelector('h4').innerText === 'Sighting at the yard'",
+                           arg=PANEL, timeout=WAIT_MS)
+    assert "imported feature; from yard_sighting.geojson" in panel.inner_text()
+    wait_idle(page)
+    shot(page, "imported-under-place-opened")
     assert page.errors == []

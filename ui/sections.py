@@ -349,7 +349,11 @@ def ship_detections(ss) -> None:
 
 
 def vessel_buttons(found, ss) -> None:
-    """Under a detection's or a track's panel: open the card of each vessel it names."""
+    """Under a detection's or a track's panel: open the card of each vessel it names; under a
+    place's, the panel of each feature of the analyst's files it lists (under its marker)."""
+    for i, feature in enumerate(getattr(found, "opens", None) or []):
+        st.button(f"Open: {plain(feature['name'])}", key=f"open_here_{i}", icon=":material/place:",
+                  on_click=lambda sel=feature["sel"]: ss.update(sel=dict(sel)))
     for i, vessel in enumerate(getattr(found, "vessels", None) or []):
         st.button(f"Vessel card: {plain(vessel['name'])}", key=f"vessel_card_{i}", icon=":material/directions_boat:",
                   on_click=lambda key=vessel["key"]: ss.update(sel={"kind": "vessel", "feature_id": key}))

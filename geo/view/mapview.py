@@ -263,14 +263,16 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
 
 def with_imported_under(view: MapView, found: Evidence, place_id: str) -> None:
     """A place's marker is drawn over the analyst's own features: its panel lists those drawn within
-    overlay.NEAR_KM of it, so a point imported at a bundled place is never hidden by it."""
+    overlay.NEAR_KM of it, each with a button to its own panel (`opens`), so a point imported at a
+    bundled place is never hidden by it."""
     place = view.data.places[view.data.places["id"] == place_id]
     if place.empty:
         return
-    lines = overlay.features_near(view.shown.get("imported"), float(place["lon"].iloc[0]), float(place["lat"].iloc[0]))
-    if lines:
-        found.sections.append((f"Your files: {len(lines)} feature(s) within {overlay.NEAR_KM:g} km of this place",
-                               lines))
+    near = overlay.features_near(view.shown.get("imported"), float(place["lon"].iloc[0]), float(place["lat"].iloc[0]))
+    if near:
+        found.sections.append((f"Your files: {len(near)} feature(s) within {overlay.NEAR_KM:g} km of this place",
+                               [f["line"] for f in near]))
+        found.opens = [{"sel": f["sel"], "name": f["name"]} for f in near]
 
 
 def image_places(view: MapView, image_id=None) -> list[dict]:

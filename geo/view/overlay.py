@@ -132,9 +132,10 @@ def visible(snapshot: Snapshot | None, state: MapState, track_paths: bool = True
 NEAR_KM = 1.0  # how close to a bundled place an imported feature is listed in the place's panel
 
 
-def features_near(frame, lon: float, lat: float, km: float = NEAR_KM) -> list[str]:
-    """Plain lines for the drawn imported features (a frame of visible()'s "imported") within `km`
-    of lon/lat, nearest first: what lies under a place's marker, which is drawn over them."""
+def features_near(frame, lon: float, lat: float, km: float = NEAR_KM) -> list[dict]:
+    """The drawn imported features (a frame of visible()'s "imported") within `km` of lon/lat,
+    nearest first: what lies under a place's marker, which is drawn over them. Each as
+    {line (plain text), sel (its selection, as a click on it gives), name}."""
     if frame is None or not len(frame):
         return []
     here = shapely.Point(lon, lat)
@@ -152,8 +153,10 @@ def features_near(frame, lon: float, lat: float, km: float = NEAR_KM) -> list[st
             when = row.get("date")
             when = f", {when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) and pd.notna(when) else ""
             name = str(row.get("name") or "") or "(no name)"
-            found.append((distance, f"{name}: {describe(row)}{when}; {distance * 1000:,.0f} m from here"))
-    return [line for _, line in sorted(found, key=lambda f: f[0])]
+            found.append((distance, {"line": f"{name}: {describe(row)}{when}; {distance * 1000:,.0f} m from here",
+                                     "sel": {"kind": "imported", "feature_id": f"ws{row['feature_id']}"},
+                                     "name": name}))
+    return [f for _, f in sorted(found, key=lambda f: f[0])]
 
 
 def describe(row) -> str:
