@@ -85,7 +85,7 @@ def add_data_commands(commands) -> None:
     limits_options(load)
     load.add_argument("--again", action="store_true", help="import a file even if the same bytes are in already")
     load.set_defaults(run=import_file)
-    ws = commands.add_parser("workspace", help="list, remove or audit imported batches")
+    ws = commands.add_parser("workspace", help="list, remove, restore or audit imported batches")
     ws_commands = ws.add_subparsers(dest="ws_command", required=True)
     listing = ws_commands.add_parser("list", help="every imported batch")
     listing.add_argument("--json", action="store_true")
@@ -93,9 +93,13 @@ def add_data_commands(commands) -> None:
     listing.set_defaults(run=workspace_list)
     history = ws_commands.add_parser("log", help="who imported and removed what, and refused attempts")
     history.set_defaults(run=workspace_log)
-    remove = ws_commands.add_parser("remove", help="remove one batch and its features")
+    remove = ws_commands.add_parser("remove", help="remove one batch and its features (restorable for "
+                                    "24 hours with `workspace restore`)")
     remove.add_argument("batch_id", type=int)
     remove.set_defaults(run=workspace_remove)
+    restore = ws_commands.add_parser("restore", help="undo the removal of a batch, within 24 hours of it")
+    restore.add_argument("batch_id", type=int)
+    restore.set_defaults(run=workspace_restore)
     found = commands.add_parser("detections", help="port calls, AIS gaps, encounters and loitering in the "
                                 "workspace's vessel tracks, one row per detection")
     found.add_argument("--format", default="csv", choices=("csv", "json"))
@@ -287,7 +291,7 @@ def open_store():
 
 
 def workspace_list(args) -> int:
-    from geo.store.workspace import Workspace
+    from geo.store.workspace import Workspace, restorable, restorable_until
     ws = Workspace()
     everything = ws.batches(removed=True)
     live = everything[everything["removed_at"].isna()]
@@ -305,7 +309,8 @@ def workspace_list(args) -> int:
         print("removed:")
         for b in gone.itertuples():
             print(f"{b.id:>5}  {b.imported_at}  {b.kind:<8} {b.format:<10} {b.feature_count:>9}  {b.filename}"
-                  f"  by {b.imported_by or '?'}; removed {b.removed_at} by {b.removed_by}")
+                  f"  by {b.imported_by or '?'}; removed {b.removed_at} by {b.removed_by}"
+                  + (f"; restorable until {restorable_until(b.removed_at)}" if restorable(b) else ""))
     print(f"{len(live)} batch(es), version {ws.version()}, in {ws.where}")
     return 0
 
@@ -322,10 +327,20 @@ def workspace_log(args) -> int:
 
 def workspace_remove(args) -> int:
     try:
-        open_store().remove(args.batch_id)  # as the local user: refused unless an editor (geo.store.access)
+        until = open_store().remove(args.batch_id)  # as the local user: refused unless an editor (geo.store.access)
     except KeyError as err:
         return fail(str(err.args[0]))
     print(f"removed batch {args.batch_id}")
+    print(f"restore it until {until} with: python -m geo workspace restore {args.batch_id}")
+    return 0
+
+
+def workspace_restore(args) -> int:
+    try:
+        open_store().restore(args.batch_id)  # as the local user: refused unless an editor
+    except KeyError as err:
+        return fail(str(err.args[0]))
+    print(f"restored batch {args.batch_id}")
     return 0
 
 

@@ -188,6 +188,7 @@ def test_an_imported_claim_at_an_unknown_place_leaves_the_page_working_and_remov
         [shown(w.value) for w in at.warning]
     assert deck(at)["layers"], "the map still draws"
     at.button(key=f"remove_{batch}").click().run()
+    at.button(key="remove_confirm").click().run()
     assert not at.exception
     assert not any("LOC_NOWHERE" in shown(w.value) for w in at.warning)
 

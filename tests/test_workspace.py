@@ -214,7 +214,9 @@ def test_remove_takes_a_batch_out_and_restores_the_earlier_version(tmp_path, sto
     batch = ws.add(read_file(sf.track_csv(tmp_path / "ais.csv")))
     assert ws.version() != version
     proc = cli("workspace", "remove", batch)
-    assert proc.returncode == 0 and proc.stdout.strip() == f"removed batch {batch}"
+    until = workspace.restorable_until(ws.batches(removed=True).set_index("id").loc[batch, "removed_at"])
+    assert proc.returncode == 0 and proc.stdout.splitlines() == [
+        f"removed batch {batch}", f"restore it until {until} with: python -m geo workspace restore {batch}"]
     assert ws.version() == version and ws.tracks().empty
     missing = cli("workspace", "remove", 99)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: no batch 99 in the workspace"
@@ -341,13 +343,13 @@ def test_a_version_1_sqlite_store_is_migrated_and_keeps_its_batches(store_path):
                     "VALUES ('old.geojson', 'generic', 'geojson', '2025-01-01T00:00:00+00:00', 1, 'abc')")
         con.execute("INSERT INTO features(batch_id, kind, name, properties) VALUES (1, 'generic', 'old', '{}')")
     ws = Workspace()
-    assert ws.schema_version == 3
+    assert ws.schema_version == 4
     batch = ws.batches().iloc[0]
     assert (batch["filename"], batch["imported_by"], batch["removed_at"]) == ("old.geojson", "", None)
     ws.remove(1, EDITOR)
     assert ws.batches(removed=True).iloc[0]["removed_by"] == "edith" and ws.audit()["action"].tolist() == ["remove"]
     with sqlite3.connect(store_path) as con:
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
 
 
 def test_a_store_newer_than_this_program_is_refused_in_one_line(store):

@@ -69,8 +69,9 @@ def test_a_viewer_s_remove_click_is_refused_in_the_callback_and_logged(tmp_path,
     monkeypatch.setenv("GEO_EDITORS", "edith,vera")
     run(at)
     assert not at.button(key="remove_1").disabled
+    at.button(key="remove_1").click().run()  # the question, while she may still edit
     monkeypatch.setenv("GEO_EDITORS", "edith")
-    at.button(key="remove_1").click().run()
+    at.button(key="remove_confirm").click().run()
     ws = Workspace()
     who = ws.vouch(access.local_user()).label  # vera, with the OS user (and in PostGIS the role) beside her
     assert who.startswith(f"vera (os user {access.os_user()}")
@@ -86,7 +87,8 @@ def test_an_editor_s_removal_in_the_app_is_recorded_with_the_user_s_name(tmp_pat
     monkeypatch.setenv("GEO_EDITORS", "edith")
     at = run(AppTest.from_file(APP, default_timeout=30))
     at.button(key="remove_1").click().run()
-    assert [shown(s.value) for s in at.sidebar.success] == ["Removed batch 1."]
+    at.button(key="remove_confirm").click().run()
+    assert [shown(s.value).split(":")[0] for s in at.sidebar.success] == ["Removed batch 1"]
     gone = Workspace().batches(removed=True).iloc[0]
     assert gone["removed_by"].startswith(f"edith (os user {access.os_user()}") and gone["removed_at"]
     assert f"removed by {gone['removed_by']}" in sidebar_text(at)

@@ -175,26 +175,40 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, ima
         uploads.preview(ss, [])
     if release_uploads([u.file_id for u in files or []]) and not user.editor and ws is not None:
         degrade.attempt(lambda: ws.record_refusal(user, "import", "upload sent by a viewer; discarded"))
+    # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
+    # earlier version, whose snapshot was cached before the removal.
+    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
+    removed = history[history["removed_at"].notna()] if history is not None else []
+    restorable = uploads.restorable_ids(removed)
     status, message, details = ss.get("import_report", (None, "", []))
     if status:
         (st.error if status == "error" else st.success)(plain(message))
         if details:
             with st.expander(f"{len(details)} note(s) from the import"):
                 st.text("\n".join(details[:200]))
+    for batch_id in [b for b in ss.get("undo_batches", []) if b in restorable][-3:]:  # this session's removals
+        st.button(f"Undo: restore batch {batch_id}", key=f"undo_{batch_id}", disabled=not user.editor,
+                  on_click=lambda b=batch_id: uploads.restore_batch(ss, ws, current_user(), b))
     for batch in (snapshot.batches.itertuples() if snapshot is not None else ()):
         row = st.columns([4, 1])
         row[0].caption(plain(uploads.batch_line(batch)))
         # Shown to viewers too, disabled; the callback and the store refuse them anyway.
         row[1].button("✕", key=f"remove_{batch.id}", help=f"Remove batch {batch.id}", disabled=not user.editor,
-                      on_click=lambda b=batch.id: uploads.remove_batch(ss, ws, current_user(), b))
-    # Read on every rerun, not from the cached snapshot: removing the newest batch brings back the
-    # earlier version, whose snapshot was cached before the removal.
-    history = degrade.attempt(lambda: ws.batches(removed=True))[0] if ws is not None else None
-    removed = history[history["removed_at"].notna()] if history is not None else []
+                      on_click=lambda b=batch.id: uploads.ask_remove(ss, b))
+        if ss.get("remove_asked") == batch.id:
+            st.warning(plain(degrade.attempt(lambda b=batch: uploads.removal_question(ws, b))[0]
+                             or f"Remove batch {batch.id}?"))
+            answer = st.columns(2)
+            answer[0].button("Remove", key="remove_confirm", type="primary", disabled=not user.editor,
+                             on_click=lambda b=batch.id: uploads.remove_batch(ss, ws, current_user(), b))
+            answer[1].button("Cancel", key="remove_cancel", on_click=lambda: uploads.cancel_remove(ss))
     if len(removed):
         with st.expander(f"Removed batches ({len(removed)})"):
             for batch in removed.itertuples():
                 st.caption(plain(uploads.batch_line(batch)))
+                if int(batch.id) in restorable:
+                    st.button(f"Restore batch {batch.id}", key=f"restore_{batch.id}", disabled=not user.editor,
+                              on_click=lambda b=int(batch.id): uploads.restore_batch(ss, ws, current_user(), b))
     st.header("Export this view")
     fmt = st.selectbox("Format", list(exports.PAGE_FORMATS), format_func=lambda f: exports.PAGE_FORMATS[f][0],
                        key="export_format")
@@ -336,7 +350,11 @@ def ship_detections(ss) -> None:
 
 
 def vessel_buttons(found, ss) -> None:
-    """Under a detection's or a track's panel: open the card of each vessel it names."""
+    """Under a detection's or a track's panel: open the card of each vessel it names; under a
+    place's, the panel of each feature of the analyst's files it lists (under its marker)."""
+    for i, feature in enumerate(getattr(found, "opens", None) or []):
+        st.button(f"Open: {plain(feature['name'])}", key=f"open_here_{i}", icon=":material/place:",
+                  on_click=lambda sel=feature["sel"]: ss.update(sel=dict(sel)))
     for i, vessel in enumerate(getattr(found, "vessels", None) or []):
         st.button(f"Vessel card: {plain(vessel['name'])}", key=f"vessel_card_{i}", icon=":material/directions_boat:",
                   on_click=lambda key=vessel["key"]: ss.update(sel={"kind": "vessel", "feature_id": key}))

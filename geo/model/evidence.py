@@ -177,6 +177,7 @@ class Evidence:
     cited: list[tuple[str, list[dict]]] = field(default_factory=list)  # heading, lines {text, outlet, url}
     derived: dict[str, str] = field(default_factory=dict)  # claim id -> what the imported tracks give beside it
     vessels: list[dict] = field(default_factory=list)  # {key, name}: vessel cards this panel leads to
+    opens: list[dict] = field(default_factory=list)  # {sel, name}: features of the analyst's files under this one
     claims_heading: str = ""  # instead of "N claim(s) known by this date"
     no_claims: str | None = None  # instead of "No claim behind this feature ..." ('' says nothing)
     note: str = ""  # a line under the title, in italics: what kind of evidence this is

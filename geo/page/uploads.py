@@ -2,7 +2,9 @@
 remove. Works on a session mapping as geo.page.session does.
 
 A preview is kept per set of files and options (`import_preview`: key, result, problem, header);
-the outcome of the last import or removal is `import_report`: (status, message, details). Every
+the outcome of the last import, removal or restoration is `import_report`: (status, message,
+details); a batch's ✕ asks first (`remove_asked`) and a removal this session made can be undone
+(`undo_batches`, for geo.store.workspace.UNDO_HOURS). Every
 message is plain text for geo.page.text.plain; the user is checked at click time, here and in
 the store (geo.store.workspace.Workspace.authorise).
 """
@@ -134,17 +136,70 @@ def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user
     ss.pop("import_preview", None)
 
 
+def batch_holds(store: workspace.Workspace, batch) -> str:
+    """What a stored batch holds, in the words the importer used: positions in tracks, images, features."""
+    count = int(batch.feature_count)
+    if batch.kind == "tracks":
+        return f"{count:,} position(s) in {store.track_count(int(batch.id)):,} track(s)"
+    if batch.kind == "images":
+        return f"{count:,} image(s)"
+    return f"{count:,} {batch.kind} feature(s)"
+
+
+def restorable_ids(removed) -> set[int]:
+    """The ids of removed batches (rows of batches(removed=True)) that can still be restored."""
+    return {int(b.id) for b in (removed.itertuples() if len(removed) else ()) if workspace.restorable(b)}
+
+
+def ask_remove(ss: MutableMapping, batch_id: int) -> None:
+    """A batch's ✕: ask first (removal_question), remove only on confirm_remove."""
+    ss["remove_asked"] = int(batch_id)
+
+
+def cancel_remove(ss: MutableMapping) -> None:
+    ss.pop("remove_asked", None)
+
+
+def removal_question(store: workspace.Workspace, batch) -> str:
+    """The question the ✕ asks, naming what goes: 'Remove batch 12: 50 position(s) in 2 track(s) from kinds.csv?'"""
+    return (f"Remove batch {batch.id}: {batch_holds(store, batch)} from {batch.filename}? You can undo it for "
+            f"{workspace.UNDO_HOURS} hours.")
+
+
 def remove_batch(ss: MutableMapping, store: workspace.Workspace | None, user, batch_id: int) -> None:
-    """Take a batch out (its ✕ button). The user is checked at click time, here and in the store:
-    the page may have been drawn while they could still edit."""
+    """Take a batch out (Remove, after the question). The user is checked at click time, here and
+    in the store: the page may have been drawn while they could still edit. The session keeps the
+    batch in `undo_batches`, for its Undo button."""
+    ss.pop("remove_asked", None)
     if store is None:
         return
     try:
-        store.remove(batch_id, user)
+        batch = next((b for b in store.batches().itertuples() if b.id == int(batch_id)), None)
+        what = f": {batch_holds(store, batch)} from {batch.filename}" if batch is not None else ""
+        until = store.remove(batch_id, user)
     except workspace.WorkspaceError as err:
         ss["import_report"] = ("error", str(err), [])
         return
     except KeyError as err:  # removed meanwhile, by another session or server
         ss["import_report"] = ("error", str(err.args[0]), [])
         return
-    ss["import_report"] = ("success", f"Removed batch {batch_id}.", [])
+    ss["undo_batches"] = [b for b in ss.get("undo_batches", []) if b != int(batch_id)] + [int(batch_id)]
+    ss["import_report"] = ("success", f"Removed batch {batch_id}{what}. Undo restores it as it was, until "
+                                      f"{until[:16].replace('T', ' ')} UTC.", [])
+
+
+def restore_batch(ss: MutableMapping, store: workspace.Workspace | None, user, batch_id: int) -> None:
+    """Undo a removal (the Undo button, or Restore under the removed batches)."""
+    if store is None:
+        return
+    try:
+        store.restore(batch_id, user)
+    except workspace.WorkspaceError as err:
+        ss["import_report"] = ("error", str(err), [])
+        return
+    except KeyError as err:  # restored meanwhile, or past the undo window
+        ss["import_report"] = ("error", str(err.args[0]), [])
+        return
+    finally:
+        ss["undo_batches"] = [b for b in ss.get("undo_batches", []) if b != int(batch_id)]
+    ss["import_report"] = ("success", f"Restored batch {batch_id}.", [])

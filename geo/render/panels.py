@@ -316,6 +316,16 @@ h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem !important; }
 .evidence table.facts th { text-align: left; font-weight: 600; padding: 0.1rem 0.6rem 0.1rem 0; vertical-align: top;
   white-space: nowrap; color: #333; }
 .evidence table.facts td { padding: 0.1rem 0; }
+/* On paper the page is one long sheet: the evidence panel and the page's own scroll boxes stop scrolling,
+   so every claim of an open panel is printed, not only those in view; the sidebar and toolbar stay off it. */
+@media print {
+  .evidence { max-height: none !important; overflow: visible !important; }
+  .evidence li { break-inside: avoid; }
+  html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"], [data-testid="stMainBlockContainer"] {
+    height: auto !important; max-height: none !important; overflow: visible !important; }
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] {
+    display: none !important; }
+}
 """
 
 # Presenter mode: no sidebar, large type, high contrast, the map filling the window below one title bar.

@@ -14,7 +14,9 @@ Layout, under the store's root (`root_for(target)`):
   second time; the file's metadata (key `geo_positions`) names the CRS and the coordinate columns.
 - A batch is written to a staging folder and renamed into place when the workspace commits the
   import (`BatchWriter.commit`), so a reader sees all of a batch or none of it; a failed import
-  removes its staging folder (`abort`). Removing a batch renames its folder aside and deletes it.
+  removes its staging folder (`abort`). Removing a batch renames its folder to
+  `.removed-NNNNNN` (`hold_batch`), where no reader looks; restoring it renames it back
+  (`release_batch`); purging it, once the removal can no longer be undone, deletes it (`purge_held`).
 - Where: `GEO_POSITIONS_DIR` if set; else beside a SQLite workspace (`<workspace file>.positions/`);
   else, for a PostGIS workspace, `~/.local/share/dprk-pipeline/positions/` on the machine that
   imports (share it, e.g. on a network file system, for several servers to read the same).
@@ -207,6 +209,39 @@ def remove_batch(root: Path | str, batch_id: int) -> bool:
     os.replace(folder, aside)
     shutil.rmtree(aside, ignore_errors=True)
     return True
+
+
+def held_dir(root: Path, batch_id: int) -> Path:
+    return Path(root) / f".removed-{int(batch_id):06d}"
+
+
+def hold_batch(root: Path | str, batch_id: int) -> bool:
+    """Put a removed batch's positions aside, unread but kept for a restore; True if it had any."""
+    folder, held = batch_dir(Path(root), batch_id), held_dir(Path(root), batch_id)
+    if not folder.exists():
+        return False
+    if held.exists():  # left by an earlier crash; a batch id is never reused
+        shutil.rmtree(held)
+    os.replace(folder, held)
+    return True
+
+
+def release_batch(root: Path | str, batch_id: int) -> bool:
+    """Put a restored batch's positions back in place; True if it had any."""
+    folder, held = batch_dir(Path(root), batch_id), held_dir(Path(root), batch_id)
+    if not held.exists():
+        return False
+    os.replace(held, folder)
+    return True
+
+
+def purge_held(root: Path | str, batch_id: int) -> None:
+    """Delete a removed batch's positions for good."""
+    held = held_dir(Path(root), batch_id)
+    if held.exists():
+        aside = Path(root) / f".removing-{int(batch_id):06d}-{uuid.uuid4().hex[:8]}"
+        os.replace(held, aside)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def batch_ids(root: Path | str) -> list[int]:

@@ -2,7 +2,7 @@
 servers (and the command line) sharing one database. GEO_WORKSPACE=postgresql://user@host/db.
 
 Tables (schema version in meta; MIGRATIONS below is the path from each version to the next):
-- batches: as in SQLite; imported_at / removed_at are timestamptz, warnings / skipped json.
+- batches: as in SQLite; imported_at / removed_at / purged_at are timestamptz, warnings / skipped json.
 - features: geom is geometry(Geometry, 4326) with a GiST index; properties is json (not
   jsonb, which would reorder the keys and so the columns an export writes).
 - track_points: id, batch_id, track_id, name, t (timestamptz), lon, lat and geom
@@ -12,7 +12,8 @@ Tables (schema version in meta; MIGRATIONS below is the path from each version t
 - images, image_levels: as in SQLite; images.date is a date, images.footprint a
   geometry(Polygon, 4326) with a GiST index (QGIS shows the footprints as a layer), png bytea.
 - gis_points, gis_lines, gis_areas, gis_tracks: views with one typed geometry column each
-  (EPSG:4326), for adding the workspace to QGIS or any GDAL client as layers.
+  (EPSG:4326), for adding the workspace to QGIS or any GDAL client as layers; like every read,
+  they leave out removed batches (kept for UNDO_HOURS, see geo.store.workspace).
 
 Every write is one transaction, so an import is all-or-nothing; concurrent imports each get
 their own identity value and do not wait on each other. A snapshot reads in one REPEATABLE
@@ -41,9 +42,10 @@ from geo.store import access
 from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, IMAGE_INSERT, IMAGE_SELECT, Snapshot, Workspace,
                                  WorkspaceError, as_fronts, batches_frame, default_target, feature_rows, features_frame,
                                  image_rows, image_window, images_frame, millis, now_iso, positions_staged,
-                                 stage_positions, tracks_frame, version_of)
+                                 stage_positions, tracks_frame, version_of, EXPIRED_SQL, LIVE_BATCHES, PURGE_SQL,
+                                 UNDO_HOURS, check_restorable, restorable_until, undo_cutoff)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
 COPY_ROWS = 200_000  # track points per COPY chunk: bounded memory for files of millions of points
 IDLE_CONNECTIONS = 4  # kept open per Workspace (per server process): reruns are short and frequent
@@ -156,10 +158,37 @@ CREATE TABLE image_levels (
     PRIMARY KEY (image_id, level)
 );
 """,
+    3: """
+ALTER TABLE batches ADD COLUMN purged_at timestamptz;
+UPDATE batches SET purged_at = removed_at WHERE removed_at IS NOT NULL;
+CREATE OR REPLACE VIEW gis_points AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiPoint, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('POINT', 'MULTIPOINT') AND b.removed_at IS NULL;
+CREATE OR REPLACE VIEW gis_lines AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiLineString, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('LINESTRING', 'MULTILINESTRING') AND b.removed_at IS NULL;
+CREATE OR REPLACE VIEW gis_areas AS
+    SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties::text AS properties,
+           ST_Multi(f.geom)::geometry(MultiPolygon, 4326) AS geom
+    FROM features f JOIN batches b ON b.id = f.batch_id
+    WHERE GeometryType(f.geom) IN ('POLYGON', 'MULTIPOLYGON') AND b.removed_at IS NULL;
+CREATE OR REPLACE VIEW gis_tracks AS
+    SELECT (row_number() OVER (ORDER BY p.batch_id, p.track_id))::bigint AS id, p.batch_id, b.filename,
+           p.track_id, max(p.name) AS name, min(p.t) AS first_t, max(p.t) AS last_t, count(*)::integer AS points,
+           ST_MakeLine(p.geom ORDER BY p.t)::geometry(LineString, 4326) AS geom
+    FROM track_points p JOIN batches b ON b.id = p.batch_id
+    WHERE b.removed_at IS NULL
+    GROUP BY p.batch_id, b.filename, p.track_id
+    HAVING count(*) > 1;
+""",
 }
 
 ISO = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')"""  # as the SQLite store writes it
-BATCH_SELECT = ", ".join(ISO.format(c) if c in ("imported_at", "removed_at") else
+BATCH_SELECT = ", ".join(ISO.format(c) if c in ("imported_at", "removed_at", "purged_at") else
                          f"{c}::text" if c in ("warnings", "skipped") else c for c in BATCH_COLUMNS)
 
 
@@ -293,17 +322,32 @@ class PostgisWorkspace(Workspace):
                 raise KeyError(f"no batch {batch_id} in the workspace")
             if row[0] is not None:
                 raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
-            con.execute("DELETE FROM features WHERE batch_id = %s", (batch_id,))
-            con.execute("DELETE FROM track_points WHERE batch_id = %s", (batch_id,))
-            con.execute("DELETE FROM image_levels WHERE image_id IN (SELECT id FROM images WHERE batch_id = %s)",
-                        (batch_id,))
-            con.execute("DELETE FROM images WHERE batch_id = %s", (batch_id,))
-            con.execute("UPDATE batches SET removed_at = %s, removed_by = %s WHERE id = %s",
-                        (now_iso(), user.label, batch_id))
-            audit(con, user.label, "remove", batch_id, "done", "")
+            at = now_iso()
+            con.execute("UPDATE batches SET removed_at = %s, removed_by = %s WHERE id = %s", (at, user.label, batch_id))
+            audit(con, user.label, "remove", batch_id, "done", f"restorable until {restorable_until(at)}")
 
         self._run(work)
-        positions.remove_batch(self.positions_root, batch_id)
+
+    def _restore(self, batch_id: int, user: access.User) -> None:
+        def work(con):
+            check_restorable(batch_id, con.execute(
+                f"SELECT {ISO.format('removed_at')}, removed_by, {ISO.format('purged_at')} FROM batches "
+                "WHERE id = %s FOR UPDATE", (batch_id,)).fetchone())
+            con.execute("UPDATE batches SET removed_at = NULL, removed_by = NULL WHERE id = %s", (batch_id,))
+            audit(con, user.label, "restore", batch_id, "done", "")
+
+        self._run(work)
+
+    def _expired(self) -> bool:
+        return self._run(lambda con: con.execute(EXPIRED_SQL.format(p="%s") + " LIMIT 1", (undo_cutoff(),))
+                         .fetchone() is not None, read_only=True)
+
+    def _purge(self) -> list[int]:
+        return self._run(purge)
+
+    def track_count(self, batch_id: int) -> int:
+        return self._run(lambda con: con.execute("SELECT count(DISTINCT track_id) FROM track_points "
+                                                 "WHERE batch_id = %s", (int(batch_id),)).fetchone()[0], read_only=True)
 
     def vouch(self, user: access.User) -> access.User:
         """A local user (the command line) is recorded with the database role it writes as."""
@@ -353,8 +397,9 @@ class PostgisWorkspace(Workspace):
 
     def counts(self) -> dict[str, int]:
         return self._run(lambda con: dict(zip(("batches", "features", "track_points", "images"), con.execute(
-            "SELECT (SELECT count(*) FROM batches WHERE removed_at IS NULL), (SELECT count(*) FROM features), "
-            "(SELECT count(*) FROM track_points), (SELECT count(*) FROM images)").fetchone())), read_only=True)
+            "SELECT (SELECT count(*) FROM batches WHERE removed_at IS NULL), "
+            + ", ".join(f"(SELECT count(*) FROM {t} WHERE batch_id IN {LIVE_BATCHES})"
+                        for t in ("features", "track_points", "images"))).fetchone())), read_only=True)
 
     def snapshot(self) -> Snapshot:
         """Batches, features and tracks read in one REPEATABLE READ transaction."""
@@ -383,6 +428,18 @@ def migrate(con, where) -> int:
         con.execute("INSERT INTO meta(key, value) VALUES ('schema_version', %s) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(step),))
     return known
+
+
+def purge(con) -> list[int]:
+    """Delete the data of removals past the undo window (rows locked, so two writers purge each
+    batch once); audited; returns their batch ids."""
+    ids = [r[0] for r in con.execute(EXPIRED_SQL.format(p="%s") + " FOR UPDATE", (undo_cutoff(),)).fetchall()]
+    for batch_id in ids:
+        for statement in PURGE_SQL:
+            con.execute(statement.format(p="%s"), (batch_id,))
+        con.execute("UPDATE batches SET purged_at = %s WHERE id = %s", (now_iso(), batch_id))
+        audit(con, "workspace", "purge", batch_id, "done", f"removed more than {UNDO_HOURS} h ago")
+    return ids
 
 
 def audit(con, user_name, action, batch_id, outcome, detail):
@@ -444,24 +501,24 @@ def read_batches(con, removed=False) -> pd.DataFrame:
 
 def feature_rows_of(con, kind=None):
     sql = ("SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date::text, f.properties::text, "
-           "ST_AsBinary(f.geom) FROM features f JOIN batches b ON b.id = f.batch_id")
+           "ST_AsBinary(f.geom) FROM features f JOIN batches b ON b.id = f.batch_id WHERE b.removed_at IS NULL")
     args = ()
     if kind:
-        sql, args = sql + " WHERE f.kind = %s", (kind,)
+        sql, args = sql + " AND f.kind = %s", (kind,)
     return [(*r[:7], bytes(r[7]) if r[7] is not None else None)
             for r in con.execute(sql + " ORDER BY f.id", args).fetchall()]
 
 
 def read_tracks(con, batch_id=None, since=None, until=None) -> pd.DataFrame:
     """The points as CSV through COPY (fast at millions), times as Unix milliseconds."""
-    clauses, args = [], []
+    clauses, args = [f"batch_id IN {LIVE_BATCHES}"], []
     if batch_id is not None:
         clauses.append("batch_id = %s"), args.append(int(batch_id))
     if since is not None:
         clauses.append("t >= to_timestamp(%s / 1000.0)"), args.append(millis(since))
     if until is not None:
         clauses.append("t < to_timestamp(%s / 1000.0)"), args.append(millis(until))
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where = f" WHERE {' AND '.join(clauses)}"
     query = (f"SELECT track_id, name, round(extract(epoch FROM t) * 1000)::bigint AS t, lon, lat FROM track_points"
              f"{where} ORDER BY track_id, t")
     buffer = io.BytesIO()

@@ -10,7 +10,8 @@ Tables, SQLite (schema version in meta; geo.store.postgis describes its own):
 - batches: one row per imported file. id (never reused: AUTOINCREMENT), filename, kind,
   format, imported_at (UTC, ISO 8601), imported_by, feature_count, sha256 (of the file's
   bytes), input_crs, warnings and skipped (JSON lists of the importer's messages),
-  removed_at / removed_by (set on removal: the row stays as the audit of what was there).
+  removed_at / removed_by (set on removal: the row stays as the audit of what was there),
+  purged_at (set when a removed batch's rows were deleted, UNDO_HOURS after its removal).
 - features: every imported record but track points. batch_id, kind, name, date
   (YYYY-MM-DD or NULL: a front's as_of, an event's date, a claim's as_of_date, a listed
   vessel's sanction_date),
@@ -32,7 +33,14 @@ Vessel tracks (a track file with an MMSI or IMO column, such as a public AIS exp
 their positions, with MMSI, IMO, speed and course, in the positions store beside the workspace
 (geo.ships.positions: `<workspace file>.positions/`, or GEO_POSITIONS_DIR), for the detections of
 geo.ships. They are written to a staging folder inside the import's transaction and put in place
-once it commits; removing the batch deletes them.
+once it commits; removing the batch moves them aside (`.removed-NNNNNN`), where no reader looks.
+
+Removal is undoable: remove() only marks the batch (removed_at, removed_by), and every read skips
+marked batches, so no session shows them; restore() clears the mark and puts the positions back,
+exactly as they were. A removed batch stays restorable for UNDO_HOURS; the first write after that
+(an import, a removal or a restoration, from any program; purge() first, in a transaction of its
+own) purges it: its features, track points, images and positions are deleted and purged_at is set.
+The audit records each removal, restoration and purge.
 
 Writes take a geo.store.access.User: viewers are refused (and the refusal is logged) here, not
 only in the UI, so no client can get around it.
@@ -55,7 +63,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,7 +78,8 @@ from geo.safetext import escape
 from geo.ships import ais, positions
 from geo.store import access
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+UNDO_HOURS = 24  # how long a removed batch can be restored (geo.page.uploads, `geo workspace restore`)
 DEFAULT_PATH = Path("~/.local/share/dprk-pipeline/workspace.sqlite")
 BUSY_TIMEOUT_MS = 30_000
 WAIT_STEP_MS = 1_000  # a queued writer looks up (and says it is waiting) once a second
@@ -78,7 +87,7 @@ DATE_COLUMNS = {"front": "as_of", "events": "date", "claims": "as_of_date", "gen
                 "vessels": "sanction_date"}
 META_COLUMNS = ("feature_id", "batch_id", "source_file", "kind", "name", "date")
 BATCH_COLUMNS = ("id", "filename", "kind", "format", "imported_at", "imported_by", "feature_count", "sha256",
-                 "input_crs", "warnings", "skipped", "removed_at", "removed_by")
+                 "input_crs", "warnings", "skipped", "removed_at", "removed_by", "purged_at")
 AUDIT_COLUMNS = ("id", "at", "user_name", "action", "batch_id", "outcome", "detail")
 IMAGE_COLUMNS = ("image_id", "batch_id", "source_file", "name", "date", "date_from", "source", "licence", "crs_in",
                  "west", "south", "east", "north", "width", "height", "levels", "sha256")
@@ -171,6 +180,10 @@ CREATE TABLE image_levels (
     PRIMARY KEY (image_id, level)
 );
 """,
+    4: """
+ALTER TABLE batches ADD COLUMN purged_at TEXT;
+UPDATE batches SET purged_at = removed_at WHERE removed_at IS NOT NULL;
+""",
 }
 
 
@@ -246,12 +259,36 @@ class Workspace:
     def add(self, result: ImportResult, user: access.User | None = None) -> int:
         """Store one import; returns its batch id."""
         user = self.authorise(user, "import", None, result.filename)
+        self.purge()
         return self._add(result, user)
 
-    def remove(self, batch_id: int, user: access.User | None = None) -> None:
-        """Take a batch's features out; its row stays, marked with who removed it and when."""
+    def remove(self, batch_id: int, user: access.User | None = None) -> str:
+        """Take a batch off the map; its row stays, marked with who removed it and when, and its
+        data stays for UNDO_HOURS, so restore() can bring it back. Returns the time (UTC, ISO 8601)
+        until which it can be restored."""
         user = self.authorise(user, "remove", int(batch_id), "")
+        self.purge()
         self._remove(int(batch_id), user)
+        positions.hold_batch(self.positions_root, int(batch_id))
+        return restorable_until(self.batches(removed=True).set_index("id").loc[int(batch_id), "removed_at"])
+
+    def restore(self, batch_id: int, user: access.User | None = None) -> None:
+        """Undo a removal: the batch's rows, positions and images are on the map again, as they
+        were. KeyError if there is no such batch, it is not removed, or it was purged."""
+        user = self.authorise(user, "restore", int(batch_id), "")
+        self.purge()
+        self._restore(int(batch_id), user)
+        positions.release_batch(self.positions_root, int(batch_id))
+
+    def purge(self) -> list[int]:
+        """Delete for good the data of batches removed more than UNDO_HOURS ago (each write
+        calls it first, in a transaction of its own); returns their ids."""
+        if not self._expired():  # a read: most writes find nothing to purge and take no lock for it
+            return []
+        purged = self._purge()
+        for gone in purged:
+            positions.purge_held(self.positions_root, gone)
+        return purged
 
     def authorise(self, user: access.User | None, action: str, batch_id: int | None = None,
                   detail: str = "") -> access.User:
@@ -293,6 +330,19 @@ class Workspace:
     def _remove(self, batch_id: int, user: access.User) -> None:
         raise NotImplementedError
 
+    def _restore(self, batch_id: int, user: access.User) -> None:
+        raise NotImplementedError
+
+    def _expired(self) -> bool:
+        raise NotImplementedError
+
+    def _purge(self) -> list[int]:
+        raise NotImplementedError
+
+    def track_count(self, batch_id: int) -> int:
+        """How many tracks a batch holds (removed or not, until it is purged)."""
+        raise NotImplementedError
+
     def _record(self, user_name, action, batch_id, outcome, detail) -> None:
         raise NotImplementedError
 
@@ -325,6 +375,43 @@ class Workspace:
 
     def snapshot(self) -> Snapshot:
         raise NotImplementedError
+
+
+def undo_cutoff() -> str:
+    """Removals before this time (UTC, ISO 8601) are past undoing: the next write purges them."""
+    return (datetime.now(timezone.utc) - timedelta(hours=UNDO_HOURS)).isoformat(timespec="seconds")
+
+
+def restorable_until(removed_at) -> str:
+    """Until when a batch removed at `removed_at` (ISO 8601) can be restored."""
+    return (datetime.fromisoformat(str(removed_at)) + timedelta(hours=UNDO_HOURS)).isoformat(timespec="seconds")
+
+
+def restorable(batch) -> bool:
+    """Whether a row of batches(removed=True) is a removed batch that restore() can bring back."""
+    removed_at, purged_at = getattr(batch, "removed_at", None), getattr(batch, "purged_at", None)
+    return isinstance(removed_at, str) and not isinstance(purged_at, str) and removed_at >= undo_cutoff()
+
+
+def check_restorable(batch_id: int, row) -> None:
+    """KeyError (one line) unless `row` (removed_at, removed_by, purged_at) is a restorable removal."""
+    if row is None:
+        raise KeyError(f"no batch {batch_id} in the workspace")
+    removed_at, removed_by, purged_at = row
+    if removed_at is None:
+        raise KeyError(f"batch {batch_id} is not removed: nothing to restore")
+    if purged_at is not None or str(removed_at) < undo_cutoff():
+        raise KeyError(f"batch {batch_id} was removed by {removed_by} at {removed_at}, more than {UNDO_HOURS} h ago, "
+                       "and its data is deleted: import the file again")
+
+
+# Deleting the data of removals past the undo window ({p}: the placeholder).
+PURGE_SQL = ("DELETE FROM features WHERE batch_id = {p}",
+             "DELETE FROM track_points WHERE batch_id = {p}",
+             "DELETE FROM image_levels WHERE image_id IN (SELECT id FROM images WHERE batch_id = {p})",
+             "DELETE FROM images WHERE batch_id = {p}")
+EXPIRED_SQL = "SELECT id FROM batches WHERE removed_at IS NOT NULL AND purged_at IS NULL AND removed_at < {p}"
+LIVE_BATCHES = "(SELECT id FROM batches WHERE removed_at IS NULL)"
 
 
 def as_fronts(features: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -507,6 +594,20 @@ class SqliteWorkspace(Workspace):
             stage_positions(self.positions_root, batch_id, result, staged)
         return batch_id
 
+    def _expired(self) -> bool:
+        with self._connect() as con:
+            return con.execute(EXPIRED_SQL.format(p="?") + " LIMIT 1", (undo_cutoff(),)).fetchone() is not None
+
+    def _purge(self) -> list[int]:
+        with self._write() as con:
+            ids = [r[0] for r in con.execute(EXPIRED_SQL.format(p="?"), (undo_cutoff(),)).fetchall()]
+            for batch_id in ids:
+                for statement in PURGE_SQL:
+                    con.execute(statement.format(p="?"), (batch_id,))
+                con.execute("UPDATE batches SET purged_at = ? WHERE id = ?", (now_iso(), batch_id))
+                self._audit(con, "workspace", "purge", batch_id, "done", f"removed more than {UNDO_HOURS} h ago")
+        return ids
+
     def _insert(self, con, result: ImportResult, user: access.User, frame) -> int:
         cur = con.execute(
             "INSERT INTO batches(filename, kind, format, imported_at, imported_by, feature_count, sha256, "
@@ -535,15 +636,21 @@ class SqliteWorkspace(Workspace):
                 raise KeyError(f"no batch {batch_id} in the workspace")
             if row[0] is not None:
                 raise KeyError(f"batch {batch_id} was removed already, by {row[1]} at {row[0]}")
-            con.execute("DELETE FROM features WHERE batch_id = ?", (batch_id,))
-            con.execute("DELETE FROM track_points WHERE batch_id = ?", (batch_id,))
-            con.execute("DELETE FROM image_levels WHERE image_id IN (SELECT id FROM images WHERE batch_id = ?)",
-                        (batch_id,))
-            con.execute("DELETE FROM images WHERE batch_id = ?", (batch_id,))
-            con.execute("UPDATE batches SET removed_at = ?, removed_by = ? WHERE id = ?",
-                        (now_iso(), user.label, batch_id))
-            self._audit(con, user.label, "remove", batch_id, "done", "")
-        positions.remove_batch(self.positions_root, batch_id)
+            at = now_iso()
+            con.execute("UPDATE batches SET removed_at = ?, removed_by = ? WHERE id = ?", (at, user.label, batch_id))
+            self._audit(con, user.label, "remove", batch_id, "done", f"restorable until {restorable_until(at)}")
+
+    def _restore(self, batch_id: int, user: access.User) -> None:
+        with self._write() as con:
+            check_restorable(batch_id, con.execute("SELECT removed_at, removed_by, purged_at FROM batches "
+                                                   "WHERE id = ?", (batch_id,)).fetchone())
+            con.execute("UPDATE batches SET removed_at = NULL, removed_by = NULL WHERE id = ?", (batch_id,))
+            self._audit(con, user.label, "restore", batch_id, "done", "")
+
+    def track_count(self, batch_id: int) -> int:
+        with self._connect() as con:
+            return con.execute("SELECT count(DISTINCT track_id) FROM track_points WHERE batch_id = ?",
+                               (int(batch_id),)).fetchone()[0]
 
     @staticmethod
     def _audit(con, user_name, action, batch_id, outcome, detail):
@@ -565,22 +672,22 @@ class SqliteWorkspace(Workspace):
     @staticmethod
     def _feature_rows(con, kind=None):
         sql = ("SELECT f.id, f.batch_id, b.filename, f.kind, f.name, f.date, f.properties, f.geometry "
-               "FROM features f JOIN batches b ON b.id = f.batch_id")
+               "FROM features f JOIN batches b ON b.id = f.batch_id WHERE b.removed_at IS NULL")
         args = ()
         if kind:
-            sql, args = sql + " WHERE f.kind = ?", (kind,)
+            sql, args = sql + " AND f.kind = ?", (kind,)
         return con.execute(sql + " ORDER BY f.id", args).fetchall()
 
     @staticmethod
     def _tracks(con, batch_id=None, since=None, until=None) -> pd.DataFrame:
-        clauses, args = [], []
+        clauses, args = [f"batch_id IN {LIVE_BATCHES}"], []
         if batch_id is not None:
-            clauses, args = ["batch_id = ?"], [int(batch_id)]
+            clauses.append("batch_id = ?"), args.append(int(batch_id))
         if since is not None:
             clauses.append("t >= ?"), args.append(millis(since))
         if until is not None:
             clauses.append("t < ?"), args.append(millis(until))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where = f" WHERE {' AND '.join(clauses)}"
         frame = pd.read_sql_query(f"SELECT track_id, name, t, lon, lat FROM track_points{where} ORDER BY track_id, t",
                                   con, params=args)
         return tracks_frame(frame)
@@ -633,9 +740,8 @@ class SqliteWorkspace(Workspace):
     def counts(self) -> dict[str, int]:
         with self._read() as con:
             return {"batches": con.execute("SELECT count(*) FROM batches WHERE removed_at IS NULL").fetchone()[0],
-                    "features": con.execute("SELECT count(*) FROM features").fetchone()[0],
-                    "track_points": con.execute("SELECT count(*) FROM track_points").fetchone()[0],
-                    "images": con.execute("SELECT count(*) FROM images").fetchone()[0]}
+                    **{table: con.execute(f"SELECT count(*) FROM {table} WHERE batch_id IN {LIVE_BATCHES}")
+                       .fetchone()[0] for table in ("features", "track_points", "images")}}
 
     def snapshot(self) -> Snapshot:
         """Batches, features and tracks read in one transaction, so the version matches the data."""

@@ -254,9 +254,25 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
     if found is not None and found.claims and view.detections is not None:
         found.derived = ships.derived_for(view.data, found.claims, view.detections, view.state.date,
                                           view.ship_coverage)
+    if found is not None and sel["kind"] == "place":
+        with_imported_under(view, found, sel["feature_id"])
     if found is not None:
         with_images(view, found, sel)
     return found
+
+
+def with_imported_under(view: MapView, found: Evidence, place_id: str) -> None:
+    """A place's marker is drawn over the analyst's own features: its panel lists those drawn within
+    overlay.NEAR_KM of it, each with a button to its own panel (`opens`), so a point imported at a
+    bundled place is never hidden by it."""
+    place = view.data.places[view.data.places["id"] == place_id]
+    if place.empty:
+        return
+    near = overlay.features_near(view.shown.get("imported"), float(place["lon"].iloc[0]), float(place["lat"].iloc[0]))
+    if near:
+        found.sections.append((f"Your files: {len(near)} feature(s) within {overlay.NEAR_KM:g} km of this place",
+                               [f["line"] for f in near]))
+        found.opens = [{"sel": f["sel"], "name": f["name"]} for f in near]
 
 
 def image_places(view: MapView, image_id=None) -> list[dict]:

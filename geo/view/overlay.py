@@ -11,9 +11,12 @@ when `tracks` is.
 """
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.ops
 from shapely.geometry import LineString, Point, mapping
 
 from geo import style
@@ -124,6 +127,36 @@ def visible(snapshot: Snapshot | None, state: MapState, track_paths: bool = True
     if "tracks" in state.layers and track_paths:
         out["tracks"] = tracks_until(snapshot.tracks, state.date)
     return out
+
+
+NEAR_KM = 1.0  # how close to a bundled place an imported feature is listed in the place's panel
+
+
+def features_near(frame, lon: float, lat: float, km: float = NEAR_KM) -> list[dict]:
+    """The drawn imported features (a frame of visible()'s "imported") within `km` of lon/lat,
+    nearest first: what lies under a place's marker, which is drawn over them. Each as
+    {line (plain text), sel (its selection, as a click on it gives), name}."""
+    if frame is None or not len(frame):
+        return []
+    here = shapely.Point(lon, lat)
+    found = []
+    for _, row in frame.iterrows():
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            continue
+        near = shapely.ops.nearest_points(geom, here)[0]
+        dlat, dlon = math.radians(near.y - lat), math.radians(near.x - lon)
+        a = math.sin(dlat / 2) ** 2 + math.cos(math.radians(lat)) * math.cos(math.radians(near.y)) * \
+            math.sin(dlon / 2) ** 2
+        distance = 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+        if distance <= km:
+            when = row.get("date")
+            when = f", {when:%Y-%m-%d}" if isinstance(when, pd.Timestamp) and pd.notna(when) else ""
+            name = str(row.get("name") or "") or "(no name)"
+            found.append((distance, {"line": f"{name}: {describe(row)}{when}; {distance * 1000:,.0f} m from here",
+                                     "sel": {"kind": "imported", "feature_id": f"ws{row['feature_id']}"},
+                                     "name": name}))
+    return [f for _, f in sorted(found, key=lambda f: f[0])]
 
 
 def describe(row) -> str:
