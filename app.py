@@ -173,8 +173,13 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
         spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
-        if spec:
-            st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+        dated = charts.at_date(spec, map_state.date) if spec else None
+        if dated:
+            st.vega_lite_chart(dated, width="stretch")
+            if chart in charts.CHART_METRICS:
+                st.caption(charts.caption(map_state.date))
+        elif spec:
+            st.info(f"No claim of this metric ({chart.lower()}) was made public by {map_state.date:%d %B %Y}.")
         elif chart:
             st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
         if chart == "Events":
