@@ -163,3 +163,24 @@ def test_each_shape_of_an_analyst_s_features_has_its_own_legend_row_drawn_as_sho
     assert fills["shelling"] == overlay.DATED_POINT_ALPHA and fills["depot"] == 0 and fills["yard"] > 0
     html = panels.legend(legend.workspace_entries(shown))
     assert "Larger dots" not in html, "an analyst's dots are not sized by the month"
+
+
+def test_the_legend_of_a_fitted_map_lists_only_what_is_drawn_inside_it(data):
+    """S5 (missiles at the front) drew the Kursk front areas and the Tikhoretsk drone strike off its
+    map: its legend must list neither, and call the strikes it shows missile strikes."""
+    from geo.model import timeline
+    from geo.render import layers
+    from geo.view import MapState, records, view_for
+    scene = data.scenes.set_index("id").loc["S5"]
+    state = MapState(date=timeline.month_end(scene["date"]), view=scene["view"], layers=tuple(scene["layers"]),
+                     present=True, focus=records.scene_focus(data.areas, scene))
+    view = view_for(data, None, state, track_paths=False)
+    whole = [e.label for e in view.legend]
+    assert "front area (approx.)" in whole and "missile or drone strike" in whole
+    shown = [e.label for e in layers.visible_legend(data, view, style.PRESENTER_MAP)]
+    assert "front area (approx.)" not in shown and "missile or drone strike" not in shown
+    assert {"missile strike", "place"} <= set(shown)
+    # Over open sea nothing of the view is drawn, and nothing is listed.
+    from geo.view.mapview import legend_within
+    assert legend_within(view, (-40.0, 30.0, -39.0, 31.0)) == []
+    assert legend_within(view, None) == view.legend
