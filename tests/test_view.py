@@ -184,3 +184,20 @@ def test_the_legend_of_a_fitted_map_lists_only_what_is_drawn_inside_it(data):
     from geo.view.mapview import legend_within
     assert legend_within(view, (-40.0, 30.0, -39.0, 31.0)) == []
     assert legend_within(view, None) == view.legend
+
+
+def test_the_imported_tracks_row_stays_while_a_position_by_the_date_lies_inside_the_map():
+    from types import SimpleNamespace
+    from geo.view import MapState
+    from geo.view.legend import LegendEntry
+    from geo.view.mapview import MapView, legend_within
+    from geo.view.overlay import TRACK_RGB
+    track = LegendEntry("line", TRACK_RGB, "imported track", width="sized")
+    positions = pd.DataFrame({"track_id": ["1", "1"], "lon": [131.0, 131.1], "lat": [42.0, 42.1],
+                              "t": pd.to_datetime(["2024-06-10", "2024-07-10"])})
+    view = MapView(MapState(date=pd.Timestamp("2024-06-30"), layers=("tracks",)), {}, [track], {},
+                   snapshot=SimpleNamespace(tracks=positions))
+    assert legend_within(view, (130.0, 41.0, 132.0, 43.0)) == [track]
+    assert legend_within(view, (20.0, 40.0, 40.0, 55.0)) == [], "every position lies outside the map"
+    view.state = MapState(date=pd.Timestamp("2024-05-31"), layers=("tracks",))
+    assert legend_within(view, (130.0, 41.0, 132.0, 43.0)) == [], "no position by the date"

@@ -190,11 +190,13 @@ def legend_within(view: MapView, box) -> list[LegendEntry]:
         drawn = [e for e in drawn if e.symbol != "marker"]
     shown = {k: frame_within(v, area) for k, v in view.shown.items()}
     extra = workspace_entries(shown) + ships.legend_entries(shown.get("detections"))
-    tracks = view.snapshot.tracks if view.snapshot is not None else None
-    if "tracks" in view.state.layers and tracks is not None and len(tracks) and "lon" in tracks.columns:
-        until = tracks[tracks["t"] < timeline.track_window(view.state.date, None)[1]]
-        if len(frame_within(until, area)):
-            extra.append(LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized"))
+    track = LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized")
+    if track in view.legend and track not in extra:  # the live map's tracks (geo.render.tracks): any position by the date
+        tracks = view.snapshot.tracks if view.snapshot is not None else None
+        if tracks is not None and "t" in tracks.columns:
+            tracks = tracks[tracks["t"] < timeline.track_window(view.state.date, None)[1]]
+        if tracks is None or len(frame_within(tracks, area)):
+            extra.append(track)
     if view.images is not None and len(view.images) and "footprint" in view.images.columns:
         extra += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()
                   if r["footprint"] is not None and r["footprint"].intersects(area)]
