@@ -114,6 +114,9 @@ if ss.get("tab") == "About & method":
 map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
+legend = layers.visible_legend(the_view.data, the_view, map_size)  # what the fitted map shows, nothing else
+# The analyst's legend floats over the map: its corner and box, which the basemap's names keep clear of.
+legend_box = None if present else layers.legend_place(the_view.data, the_view, map_size, legend)
 with map_col, st.container(key="map_box"):
     extra = overlay.imported_layers(the_view.shown) + resources.detection_layers(WORKSPACE, snapshot, ship_params, the_view)
     track_set = resources.prepared_tracks(track_source, points) if "tracks" in map_state.layers else None
@@ -123,7 +126,8 @@ with map_col, st.container(key="map_box"):
     pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
                                         ss.get("image_opacity", 100) / 100)
     deck = layers.deck_for(the_view.data, the_view, basemap,
-                           resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size,
+                           resources.frozen_layers(present, map_state.view, map_size, map_state.focus,
+                                                   (legend_box.box,) if legend_box else ()), extra, map_size,
                            pictures)
     selection.marked(deck, the_view, ss.get("sel"), nav.selection_epoch(ss))  # the map shows `sel`, no more
     st.pydeck_chart(deck, height=map_height, selection_mode="single-object", key="map",
@@ -132,8 +136,7 @@ with map_col, st.container(key="map_box"):
                         ss.controls.get("clicks")),
                     alt=f"Map of the reported pipeline as of {map_state.date:%Y-%m-%d}")
     if not present:  # the presenter's legend stands beside the map, clear of what the scene is about
-        st.markdown(panels.legend(the_view.legend, layers.legend_place(the_view.data, the_view, map_size)),
-                    unsafe_allow_html=True)
+        st.markdown(panels.legend(legend, legend_box), unsafe_allow_html=True)
 with map_col:  # outside the map's box; tells tests (and the curious) which map size the camera was fitted to
     st.html(f'<span data-testid="map-fitted" data-size="{map_size[0]}x{map_size[1]}"></span>' if map_size
             else '<span data-testid="map-fitted" data-size=""></span>')
@@ -156,7 +159,7 @@ with side_col, st.container(height=map_height if present else "content", border=
         if sel:
             st.caption(plain(f"Nothing to show for {sel['kind']} {sel['feature_id']!r} in this view."))
         if present:
-            st.markdown(panels.legend(the_view.legend), unsafe_allow_html=True)
+            st.markdown(panels.legend(legend), unsafe_allow_html=True)
         if present and session.filter_words(ss):  # the analyst's filters apply here too: say so, and offer to clear
             st.markdown(f"**Filtered** ({plain(session.filter_words(ss))}): figures from other claims are hidden.")
             st.button("✕ Clear filters", key="clear_filters", on_click=lambda: session.clear_filters(ss))
@@ -174,8 +177,13 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
         spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
-        if spec:
-            st.vega_lite_chart(charts.at_date(spec, map_state.date), width="stretch")
+        dated = charts.at_date(spec, map_state.date) if spec else None
+        if dated:
+            st.vega_lite_chart(dated, width="stretch")
+            if chart in charts.CHART_METRICS:
+                st.caption(charts.caption(map_state.date))
+        elif spec:
+            st.info(f"No claim of this metric ({chart.lower()}) was made public by {map_state.date:%d %B %Y}.")
         elif chart:
             st.info(f"No claims of this metric ({chart.lower()}) under these filters.")
         if chart == "Events":

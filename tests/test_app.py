@@ -285,3 +285,14 @@ def test_the_events_list_says_which_events_have_no_place_and_the_side_column_cou
     assert 'data-event="E001"' in listed  # the first report of the purchases names no place
     first = listed.split('data-event="E001"')[1].split("</li>")[0]
     assert "no place given: not on the map" in first and "on the map</a>" not in first
+
+
+def test_a_month_before_any_claim_of_a_chart_says_so_instead_of_an_empty_plot():
+    # The first troop figures were published in October 2024.
+    at = run({"date": "2024-06"})
+    at.selectbox(key="chart").set_value("Troops deployed").run()
+    assert not at.exception, at.exception
+    assert not at.get("vega_lite_chart")
+    assert any("No claim of this metric (troops deployed) was made public by 30 June 2024" in i.value for i in at.info)
+    at.selectbox(key="chart").set_value("Containers shipped").run()
+    assert at.get("vega_lite_chart") and any("known by 30 June 2024" in c.value for c in at.caption)

@@ -140,3 +140,20 @@ def test_video_frames_place_names_as_the_map_does(data, size):
             inter_h = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert inter_w <= 0.5 or inter_h <= 0.5, (shot.heading, a, b)
         assert shot.state.focus, "a scene's frame is framed on its places, as the live map is"
+
+
+def test_no_basemap_name_or_town_dot_lies_under_a_box_kept_clear(data):
+    """The analyst's legend floats over the map: the names it would cover move to a free side or go."""
+    state = records.MapState(date=timeline.month_end("2025-06-01"), view="front")
+    cam = layers.label_camera(state, (885, 580), data.places, data.countries.total_bounds, data.areas)
+    palette = style.ANALYST
+    placed = labels.place_labels(data.places, style.VIEWS["front"], cam, palette.label_size,
+                                 basemap_layers.reserved(cam, palette))
+    points = list(zip(data.places["lon"], data.places["lat"]))
+    legend = (cam.width - 10 - 262, 10, cam.width - 10, 320)
+    free = basemap_layers.layout(cam, palette, placed, points)
+    assert any(labels.overlaps(n["box"], legend) for n in free.names), "the case: a name in the legend's corner"
+    clear = basemap_layers.layout(cam, palette, placed, points, keep_clear=(legend,))
+    assert not [n["label"] for n in clear.names if labels.overlaps(n["box"], legend)]
+    assert not [t for t in clear.towns if labels.overlaps(legend, (*cam.pixel(*t["position"]), *cam.pixel(*t["position"])))]
+    assert len(clear.names) >= len(free.names) - sum(labels.overlaps(n["box"], legend) for n in free.names)

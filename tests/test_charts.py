@@ -76,3 +76,30 @@ def test_railcar_counts_are_one_series_per_station_never_one_line_across_the_bor
     assert len(khasan) == 1 and len(tumangang) == 1, "the same claimant's two stations are two lines"
     assert csis[khasan[0]] == 150
     assert {r["place"] for r in rows} == {"Khasan station", "Tumangang station"}
+
+
+def test_a_step_chart_at_a_date_keeps_only_the_claims_known_by_then_each_in_its_own_colour(data):
+    # CSIS counted railcars on 17 June 2024 but published on 8 August: in June 2024 nobody knew.
+    metrics = charts.CHART_METRICS["Railcars seen at the crossing"]
+    spec = charts.step_chart(data.claims, metrics)
+    before = json.dumps(spec, sort_keys=True)
+    june = charts.at_date(spec, timeline.month_end("2024-06-01"))
+    drawn = {r["id"] for rows in june["datasets"].values() for r in rows}
+    claims = data.claims[data.claims["metric"].isin(metrics)]
+    known = claims[timeline.said_on(claims) <= "2024-06-30"]
+    assert drawn == set(known["id"]) and {"F079", "F080"}.isdisjoint(drawn)
+    august = charts.at_date(spec, timeline.month_end("2024-08-01"))
+    assert {"F079", "F080"} <= {r["id"] for rows in august["datasets"].values() for r in rows}
+    assert json.dumps(spec, sort_keys=True) == before, "the cached spec is left alone"
+    # A claimant keeps its colour from month to month, and the legend lists only those drawn.
+    full = spec["layer"][0]["encoding"]["color"]["scale"]
+    colour = dict(zip(full["domain"], full["range"]))
+    for dated in (june, august):
+        scale = dated["layer"][0]["encoding"]["color"]["scale"]
+        assert scale["domain"] == sorted({r["series"] for rows in dated["datasets"].values() for r in rows})
+        assert all(colour[d] == r for d, r in zip(scale["domain"], scale["range"]))
+    # The axis keeps its span, and reaches the selected month when it lies beyond the claims.
+    assert june["layer"][0]["encoding"]["x"]["scale"] == spec["layer"][0]["encoding"]["x"]["scale"]
+    late = charts.at_date(spec, timeline.month_end("2025-11-01"))
+    assert late["layer"][0]["encoding"]["x"]["scale"]["domain"][1] == {"year": 2025, "month": 11, "date": 30}
+    assert charts.at_date(spec, timeline.month_end("2022-09-01")) is None, "nothing known yet: no empty plot"

@@ -84,25 +84,30 @@ def test_the_legend_names_a_drone_strike_and_arcs_apart_from_legs(page, server):
 SIZES = [(1280, 720), (1440, 900), (1920, 1080)]
 
 
-def expected_legend(date: str, view: str) -> list[str]:
-    """The legend's labels for this state, from the one view every renderer uses (geo.view.view_for)."""
+def analyst_view(date: str, view: str):
+    """The map this state draws, from the one view every renderer uses (geo.view.view_for)."""
     import pandas as pd
     from geo.data import dataset
     from geo.view import MapState, view_for
     state = MapState(date=pd.Timestamp(date + "-01") + pd.offsets.MonthEnd(0), view=view)
-    return [e.label for e in view_for(dataset.load(), None, state, track_paths=False).legend]
+    return view_for(dataset.load(), None, state, track_paths=False)
 
 
 @pytest.mark.parametrize("width,height", SIZES)
 def test_the_legend_lists_what_is_drawn_and_covers_at_most_a_fifth_of_the_map(chromium, server, width, height):
-    from test_browser import CHART
+    from geo.data import dataset
+    from test_browser import CHART, map_camera
+    from test_screen_truth import drawn_keys, label_keys
     page = chromium.new_page(viewport={"width": width, "height": height})
     try:
         for view in ("overview", "tumen", "sea", "rail", "front"):
             open_app(page, server.url, f"date=2025-06&view={view}")
             legend = page.locator('.st-key-map_box [data-testid="legend"]')
             labels = [t.strip() for t in legend.locator("li").all_inner_texts()]
-            assert labels == expected_legend("2025-06", view), view
+            # Each row names a symbol drawn inside the map as fitted, and each symbol drawn there has its row.
+            cam, _ = map_camera(page, view)
+            drawn = drawn_keys(analyst_view("2025-06", view), dataset.load(), cam)
+            assert label_keys(labels) == drawn, (view, labels)
             box = page.locator('.st-key-map_box [data-testid="stElementContainer"]:has(.legend)').bounding_box()
             canvas = page.locator(f"{CHART} canvas").first.bounding_box()
             share = box["width"] * box["height"] / (canvas["width"] * canvas["height"])

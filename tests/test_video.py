@@ -88,3 +88,13 @@ def test_export_offers_mp4_and_gif_as_the_scene_sequence(data, monkeypatch):
     assert exports.export("mp4", data, state) == b"ok"
     assert {"mp4", "gif"} <= set(exports.FORMATS)
     assert [s.heading.split()[0] for s in calls[0][1]] == list(data.scenes["id"])
+
+
+def test_a_scene_s_slide_lists_only_what_its_frame_draws(data):
+    """S5 is framed on Kyiv, Kharkiv and Zaporizhzhia: the Kursk front areas and the Tikhoretsk
+    drone strike lie outside its frame, so its legend names neither."""
+    shot = video.scene_shots(data, "S5")[0]
+    fig, _ = export.slide_figure(data, shot.state, None, 1280, 720, 80, heading=shot.heading, caption=shot.caption)
+    rows = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "missile strike" in rows and "place" in rows
+    assert "front area (approx.)" not in rows and "missile or drone strike" not in rows

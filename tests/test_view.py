@@ -163,3 +163,41 @@ def test_each_shape_of_an_analyst_s_features_has_its_own_legend_row_drawn_as_sho
     assert fills["shelling"] == overlay.DATED_POINT_ALPHA and fills["depot"] == 0 and fills["yard"] > 0
     html = panels.legend(legend.workspace_entries(shown))
     assert "Larger dots" not in html, "an analyst's dots are not sized by the month"
+
+
+def test_the_legend_of_a_fitted_map_lists_only_what_is_drawn_inside_it(data):
+    """S5 (missiles at the front) drew the Kursk front areas and the Tikhoretsk drone strike off its
+    map: its legend must list neither, and call the strikes it shows missile strikes."""
+    from geo.model import timeline
+    from geo.render import layers
+    from geo.view import MapState, records, view_for
+    scene = data.scenes.set_index("id").loc["S5"]
+    state = MapState(date=timeline.month_end(scene["date"]), view=scene["view"], layers=tuple(scene["layers"]),
+                     present=True, focus=records.scene_focus(data.areas, scene))
+    view = view_for(data, None, state, track_paths=False)
+    whole = [e.label for e in view.legend]
+    assert "front area (approx.)" in whole and "missile or drone strike" in whole
+    shown = [e.label for e in layers.visible_legend(data, view, style.PRESENTER_MAP)]
+    assert "front area (approx.)" not in shown and "missile or drone strike" not in shown
+    assert {"missile strike", "place"} <= set(shown)
+    # Over open sea nothing of the view is drawn, and nothing is listed.
+    from geo.view.mapview import legend_within
+    assert legend_within(view, (-40.0, 30.0, -39.0, 31.0)) == []
+    assert legend_within(view, None) == view.legend
+
+
+def test_the_imported_tracks_row_stays_while_a_position_by_the_date_lies_inside_the_map():
+    from types import SimpleNamespace
+    from geo.view import MapState
+    from geo.view.legend import LegendEntry
+    from geo.view.mapview import MapView, legend_within
+    from geo.view.overlay import TRACK_RGB
+    track = LegendEntry("line", TRACK_RGB, "imported track", width="sized")
+    positions = pd.DataFrame({"track_id": ["1", "1"], "lon": [131.0, 131.1], "lat": [42.0, 42.1],
+                              "t": pd.to_datetime(["2024-06-10", "2024-07-10"])})
+    view = MapView(MapState(date=pd.Timestamp("2024-06-30"), layers=("tracks",)), {}, [track], {},
+                   snapshot=SimpleNamespace(tracks=positions))
+    assert legend_within(view, (130.0, 41.0, 132.0, 43.0)) == [track]
+    assert legend_within(view, (20.0, 40.0, 40.0, 55.0)) == [], "every position lies outside the map"
+    view.state = MapState(date=pd.Timestamp("2024-05-31"), layers=("tracks",))
+    assert legend_within(view, (130.0, 41.0, 132.0, 43.0)) == [], "no position by the date"

@@ -45,7 +45,7 @@ from geo import style
 from geo.geometry.projection import WGS84
 from geo.geometry.screenlines import mercator
 from geo.export import slidemap
-from geo.render import imagery as draw_imagery, layers, panels
+from geo.render import basemap_layers, imagery as draw_imagery, layers, panels
 from geo.render import ships as draw_ships
 from geo.safetext import plain_text_figures
 from geo.store.workspace import Snapshot
@@ -53,6 +53,7 @@ from geo.view import overlay as imported
 from geo.view import imagery as image_view
 from geo.view import ships as ship_view
 from geo.view import view_for
+from geo.view.mapview import legend_within
 
 TITLE = "DPRK → Russia arms pipeline"
 NATURAL_EARTH = ("Basemap and rail track: Natural Earth 1:10m Admin 0 countries, provinces, rivers, lakes, populated "
@@ -621,7 +622,8 @@ def slide_figure(data, state, snapshot=None, width_px: int = 1600, height_px: in
     fig.text(0.01, 0.965, f"{TITLE}" + (f": {heading}" if heading else ""), fontsize=20, weight="bold",
              va="center")
     fig.text(0.01, 0.93, slide_subtitle(state, view.label), fontsize=12, va="center", color="#333")
-    handles = legend_handles(map_view.legend, Line2D, Patch, pt)
+    # what the slide's map draws inside its frame, as the live map's legend lists it (geo.view.mapview.legend_within)
+    handles = legend_handles(legend_within(map_view, basemap_layers.bounds(cam)), Line2D, Patch, pt)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.76, 0.91), frameon=False, fontsize=10,
                title="Legend", title_fontproperties={"weight": "bold", "size": 11}, alignment="left",
                handlelength=3)

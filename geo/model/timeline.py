@@ -111,9 +111,11 @@ class Standing:
 
 
 def metric_series(claims: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """One row per claim of a metric, ordered per claimant by as-of date, for step charts."""
+    """One row per claim of a metric, ordered per claimant by as-of date, for step charts, with
+    `known`: the day it became known (said_on), so a chart shows only what was known by a date."""
     rows = claims[claims["metric"] == metric]
-    columns = ["claimant", "as_of_date", "reported_date", "value", "value_high", "id", "basis", "unit"]
+    rows = rows.assign(known=said_on(rows))
+    columns = ["claimant", "as_of_date", "reported_date", "known", "value", "value_high", "id", "basis", "unit"]
     if "government" not in rows.columns:  # claims without the registry's words: each its own government
         rows = rows.assign(government=rows["claimant"])
     columns.append("government")

@@ -68,11 +68,11 @@ def basemap(present: bool, detailed: bool) -> dict:
 _frozen = Lru(64)
 
 
-def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple = ()) -> dict:
-    """The basemap and place layers, serialised once per palette, view, map size and scene focus
-    (geo.render.layers.FrozenLayer)."""
-    return _frozen.get((present, view, viewport, focus), lambda: layers.static_layers(
-        dataset(), view, present, basemap(present, style.VIEWS[view].detailed), viewport, focus))
+def frozen_layers(present: bool, view: str, viewport: tuple | None, focus: tuple = (), keep_clear: tuple = ()) -> dict:
+    """The basemap and place layers, serialised once per palette, view, map size, scene focus and
+    legend box (`keep_clear`: no basemap name under it) (geo.render.layers.FrozenLayer)."""
+    return _frozen.get((present, view, viewport, focus, keep_clear), lambda: layers.static_layers(
+        dataset(), view, present, basemap(present, style.VIEWS[view].detailed), viewport, focus, keep_clear))
 
 
 _charts = Lru(32)

@@ -127,10 +127,12 @@ def reserved(cam: labels.Camera, palette) -> list[tuple]:
 
 
 def layout(cam: labels.Camera, palette, placed: list[dict] = (), place_points: list = (),
-           directory: Path = BASEMAP_DIR) -> Layout:
+           directory: Path = BASEMAP_DIR, keep_clear: tuple = ()) -> Layout:
     """What the camera shows of the basemap's detail. `placed` are the place names already on the
     map (geo.render.labels.place_labels) and `place_points` (lon, lat) the dashboard's places: both stay
-    clear, and a town on one of those places is left to it."""
+    clear, and a town on one of those places is left to it. `keep_clear` are screen boxes that float
+    over the map (the analyst's legend): a name goes to a side clear of them, or is left out with its
+    town's dot."""
     st = detail_style(palette)
     detail = load(Path(directory))
     out = Layout(scale=scalebar.scale_bar(cam, st.small_px))
@@ -164,7 +166,7 @@ def layout(cam: labels.Camera, palette, placed: list[dict] = (), place_points: l
                 if len(rings[0]) >= 4:
                     out.lakes.append({"polygon": rings, "fill": list(st.lake)})
     out.towns, out.names = place_names(cam, st, detail["detail_names"] + river_names, list(placed), list(place_points),
-                                       out.scale.boxes())
+                                       out.scale.boxes() + list(keep_clear))
     return out
 
 

@@ -1,7 +1,8 @@
 """Charts linked to the selected date: step lines per claimant and an events timeline.
 
 Each is built once with altair as a Vega-Lite spec without the date; at_date adds the
-dashed rule for the selected month as one plain layer. A date step then costs no altair
+dashed rule for the selected month as one plain layer and keeps, of a step chart, only the
+claims known by then, as the map and the headline do. A date step then costs no altair
 work (building and validating a spec takes ~100 ms, and the date control reruns often).
 """
 from __future__ import annotations
@@ -22,6 +23,12 @@ CHART_METRICS = {
 PLACE_CHARTS = {"Railcars seen at the crossing": "station"}
 
 
+# Vega's "tableau20", its ten strong hues first: a claimant's colour is fixed whichever month hides
+# others, and the first ten claimants of a chart never share a hue.
+CATEGORY_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#b79a20", "#439894", "#e45756", "#79706e", "#d67195",
+                    "#b279a2", "#9e765f", "#9ecae9", "#ffbf79", "#88d27a", "#f2cf5b", "#83bcb6", "#ff9d98",
+                    "#bab0ac", "#fcbfd2", "#d6a5c9", "#d8b5a5")
+SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
 BASIS_NAMES = {"count": "count", "imagery_count": "imagery count", "capacity_estimate": "capacity estimate",
                "estimate": "estimate", "official_statement": "official statement"}
 TIME_AXIS = {"format": "%b %Y", "labelAngle": 0, "tickCount": "month", "labelOverlap": "greedy"}
@@ -54,20 +61,32 @@ def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220
         suffix = suffix + " at " + place
         rows = rows.assign(place=place)
     rows = rows.assign(series=pd.Series(who, index=rows.index) + suffix, government=government + suffix,
-                       as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES))
+                       as_of=rows["as_of_date"].dt.strftime("%Y-%m-%d"), basis_name=rows["basis"].map(BASIS_NAMES),
+                       known=pd.to_datetime(rows["known"]).dt.strftime("%Y-%m-%d"))
     unit = rows["unit"].iloc[0] if rows["unit"].nunique() == 1 else None
     legend = alt.Legend(orient="bottom", columns=1, labelLimit=320)
-    colour = (alt.Color("series:N", title=f"claimant at {place_word}", legend=legend) if places is not None
-              else alt.Color("government:N", title="government", legend=legend) if by_government
-              else alt.Color("series:N", title="claimant", legend=legend))
+    field = "government" if by_government and places is None else "series"
+    # Each claimant keeps its colour, and each basis its shape, whichever month shows it (at_date
+    # narrows these scales to the claims known by then).
+    names = sorted(rows[field].unique())
+    colours = alt.Scale(domain=names, range=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(names))])
+    bases = sorted(rows["basis_name"].unique())
+    shapes = alt.Scale(domain=bases, range=[SHAPES[i % len(SHAPES)] for i in range(len(bases))])
+    colour = alt.Color(f"{field}:N", legend=legend, scale=colours,
+                       title=f"claimant at {place_word}" if places is not None
+                       else "government" if by_government else "claimant")
+    # The axis spans every claim's as-of date and the day the last became known, whatever the month:
+    # stepping the months, the lines grow and the axis stays.
+    first, last = rows["as_of_date"].min(), max(rows["as_of_date"].max(), pd.Timestamp(rows["known"].max()))
+    span = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (first, last)]
     base = alt.Chart(rows).encode(
-        x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS)),
+        x=alt.X("as_of_date:T", title="as of", axis=alt.Axis(**TIME_AXIS), scale=alt.Scale(domain=span)),
         y=alt.Y("value:Q", title=unit, axis=alt.Axis(format="~s")),
         color=colour, detail="series:N",  # one line per claimant, whatever the colour groups
     )
     lines = base.mark_line(interpolate="step-after")
     points = base.mark_point(filled=True, size=50).encode(
-        shape=alt.Shape("basis_name:N", title="basis", legend=alt.Legend(orient="bottom")),
+        shape=alt.Shape("basis_name:N", title="basis", legend=alt.Legend(orient="bottom"), scale=shapes),
         tooltip=[alt.Tooltip("series", title="claimant"), alt.Tooltip("as_of", title="as of"),
                  alt.Tooltip("value", format=",.0f"), alt.Tooltip("basis_name", title="basis"),
                  alt.Tooltip("id", title="claim")])
@@ -89,10 +108,49 @@ def fit_width(spec: dict) -> dict:
     return {**spec, "autosize": {"type": "fit-x", "contains": "padding"}}
 
 
-def at_date(spec: dict, when) -> dict:
-    """The layered spec with a dashed rule at `when` (local midnight, as the data's dates are)."""
+def at_date(spec: dict, when) -> dict | None:
+    """The layered spec with a dashed rule at `when` (local midnight, as the data's dates are).
+    Of a step chart, only the claims known by `when` (their `known` day, timeline.said_on): the
+    map and the headline show no other. None when no claim of it was known by then. The cached
+    spec is left as it was."""
     day = timeline.as_timestamp(when)
     rule = {"mark": {"type": "rule", "color": "black", "strokeDash": [4, 3]},
             "encoding": {"x": {"datum": {"year": day.year, "month": day.month, "date": day.day},
                                "type": "temporal"}}}
-    return {**spec, "layer": [*spec["layer"], rule]}
+    layers = [*spec["layer"], rule]
+    datasets = spec.get("datasets", {})
+    if not any("known" in r for rows in datasets.values() for r in rows):
+        return {**spec, "layer": layers}
+    until = f"{day:%Y-%m-%d}"
+    datasets = {name: [r for r in rows if r["known"] <= until] for name, rows in datasets.items()}
+    kept = [r for rows in datasets.values() for r in rows]
+    if not kept:
+        return None
+    for i, layer in enumerate(layers[:-1]):
+        encoding = dict(layer.get("encoding", {}))
+        if "domain" in encoding.get("x", {}).get("scale", {}):  # the rule stays on the axis, whatever the month
+            lo, hi = encoding["x"]["scale"]["domain"]
+            mark = rule["encoding"]["x"]["datum"]
+            key = lambda d: (d["year"], d["month"], d["date"])  # noqa: E731
+            span = [min(lo, mark, key=key), max(hi, mark, key=key)]
+            encoding["x"] = {**encoding["x"], "scale": {**encoding["x"]["scale"], "domain": span}}
+        for channel in ("color", "shape"):
+            if channel in encoding and "domain" in encoding[channel].get("scale", {}):
+                encoding[channel] = narrowed(encoding[channel], {r[encoding[channel]["field"]] for r in kept})
+        layers[i] = {**layer, "encoding": encoding}
+    return {**spec, "datasets": datasets, "layer": layers}
+
+
+def narrowed(channel: dict, values: set) -> dict:
+    """A colour or shape channel whose scale lists only `values`, each keeping its colour or shape."""
+    scale = channel["scale"]
+    pairs = [(d, r) for d, r in zip(scale["domain"], scale["range"]) if d in values]
+    return {**channel, "scale": {**scale, "domain": [d for d, _ in pairs], "range": [r for _, r in pairs]}}
+
+
+def caption(when) -> str:
+    """What a step chart shows, said under it."""
+    day = timeline.as_timestamp(when)
+    return (f"Each claimant's figures as known by {day:%d %B %Y}, as on the map and in the headline: a claim "
+            "joins its line once it was made public, so figures made public later are not drawn yet. The "
+            "dashed rule marks the selected month.")

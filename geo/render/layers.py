@@ -28,7 +28,7 @@ from geo.render import basemap_layers as basemap_detail, labelatlas, labels, mar
 from geo.geometry import railways, screenlines
 from geo.geometry.projection import from_world_pixel, world_pixel
 from geo.view.legend import notes as legend_notes
-from geo.view.mapview import build_view
+from geo.view.mapview import build_view, legend_within
 from geo.view.records import (EVENT_RADII, PLACE_RADII, PRESENTER_STRIKES, TOOLTIP_FIELDS, MapState, Prepared,
                               prepare, rgba, tooltip_record)
 
@@ -546,14 +546,16 @@ def tooltip(palette: style.Palette) -> dict:
 
 
 def static_layers(data, view: str, present: bool, basemap: dict,
-                  viewport: tuple[int, int] | None = None, focus: tuple[str, ...] = ()) -> dict[str, list[FrozenLayer]]:
+                  viewport: tuple[int, int] | None = None, focus: tuple[str, ...] = (),
+                  keep_clear: tuple = ()) -> dict[str, list[FrozenLayer]]:
     """The layers no date step changes (basemap; place markers; place names), frozen. Build
-    them once per view, palette, map size and scene focus and pass them to build_layers / deck_for."""
+    them once per view, palette, map size, scene focus and the legend's box (`keep_clear`, screen
+    boxes no basemap name may sit under) and pass them to build_layers / deck_for."""
     palette = style.palette(present)
     state = MapState(date=pd.Timestamp("2000-01-01"), view=view, present=present, focus=focus)
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas)
     near = screenlines.neighbourhood(cam.longitude, cam.latitude, cam.zoom, (cam.width, cam.height))
-    under, over = detail_layers(data, style.VIEWS[view], palette, cam)
+    under, over = detail_layers(data, style.VIEWS[view], palette, cam, keep_clear)
     return {"basemap": [FrozenLayer(layer) for layer in basemap_layers(basemap, cam.zoom, near)],
             "basemap-detail": [FrozenLayer(layer) for layer in under],
             "basemap-names": [FrozenLayer(layer) for layer in over],
@@ -561,12 +563,14 @@ def static_layers(data, view: str, present: bool, basemap: dict,
             "labels": [FrozenLayer(place_labels_layer(data.places, style.VIEWS[view], palette, cam), keep_id=True)]}
 
 
-def detail_layers(data, view: style.View, palette: style.Palette, cam: labels.Camera) -> tuple[list, list]:
+def detail_layers(data, view: style.View, palette: style.Palette, cam: labels.Camera,
+                  keep_clear: tuple = ()) -> tuple[list, list]:
     """The basemap's detail for this camera (geo.render.basemap_layers): lakes, boundaries and rivers to
     draw under the map's own layers, and town dots, names, scale bar and credit to draw over them,
-    placed clear of the place names."""
+    placed clear of the place names and of `keep_clear` (the legend's box)."""
     placed = labels.place_labels(data.places, view, cam, palette.label_size, basemap_detail.reserved(cam, palette))
-    lay = basemap_detail.layout(cam, palette, placed, list(zip(data.places["lon"], data.places["lat"])))
+    lay = basemap_detail.layout(cam, palette, placed, list(zip(data.places["lon"], data.places["lat"])),
+                                keep_clear=tuple(keep_clear))
     return detail_under_layers(lay), detail_over_layers(lay, cam, palette)
 
 
@@ -578,14 +582,26 @@ def label_camera(state: MapState, viewport: tuple[int, int] | None = None, place
     return labels.Camera(cam.longitude, cam.latitude, cam.zoom, int(size[0]), int(size[1]))
 
 
-def legend_place(data, view, viewport: tuple[int, int] | None) -> labels.LegendPlace:
-    """Where the analyst's legend hides none of the names, markers and scale bar a geo.view.MapView
-    draws (geo.render.labels.legend_place)."""
+def visible_box(data, state: MapState, viewport: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    """The lon/lat box the map of `viewport` shows with the camera it is fitted to."""
+    return basemap_detail.bounds(label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas))
+
+
+def visible_legend(data, view, viewport: tuple[int, int] | None) -> list:
+    """The legend of a geo.view.MapView for the map as fitted to `viewport`: the symbols drawn inside
+    it, none of those the camera leaves outside (geo.view.mapview.legend_within)."""
+    return legend_within(view, visible_box(data, view.state, viewport))
+
+
+def legend_place(data, view, viewport: tuple[int, int] | None, entries: list | None = None) -> labels.LegendPlace:
+    """Where the analyst's legend (`entries`, by default the view's) hides none of the names, markers
+    and scale bar a geo.view.MapView draws (geo.render.labels.legend_place)."""
     state = view.state
+    entries = view.legend if entries is None else entries
     cam = label_camera(state, viewport, data.places, data.countries.total_bounds, data.areas)
     blocks, minor = legend_blocks(data, state, cam)
     paths = [r["path"] for r in view.features("routes") + view.features("flows")]
-    return labels.legend_place(blocks, cam, len(view.legend), paths, len(" ".join(legend_notes(view.legend))), minor)
+    return labels.legend_place(blocks, cam, len(entries), paths, len(" ".join(legend_notes(entries))), minor)
 
 
 _legend_blocks: dict = {}

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry import shape
 
 from geo import style
 from geo.view.overlay import FRONT_RGB, IMPORTED_RGB, OTHER_STATUS_RGB, STATUS_RGB, TRACK_RGB
@@ -117,3 +120,56 @@ def notes(entries) -> list[str]:
     sized_dots = any(e.symbol == "dot" and not e.label.startswith("imported") for e in entries)
     return (["Line width: lowest standing claim; pale band: highest.", "Dashed: routing inferred."]
             if symbols & {"line", "band"} else []) + (["Larger dots: this month."] if sized_dots else [])
+
+
+# --- what a map's visible extent draws -------------------------------------------------------------
+
+def drawn_inside(record: dict, area) -> bool:
+    """Whether a record of a layer draws anything inside `area` (a shapely box in lon/lat): a leg or
+    arc along its path, a dot at its position, an area (a GeoJSON feature) anywhere in its outline."""
+    if "geometry" in record and isinstance(record.get("properties"), dict):
+        return bool(record["geometry"]) and shape(record["geometry"]).intersects(area)
+    if record.get("path"):
+        path = np.asarray(record["path"], float).reshape(-1, 2)
+        return bool(shapely.intersects(shapely.linestrings(path) if len(path) > 1 else shapely.points(path[0]), area))
+    if record.get("position") is not None:
+        return bool(shapely.intersects(shapely.points(*record["position"][:2]), area))
+    return True  # a record with no place of its own stands for the layer as a whole
+
+
+def records_within(records: dict, area) -> dict:
+    """A view's records (layer id -> list, or FeatureCollection) with only those drawn inside `area`."""
+    out = {}
+    for layer_id, rows in records.items():
+        if isinstance(rows, dict):
+            out[layer_id] = {**rows, "features": [f for f in rows.get("features", []) if drawn_inside(f, area)]}
+        else:
+            out[layer_id] = [r for r in rows if drawn_inside(r, area)]
+    return out
+
+
+def frame_within(frame, area):
+    """The rows of a workspace frame drawn inside `area`: by geometry, else by their lon/lat (a
+    detection by either end), else all of them."""
+    if frame is None or not len(frame):
+        return frame
+    if "geometry" in getattr(frame, "columns", ()):
+        geoms = np.asarray(frame.geometry, dtype=object)
+        keep = np.array([g is not None and not g.is_empty and g.intersects(area) for g in geoms], dtype=bool)
+        return frame[keep]
+    if {"lon", "lat"} <= set(frame.columns):
+        keep = np.zeros(len(frame), dtype=bool)
+        for lon, lat in (("lon", "lat"), ("end_lon", "end_lat")):
+            if lon in frame.columns:
+                xs = pd.to_numeric(frame[lon], errors="coerce").to_numpy(float)
+                ys = pd.to_numeric(frame[lat], errors="coerce").to_numpy(float)
+                ok = ~(np.isnan(xs) | np.isnan(ys))
+                keep[ok] |= shapely.intersects(shapely.points(xs[ok], ys[ok]), area)
+        return frame[keep]
+    return frame
+
+
+def same_symbol(entry: LegendEntry):
+    """What identifies a legend row whatever its words: an imported front's row is reworded when its
+    snapshot stands in for the approximate areas (geo.view.fronts.legend)."""
+    return (entry.symbol, entry.rgb, entry.as_of) if entry.as_of else entry

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
+import shapely
 
 from geo import style
 from geo.model import timeline
@@ -22,7 +23,8 @@ from geo.ships import registry as vessel_registry
 from geo.store.workspace import Snapshot
 from geo.view import fronts, imagery, overlay, ships
 from geo.view.claims_table import totals_evidence
-from geo.view.legend import LegendEntry, legend_entries, workspace_entries
+from geo.view.legend import (LegendEntry, frame_within, legend_entries, records_within, same_symbol,
+                             workspace_entries)
 from geo.view.records import (PRESENTER_STRIKES, MapState, Prepared, area_features, event_records, flow_records,
                               prepare, railcar_records, route_records)
 
@@ -171,6 +173,35 @@ def view_for(data, snapshot: Snapshot | None, state: MapState, track_paths: bool
         view.notices.insert(0, f"Imported front line as of {front['as_of'].max():%d %B %Y}, from "
                                f"{', '.join(sorted(set(front['source_file'])))}.")
     return view
+
+
+def legend_within(view: MapView, box) -> list[LegendEntry]:
+    """The legend of the symbols `view` draws inside `box` (lon0, lat0, lon1, lat1: the map's extent
+    on screen, geo.render.layers.visible_box), in the legend's order and words (a missile strike is
+    no "missile or drone strike" where the drone strike lies outside): a symbol whose every feature
+    lies outside the map, bundled or imported, is not listed. None: the whole view's legend."""
+    if box is None:
+        return list(view.legend)
+    area = shapely.box(*box)
+    drawn = legend_entries(replace(view, records=records_within(view.records, area)),
+                           style.palette(view.state.present))
+    places = view.data.places if view.data is not None else None
+    if places is not None and not shapely.intersects(shapely.points(places["lon"], places["lat"]), area).any():
+        drawn = [e for e in drawn if e.symbol != "marker"]
+    shown = {k: frame_within(v, area) for k, v in view.shown.items()}
+    extra = workspace_entries(shown) + ships.legend_entries(shown.get("detections"))
+    track = LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized")
+    if track in view.legend and track not in extra:  # the live map's tracks (geo.render.tracks): any position by the date
+        tracks = view.snapshot.tracks if view.snapshot is not None else None
+        if tracks is not None and "t" in tracks.columns:
+            tracks = tracks[tracks["t"] < timeline.track_window(view.state.date, None)[1]]
+        if tracks is None or len(frame_within(tracks, area)):
+            extra.append(track)
+    if view.images is not None and len(view.images) and "footprint" in view.images.columns:
+        extra += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()
+                  if r["footprint"] is not None and r["footprint"].intersects(area)]
+    worded = {same_symbol(e): e for e in view.legend}  # an imported front's row as the whole view words it
+    return drawn + [worded.get(same_symbol(e), e) for e in extra]
 
 
 def selection_place(data, kind: str, feature_id: str) -> str:
