@@ -12,7 +12,7 @@ from ui import sections
 from geo import style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
-from geo.page import degrade, resources, search, session, ships, state
+from geo.page import compare, degrade, resources, search, session, ships, state
 from geo.page.text import plain
 from geo.render import charts, imagery as image_layers, layers, overlay, panels, selection, tracks
 from geo.store import access
@@ -85,6 +85,7 @@ detections, ship_coverage, ship_problem = resources.detections(WORKSPACE, snapsh
 the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,  # what this state shows: geo.view
                     image_mode=ss.get("image_show") or "month", detections=detections,
                     ship_params=ship_params, ship_coverage=ship_coverage)
+compare.keep_valid(ss, images, the_view.data.places)  # the series' place and pair, from a link or a click
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -121,6 +122,11 @@ with map_col, st.container(key="map_box"):
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
     pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
                                         ss.get("image_opacity", 100) / 100)
+    swiped = compare.swiping(ss, map_state)  # the series' before and after, one over the other, split by a divider
+    pair = image_layers.swipe_for(the_view, map_size, *swiped) if swiped else None
+    pictures += image_layers.swipe_layers(pair, lambda i, lv: sections.image_url(images, i, lv),
+                                          ss.get("image_opacity", 100) / 100)
+    the_view.legend += compare.legend_entries(the_view, pair)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size,
                            pictures)

@@ -99,7 +99,7 @@ def test_an_image_clicked_shows_its_date_source_and_licence_and_opens_the_yards_
     assert len(pictures) == 4  # two thumbnails in the strip, and the before/after pair
     assert [shown(c) for p in pictures[2:] for c in p.captions] == ["Image 2024-06-17: Test imagery A, CC BY 4.0",
                                                               "Image 2024-08-05: <b>Test imagery B</b>, public domain"]
-    assert at.selectbox(key="series_before").value == 0 and at.selectbox(key="series_after").value == 1
+    assert at.selectbox(key="series_before").value == 1 and at.selectbox(key="series_after").value == 2  # image ids
     # the series follows the date control: in June the June image is the one on the map
     at.select_slider(key="date").set_value("2024-06")
     run(at)
@@ -149,3 +149,45 @@ def test_the_command_line_s_html_and_video_carry_the_images_with_their_credit(ya
                       [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "image-credits"]))
     assert drawn == [(["image-1"], ["Imagery: Image 2024-06-17: Test imagery A, CC BY 4.0."]), ([], []),
                      (["image-2"], ["Imagery: Image 2024-08-05: <b>Test imagery B</b>, public domain."])]
+
+
+def swiped(at) -> dict:
+    return {l["id"]: l for l in deck(at)["layers"] if l["id"].startswith("swipe-")}
+
+
+def test_the_pair_swiped_on_the_map_splits_at_the_divider(yard_images):
+    """Swipe: the before image west of the divider, the after image east of it, one over the other
+    on the map (each clipped to its side), the divider drawn, both credited in the legend."""
+    from geo.view import imagery
+    at = opened("2024-07", sel="place:LOC_TUMANGANG_STN")  # a month with no image of its own
+    at.button(key="series_open_LOC_TUMANGANG_STN").click()
+    run(at)
+    assert swiped(at) == {} and len(at.get("image")) == 4  # side by side at first
+    at.segmented_control(key="compare").set_value("swipe")
+    run(at)
+    assert len(at.get("image")) == 2  # the strip's thumbnails; the pair is on the map
+    layers_ = swiped(at)
+    assert set(layers_) == {"swipe-before", "swipe-after", "swipe-divider"}
+    names = [layers.layer_name(l["id"]) for l in deck(at)["layers"]]
+    assert names.index("swipe-after") < names.index("routes")  # under the vector layers
+    before, after = layers_["swipe-before"], layers_["swipe-after"]
+    assert before["extensions"] == [{"@@type": "ClipExtension"}] == after["extensions"]
+    assert before["image"] != after["image"] and before["image"].endswith(".png")
+    first, second = before["image"], after["image"]
+    pictures = imagery.from_workspace(yard_images)
+    west, south, east, north = pictures.meta["footprint"].iloc[0].union(pictures.meta["footprint"].iloc[1]).bounds
+    assert before["clipBounds"][2] == after["clipBounds"][0] == pytest.approx(west + (east - west) / 2, abs=1e-6)
+    assert before["clipBounds"][0] == pytest.approx(west, abs=1e-6) and after["clipBounds"][2] == pytest.approx(east, abs=1e-6)
+    assert "Image 2024-06-17: Test imagery A, CC BY 4.0" in legend(at)
+    assert "Image 2024-08-05: &lt;b&gt;Test imagery B&lt;/b&gt;, public domain" in legend(at)
+    at.slider(key="series_divider").set_value(25)
+    run(at)
+    before, after = swiped(at)["swipe-before"], swiped(at)["swipe-after"]
+    assert before["clipBounds"][2] == after["clipBounds"][0] == pytest.approx(west + (east - west) / 4, abs=1e-6)
+    at.selectbox(key="series_before").set_value(2)
+    at.selectbox(key="series_after").set_value(1)
+    run(at)
+    assert (swiped(at)["swipe-before"]["image"], swiped(at)["swipe-after"]["image"]) == (second, first)
+    at.button(key="series_close").click()
+    run(at)
+    assert swiped(at) == {}
