@@ -289,6 +289,7 @@ def image_series(view, imagery, ss) -> None:
         if not strip:
             st.caption("No imported image holds this place.")
             return
+        chosen = compare_controls(strip, ss) if len(strip) >= 2 else None  # first: the divider stays near the map
         cols = st.columns(min(len(strip), 4))
         for i, item in enumerate(strip):
             with cols[i % len(cols)], st.container(key=f"series_item_{item['id']}"):
@@ -299,36 +300,35 @@ def image_series(view, imagery, ss) -> None:
                     st.markdown("\n".join(f"- {plain(claim_words(c))}" for c in item["claims"]))
                 else:
                     st.caption("No claim at this place dated in this image's month.")
-        if len(strip) >= 2:
-            compare_pair(imagery, strip, ss)
+        if chosen and ss.get("compare") != images.SWIPE:
+            with st.container(key="series_compare"):
+                side = st.columns(2)
+                for col, item in zip(side, chosen):
+                    level = images.level_for(imagery.row(item["id"])["levels"], COMPARE_PIXELS)
+                    col.image(imagery.png(item["id"], level), caption=plain(item["credit"]), width="stretch")
 
 
 COMPARE_WORDS = {"side": "side by side", "swipe": "swipe on the map"}
 
 
-def compare_pair(imagery, strip: list[dict], ss) -> None:
-    """Two images of the series, before and after: side by side under the strip, or one over the
-    other on the map with a divider between them (geo.page.compare keeps the keys valid)."""
+def compare_controls(strip: list[dict], ss) -> list[dict]:
+    """Which two images of the series to compare, and how: side by side under the strip, or one over
+    the other on the map with a divider between them (geo.page.compare keeps the keys valid).
+    Returns the two strip items, before and after."""
     from geo.view import imagery as images
     words = {s["id"]: f"{s['date']} · {s['name']}" for s in strip}
     pair = st.columns([2, 2, 2])
     pair[0].selectbox("Before", list(words), key="series_before", format_func=lambda i: words.get(i, str(i)))
     pair[1].selectbox("After", list(words), key="series_after", format_func=lambda i: words.get(i, str(i)))
     pair[2].segmented_control("Compare", list(COMPARE_WORDS), key="compare", format_func=COMPARE_WORDS.get,
-                              help="Side by side here, or one over the other on the map: the before image west "
-                                   "of the divider, the after image east of it")
+                              help="Side by side under the images, or one over the other on the map: the before "
+                                   "image west of the divider, the after image east of it")
     chosen = [next(s for s in strip if s["id"] == ss[key]) for key in ("series_before", "series_after")]
     if ss.get("compare") == images.SWIPE:
         st.slider("Divider", 0, 100, key="series_divider", format="%d%%",
-                  help="Where the divider stands across the two images, from their west edge: the before image "
-                       "shows west of it, the after image east of it")
-        st.caption(plain(f"On the map: west of the divider {chosen[0]['credit']}; east of it {chosen[1]['credit']}."))
-        return
-    with st.container(key="series_compare"):
-        side = st.columns(2)
-        for col, item in zip(side, chosen):
-            level = images.level_for(imagery.row(item["id"])["levels"], COMPARE_PIXELS)
-            col.image(imagery.png(item["id"], level), caption=plain(item["credit"]), width="stretch")
+                  help="Where the divider stands across the two images, from their west edge")
+        st.caption(plain(f"On the map, west of the divider: {chosen[0]['credit']}; east of it: {chosen[1]['credit']}."))
+    return chosen
 
 
 def claim_words(c: dict) -> str:
