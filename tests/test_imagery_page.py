@@ -191,3 +191,70 @@ def test_the_pair_swiped_on_the_map_splits_at_the_divider(yard_images):
     at.button(key="series_close").click()
     run(at)
     assert swiped(at) == {}
+
+
+def test_the_link_holds_the_image_settings_and_the_swiped_pair(yard_images):
+    """Image setting, opacity, the series, its pair, the compare mode and the divider all travel in
+    the link: set on the page, written to the URL, and a page opened from that URL shows the same."""
+    at = opened("2024-07", sel="place:LOC_TUMANGANG_STN")
+    at.sidebar.segmented_control(key="image_show").set_value("latest")
+    at.sidebar.slider(key="image_opacity").set_value(60)
+    run(at)
+    at.button(key="series_open_LOC_TUMANGANG_STN").click()
+    run(at)
+    at.segmented_control(key="compare").set_value("swipe")
+    run(at)
+    at.slider(key="series_divider").set_value(30)
+    at.selectbox(key="series_before").set_value(2)
+    at.selectbox(key="series_after").set_value(1)
+    run(at)
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert {k: link[k] for k in ("image_show", "image_opacity", "series", "compare", "series_before", "series_after",
+                                 "series_divider")} == {
+        "image_show": "latest", "image_opacity": "60", "series": "LOC_TUMANGANG_STN", "compare": "swipe",
+        "series_before": "2", "series_after": "1", "series_divider": "30"}
+    picture = {k: v for k, v in swiped(at).items()}
+    again = opened(link.pop("date"), **link)
+    assert again.sidebar.segmented_control(key="image_show").value == "latest"
+    assert again.sidebar.slider(key="image_opacity").value == 60
+    assert again.segmented_control(key="compare").value == "swipe" and again.slider(key="series_divider").value == 30
+    assert (again.selectbox(key="series_before").value, again.selectbox(key="series_after").value) == (2, 1)
+    assert swiped(again) == picture and picture["swipe-before"]["opacity"] == 0.6
+    assert [b["id"] for b in bitmaps(again)] == ["image-1", "swipe-before", "swipe-after"]  # June, the latest by July
+    assert not any("Ignored" in w.value for w in again.warning)
+
+
+def test_a_bad_image_value_in_the_link_gets_a_one_line_notice_and_the_default(yard_images):
+    at = opened("2024-08", image_show="sometimes", image_opacity="150", series="LOC_TUMANGANG_STN", compare="spin",
+                series_before="99", series_divider="-4")
+    notices = [shown(w.value) for w in at.warning]
+    for words in ("Ignored image_show='sometimes': expected one of month, latest.",
+                  "Ignored image_opacity='150': expected a whole number from 0 to 100.",
+                  "Ignored compare='spin': expected one of side, swipe.",
+                  "Ignored series_divider='-4': expected a whole number from 0 to 100.",
+                  "Ignored series_before='99': not an image of this place."):
+        assert any(n.startswith(words) for n in notices), (words, notices)
+    assert all("\n" not in n for n in notices)
+    assert at.sidebar.segmented_control(key="image_show").value == "month"
+    assert at.sidebar.slider(key="image_opacity").value == 100 and bitmaps(at)[0]["opacity"] == 1.0
+    assert at.segmented_control(key="compare").value == "side" and swiped(at) == {}
+    assert (at.selectbox(key="series_before").value, at.selectbox(key="series_after").value) == (1, 2)
+    nowhere = opened("2024-08", series="LOC_NOWHERE")
+    assert any(shown(w.value).startswith("Ignored series='LOC_NOWHERE': no imported image holds that place.")
+               for w in nowhere.warning)
+
+
+def test_every_image_setting_reopens_from_its_link():
+    """to_params then parse_params gives the images' settings and the pair back, for every value
+    the controls can take (the defaults left out of the link)."""
+    import itertools
+
+    from geo.page import session, state
+    for show, opacity, compare, divider in itertools.product(("month", "latest"), range(0, 101, 5), ("side", "swipe"),
+                                                             (0, 1, 50, 99, 100)):
+        want = {"date": "2024-06", "image_show": show, "image_opacity": opacity, "series": "LOC_TUMANGANG_STN",
+                "compare": compare, "series_before": 12, "series_after": 3, "series_divider": divider}
+        params = state.to_params(want, session.DEFAULTS)
+        values, notices = state.parse_params(params, ["2024-06"], [])
+        got = {**session.DEFAULTS, **values}
+        assert not notices and {k: got.get(k) for k in want} == want, (want, params)

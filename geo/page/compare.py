@@ -30,14 +30,15 @@ def strip_ids(images, places, place_id) -> list[int]:
 def keep_valid(ss: MutableMapping, images, places) -> None:
     """Make the series' keys values the page can show, before any widget reads them; a value that
     cannot stand (from a link, or left by a removed batch) adds a notice and takes the default."""
-    notices = []
     place_id = ss.get("series")
     ids = strip_ids(images, places, place_id) if place_id else []
     if place_id and not ids:
-        notices.append(f"Ignored series={str(place_id)[:40]!r}: no imported image holds that place.")
         ss["series"] = None
+        ss["notices"] = list(ss.get("notices", [])) + [
+            f"Ignored series={str(place_id)[:40]!r}: no imported image holds that place. Showing no series."]
     if not ss.get("series"):
         return
+    notices = []
     if ss.get("compare") not in imagery.COMPARE_CHOICES:
         ss["compare"] = imagery.SIDE
     divider = ss.get("series_divider")
