@@ -120,12 +120,10 @@ with map_col, st.container(key="map_box"):
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
-    pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
-                                        ss.get("image_opacity", 100) / 100)
     swiped = compare.swiping(ss, map_state)  # the series' before and after, one over the other, split by a divider
     pair = image_layers.swipe_for(the_view, map_size, *swiped) if swiped else None
-    pictures += image_layers.swipe_layers(pair, lambda i, lv: sections.image_url(images, i, lv),
-                                          ss.get("image_opacity", 100) / 100)
+    pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
+                                        ss.get("image_opacity", 100) / 100, pair)
     the_view.legend += compare.legend_entries(the_view, pair)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size,

@@ -50,12 +50,20 @@ def records_for(view, viewport: tuple[int, int] | None = None) -> list[dict]:
     return imagery.image_records(view.images, float(cam.zoom))
 
 
-def view_layers(view, viewport: tuple[int, int] | None = None, url_for=None, opacity: float = 1.0) -> list[pdk.Layer]:
+def view_layers(view, viewport: tuple[int, int] | None = None, url_for=None, opacity: float = 1.0,
+                swiped: dict | None = None) -> list[pdk.Layer]:
     """The image layers of a MapView, each image at the level its camera needs; `url_for` defaults
-    to data URLs of the view's images (the standalone exports)."""
+    to data URLs of the view's images (the standalone exports). With a `swiped` pair (swipe_for),
+    its own layers follow, and no other image lies under it: one would show through the pair."""
     if url_for is None:
         url_for = lambda image_id, level: data_url(view.imagery.png(image_id, level))  # noqa: E731
-    return image_layers(records_for(view, viewport), url_for, opacity)
+    records = records_for(view, viewport)
+    if swiped:
+        west, south, _, north = swiped["before"]["clip"]
+        east = swiped["after"]["clip"][2]
+        records = [r for r in records if r["bounds"][2] <= west or r["bounds"][0] >= east
+                   or r["bounds"][3] <= south or r["bounds"][1] >= north]
+    return image_layers(records, url_for, opacity) + swipe_layers(swiped, url_for, opacity)
 
 
 DIVIDER_RGBA = [255, 255, 255, 255]
