@@ -240,11 +240,20 @@ def image_url(imagery, image_id: int, level: int) -> str:
     try:
         from streamlit.runtime import exists, get_instance
         if exists():
-            return get_instance().media_file_mgr.add(png, "image/png", f"imagery-{int(image_id)}-{int(level)}")
+            url = get_instance().media_file_mgr.add(png, "image/png", f"imagery-{int(image_id)}-{int(level)}")
+            return under_base_path(url, st.get_option("server.baseUrlPath"))
     except Exception:  # a runtime without a media store: fall back to the bytes themselves
         pass
     from geo.render.imagery import data_url
     return data_url(png)
+
+
+def under_base_path(url: str, base_path) -> str:
+    """A server-absolute address (/media/...) as the browser must ask for it when the server runs
+    under a path (server.baseUrlPath, e.g. a proxy serving the page at /dashboard/): Streamlit's own
+    images add the prefix in the browser, but an address inside a map or HTML is used as written."""
+    base = str(base_path or "").strip("/")
+    return f"/{base}{url}" if base and url.startswith("/") and not url.startswith(f"/{base}/") else url
 
 
 def image_controls(imagery, ss) -> None:
