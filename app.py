@@ -124,7 +124,7 @@ with map_col, st.container(key="map_box"):
     pair = image_layers.swipe_for(the_view, map_size, *swiped) if swiped else None
     pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
                                         ss.get("image_opacity", 100) / 100, pair)
-    the_view.legend += compare.legend_entries(the_view, pair)
+    the_view.legend = compare.legend(the_view, pair)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus), extra, map_size,
                            pictures)

@@ -207,3 +207,21 @@ def test_an_image_address_carries_the_servers_path_prefix():
     assert under_base_path("/media/ab.png", "") == "/media/ab.png"
     assert under_base_path("/dashboard/media/ab.png", "dashboard") == "/dashboard/media/ab.png"
     assert under_base_path("data:image/png;base64,AAAA", "dashboard") == "data:image/png;base64,AAAA"
+
+
+def test_an_image_under_the_swiped_pair_leaves_the_map_and_the_legend(data):
+    """September, latest by then: August's image is on the map; swiping June against a July image,
+    August's would show through the pair, so it leaves the map and its credit the legend."""
+    from geo.page import compare
+    rows, blobs = store_rows([("june.tif", "2024-06-17", RED, "A", "CC BY 4.0"),
+                              ("july.tif", "2024-07-09", RED, "B", "CC BY 4.0"),
+                              ("august.tif", "2024-08-05", BLUE, "C", "public domain")])
+    pictures = imagery.from_rows(rows, lambda i, lv: blobs[(i, lv)])
+    view = view_for(data, None, state("2024-09"), images=pictures, image_mode=imagery.LATEST)
+    assert list(view.images["name"]) == ["august.tif"]
+    pair = draw.swipe_for(view, (1000, 700), 1, 2, 50)
+    drawn = [l.id for l in draw.view_layers(view, (1000, 700), lambda i, lv: f"/media/{i}-{lv}.png", 1.0, pair)]
+    assert drawn == ["swipe-before", "swipe-after", "swipe-divider"]
+    credits = [e.label for e in compare.legend(view, pair) if e.symbol == "image"]
+    assert credits == ["Image 2024-06-17: A, CC BY 4.0", "Image 2024-07-09: B, CC BY 4.0"]
+    assert [e.label for e in compare.legend(view, None) if e.symbol == "image"] == ["Image 2024-08-05: C, public domain"]

@@ -65,15 +65,19 @@ def swiping(ss: MutableMapping, map_state) -> tuple[int, int, int] | None:
     return int(ss["series_before"]), int(ss["series_after"]), int(ss.get("series_divider", imagery.DIVIDER))
 
 
-def legend_entries(view, pair: dict | None) -> list[LegendEntry]:
-    """Credit lines for the swiped images the legend does not name yet."""
+def legend(view, pair: dict | None) -> list[LegendEntry]:
+    """The view's legend with a swiped pair: the credit of each image the map leaves out under the
+    pair gone, the pair's own credits added."""
     if not pair:
-        return []
-    named = {e.label for e in view.legend}
-    out = []
+        return view.legend
+    hidden = set()
+    if view.images is not None:
+        for _, r in view.images.iterrows():
+            if imagery.under(pair, r["footprint"].bounds):
+                hidden.add(imagery.credit(r))
+    out = [e for e in view.legend if not (e.symbol == "image" and e.label in hidden)]
     for side in ("before", "after"):
-        words = pair[side]["credit"]
-        if words not in named:
-            named.add(words)
-            out.append(LegendEntry("image", imagery.IMAGE_RGB, words))
+        entry = LegendEntry("image", imagery.IMAGE_RGB, pair[side]["credit"])
+        if entry not in out:
+            out.append(entry)
     return out

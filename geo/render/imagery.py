@@ -58,11 +58,7 @@ def view_layers(view, viewport: tuple[int, int] | None = None, url_for=None, opa
     if url_for is None:
         url_for = lambda image_id, level: data_url(view.imagery.png(image_id, level))  # noqa: E731
     records = records_for(view, viewport)
-    if swiped:
-        west, south, _, north = swiped["before"]["clip"]
-        east = swiped["after"]["clip"][2]
-        records = [r for r in records if r["bounds"][2] <= west or r["bounds"][0] >= east
-                   or r["bounds"][3] <= south or r["bounds"][1] >= north]
+    records = [r for r in records if not imagery.under(swiped, r["bounds"])]
     return image_layers(records, url_for, opacity) + swipe_layers(swiped, url_for, opacity)
 
 

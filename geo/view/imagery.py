@@ -300,3 +300,13 @@ def swipe(imagery: Imagery | None, before_id, after_id, divider: float, zoom: fl
     after["clip"] = [at, round(south, 7), round(east, 7), round(north, 7)]
     return {"before": before, "after": after, "divider": float(divider), "lon": at,
             "line": [[at, round(south, 7)], [at, round(north, 7)]]}
+
+
+def under(pair: dict | None, bounds) -> bool:
+    """Whether an image at `bounds` (west, south, east, north) would lie under a swiped pair (and
+    show through it): the map leaves it out while the pair is swiped."""
+    if not pair:
+        return False
+    west, south, _, north = pair["before"]["clip"]
+    east = pair["after"]["clip"][2]
+    return not (bounds[2] <= west or bounds[0] >= east or bounds[3] <= south or bounds[1] >= north)
