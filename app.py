@@ -12,7 +12,7 @@ from ui import sections
 from geo import style
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES
 from geo.model.evidence import GROUPINGS
-from geo.page import degrade, resources, search, session, ships, state
+from geo.page import compare, degrade, resources, search, session, ships, state
 from geo.page.text import plain
 from geo.render import charts, imagery as image_layers, layers, overlay, panels, selection, tracks
 from geo.store import access
@@ -86,6 +86,7 @@ the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,
                     image_mode=ss.get("image_show") or "month", detections=detections,
                     ship_params=ship_params, ship_coverage=ship_coverage)
 ship_findings = ships.findings(detections, ship_params, ship_coverage)  # the exports draw them as the map does
+compare.keep_valid(ss, images, the_view.data.places)  # the series' place and pair, from a link or a click
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
 
 if present:
@@ -114,6 +115,9 @@ if ss.get("tab") == "About & method":
 map_col, side_col = tabs[0].columns([5, 2] if not present else [4, 1])
 map_height, map_size = session.map_frame(viewport, present)
 track_source, points = resources.track_points(snapshot)
+swiped = compare.swiping(ss, map_state)  # the series' before and after, one over the other, split by a divider
+pair = image_layers.swipe_for(the_view, map_size, *swiped) if swiped else None
+the_view.legend = compare.legend(the_view, pair)  # the pair's credits, not the images it covers
 legend = layers.visible_legend(the_view.data, the_view, map_size)  # what the fitted map shows, nothing else
 # The analyst's legend floats over the map: its corner and box, which the basemap's names keep clear of.
 legend_box = None if present else layers.legend_place(the_view.data, the_view, map_size, legend)
@@ -124,7 +128,7 @@ with map_col, st.container(key="map_box"):
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
     pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
-                                        ss.get("image_opacity", 100) / 100)
+                                        ss.get("image_opacity", 100) / 100, pair)
     deck = layers.deck_for(the_view.data, the_view, basemap,
                            resources.frozen_layers(present, map_state.view, map_size, map_state.focus,
                                                    (legend_box.box,) if legend_box else ()), extra, map_size,

@@ -61,15 +61,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run app.py` on a free loopback port, with extra environment; stopped by its own
+    """`streamlit run app.py` on a free loopback port, with extra environment (and with `base_path`,
+    under that path, as behind a proxy that serves the page at /<base_path>/); stopped by its own
     process id. If it dies or never answers /_stcore/health, the error carries its log."""
 
-    def __init__(self, env: dict | None = None, target: str = "app.py"):
+    def __init__(self, env: dict | None = None, target: str = "app.py", base_path: str = ""):
         self.port = free_port()
+        self.base_path = base_path.strip("/")
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", target, "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+            + (["--server.baseUrlPath", self.base_path] if self.base_path else []),
             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline and self.proc.poll() is None:
@@ -84,7 +87,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"http://127.0.0.1:{self.port}/" + (f"{self.base_path}/" if self.base_path else "")
 
     def stop(self):
         self.proc.terminate()

@@ -182,3 +182,46 @@ def test_a_claim_may_name_the_images_it_was_read_from(tmp_path, data, two_images
     assert [i["name"] for i in found.images] == ["yard_august.tif"]
     html = panels.evidence_panel(found, "", lambda i, lv: f"/media/{i}-{lv}.png")
     assert 'data-testid="evidence-images"' in html and 'src="/media/2-2.png"' in html
+
+
+def test_the_swiped_pair_splits_at_the_divider_and_falls_back_to_the_series_ends(two_images):
+    assert imagery.pair_ids([3, 5, 9]) == (3, 9)
+    assert imagery.pair_ids([3, 5, 9], "9", 5) == (9, 5)
+    assert imagery.pair_ids([3, 5, 9], 7, "x") == (3, 9)  # not of this series: its ends
+    west, south, east, north = YARD
+    for divider, at in ((0, west), (25, west + (east - west) / 4), (100, east), (-10, west), (140, east)):
+        pair = imagery.swipe(two_images, 1, 2, divider, 14)
+        assert pair["before"]["clip"] == pytest.approx([west, south, at, north], abs=1e-6)
+        assert pair["after"]["clip"] == pytest.approx([at, south, east, north], abs=1e-6)
+        assert [c for p in pair["line"] for c in p] == pytest.approx([at, south, at, north], abs=1e-6)
+    assert imagery.swipe(two_images, 1, 99, 50, 14) is None
+    layers_ = draw.swipe_layers(imagery.swipe(two_images, 2, 1, 50, 14), lambda i, lv: f"/media/{i}-{lv}.png", 0.5)
+    assert [(l.id, getattr(l, "image", None)) for l in layers_][:2] == [("swipe-before", "/media/2-0.png"),
+                                                                       ("swipe-after", "/media/1-0.png")]
+
+
+def test_an_image_address_carries_the_servers_path_prefix():
+    from ui.sections import under_base_path
+    assert under_base_path("/media/ab.png", "dashboard") == "/dashboard/media/ab.png"
+    assert under_base_path("/media/ab.png", "/dashboard/") == "/dashboard/media/ab.png"
+    assert under_base_path("/media/ab.png", "") == "/media/ab.png"
+    assert under_base_path("/dashboard/media/ab.png", "dashboard") == "/dashboard/media/ab.png"
+    assert under_base_path("data:image/png;base64,AAAA", "dashboard") == "data:image/png;base64,AAAA"
+
+
+def test_an_image_under_the_swiped_pair_leaves_the_map_and_the_legend(data):
+    """September, latest by then: August's image is on the map; swiping June against a July image,
+    August's would show through the pair, so it leaves the map and its credit the legend."""
+    from geo.page import compare
+    rows, blobs = store_rows([("june.tif", "2024-06-17", RED, "A", "CC BY 4.0"),
+                              ("july.tif", "2024-07-09", RED, "B", "CC BY 4.0"),
+                              ("august.tif", "2024-08-05", BLUE, "C", "public domain")])
+    pictures = imagery.from_rows(rows, lambda i, lv: blobs[(i, lv)])
+    view = view_for(data, None, state("2024-09"), images=pictures, image_mode=imagery.LATEST)
+    assert list(view.images["name"]) == ["august.tif"]
+    pair = draw.swipe_for(view, (1000, 700), 1, 2, 50)
+    drawn = [l.id for l in draw.view_layers(view, (1000, 700), lambda i, lv: f"/media/{i}-{lv}.png", 1.0, pair)]
+    assert drawn == ["swipe-before", "swipe-after", "swipe-divider"]
+    credits = [e.label for e in compare.legend(view, pair) if e.symbol == "image"]
+    assert credits == ["Image 2024-06-17: A, CC BY 4.0", "Image 2024-07-09: B, CC BY 4.0"]
+    assert [e.label for e in compare.legend(view, None) if e.symbol == "image"] == ["Image 2024-08-05: C, public domain"]

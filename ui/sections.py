@@ -11,7 +11,7 @@ import streamlit as st
 
 from geo import export as exports
 from geo.export import video
-from geo.page import about, degrade, resources, search, ships, uploadgate, uploads
+from geo.page import about, compare, degrade, resources, search, ships, uploadgate, uploads
 from geo.page.text import plain
 from geo.render import panels, previewmap
 from geo.store import access
@@ -255,11 +255,20 @@ def image_url(imagery, image_id: int, level: int) -> str:
     try:
         from streamlit.runtime import exists, get_instance
         if exists():
-            return get_instance().media_file_mgr.add(png, "image/png", f"imagery-{int(image_id)}-{int(level)}")
+            url = get_instance().media_file_mgr.add(png, "image/png", f"imagery-{int(image_id)}-{int(level)}")
+            return under_base_path(url, st.get_option("server.baseUrlPath"))
     except Exception:  # a runtime without a media store: fall back to the bytes themselves
         pass
     from geo.render.imagery import data_url
     return data_url(png)
+
+
+def under_base_path(url: str, base_path) -> str:
+    """A server-absolute address (/media/...) as the browser must ask for it when the server runs
+    under a path (server.baseUrlPath, e.g. a proxy serving the page at /dashboard/): Streamlit's own
+    images add the prefix in the browser, but an address inside a map or HTML is used as written."""
+    base = str(base_path or "").strip("/")
+    return f"/{base}{url}" if base and url.startswith("/") and not url.startswith(f"/{base}/") else url
 
 
 def image_controls(imagery, ss) -> None:
@@ -278,15 +287,11 @@ COMPARE_PIXELS = 600  # the before/after pair: the smallest level at least this 
 IMAGE_SHOW = {"month": "of the month", "latest": "latest by then"}
 
 
-def open_series(ss, place_id: str) -> None:
-    ss.update(series=place_id, series_pair=None)
-
-
 def image_places_buttons(found, ss) -> None:
     """Under an evidence panel: the places its images show, each opening its series."""
     for p in found.image_places:
         st.button(plain(f"Images of {p['name']}: {p['images']} — open the series"), key=f"series_open_{p['id']}",
-                  icon=":material/photo_library:", on_click=lambda pid=p["id"]: open_series(ss, pid))
+                  icon=":material/photo_library:", on_click=lambda pid=p["id"]: compare.open_series(ss, pid))
 
 
 def image_series(view, imagery, ss) -> None:
@@ -308,6 +313,7 @@ def image_series(view, imagery, ss) -> None:
         if not strip:
             st.caption("No imported image holds this place.")
             return
+        chosen = compare_controls(strip, ss) if len(strip) >= 2 else None  # first: the divider stays near the map
         cols = st.columns(min(len(strip), 4))
         for i, item in enumerate(strip):
             with cols[i % len(cols)], st.container(key=f"series_item_{item['id']}"):
@@ -318,18 +324,35 @@ def image_series(view, imagery, ss) -> None:
                     st.markdown("\n".join(f"- {plain(claim_words(c))}" for c in item["claims"]))
                 else:
                     st.caption("No claim at this place dated in this image's month.")
-        if len(strip) >= 2:
-            dates = [f"{s['date']} · {s['name']}" for s in strip]
-            pair = st.columns(2)
-            before = pair[0].selectbox("Before", range(len(strip)), index=0, key="series_before",
-                                       format_func=lambda i: dates[i])
-            after = pair[1].selectbox("After", range(len(strip)), index=len(strip) - 1, key="series_after",
-                                      format_func=lambda i: dates[i])
+        if chosen and ss.get("compare") != images.SWIPE:
             with st.container(key="series_compare"):
                 side = st.columns(2)
-                for col, i in zip(side, (before, after)):
-                    level = images.level_for(imagery.row(strip[i]["id"])["levels"], COMPARE_PIXELS)
-                    col.image(imagery.png(strip[i]["id"], level), caption=plain(strip[i]["credit"]), width="stretch")
+                for col, item in zip(side, chosen):
+                    level = images.level_for(imagery.row(item["id"])["levels"], COMPARE_PIXELS)
+                    col.image(imagery.png(item["id"], level), caption=plain(item["credit"]), width="stretch")
+
+
+COMPARE_WORDS = {"side": "side by side", "swipe": "swipe on the map"}
+
+
+def compare_controls(strip: list[dict], ss) -> list[dict]:
+    """Which two images of the series to compare, and how: side by side under the strip, or one over
+    the other on the map with a divider between them (geo.page.compare keeps the keys valid).
+    Returns the two strip items, before and after."""
+    from geo.view import imagery as images
+    words = {s["id"]: f"{s['date']} · {s['name']}" for s in strip}
+    pair = st.columns([2, 2, 2])
+    pair[0].selectbox("Before", list(words), key="series_before", format_func=lambda i: words.get(i, str(i)))
+    pair[1].selectbox("After", list(words), key="series_after", format_func=lambda i: words.get(i, str(i)))
+    pair[2].segmented_control("Compare", list(COMPARE_WORDS), key="compare", format_func=COMPARE_WORDS.get,
+                              help="Side by side under the images, or one over the other on the map: the before "
+                                   "image west of the divider, the after image east of it")
+    chosen = [next(s for s in strip if s["id"] == ss[key]) for key in ("series_before", "series_after")]
+    if ss.get("compare") == images.SWIPE:
+        st.slider("Divider", 0, 100, key="series_divider", format="%d%%",
+                  help="Where the divider stands across the two images, from their west edge")
+        st.caption(plain(f"On the map, west of the divider: {chosen[0]['credit']}; east of it: {chosen[1]['credit']}."))
+    return chosen
 
 
 def claim_words(c: dict) -> str:

@@ -29,7 +29,8 @@ HUMAN = {"claimant_type": lambda v: v.replace("_", " "), "basis": lambda v: BASI
          "family": lambda v: FAMILY_LABELS.get(v, v), "layers": lambda v: v.replace("-", " ")}
 # What a state with nothing set shows; the URL leaves these out (geo.page.state.to_params).
 DEFAULTS = {"mode": "cumulative", "view": "overview", "layers": LAYER_CHOICES, "claimant_type": [], "basis": [],
-            "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None, "claim": None}
+            "family": [], "group_by": "organisation", "present": False, "scene": None, "sel": None, "claim": None,
+            "image_show": "month", "image_opacity": 100, "series": None, "compare": "side", "series_divider": 50}
 FIRST_MONTH = "2022-09-01"
 
 
@@ -90,7 +91,7 @@ class Navigator:
                 "basis": list(ss.get("basis", [])), "family": list(ss.get("family", [])),
                 "group_by": ss.get("group_by") or "organisation",
                 "present": bool(ss.get("present")), "scene": scene, "sel": ss.get("sel"),
-                "claim": ss.get("claim") if ss.get("sel") else None}
+                "claim": ss.get("claim") if ss.get("sel") else None, **image_state(ss)}
 
     def params(self, ss: MutableMapping) -> dict[str, str]:
         """The URL parameters that reopen this session's page."""
@@ -233,6 +234,17 @@ class Navigator:
 
 
 FILTER_KEYS = ("claimant_type", "basis", "family")
+
+
+def image_state(ss: MutableMapping) -> dict:
+    """The images' settings and an open series' before/after pair, as the URL holds them."""
+    series = ss.get("series")
+    swipe = bool(series) and ss.get("compare") == "swipe"
+    return {"image_show": ss.get("image_show") or "month", "image_opacity": ss.get("image_opacity", 100),
+            "series": series or None, "compare": ss.get("compare") if series else None,
+            "series_before": ss.get("series_before") if series else None,
+            "series_after": ss.get("series_after") if series else None,
+            "series_divider": ss.get("series_divider") if swipe else None}
 
 
 def filter_words(ss: MutableMapping) -> str:

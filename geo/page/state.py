@@ -15,13 +15,19 @@ from urllib.parse import unquote
 from geo import style
 from geo.data import schema
 from geo.data.schema import BASES, CLAIMANT_TYPES, FAMILIES, SELECTION_KINDS
+from geo.view import imagery
 
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 LIST_PARAMS = {"layers": schema.LAYER_IDS, "claimant_type": CLAIMANT_TYPES, "basis": BASES, "family": FAMILIES}
 MODES = ("cumulative", "period")
 # Written in this order, so one state always gives one link.
 ORDER = ("date", "mode", "view", "layers", "claimant_type", "basis", "family", "group_by", "present", "scene",
-         "sel", "claim")
+         "sel", "claim", "image_show", "image_opacity", "series", "compare", "series_before", "series_after",
+         "series_divider")
+# The imported images' settings and a place's before/after pair (geo.page.compare checks the place and images).
+CHOICE_PARAMS = {"image_show": imagery.SHOW_CHOICES, "compare": imagery.COMPARE_CHOICES}
+NUMBER_PARAMS = {"image_opacity": (0, 100), "series_divider": (0, 100), "series_before": (1, 10**12),
+                 "series_after": (1, 10**12)}
 CLAIM_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 GROUPINGS = ("organisation", "government")
 
@@ -101,6 +107,24 @@ def parse_params(params: dict, months: list[str], scene_ids: list[str]) -> tuple
             values["claim"] = raw
         else:
             bad("claim", raw, "a claim id such as F001")
+    for name, allowed in CHOICE_PARAMS.items():
+        raw = (as_list(params[name])[-1:] or [""])[0] if name in params else None
+        if raw is not None and raw in allowed:
+            values[name] = raw
+        elif raw is not None:
+            bad(name, raw, "one of " + ", ".join(allowed))
+    for name, (low, high) in NUMBER_PARAMS.items():
+        raw = (as_list(params[name])[-1:] or [""])[0] if name in params else None
+        if raw is not None and re.fullmatch(r"\d{1,13}", raw) and low <= int(raw) <= high:
+            values[name] = int(raw)
+        elif raw is not None:
+            bad(name, raw, f"a whole number from {low} to {high}" if high <= 100 else "an image id")
+    if "series" in params:
+        raw = str((as_list(params["series"])[-1:] or [""])[0])
+        if CLAIM_ID.fullmatch(raw):
+            values["series"] = raw
+        else:
+            bad("series", raw, "a place id such as LOC_TUMANGANG_STN")
     for name, allowed in LIST_PARAMS.items():
         if name not in params:
             continue

@@ -50,9 +50,41 @@ def records_for(view, viewport: tuple[int, int] | None = None) -> list[dict]:
     return imagery.image_records(view.images, float(cam.zoom))
 
 
-def view_layers(view, viewport: tuple[int, int] | None = None, url_for=None, opacity: float = 1.0) -> list[pdk.Layer]:
+def view_layers(view, viewport: tuple[int, int] | None = None, url_for=None, opacity: float = 1.0,
+                swiped: dict | None = None) -> list[pdk.Layer]:
     """The image layers of a MapView, each image at the level its camera needs; `url_for` defaults
-    to data URLs of the view's images (the standalone exports)."""
+    to data URLs of the view's images (the standalone exports). With a `swiped` pair (swipe_for),
+    its own layers follow, and no other image lies under it: one would show through the pair."""
     if url_for is None:
         url_for = lambda image_id, level: data_url(view.imagery.png(image_id, level))  # noqa: E731
-    return image_layers(records_for(view, viewport), url_for, opacity)
+    records = records_for(view, viewport)
+    records = [r for r in records if not imagery.under(swiped, r["bounds"])]
+    return image_layers(records, url_for, opacity) + swipe_layers(swiped, url_for, opacity)
+
+
+DIVIDER_RGBA = [255, 255, 255, 255]
+DIVIDER_EDGE_RGBA = [20, 20, 20, 200]
+
+
+def swipe_layers(pair: dict | None, url_for, opacity: float = 1.0) -> list[pdk.Layer]:
+    """geo.view.imagery.swipe as deck layers: each image clipped to its side of the divider
+    (deck.gl's ClipExtension: the picture stays the one the map already has, so moving the
+    divider sends four numbers, not an image), and the divider, white on a dark edge."""
+    if not pair:
+        return []
+    out = [pdk.Layer("BitmapLayer", id=f"swipe-{side}", image=f"'{url_for(r['image_id'], r['level'])}'",
+                     bounds=r["bounds"], opacity=round(float(opacity), 2), pickable=False, parameters=FLAT,
+                     extensions=[{"@@type": "ClipExtension"}], clip_bounds=r["clip"])
+           for side, r in (("before", pair["before"]), ("after", pair["after"]))]
+    out.append(layers.line_layer("swipe-divider", [{"path": pair["line"], "width": 5, "color": DIVIDER_EDGE_RGBA},
+                                                   {"path": pair["line"], "width": 2, "color": DIVIDER_RGBA}]))
+    return out
+
+
+def swipe_for(view, viewport, before_id, after_id, divider: float) -> dict | None:
+    """geo.view.imagery.swipe at the zoom of the view's camera."""
+    if view.imagery is None:
+        return None
+    data = view.data
+    cam = layers.camera(view.state, viewport, data.places, data.countries.total_bounds)
+    return imagery.swipe(view.imagery, before_id, after_id, divider, float(cam.zoom))

@@ -265,3 +265,48 @@ def series(imagery: Imagery | None, place, claims: pd.DataFrame, when, how: str 
 
 def geojson(footprint) -> dict:
     return mapping(footprint)
+
+
+# --- before and after ---------------------------------------------------------------------------------
+
+SIDE, SWIPE = "side", "swipe"  # the pair side by side under the map, or one over the other on the map
+COMPARE_CHOICES = (SIDE, SWIPE)
+DIVIDER = 50  # where the divider stands at first: per cent of the pair's width from its west edge
+
+
+def pair_ids(strip_ids: list[int], before=None, after=None) -> tuple[int, int]:
+    """The before and after images of a series (its image ids in date order): the ones asked for
+    when the series holds them, else its first and its last."""
+    ids = [int(i) for i in strip_ids]
+    pick = lambda want, default: int(want) if want is not None and str(want).isdigit() and int(want) in ids \
+        else default  # noqa: E731
+    return pick(before, ids[0]), pick(after, ids[-1])
+
+
+def swipe(imagery: Imagery | None, before_id, after_id, divider: float, zoom: float) -> dict | None:
+    """The before image and the after image one over the other, split by a north-south divider
+    `divider` per cent of the way across the pair's joint extent: what lies west of it shows the
+    before image, east of it the after image. Each is an image_records record with `clip` (west,
+    south, east, north: the part of the map it may draw on); `line` is the divider's path."""
+    if imagery is None:
+        return None
+    rows = [imagery.meta[imagery.meta["id"].astype(int) == int(i)] for i in (before_id, after_id)]
+    if any(r.empty for r in rows):
+        return None
+    west, south, east, north = shapely.union(rows[0].iloc[0]["footprint"], rows[1].iloc[0]["footprint"]).bounds
+    at = round(west + (east - west) * min(100.0, max(0.0, float(divider))) / 100.0, 7)
+    before, after = image_records(rows[0], zoom)[0], image_records(rows[1], zoom)[0]
+    before["clip"] = [round(west, 7), round(south, 7), at, round(north, 7)]
+    after["clip"] = [at, round(south, 7), round(east, 7), round(north, 7)]
+    return {"before": before, "after": after, "divider": float(divider), "lon": at,
+            "line": [[at, round(south, 7)], [at, round(north, 7)]]}
+
+
+def under(pair: dict | None, bounds) -> bool:
+    """Whether an image at `bounds` (west, south, east, north) would lie under a swiped pair (and
+    show through it): the map leaves it out while the pair is swiped."""
+    if not pair:
+        return False
+    west, south, _, north = pair["before"]["clip"]
+    east = pair["after"]["clip"][2]
+    return not (bounds[2] <= west or bounds[0] >= east or bounds[3] <= south or bounds[1] >= north)
