@@ -197,9 +197,14 @@ def legend_within(view: MapView, box) -> list[LegendEntry]:
             tracks = tracks[tracks["t"] < timeline.track_window(view.state.date, None)[1]]
         if tracks is None or len(frame_within(tracks, area)):
             extra.append(track)
+    # The images' credits as the view words them (a swiped pair's own included), less those whose
+    # every image of the month lies outside the map.
+    inside, outside = set(), set()
     if view.images is not None and len(view.images) and "footprint" in view.images.columns:
-        extra += [LegendEntry("image", imagery.IMAGE_RGB, imagery.credit(r)) for _, r in view.images.iterrows()
-                  if r["footprint"] is not None and r["footprint"].intersects(area)]
+        for _, r in view.images.iterrows():
+            seen = r["footprint"] is not None and r["footprint"].intersects(area)
+            (inside if seen else outside).add(imagery.credit(r))
+    extra += [e for e in view.legend if e.symbol == "image" and (e.label in inside or e.label not in outside)]
     worded = {same_symbol(e): e for e in view.legend}  # an imported front's row as the whole view words it
     return drawn + [worded.get(same_symbol(e), e) for e in extra]
 
