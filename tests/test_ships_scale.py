@@ -1,0 +1,130 @@
+"""AIS exports beyond the importer's limits: streamed into the positions store as a batch of the
+workspace, from the command line and the page; the limit is lowered with GEO_IMPORT_ROWS, as an
+operator would, so a small file stands for a large one."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import ship_tracks
+from geo.ships import positions
+from geo.store import workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "geo", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture
+def ais_file(tmp_path) -> Path:
+    path = tmp_path / "ais_export.csv"
+    path.write_text(ship_tracks.ais_csv())
+    return path
+
+
+@pytest.fixture
+def scale_store(store, tmp_path, monkeypatch):
+    """A fresh workspace (SQLite and PostGIS), its positions in this test's folder, and an importer
+    whose limit the test file exceeds."""
+    root = tmp_path / "positions"
+    monkeypatch.setenv("GEO_POSITIONS_DIR", str(root))
+    monkeypatch.setenv("GEO_IMPORT_ROWS", "100")
+    return store, root
+
+
+def test_an_ais_export_beyond_the_limit_is_streamed_into_a_batch_with_progress(scale_store, ais_file):
+    target, root = scale_store
+    rows = len(ais_file.read_text().splitlines()) - 1
+    done = cli("import", str(ais_file), "--progress")
+    assert done.returncode == 0, done.stderr
+    assert f"{rows:,} positions from ais_export.csv" in done.stdout
+    progress = [line for line in done.stderr.splitlines() if line.startswith("progress: importing")]
+    assert progress and "rows read" in progress[-1] and "100.0% of" in progress[-1]
+    assert f"{rows:,} rows read" in progress[-1]
+    ws = workspace.Workspace(target)
+    batch = ws.batches().iloc[0]
+    assert (batch["kind"], int(batch["feature_count"]), batch["filename"]) == ("tracks", rows, "ais_export.csv")
+    assert len(ws.tracks()) == 0  # nothing in the track tables: the positions store holds them
+    assert positions.batch_ids(root) == [int(batch["id"])]
+    stored = positions.read_window(root=root)
+    truth = pd.read_csv(ais_file, dtype=str)
+    assert len(stored) == rows and set(stored["mmsi"]) == set(truth["MMSI"])
+    assert list(ws.audit()["action"]) == ["import"]
+    # The same file again is refused, as any other file would be; removing it removes its positions.
+    again = cli("import", str(ais_file))
+    assert again.returncode == 2 and "already imported as batch" in again.stderr
+    assert cli("workspace", "remove", str(batch["id"])).returncode == 0
+    assert positions.batch_ids(root) == [] and not list(root.glob(".staging-*"))
+
+
+def test_below_the_limit_the_importer_reads_the_file_as_before(store, ais_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEO_POSITIONS_DIR", str(tmp_path / "positions"))
+    done = cli("import", str(ais_file))
+    assert done.returncode == 0, done.stderr
+    assert "record(s) from ais_export.csv" in done.stdout
+    assert len(workspace.Workspace(store).tracks()) == len(ais_file.read_text().splitlines()) - 1
+
+
+def test_a_bad_row_under_strict_is_one_line_naming_file_row_and_column_and_nothing_is_kept(scale_store, ais_file):
+    target, root = scale_store
+    lines = ais_file.read_text().splitlines()
+    bad = lines[250].split(",")
+    bad[2] = "north"  # LAT
+    lines[250] = ",".join(bad)
+    ais_file.write_text("\n".join(lines) + "\n")
+    done = cli("import", str(ais_file), "--strict")
+    assert done.returncode == 2
+    error = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert error == ["error: ais_export.csv: row 251, column LAT: not a latitude (-90..90) ('north')"]
+    assert "Traceback" not in done.stderr
+    ws = workspace.Workspace(target)
+    assert len(ws.batches(removed=True)) == 0 and len(ws.audit()) == 0
+    assert positions.batch_ids(root) == [] and not list(root.glob(".staging-*"))
+    # Without --strict the row is skipped and said.
+    done = cli("import", str(ais_file))
+    assert done.returncode == 0, done.stderr
+    assert "warning: skipped row 251, column LAT: not a latitude" in done.stderr
+    batch = ws.batches().iloc[0]
+    assert int(batch["feature_count"]) == len(lines) - 2
+    assert batch["skipped"] == ["row 251, column LAT: not a latitude (-90..90) ('north')"]
+
+
+def test_a_parquet_export_streams_too(scale_store, ais_file, tmp_path):
+    target, root = scale_store
+    frame = pd.read_csv(ais_file, dtype=str)
+    frame["LAT"] = frame["LAT"].astype(float)
+    frame["LON"] = frame["LON"].astype(float)
+    path = tmp_path / "ais_export.parquet"
+    pq.write_table(pa.Table.from_pandas(frame.rename(columns=str.lower), preserve_index=False), path)
+    done = cli("import", str(path))
+    assert done.returncode == 0, done.stderr
+    assert f"{len(frame):,} positions from ais_export.parquet (parquet" in done.stdout
+    assert len(positions.read_window(root=root)) == len(frame)
+
+
+def test_a_failure_midway_leaves_no_batch_and_no_positions(scale_store, ais_file, monkeypatch):
+    """A disk that fails after some chunks were written: the batch's row and its staged files go."""
+    target, root = scale_store
+    from geo.ships import bigfiles
+    result = bigfiles.plan(ais_file)
+    assert result is not None and result.stream.rows == len(ais_file.read_text().splitlines()) - 1
+    calls = []
+
+    def failing(fraction, rows):
+        calls.append(rows)
+        if rows:
+            raise OSError(28, "No space left on device")
+    with pytest.raises(OSError):
+        workspace.Workspace(target).add(result, progress=failing)
+    assert calls
+    ws = workspace.Workspace(target)
+    assert len(ws.batches(removed=True)) == 0
+    assert positions.batch_ids(root) == [] and not list(root.glob(".staging-*"))
