@@ -106,7 +106,7 @@ def test_a_parquet_export_streams_too(scale_store, ais_file, tmp_path):
     pq.write_table(pa.Table.from_pandas(frame.rename(columns=str.lower), preserve_index=False), path)
     done = cli("import", str(path))
     assert done.returncode == 0, done.stderr
-    assert f"{len(frame):,} positions from ais_export.parquet (parquet" in done.stdout
+    assert f"{len(frame):,} positions from ais_export.parquet (ais-parquet" in done.stdout
     assert len(positions.read_window(root=root)) == len(frame)
 
 
@@ -128,3 +128,41 @@ def test_a_failure_midway_leaves_no_batch_and_no_positions(scale_store, ais_file
     ws = workspace.Workspace(target)
     assert len(ws.batches(removed=True)) == 0
     assert positions.batch_ids(root) == [] and not list(root.glob(".staging-*"))
+
+
+# --- detections per batch ---------------------------------------------------------------------------------
+
+def voyages_frame() -> pd.DataFrame:
+    rows, _ = ship_tracks.voyages()
+    frame = pd.DataFrame(rows, columns=["mmsi", "t", "lat", "lon", "sog", "name", "imo"])
+    frame["t"] = pd.to_datetime(frame["t"])
+    return frame
+
+
+def test_detections_per_batch_are_those_of_the_whole_store_row_for_row(tmp_path):
+    """Three batches: the voyages split in time (so a vessel's gap, calls and its encounter with the
+    drifter straddle two batches), the drifter alone in a third, and made-up ships in a fourth."""
+    from bench import shipsdata
+    from geo.ships import detections
+    root = tmp_path / "positions"
+    frame = voyages_frame()
+    middle = frame["t"].min() + (frame["t"].max() - frame["t"].min()) / 2
+    drifter = frame["mmsi"] == "511333330"
+    positions.write_batch(root, 1, frame[~drifter & (frame["t"] < middle)])
+    positions.write_batch(root, 2, frame[~drifter & (frame["t"] >= middle)])
+    positions.write_batch(root, 3, frame[drifter])
+    positions.write_batch(root, 4, shipsdata.generate(30_000, seed=3, vessels=6, start="2024-09-01", days=20))
+    whole = detections.detect_store(root)
+    assert {"port_call", "gap", "encounter", "loitering"} <= set(whole["kind"])
+    cache = {}
+    pd.testing.assert_frame_equal(detections.detect_batches(root, cache=cache), whole)
+    assert sorted(k[1] for k in cache) == [1, 2, 3, 4]
+    # A new batch costs its own part only: the others come from the cache, and the result is still
+    # the whole store's, also with other parameters.
+    positions.write_batch(root, 5, shipsdata.generate(5_000, seed=4, vessels=2, start="2024-09-05", days=5))
+    parts = {k: id(v) for k, v in cache.items()}
+    pd.testing.assert_frame_equal(detections.detect_batches(root, cache=cache), detections.detect_store(root))
+    assert all(id(cache[k]) == v for k, v in parts.items()) and len(cache) == 5
+    params = detections.Params(gap_hours=6, encounter_distance_m=1_000)
+    pd.testing.assert_frame_equal(detections.detect_batches(root, params, cache=cache),
+                                  detections.detect_store(root, params=params))

@@ -37,6 +37,10 @@ from geo.ships import ais
 PARQUET_EXTS = (".parquet", ".geoparquet", ".pq")
 BLOCK = 16 * 1024 * 1024
 SAMPLE_ROWS = 10
+# The batch's format as listed: a streamed batch's positions are in the positions store only, so the
+# map reads them from there (geo.page.ships.window_tracks), window by window.
+STREAMED_FORMATS = {"csv": "ais-csv", "parquet": "ais-parquet"}
+DISPLAY_SECONDS = 3 * 3600  # the map's thinned level keeps a vessel's last position in each 3 hours
 
 
 @dataclass
@@ -184,7 +188,7 @@ def result_of(stream: AisStream, sample: pd.DataFrame, digest: str) -> ImportRes
     frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), crs="EPSG:4326"), crs="EPSG:4326")
     note = (f"{stream.rows:,} records, beyond the importer's limit of {row_limit():,}: streamed straight into the "
             "positions store (the map draws them from there; the rows shown are the first few)")
-    return ImportResult(filename=stream.filename, format=stream.format, kind="tracks", frame=frame, input_crs=None,
+    return ImportResult(filename=stream.filename, format=STREAMED_FORMATS[stream.format], kind="tracks", frame=frame, input_crs=None,
                         sha256=digest, warnings=[note],
                         details={"source_columns": list(sample.columns), "record_count": stream.rows,
                                  "coordinate_columns": [found.get("lon", "lon"), found.get("lat", "lat")],

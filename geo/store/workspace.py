@@ -770,7 +770,7 @@ def stage_positions(root, batch_id: int, result: ImportResult, staged: list, pro
     A streamed AIS export (geo.ships.bigfiles) is read here; its {rows, skipped} are returned for
     the batch's row."""
     if result.stream is not None:
-        writer = positions.BatchWriter(root, batch_id)
+        writer = positions.BatchWriter(root, batch_id, display_seconds=bigfiles.DISPLAY_SECONDS)
         staged.append(writer)
         return bigfiles.stream_into(writer, result, progress)
     if result.kind != "tracks" or not ais.carries_positions(result.frame):
