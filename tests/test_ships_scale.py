@@ -166,3 +166,46 @@ def test_detections_per_batch_are_those_of_the_whole_store_row_for_row(tmp_path)
     params = detections.Params(gap_hours=6, encounter_distance_m=1_000)
     pd.testing.assert_frame_equal(detections.detect_batches(root, params, cache=cache),
                                   detections.detect_store(root, params=params))
+
+
+# --- the map's tracks of a streamed batch ---------------------------------------------------------------
+
+def test_the_map_reads_a_streamed_batch_for_the_window_and_box_it_draws(tmp_path, monkeypatch):
+    from bench import shipsdata
+    from geo.model import timeline
+    from geo.page import resources, ships as page_ships
+    from geo.render import tracks
+    from geo.ships import bigfiles
+    target = str(tmp_path / "ws.sqlite")
+    monkeypatch.setenv("GEO_IMPORT_ROWS", "1000")
+    frame = shipsdata.generate(60_000, seed=7, vessels=12, start="2024-08-01", days=61)
+    path = tmp_path / "ais.csv"
+    shipsdata.write_ais_csv(path, [frame])
+    frame = pd.read_csv(path, dtype={"MMSI": str}, parse_dates=["BaseDateTime"]).rename(columns={
+        "MMSI": "mmsi", "BaseDateTime": "t", "LON": "lon", "LAT": "lat", "VesselName": "name"})  # as the file says
+    ws = workspace.Workspace(target)
+    ws.add(bigfiles.plan(path))
+    snapshot = ws.snapshot()
+    assert len(snapshot.tracks) == 0 and page_ships.streamed_batches(snapshot) == [1]
+    when = pd.Timestamp("2024-09-30")
+    since, until = timeline.track_window(when)
+    box = page_ships.view_box("sea")
+    inside = frame[(frame["t"] >= since) & (frame["t"] < until) & frame["lon"].between(box[0], box[2])
+                   & frame["lat"].between(box[1], box[3])]
+    kind, points = page_ships.window_tracks(target, snapshot, when, "sea")
+    assert kind == "paths" and points.attrs["positions"] == len(inside)
+    assert points["t"].between(since, until, inclusive="left").all() and 0 < len(points) <= 8_000 + 12
+    assert points.groupby("track_id")["positions"].first().to_dict() == inside.groupby("mmsi").size().to_dict()
+    last = inside.sort_values("t").groupby("mmsi").tail(1).set_index("mmsi")["t"]  # every trail's head kept
+    heads = points.groupby("track_id")["t"].max()
+    assert heads.sort_index().tolist() == last.astype("datetime64[ms]").sort_index().tolist()
+    # Zoomed out: positions counted per cell, the counts the store's own.
+    kind, cells, cell = page_ships.window_tracks(target, snapshot, when, "overview")
+    assert kind == "cells" and cells["positions"].sum() == len(frame[(frame["t"] >= since) & (frame["t"] < until)])
+    # On the page: the same bounded track layers as the workspace's own tracks, under their own ids.
+    state = type("State", (), {"date": when, "view": "sea", "layers": ("tracks",)})()
+    drawn = resources.window_track_layers(target, snapshot, state)
+    assert [layer.id for layer in drawn] == ["positions-tracks-density", "positions-tracks-hit",
+                                             "positions-tracks-path", "positions-tracks"]
+    assert {r["name"] for r in drawn[1].data} == set(inside["name"])
+    assert tracks.prepare_tracks(points, views=("sea",)).n_tracks == inside["mmsi"].nunique()

@@ -18,7 +18,8 @@ raw positions, plus rounding of the coordinates to at most a tenth of a pixel.
 
 Input: a DataFrame with track_id (str), name (str), t (datetime64, naive UTC), lon and lat
 (floats), as the workspace importer hands it over; an optional source column names where
-a track came from (tooltip "claimant"; "imported track" when absent).
+a track came from (tooltip "claimant"; "imported track" when absent), and an optional
+positions column, for thinned points, how many positions the track holds (the tooltip's count).
 """
 from __future__ import annotations
 
@@ -223,7 +224,7 @@ def prepare_tracks(points: pd.DataFrame, views=None) -> PreparedTracks:
     missing = [c for c in REQUIRED if c not in points.columns]
     if missing:
         raise ValueError(f"track points lack column(s) {', '.join(missing)}")
-    cols = list(REQUIRED) + (["source"] if "source" in points.columns else [])
+    cols = list(REQUIRED) + [c for c in ("source", "positions") if c in points.columns]
     df = points[cols].dropna(subset=["t", "lon", "lat"])
     df = df.assign(track_id=df["track_id"].astype(str)).sort_values(["track_id", "t"], kind="stable")
     times = pd.to_datetime(df["t"])
@@ -237,8 +238,9 @@ def prepare_tracks(points: pd.DataFrame, views=None) -> PreparedTracks:
     bounds = np.r_[starts, len(codes)].astype(np.int64)
     names = df["name"].astype(str).to_numpy()[starts]
     sources = df["source"].astype(str).to_numpy()[starts] if "source" in df else [DEFAULT_SOURCE] * len(starts)
-    meta = tuple(track_meta(i, n, s, t[a], t[b - 1], b - a)
-                 for i, n, s, a, b in zip(ids, names, sources, bounds[:-1], bounds[1:]))
+    counts = df["positions"].to_numpy()[starts] if "positions" in df else np.diff(bounds)  # thinned: all it stands for
+    meta = tuple(track_meta(i, n, s, t[a], t[b - 1], int(c))
+                 for i, n, s, a, b, c in zip(ids, names, sources, bounds[:-1], bounds[1:], counts))
     y = mercator_y(lat)
     track = np.repeat(np.arange(len(starts)), np.diff(bounds))
     levels = {}

@@ -198,25 +198,23 @@ def result_of(stream: AisStream, sample: pd.DataFrame, digest: str) -> ImportRes
 
 def stream_into(writer, result: ImportResult, progress=None) -> dict:
     """Read a streamed result's file into a positions BatchWriter (not committed here).
-    `progress(fraction of bytes, rows read)`; returns {rows, skipped}. Raises ImportProblem for a
+    `progress(fraction of bytes, records read)`; returns {rows, skipped} (rows: positions kept). Raises ImportProblem for a
     file with no usable positions, or for the first bad row when strict."""
     stream = result.stream
     problems: list = []
-    state = {"fraction": 0.0}
+    state = {"records": 0}
 
     def told(fraction):
-        state["fraction"] = fraction
         if progress:
-            progress(fraction, writer.rows)
+            progress(fraction, state["records"])
 
     with stream.opened() as path:
-        for chunk in ais.read_chunks(path, stream.filename, progress=told, strict=stream.strict, problems=problems):
+        for chunk in ais.read_chunks(path, stream.filename, progress=told, strict=stream.strict, problems=problems,
+                                     records=lambda n: state.update(records=n)):
             writer.write(chunk)
-            if progress:
-                progress(state["fraction"], writer.rows)
     if not writer.rows:
         first = f"; first problem: row {problems[0][0]}, column {problems[0][1]}: {problems[0][2]}" if problems else ""
         raise ImportProblem(stream.filename, "no usable positions" + first)
     if progress:
-        progress(1.0, writer.rows)
+        progress(1.0, state["records"])
     return {"rows": writer.rows, "skipped": [f"row {r}, column {c}: {m}" for r, c, m in problems]}

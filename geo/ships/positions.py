@@ -407,12 +407,12 @@ def thinned(since, until, bbox=None, *, total: int = 8_000, root=None, batches=N
     from the batches' display level (DisplayWriter; batches without one give none): of each vessel,
     every m-th display position counted back from its last (so its last position in the window,
     where a trail's head is drawn, is kept), m chosen so it keeps about total / vessels. Columns
-    mmsi, name, t, lon, lat, sorted by mmsi and t; `frame.attrs["positions"]` is how many positions
-    of the store the window holds."""
+    mmsi, name, t, lon, lat and positions (how many positions its vessel has in the window), sorted
+    by mmsi and t; `frame.attrs["positions"]` is how many positions of the store the window holds."""
     root = Path(root) if root is not None else root_for()
     columns = ["mmsi", "name", "t", "lon", "lat"]
     files = files_for(root, since, until, batches, display=True)
-    frame = empty_frame(columns + ["c"]).astype({"c": "int64"})
+    frame = empty_frame(columns + ["c"]).astype({"c": "int64"}).assign(positions=pd.Series([], dtype="int64"))
     if files:
         own = con is None
         con = con or connect()
@@ -425,6 +425,7 @@ def thinned(since, until, bbox=None, *, total: int = 8_000, root=None, batches=N
     held = int(frame["c"].sum()) if len(frame) else 0
     if len(frame):
         codes = pd.factorize(frame["mmsi"])[0]
+        frame["positions"] = np.bincount(codes, weights=frame["c"].to_numpy())[codes].astype(np.int64)
         per = np.bincount(codes)
         back = per[codes] - 1 - (np.arange(len(frame)) - np.r_[0, np.cumsum(per)[:-1]][codes])
         every = np.maximum(1, np.ceil(per * len(per) / max(1, int(total)))).astype(np.int64)[codes]
