@@ -410,27 +410,29 @@ def thinned(since, until, bbox=None, *, total: int = 8_000, root=None, batches=N
     mmsi, name, t, lon, lat and positions (how many positions its vessel has in the window), sorted
     by mmsi and t; `frame.attrs["positions"]` is how many positions of the store the window holds."""
     root = Path(root) if root is not None else root_for()
-    columns = ["mmsi", "name", "t", "lon", "lat"]
+    columns = ["mmsi", "name", "t", "lon", "lat", "positions"]
     files = files_for(root, since, until, batches, display=True)
-    frame = empty_frame(columns + ["c"]).astype({"c": "int64"}).assign(positions=pd.Series([], dtype="int64"))
-    if files:
-        own = con is None
-        con = con or connect()
-        try:
-            frame = con.execute(f"SELECT mmsi, name, t, lon, lat, c FROM {source(files)}"
-                                f"{where_clause(since, until, bbox)} ORDER BY mmsi, t").df()
-        finally:
-            if own:
-                con.close()
-    held = int(frame["c"].sum()) if len(frame) else 0
-    if len(frame):
-        codes = pd.factorize(frame["mmsi"])[0]
-        frame["positions"] = np.bincount(codes, weights=frame["c"].to_numpy())[codes].astype(np.int64)
-        per = np.bincount(codes)
-        back = per[codes] - 1 - (np.arange(len(frame)) - np.r_[0, np.cumsum(per)[:-1]][codes])
-        every = np.maximum(1, np.ceil(per * len(per) / max(1, int(total)))).astype(np.int64)[codes]
-        frame = frame[back % every == 0].reset_index(drop=True)
-    frame = frame.drop(columns="c")
+    if not files:
+        frame = empty_frame(columns[:-1]).assign(positions=pd.Series([], dtype="int64"))
+        frame.attrs["positions"] = 0
+        return frame
+    own = con is None
+    con = con or connect()
+    try:
+        frame = con.execute(
+            f"WITH d AS (SELECT mmsi, name, t, lon, lat, c FROM {source(files)}{where_clause(since, until, bbox)}), "
+            f"w AS (SELECT count(DISTINCT mmsi) AS vessels, sum(c) AS held FROM d), "
+            f"r AS (SELECT d.*, row_number() OVER (PARTITION BY mmsi ORDER BY t DESC) - 1 AS back, "
+            f"count(*) OVER (PARTITION BY mmsi) AS n, sum(c) OVER (PARTITION BY mmsi) AS positions FROM d) "
+            f"SELECT mmsi, name, t, lon, lat, positions, w.held FROM r, w "
+            f"WHERE back % greatest(1, ceil(n * w.vessels / {max(1, int(total))}))::BIGINT = 0 "
+            f"ORDER BY mmsi, t").df()
+    finally:
+        if own:
+            con.close()
+    held = int(frame["held"].iloc[0]) if len(frame) else 0
+    frame = frame.drop(columns="held")
     frame["t"] = frame["t"].astype("datetime64[ms]")
+    frame["positions"] = frame["positions"].astype("int64")
     frame.attrs["positions"] = held
     return frame
