@@ -209,3 +209,34 @@ def test_the_map_reads_a_streamed_batch_for_the_window_and_box_it_draws(tmp_path
                                              "positions-tracks-path", "positions-tracks"]
     assert {r["name"] for r in drawn[1].data} == set(inside["name"])
     assert tracks.prepare_tracks(points, views=("sea",)).n_tracks == inside["mmsi"].nunique()
+
+
+def test_the_page_s_import_streams_a_big_upload_with_its_progress_and_refuses_a_bad_row_whole(
+        scale_store, ais_file):
+    """The sidebar's workflow (geo.page.uploads, as ui/sections.py calls it), with the bar's callback."""
+    from geo.page import uploads
+    target, root = scale_store
+    ws = workspace.Workspace(target)
+    raw = ais_file.read_bytes()
+    rows = len(raw.decode().splitlines()) - 1
+    ss = {}
+    result, problem, _, _ = uploads.preview(ss, [("f1", "ais_export.csv", raw)])
+    assert problem == "" and result.stream is not None and uploads.is_streamed(ss)
+    assert uploads.summary(result)["what"].startswith(f"ais_export.csv: {rows:,} position(s) (ais-csv)")
+    told = []
+    uploads.import_previewed(ss, ws, None, lambda fraction, read: told.append((fraction, read)))
+    status, message, _ = ss["import_report"]
+    assert status == "success" and message == f"Imported {rows:,} position(s) from ais_export.csv as batch 1."
+    assert told[-1] == (1.0, rows) and [f for f, _ in told] == sorted(f for f, _ in told)
+    assert positions.batch_ids(root) == [1]
+    # Strict, with a bad row: one line naming file, row and column, and nothing kept.
+    lines = raw.decode().splitlines()
+    bad = lines[100].split(",")
+    bad[3] = "east"  # LON
+    lines[100] = ",".join(bad)
+    ss = {"strict": True}
+    uploads.preview(ss, [("f2", "ais_export.csv", ("\n".join(lines) + "\n").encode())])
+    uploads.import_previewed(ss, ws, None, lambda fraction, read: None)
+    assert ss["import_report"][:2] == ("error", "ais_export.csv: row 101, column LON: not a longitude (-180..180) "
+                                                "('east')")
+    assert len(ws.batches()) == 1 and positions.batch_ids(root) == [1] and not list(root.glob(".staging-*"))
