@@ -81,9 +81,11 @@ class ImportResult:
         if bounds is None and self.kind == "tracks" and len(self.frame):  # streamed tracks: lon/lat only
             lon, lat = self.frame["lon"], self.frame["lat"]
             bounds = [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
+        if self.stream is not None:  # its frame is a sample: the count is the file's, the bounds unknown until read
+            bounds = None
         return {
             "file": self.filename, "format": self.format, "kind": self.kind,
-            "feature_count": int(len(self.frame)),
+            "feature_count": int(self.stream.rows if self.stream is not None else len(self.frame)),
             "geometry_types": sorted(set(present.geom_type)) if len(present) else
             (["Point"] if self.kind == "tracks" and len(self.frame) else []),
             "input_crs": self.input_crs,

@@ -70,9 +70,6 @@ class AisStream:
         finally:
             os.unlink(name)
 
-    def __getstate__(self):  # never pickle an upload's bytes along with a result
-        return {**self.__dict__, "data": None}
-
 
 def row_limit() -> int:
     """The importer's record limit: its default, lowered by GEO_IMPORT_ROWS (geo.imports.sandbox)."""
@@ -186,10 +183,10 @@ def result_of(stream: AisStream, sample: pd.DataFrame, digest: str) -> ImportRes
         "lat": pd.to_numeric(sample[found["lat"]], errors="coerce") if "lat" in found else float("nan"),
     })
     frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame), crs="EPSG:4326"), crs="EPSG:4326")
-    note = (f"{stream.rows:,} records, beyond the importer's limit of {row_limit():,}: streamed straight into the "
-            "positions store (the map draws them from there; the rows shown are the first few)")
-    return ImportResult(filename=stream.filename, format=STREAMED_FORMATS[stream.format], kind="tracks", frame=frame, input_crs=None,
-                        sha256=digest, warnings=[note],
+    note = (f"{stream.rows:,} records, beyond the importer's limit of {row_limit():,}: imported by streaming them "
+            "straight into the positions store (the map draws them from there; the rows shown are the first few)")
+    return ImportResult(filename=stream.filename, format=STREAMED_FORMATS[stream.format], kind="tracks", frame=frame,
+                        input_crs=None, sha256=digest, warnings=[note],
                         details={"source_columns": list(sample.columns), "record_count": stream.rows,
                                  "coordinate_columns": [found.get("lon", "lon"), found.get("lat", "lat")],
                                  "date_column": found.get("t"), "date_format": "ISO 8601 (UTC)"},
@@ -198,8 +195,8 @@ def result_of(stream: AisStream, sample: pd.DataFrame, digest: str) -> ImportRes
 
 def stream_into(writer, result: ImportResult, progress=None) -> dict:
     """Read a streamed result's file into a positions BatchWriter (not committed here).
-    `progress(fraction of bytes, records read)`; returns {rows, skipped} (rows: positions kept). Raises ImportProblem for a
-    file with no usable positions, or for the first bad row when strict."""
+    `progress(fraction of bytes, records read)`; returns {rows, skipped} (rows: positions kept).
+    Raises ImportProblem for a file with no usable positions, or for the first bad row when strict."""
     stream = result.stream
     problems: list = []
     state = {"records": 0}
