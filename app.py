@@ -84,7 +84,8 @@ ship_params = ships.params_from(ss)
 detections, ship_coverage, ship_problem = resources.detections(WORKSPACE, snapshot, ship_params)
 the_view = view_for(data, snapshot, map_state, track_paths=False, images=images,  # what this state shows: geo.view
                     image_mode=ss.get("image_show") or "month", detections=detections,
-                    ship_params=ship_params, ship_coverage=ship_coverage)
+                    ship_params=ship_params, ship_coverage=ship_coverage,
+                    has_tracks=resources.has_tracks(snapshot))
 ship_findings = ships.findings(detections, ship_params, ship_coverage)  # the exports draw them as the map does
 compare.keep_valid(ss, images, the_view.data.places)  # the series' place and pair, from a link or a click
 claims_key = (map_state.filters, mapview.claims_version(snapshot, map_state))
@@ -126,6 +127,7 @@ with map_col, st.container(key="map_box"):
     track_set = resources.prepared_tracks(track_source, points) if "tracks" in map_state.layers else None
     if track_set is not None:
         extra += tracks.track_layers(track_set, map_state.date, map_state.view, budget_bytes=700_000)
+    extra += resources.window_track_layers(WORKSPACE, snapshot, map_state)  # streamed AIS: the window only
     basemap = resources.basemap(present, style.VIEWS[map_state.view].detailed)
     pictures = image_layers.view_layers(the_view, map_size, lambda i, lv: sections.image_url(images, i, lv),
                                         ss.get("image_opacity", 100) / 100, pair)

@@ -5,6 +5,7 @@ Bad data is reported as one line per problem and a non-zero exit, never a traceb
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from geo import style
@@ -230,13 +231,44 @@ def progress_printer(args):
     return show
 
 
+def streamed(args):
+    """An AIS export beyond the importer's limits, to stream into the positions store
+    (geo.ships.bigfiles), or None: the importer reads the file in its worker as any other."""
+    if args.coords or args.date_column or args.swap_axes or args.sheet:
+        return None  # options the streaming reader does not take: the importer decides
+    from geo.ships import bigfiles
+    return bigfiles.plan(args.file, strict=args.strict, kind=args.kind)
+
+
+def stream_printer(args, size: int):
+    """Progress of a streamed import on stderr: rows read and the share of the file's bytes, a
+    line rewritten in place on a terminal, or a line per step of 5 % otherwise."""
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def show(fraction: float, rows: int):
+        text = f"importing {args.file}: {rows:,} rows read, {100 * fraction:5.1f}% of {size / 1e6:,.1f} MB"
+        if tty:
+            print("\r" + text, end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
+        elif int(100 * fraction // 5) > shown[0]:
+            shown[0] = int(100 * fraction // 5)
+            print("progress: " + text, file=sys.stderr, flush=True)
+    return show
+
+
 def inspect_file(args) -> int:
     import json
-    print(json.dumps(read_args(args, preview=True), indent=2, ensure_ascii=False, default=str))
+    from geo.imports import importer
+    big = streamed(args)
+    print(json.dumps(importer.preview_of(big) if big is not None else read_args(args, preview=True), indent=2,
+                     ensure_ascii=False, default=str))
     return 0
 
 
 def import_file(args) -> int:
+    result = streamed(args)
+    if result is not None:
+        return import_streamed(args, result)
     result = read_args(args)  # read fully before the store is opened: a bad file never touches it
     ws = open_store()
     batches = ws.batches()
@@ -249,6 +281,25 @@ def import_file(args) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"batch {batch_id}: {len(result.frame)} {result.kind} record(s) from {result.filename} ({result.format}); "
           f"{len(result.skipped)} row(s) skipped; workspace {ws.where}")
+    return 0
+
+
+def import_streamed(args, result) -> int:
+    """An AIS export beyond the importer's limits, streamed into the positions store as one batch
+    (all or nothing: a bad row under --strict, or a failure, leaves no batch and no positions)."""
+    ws = open_store()
+    batches = ws.batches()
+    same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
+    if len(same) and not args.again:
+        return fail(f"{result.filename}: already imported as batch {int(same['id'].iloc[0])} "
+                    "(use --again to import it twice)")
+    batch_id = ws.add(result, progress=stream_printer(args, result.stream.size))
+    row = ws.batches().set_index("id").loc[batch_id]
+    skipped = json.loads(row["skipped"]) if isinstance(row["skipped"], str) else list(row["skipped"] or [])
+    for line in skipped[:20]:
+        print(f"warning: skipped {line}", file=sys.stderr)
+    print(f"batch {batch_id}: {int(row['feature_count']):,} positions from {result.filename} ({result.format}, "
+          f"streamed into the positions store); {len(skipped)} row(s) skipped; workspace {ws.where}")
     return 0
 
 

@@ -169,8 +169,15 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, ima
             pair[1].selectbox("Latitude", columns, key="import_lat")
             st.checkbox("Swap lat/lon (the file holds lat, lon)", key="import_swap")
             st.checkbox("Strict: refuse the whole file if any row is bad", key="strict")
-        st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
-                  on_click=lambda: uploads.import_previewed(ss, ws, current_user()))
+        if uploads.is_streamed(ss):  # read now, with a bar: rows read and the share of the file's bytes
+            if st.button("Import", key="import_button", type="primary", disabled=ws is None):
+                bar = st.progress(0.0, text=plain(f"Importing {files[0].name[:120]}…"))
+                uploads.import_previewed(ss, ws, current_user(), lambda f, rows: bar.progress(
+                    min(1.0, f), text=plain(f"Importing {files[0].name[:120]}: {rows:,} positions read, {f:.0%}")))
+                st.rerun()
+        else:
+            st.button("Import", key="import_button", type="primary", disabled=result is None or ws is None,
+                      on_click=lambda: uploads.import_previewed(ss, ws, current_user()))
     else:
         uploads.preview(ss, [])
     if release_uploads([u.file_id for u in files or []]) and not user.editor and ws is not None:

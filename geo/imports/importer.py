@@ -72,6 +72,7 @@ class ImportResult:
     skipped: list[str] = field(default_factory=list)  # `row N, column C: reason`
     details: dict = field(default_factory=dict)  # date column and format, coordinate columns, track id column
     images: list = field(default_factory=list)  # kind images: geo.imagery.raster.Image each (frame: their footprints)
+    stream: object = None  # an AIS export beyond the limits, streamed by the workspace (geo.ships.bigfiles)
 
     def summary(self) -> dict:
         geoms = self.frame.geometry
@@ -80,9 +81,11 @@ class ImportResult:
         if bounds is None and self.kind == "tracks" and len(self.frame):  # streamed tracks: lon/lat only
             lon, lat = self.frame["lon"], self.frame["lat"]
             bounds = [round(float(v), 6) for v in (lon.min(), lat.min(), lon.max(), lat.max())]
+        if self.stream is not None:  # its frame is a sample: the count is the file's, the bounds unknown until read
+            bounds = None
         return {
             "file": self.filename, "format": self.format, "kind": self.kind,
-            "feature_count": int(len(self.frame)),
+            "feature_count": int(self.stream.rows if self.stream is not None else len(self.frame)),
             "geometry_types": sorted(set(present.geom_type)) if len(present) else
             (["Point"] if self.kind == "tracks" and len(self.frame) else []),
             "input_crs": self.input_crs,
@@ -217,7 +220,8 @@ def preview_of(result: ImportResult) -> dict:
     summary["source_columns"] = result.details.get("source_columns", summary["columns"])
     summary["swap_suggested"] = any("swapped" in w and "as asked" not in w for w in result.warnings)
     summary["sample_rows"] = sample_rows(result.frame)
-    for key in ("sheet", "sheets", "header_row", "encoding", "preamble_lines", "undated_rows", "layers"):
+    for key in ("sheet", "sheets", "header_row", "encoding", "preamble_lines", "undated_rows", "layers",
+                "record_count"):
         if key in result.details:
             summary[key] = result.details[key]
     return summary

@@ -9,6 +9,7 @@ RETRY_SECONDS, so sessions recover by themselves.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import threading
@@ -26,6 +27,9 @@ from geo.store import workspace
 from geo.view import imagery as images
 
 RETRY_SECONDS = 0.0  # a store that failed is tried again on the next rerun: it may be back
+
+
+log = logging.getLogger(__name__)
 
 
 class Lru:
@@ -191,6 +195,36 @@ def track_points(snapshot_: workspace.Snapshot | None) -> tuple[str, object]:
     return f"ws-{snapshot_.version}", snapshot_.tracks
 
 
+_window_tracks = Lru(8)
+
+
+def has_tracks(snapshot_: workspace.Snapshot | None) -> bool:
+    """Whether the live map has tracks to draw: track points, or streamed AIS batches."""
+    return snapshot_ is not None and (len(snapshot_.tracks) > 0 or bool(ship_page.streamed_batches(snapshot_)))
+
+
+def window_track_layers(target: str, snapshot_: workspace.Snapshot | None, state, budget_bytes: int = 700_000):
+    """The track layers of the workspace's streamed AIS batches for this date and view, read from the
+    positions store for the track window and the view's box (geo.page.ships.window_tracks), once
+    per workspace version, date and view. Empty when there are none, or the store cannot be read."""
+    if snapshot_ is None or "tracks" not in state.layers or not ship_page.streamed_batches(snapshot_):
+        return []
+
+    def build():
+        drawn = ship_page.window_tracks(target, snapshot_, state.date, state.view)
+        if drawn is None:
+            return []
+        if drawn[0] == "cells":
+            return tracks.cell_layers(drawn[1], drawn[2])
+        return tracks.track_layers(tracks.prepare_tracks(drawn[1], views=(state.view,)), state.date, state.view,
+                                   budget_bytes=budget_bytes, prefix="positions-")
+    try:
+        return _window_tracks.get((target, snapshot_.version, str(state.date), state.view), build)
+    except Exception as err:  # a positions file unreadable: the page goes on without these tracks
+        log.warning("streamed tracks unavailable: %s", escape(str(err), 300))
+        return []
+
+
 _imagery = Lru(2)
 
 
@@ -206,6 +240,25 @@ def imagery(target: str, store: workspace.Workspace | None, snapshot_: workspace
 _detections = Lru(4)
 
 
+class Bounded(OrderedDict):
+    """A mapping that forgets its oldest entries beyond `size`: each batch's detections
+    (geo.ships.detections.detect_batches' parts), kept between reruns and sessions."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def __setitem__(self, key, value):
+        with self.lock:
+            super().__setitem__(key, value)
+            while len(self) > self.size:
+                self.popitem(last=False)
+
+
+_batch_parts = Bounded(256)
+
+
 def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tuple[object, tuple | None, str]:
     """Detections in the workspace's imported positions (geo.ships.detections), as the view reads
     them (geo.view.ships.prepared), the (first, last) time those positions cover, and a problem
@@ -216,7 +269,7 @@ def detections(target: str, snapshot_: workspace.Snapshot | None, params) -> tup
         return None, None, ""
     try:
         found, coverage = _detections.get((target, snapshot_.version, params),
-                                          lambda: ship_page.find(target, snapshot_, params))
+                                          lambda: ship_page.find(target, snapshot_, params, _batch_parts))
     except Exception as err:  # a positions file unreadable, a disk gone: the page goes on without detections
         return None, None, f"Detections in your tracks are unavailable ({escape(str(err), 300)})."
     return found, coverage, ""

@@ -6,11 +6,15 @@ geo.ships.detections.Params' default (the README gives each with its source).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import MutableMapping
 
 import pandas as pd
 
+from geo import style
+from geo.model import timeline
+from geo.ships import bigfiles
 from geo.ships import detections as engine
 from geo.ships import positions as store
 from geo.view import ships as ship_view
@@ -52,14 +56,16 @@ def track_positions(tracks: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def find(target: str, snapshot, params: engine.Params) -> tuple[pd.DataFrame | None, tuple | None]:
+def find(target: str, snapshot, params: engine.Params, parts=None) -> tuple[pd.DataFrame | None, tuple | None]:
     """Detections in the workspace's positions store, or else in its track points; (None, None)
     when it holds neither. Returns them prepared for the view, with the (first, last) month the
-    positions cover."""
+    positions cover. The store's are found batch by batch (engine.detect_batches), each batch's
+    part kept in `parts` (a mapping the caller keeps between calls), so that after an import only
+    the new batch, and vessels it shares with others, are read."""
     root = engine.root_of(target)
     months = store.months(root) if root is not None and root.exists() else []
     if months:
-        found = engine.detect_store(target, params=params)
+        found = engine.detect_batches(target, params, cache=parts)
         first = pd.Timestamp(months[0])
         last = pd.Timestamp(months[-1]) + pd.offsets.MonthEnd(0) + pd.Timedelta(hours=23, minutes=59)  # month's end
         return ship_view.prepared(found), (first, last)
@@ -74,3 +80,67 @@ def findings(detections: pd.DataFrame | None, params: engine.Params, coverage: t
     """What the exports of this view are handed to draw the detections as the map does (None when
     the workspace holds no positions)."""
     return None if detections is None else ship_view.Findings(detections, params, coverage)
+
+
+# The track layer of streamed AIS batches (geo.ships.bigfiles), read window by window from the
+# positions store: never the whole batch.
+WIDE_ZOOM = 5.0  # views zoomed out further draw positions counted per cell
+CELL_DEG = {True: 0.5, False: 0.1}  # cell size for a wide view, and for a close one too full for paths
+MAX_PATH_POSITIONS = 3_000_000  # a window holding more is drawn as cells
+PATH_POSITIONS = 8_000  # positions kept for paths, spread over the window's vessels
+
+
+_database: list = []  # one DuckDB database for the page's reads: opening one costs more than a step's query
+_database_lock = threading.Lock()
+
+
+def connection():
+    """A cursor of the page's DuckDB database (a cursor per read: one is not shared across threads)."""
+    with _database_lock:
+        if not _database:
+            _database.append(store.connect())
+        return _database[0].cursor()
+
+
+def streamed_batches(snapshot) -> list[int]:
+    """The workspace's batches whose positions are in the positions store only."""
+    batches = getattr(snapshot, "batches", None)
+    if batches is None or not len(batches):
+        return []
+    return sorted(int(i) for i in batches.loc[batches["format"].isin(tuple(bigfiles.STREAMED_FORMATS.values())),
+                                              "id"])
+
+
+def view_box(view: str) -> tuple[float, float, float, float]:
+    """A box around a view preset, wide enough for a 2,400 by 1,600 pixel map (lon0, lat0, lon1, lat1)."""
+    preset = style.VIEWS[view]
+    half = 360.0 / (512 * 2.0 ** preset.zoom) * 1200
+    return (max(-180.0, preset.longitude - half), max(-90.0, preset.latitude - half * 0.67),
+            min(180.0, preset.longitude + half), min(90.0, preset.latitude + half * 0.67))
+
+
+def window_tracks(target, snapshot, when, view: str):
+    """What the map draws of the streamed batches at `when` in `view`, read from the positions store
+    for the track window (geo.model.timeline.track_window) and the view's box only:
+    ("paths", positions thinned per vessel as track points), ("cells", positions counted per cell,
+    cell size) for a wide view or a window too full, or None when there is nothing to draw."""
+    ids = streamed_batches(snapshot)
+    if not ids:
+        return None
+    root = engine.root_of(target)
+    since, until = timeline.track_window(when)
+    wide = style.VIEWS[view].zoom < WIDE_ZOOM
+    box = view_box(view)
+    con = connection()
+    try:
+        if not wide:
+            points = store.thinned(since, until, box, total=PATH_POSITIONS, root=root, batches=ids, con=con)
+            if not points.attrs["positions"]:
+                return None
+            if points.attrs["positions"] <= MAX_PATH_POSITIONS:
+                return "paths", points.rename(columns={"mmsi": "track_id"})
+        cell = CELL_DEG[wide]
+        cells = store.grid(since, until, box, cell, root=root, batches=ids, con=con, display=True)
+        return ("cells", cells, cell) if len(cells) else None
+    finally:
+        con.close()

@@ -14,6 +14,7 @@ import logging
 from typing import Callable, MutableMapping
 
 from geo.imports import importer, sandbox
+from geo.ships import bigfiles
 from geo.store import workspace
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,12 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
     key = (ids, tuple(sorted(opts.items())))
     if ss.get("import_preview", (None,))[0] != key:
         parts = [(name, data) for _, name, data in files]
-        try:  # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS (geo.imports.sandbox)
-            result, problem = sandbox.read_parts(parts, progress=progress, **opts), ""
-        except (importer.ImportProblem, sandbox.ImporterFailed) as err:  # the traceback is in the server's log
-            result, problem = None, str(err)
+        result, problem = streamed(parts, opts), ""
+        if result is None:
+            try:  # read in a worker process, within GEO_IMPORT_SECONDS / _MEMORY_MB / _ROWS (geo.imports.sandbox)
+                result = sandbox.read_parts(parts, progress=progress, **opts)
+            except (importer.ImportProblem, sandbox.ImporterFailed) as err:  # the traceback is in the server's log
+                result, problem = None, str(err)
         ss["import_preview"] = (key, result, problem, importer.header_columns(parts, opts["sheet"]),
                                 importer.sheet_names(parts))
     _, result, problem, header, workbook_sheets = ss["import_preview"]
@@ -84,9 +87,26 @@ def preview(ss: MutableMapping, files: list[tuple[str, str, bytes]], progress: C
     return result, problem, columns, sheets
 
 
+def streamed(parts, opts: dict):
+    """An AIS export beyond the importer's limits (geo.ships.bigfiles), which the Import button
+    streams into the positions store with a progress bar; None for every other upload."""
+    if len(parts) != 1 or any(opts.get(k) for k in ("coord_columns", "date_column", "swap_axes", "sheet")):
+        return None
+    (name, raw), = parts
+    return bigfiles.plan_bytes(bytes(raw), name, strict=bool(opts.get("strict")), kind=opts.get("kind"))
+
+
+def is_streamed(ss: MutableMapping) -> bool:
+    """Whether the previewed file is imported by streaming (the page then shows a progress bar)."""
+    result = ss.get("import_preview", (None, None))[1]
+    return result is not None and result.stream is not None
+
+
 def counted(result, records: int) -> str:
     """What a file holds, in the words of its kind: positions in tracks, images, or features."""
     frame = result.frame
+    if result.stream is not None:
+        return f"{records:,} position(s)"
     if result.kind == "tracks" and frame is not None and "track_id" in frame:
         return f"{records:,} position(s) in {frame['track_id'].nunique():,} track(s)"
     if result.kind == "images":
@@ -119,19 +139,30 @@ def batch_line(batch) -> str:
             f"by {batch.imported_by or '?'}, {batch.imported_at[:16].replace('T', ' ')}")
 
 
-def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user) -> None:
-    """Store the previewed file as a batch (on the Import button)."""
+def import_previewed(ss: MutableMapping, store: workspace.Workspace | None, user,
+                     progress: Callable[[float, int], None] | None = None) -> None:
+    """Store the previewed file as a batch (on the Import button). A streamed AIS export is read
+    now, `progress(fraction of bytes, rows read)` told as it goes; a bad row under strict, like
+    any failure, leaves no batch."""
     result = ss.get("import_preview", (None, None))[1]
     if result is None or store is None:
         return
     try:
         store.authorise(user, "import", detail=result.filename)
-        batch = store.add(result, user)
+        batch = store.add(result, user, progress) if result.stream is not None else store.add(result, user)
     except workspace.WorkspaceError as err:
         ss["import_report"] = ("error", str(err), [])
         return
-    ss["import_report"] = ("success", f"Imported {counted(result, len(result.frame))} from "
-                                      f"{result.filename} as batch {batch}.", result.warnings + result.skipped)
+    except importer.ImportProblem as err:
+        ss["import_report"] = ("error", str(err), [])
+        ss.pop("import_preview", None)
+        return
+    records, skipped = len(result.frame), result.skipped
+    if result.stream is not None:
+        row = store.batches().set_index("id").loc[batch]
+        records, skipped = int(row["feature_count"]), list(row["skipped"])
+    ss["import_report"] = ("success", f"Imported {counted(result, records)} from "
+                                      f"{result.filename} as batch {batch}.", result.warnings + skipped)
     ss["upload_round"] = ss.get("upload_round", 0) + 1  # a fresh uploader: the old file is gone
     ss.pop("import_preview", None)
 

@@ -18,7 +18,8 @@ raw positions, plus rounding of the coordinates to at most a tenth of a pixel.
 
 Input: a DataFrame with track_id (str), name (str), t (datetime64, naive UTC), lon and lat
 (floats), as the workspace importer hands it over; an optional source column names where
-a track came from (tooltip "claimant"; "imported track" when absent).
+a track came from (tooltip "claimant"; "imported track" when absent), and an optional
+positions column, for thinned points, how many positions the track holds (the tooltip's count).
 """
 from __future__ import annotations
 
@@ -217,12 +218,13 @@ def view_zooms() -> dict[float, list[str]]:
     return zooms
 
 
-def prepare_tracks(points: pd.DataFrame) -> PreparedTracks:
-    """Sort, convert and simplify once per load; everything a rerun needs, nothing it recomputes."""
+def prepare_tracks(points: pd.DataFrame, views=None) -> PreparedTracks:
+    """Sort, convert and simplify once per load; everything a rerun needs, nothing it recomputes.
+    `views` limits the levels to those view presets (a window read for one view needs one)."""
     missing = [c for c in REQUIRED if c not in points.columns]
     if missing:
         raise ValueError(f"track points lack column(s) {', '.join(missing)}")
-    cols = list(REQUIRED) + (["source"] if "source" in points.columns else [])
+    cols = list(REQUIRED) + [c for c in ("source", "positions") if c in points.columns]
     df = points[cols].dropna(subset=["t", "lon", "lat"])
     df = df.assign(track_id=df["track_id"].astype(str)).sort_values(["track_id", "t"], kind="stable")
     times = pd.to_datetime(df["t"])
@@ -236,14 +238,17 @@ def prepare_tracks(points: pd.DataFrame) -> PreparedTracks:
     bounds = np.r_[starts, len(codes)].astype(np.int64)
     names = df["name"].astype(str).to_numpy()[starts]
     sources = df["source"].astype(str).to_numpy()[starts] if "source" in df else [DEFAULT_SOURCE] * len(starts)
-    meta = tuple(track_meta(i, n, s, t[a], t[b - 1], b - a)
-                 for i, n, s, a, b in zip(ids, names, sources, bounds[:-1], bounds[1:]))
+    counts = df["positions"].to_numpy()[starts] if "positions" in df else np.diff(bounds)  # thinned: all it stands for
+    meta = tuple(track_meta(i, n, s, t[a], t[b - 1], int(c))
+                 for i, n, s, a, b, c in zip(ids, names, sources, bounds[:-1], bounds[1:], counts))
     y = mercator_y(lat)
     track = np.repeat(np.arange(len(starts)), np.diff(bounds))
     levels = {}
     kept = np.arange(len(t))
     previous_tol = 0.0
     zooms = view_zooms()
+    if views is not None:
+        zooms = {z: [n for n in names if n in views] for z, names in zooms.items() if set(names) & set(views)}
     for zoom in sorted(zooms, reverse=True):  # finest first; each coarser level thins the last
         tol = pixel_degrees(zoom)
         sub_bounds = np.searchsorted(kept, bounds)
@@ -405,7 +410,7 @@ def density_records(level: Level, start: int, end: int, budget: int, claimant: s
 
 
 def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = timeline.TRACK_WINDOW_DAYS,
-                 budget_bytes: int = 900_000) -> list[pdk.Layer]:
+                 budget_bytes: int = 900_000, prefix: str = "") -> list[pdk.Layer]:
     """The tracks in the window of `when` (geo.model.timeline.track_window), as at most
     `budget_bytes` of layer JSON.
 
@@ -442,20 +447,35 @@ def track_layers(prepared: PreparedTracks, when, view: str, window_days: int = t
         which = np.sort(order[fits])
     trips, paths, hits = trip_records(prepared, cut, which, level.digits)
     return [
-        pdk.Layer("ScatterplotLayer", id="tracks-density", data=density, pickable=True, get_position="position",
+        pdk.Layer("ScatterplotLayer", id=prefix + "tracks-density", data=density, pickable=True, get_position="position",
                   get_radius=radius, radius_units="'common'", radius_min_pixels=1, stroked=False,
                   get_fill_color="color"),
-        pdk.Layer("PathLayer", id="tracks-hit", data=hits, pickable=True, get_path="path", get_color=HIT_RGBA,
+        pdk.Layer("PathLayer", id=prefix + "tracks-hit", data=hits, pickable=True, get_path="path", get_color=HIT_RGBA,
                   get_width=HIT_PIXELS, width_units="'pixels'", width_min_pixels=HIT_PIXELS, cap_rounded=True,
                   joint_rounded=True, auto_highlight=True, highlight_color=HOVER_RGBA),
-        pdk.Layer("PathLayer", id="tracks-path", data=paths, pickable=False, get_path="path",
+        pdk.Layer("PathLayer", id=prefix + "tracks-path", data=paths, pickable=False, get_path="path",
                   get_color=rgba(TRACK_RGB, 70), get_width=1.5, width_units="'pixels'", width_min_pixels=1,
                   cap_rounded=True, joint_rounded=True),
-        pdk.Layer("TripsLayer", id="tracks", data=trips, pickable=False, get_path="path",
+        pdk.Layer("TripsLayer", id=prefix + "tracks", data=trips, pickable=False, get_path="path",
                   get_timestamps="timestamps", get_color=rgba(TRACK_RGB), get_width=3, width_units="'pixels'",
                   width_min_pixels=2, cap_rounded=True, joint_rounded=True, fade_trail=True,
                   current_time=end, trail_length=end - start),
     ]
+
+
+def cell_layers(cells: pd.DataFrame, cell_deg: float, prefix: str = "positions-") -> list[pdk.Layer]:
+    """Positions counted per cell (geo.ships.positions.grid) as one layer of dots, darker where more
+    positions lie, for a window too large or a view too wide to draw as paths."""
+    if cells is None or not len(cells):
+        return []
+    counts = cells["positions"].to_numpy(float)
+    shade = 60 + (np.log1p(counts) / max(1e-9, np.log1p(counts.max())) * 180).astype(int)
+    digits = max(2, digits_for(cell_deg / 10))
+    data = [{"position": [round(float(lon), digits), round(float(lat), digits)], "color": [*DENSITY_RGB, int(a)]}
+            for lon, lat, a in zip(cells["lon"], cells["lat"], shade)]
+    return [pdk.Layer("ScatterplotLayer", id=prefix + "cells", data=data, pickable=False, get_position="position",
+                      get_radius=cell_deg * 111_000 / 2 * 0.9, radius_units="'meters'", radius_min_pixels=1,
+                      stroked=False, get_fill_color="color")]
 
 
 # --- evidence -------------------------------------------------------------------------------------

@@ -163,15 +163,16 @@ def to_positions(table: pa.Table, found: dict, filename: str, rows: np.ndarray, 
 
 
 def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int = CHUNK_ROWS, progress=None,
-                strict: bool = False, problems: list | None = None):
+                strict: bool = False, problems: list | None = None, records=None):
     """Positions of an AIS export (CSV or Parquet), chunk by chunk. Bad rows go to `problems`
-    as (row, column, message); `progress(fraction)` is told how far the file has been read."""
+    as (row, column, message); `progress(fraction)` is told how far the file has been read, and
+    `records(n)` (if given) how many records have been read so far, just before."""
     path = Path(path)
     filename = filename or path.name
     problems = problems if problems is not None else []
     size = max(1, path.stat().st_size)
     if path.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
-        yield from parquet_chunks(path, filename, chunk_rows, progress, strict, problems)
+        yield from parquet_chunks(path, filename, chunk_rows, progress, strict, problems, records)
         return
     try:
         with open(path, "rb") as handle:
@@ -204,6 +205,7 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
                                                  strings_can_be_null=True))
     except (pa.ArrowInvalid, pa.ArrowKeyError, OSError) as err:
         raise ImportProblem(filename, f"unreadable CSV: {str(err).splitlines()[0][:200]}") from None
+    told = records
     records = 0
     pending: list[pd.DataFrame] = []
     pending_rows = 0
@@ -225,6 +227,8 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
                 pending = [joined.iloc[cut:].reset_index(drop=True)]
                 pending_rows = len(pending[0])
                 del joined
+            if told:
+                told(records)
             if progress:
                 progress(min(0.99, records * (batch.nbytes / max(1, batch.num_rows)) / size))
     except pa.ArrowInvalid as err:
@@ -235,7 +239,7 @@ def read_chunks(path: Path | str, filename: str | None = None, chunk_rows: int =
         progress(1.0)
 
 
-def parquet_chunks(path, filename, chunk_rows, progress, strict, problems):
+def parquet_chunks(path, filename, chunk_rows, progress, strict, problems, records=None):
     try:
         handle = pq.ParquetFile(str(path))
     except (pa.ArrowInvalid, OSError) as err:
@@ -261,6 +265,8 @@ def parquet_chunks(path, filename, chunk_rows, progress, strict, problems):
         rows = np.arange(done, done + frame.num_rows, dtype=np.int64) + 1  # features count from 1
         done += frame.num_rows
         yield to_positions(frame, found, filename, rows, problems, strict)
+        if records:
+            records(done)
         if progress:
             progress(done / total)
 

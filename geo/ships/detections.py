@@ -516,6 +516,103 @@ def detect_store(workspace_or_dir=None, since=None, until=None, params: Params |
     return finish(pd.concat(found, ignore_index=True), pd.concat(names).sort_index())
 
 
+# --- per batch: found once when a batch is new, combined for the whole store ------------------------------
+
+KEY_SQL = "CASE WHEN mmsi <> '' THEN mmsi ELSE 'IMO' || imo END"
+
+
+@dataclass(frozen=True)
+class BatchPart:
+    """What one batch of the positions store gives on its own, for Params: its vessels' keys, the
+    calls, gaps and loitering of each vessel, the vessels' names and their encounter steps."""
+
+    keys: frozenset
+    found: pd.DataFrame
+    names: pd.DataFrame
+    ticks: pd.DataFrame
+
+
+def batch_part(root, batch_id: int, params: Params | None = None, ports=None, *,
+               vessels_per_pass: int = 2_000_000) -> BatchPart:
+    """One batch's part (its positions read a hash bucket of vessels at a time, as detect_store)."""
+    params = params or Params()
+    ctx = Context.make(ports, params)
+    files = store.files_for(root, None, None, [batch_id])
+    found, names, ticks, keys = [], [], [], set()
+    if files:
+        con = store.connect()
+        try:
+            total = int(con.execute(f"SELECT count(*) FROM {store.source(files)}").fetchone()[0])
+            buckets = max(1, -(-total // max(1, vessels_per_pass)))
+            for where in key_buckets(root, None, None, buckets, con):
+                frame = prepare(store.read_window(columns=NEEDED, root=root, batches=[batch_id], where=where,
+                                                  con=con))
+                if frame.empty:
+                    continue
+                keys.update(pd.unique(frame["key"]))
+                found.append(vessel_events(frame, ctx, params))
+                names.append(vessel_names(frame))
+                if "encounter" in params.kinds:
+                    ticks.append(vessel_ticks(frame, ctx, params))
+        finally:
+            con.close()
+    return BatchPart(frozenset(keys), pd.concat(found, ignore_index=True) if found else rows("port_call", key=[]),
+                     pd.concat(names) if names else pd.DataFrame(columns=["name", "imo", "mmsi", "vessel"]),
+                     pd.concat(ticks, ignore_index=True) if ticks else pd.DataFrame({c: [] for c in TICK_COLUMNS}))
+
+
+def detect_batches(workspace_or_dir=None, params: Params | None = None, ports=None, *, cache=None) -> pd.DataFrame:
+    """detect_store() over the whole store, from each batch's part (batch_part), so that a new batch
+    costs its own positions, not the store's. `cache` (a mapping the caller keeps, such as a dict)
+    holds the parts by (root, batch id, params) between calls.
+
+    A vessel's calls, gaps and loitering need all of its positions in time order, and an encounter
+    two vessels' steps: so a vessel found in one batch only keeps its batch's part, and a vessel
+    found in several (a file of January and one of February) is read again from all of them and
+    found afresh, calls, gaps, loitering, name and steps alike; the encounters are then paired over
+    the steps of every vessel of every batch at once. The result is detect_store's, row for row."""
+    root = root_of(workspace_or_dir)
+    params = params or Params()
+    ids = store.batch_ids(root)
+    if not ids:
+        return empty()
+    cache = {} if cache is None or ports is not None else cache
+    parts = {}
+    for batch_id in ids:
+        key = (str(root), batch_id, params)
+        if key not in cache:
+            cache[key] = batch_part(root, batch_id, params, ports)
+        parts[batch_id] = cache[key]
+    seen, shared = set(), set()
+    for part in parts.values():
+        shared |= seen & part.keys
+        seen |= part.keys
+    found, names, ticks = [], [], []
+    for part in parts.values():
+        found.append(part.found[~part.found["key"].isin(shared)] if shared else part.found)
+        names.append(part.names[~part.names.index.isin(shared)] if shared else part.names)
+        ticks.append(part.ticks[~part.ticks["key"].isin(shared)] if shared and len(part.ticks) else part.ticks)
+    if shared:
+        ctx = Context.make(ports, params)
+        listed = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(shared))
+        frame = prepare(store.read_window(columns=NEEDED, root=root, batches=ids, where=f"{KEY_SQL} IN ({listed})"))
+        if not frame.empty:
+            found.append(vessel_events(frame, ctx, params))
+            names.append(vessel_names(frame))
+            if "encounter" in params.kinds:
+                ticks.append(vessel_ticks(frame, ctx, params))
+    names = [n for n in names if len(n)]
+    if not names:
+        return empty()
+    ticks = [t for t in ticks if len(t)]
+    if "encounter" in params.kinds and ticks:
+        found.append(encounters_from_pairs(tick_pairs(pd.concat(ticks, ignore_index=True), params), params))
+    found = [f for f in found if len(f)]
+    if not found:
+        return empty()
+    return finish(pd.concat(found, ignore_index=True), pd.concat(names).sort_index())
+
+
 def root_of(workspace_or_dir):
     """The positions folder of a Workspace, a workspace target or a folder itself."""
     if workspace_or_dir is None:

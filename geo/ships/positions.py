@@ -114,9 +114,10 @@ class BatchWriter:
     buffered per month until a month holds ROW_GROUP rows (or all months together FLUSH_ROWS),
     so memory stays bounded however long the file and however many months it spans."""
 
-    def __init__(self, root: Path | str, batch_id: int):
+    def __init__(self, root: Path | str, batch_id: int, display_seconds: float | None = None):
         self.root = Path(root)
         self.batch_id = int(batch_id)
+        self.display = DisplayWriter(self, display_seconds) if display_seconds else None
         self.root.mkdir(parents=True, exist_ok=True)
         self.staging = self.root / f".staging-{self.batch_id:06d}-{uuid.uuid4().hex[:8]}"
         self.staging.mkdir()
@@ -131,6 +132,8 @@ class BatchWriter:
         if not len(frame):
             return
         table = to_table(frame, self.batch_id)
+        if self.display is not None:
+            self.display.write(table)
         stamps = table.column("t").to_numpy().astype("datetime64[M]")
         for value in np.unique(stamps):
             month = str(value)  # YYYY-MM
@@ -163,6 +166,8 @@ class BatchWriter:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
+        if self.display is not None:
+            self.display.close()
 
     def commit(self) -> Path:
         for month in list(self._buffers):
@@ -187,6 +192,56 @@ class BatchWriter:
     def __exit__(self, kind, value, tb):
         if kind is not None:
             self.abort()
+
+
+DISPLAY = "display"  # <root>/batch=N/display/month=YYYY-MM/part-00000.parquet: the map's thinned level
+DISPLAY_SCHEMA = pa.schema([("mmsi", pa.string()), ("name", pa.string()), ("t", pa.timestamp("ms")),
+                           ("lon", pa.float64()), ("lat", pa.float64()), ("c", pa.int64())])
+
+
+class DisplayWriter:
+    """A batch's display level, written beside its months as they are written: of each vessel, its
+    last position in each `seconds` of time, with `c` the positions it stands for. The map reads
+    it for a date step (geo.page.ships.window_tracks) instead of every position of the window.
+    Chunks are thinned one by one, so a vessel whose positions fall in two chunks may keep two
+    positions for one slice: a little more than needed, never fewer."""
+
+    def __init__(self, batch: "BatchWriter", seconds: float):
+        self.batch, self.seconds = batch, float(seconds)
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def write(self, table: pa.Table) -> None:
+        """Add a chunk in the store's columns, sorted by mmsi and t (as to_table gives it)."""
+        n = table.num_rows
+        if not n:
+            return
+        t = table.column("t").combine_chunks()
+        k = t.cast(pa.int64()).to_numpy() // np.int64(self.seconds * 1000)
+        mmsi = table.column("mmsi").combine_chunks()
+        ends = np.ones(n, dtype=bool)  # the last row of each (mmsi, slice): the next row is another
+        if n > 1:
+            ends[:-1] = pc.not_equal(mmsi.slice(0, n - 1), mmsi.slice(1)).to_numpy(zero_copy_only=False) \
+                | (k[:-1] != k[1:])
+        at = np.flatnonzero(ends)
+        counts = np.diff(np.r_[-1, at])
+        last = table.select(["mmsi", "name", "t", "lon", "lat"]).take(pa.array(at)).append_column(
+            "c", pa.array(counts.astype(np.int64))).replace_schema_metadata(None)
+        months = last.column("t").to_numpy().astype("datetime64[M]")
+        for value in np.unique(months):
+            part = last.filter(pa.array(months == value)).cast(DISPLAY_SCHEMA)
+            month = str(value)
+            writer = self._writers.get(month)
+            if writer is None:
+                folder = self.batch.staging / DISPLAY / f"month={month}"
+                folder.mkdir(parents=True, exist_ok=True)
+                writer = self._writers[month] = pq.ParquetWriter(folder / "part-00000.parquet", DISPLAY_SCHEMA,
+                                                                 compression="zstd")
+            writer.write_table(part)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
 
 
 def write_batch(root: Path | str, batch_id: int, frame: pd.DataFrame) -> Path:
@@ -256,16 +311,18 @@ def months(root: Path | str) -> list[str]:
     return sorted({p.name.split("=", 1)[1] for p in root.glob("batch=*/month=*") if p.is_dir()})
 
 
-def files_for(root: Path | str, since=None, until=None, batches=None) -> list[str]:
-    """The Parquet files of the months that overlap [since, until) (all months if open)."""
+def files_for(root: Path | str, since=None, until=None, batches=None, display: bool = False) -> list[str]:
+    """The Parquet files of the months that overlap [since, until) (all months if open); with
+    display=True, those of the batches' display level (DisplayWriter) instead."""
     root = Path(root)
     lo = month_key(since) if since is not None else None
     hi = month_key(pd.Timestamp(until) - pd.Timedelta(milliseconds=1)) if until is not None else None
     wanted = None if batches is None else {f"batch={int(b):06d}" for b in batches}
     out = []
-    for folder in sorted(root.glob("batch=*/month=*")):
+    for folder in sorted(root.glob(f"batch=*/{DISPLAY}/month=*" if display else "batch=*/month=*")):
         month = folder.name.split("=", 1)[1]
-        if (lo and month < lo) or (hi and month > hi) or (wanted is not None and folder.parent.name not in wanted):
+        batch = folder.parent.parent.name if display else folder.parent.name
+        if (lo and month < lo) or (hi and month > hi) or (wanted is not None and batch not in wanted):
             continue
         out.extend(str(p) for p in sorted(folder.glob("*.parquet")))
     return out
@@ -337,11 +394,14 @@ def read_window(since=None, until=None, bbox=None, columns=None, *, root=None, b
     return frame
 
 
-def grid(since=None, until=None, bbox=None, cell_deg: float = 0.1, *, root=None, con=None) -> pd.DataFrame:
+def grid(since=None, until=None, bbox=None, cell_deg: float = 0.1, *, root=None, con=None,
+         batches=None, display: bool = False) -> pd.DataFrame:
     """Positions counted per cell of cell_deg degrees: lon, lat (the cell's centre), positions,
-    vessels (distinct MMSI), first_t, last_t; sorted by lat then lon."""
+    vessels (distinct MMSI), first_t, last_t; sorted by lat then lon. `batches` keeps only those;
+    display=True counts from their display level (DisplayWriter: each row stands for c positions,
+    placed where the vessel was last in its slice of time), a smaller read for a map."""
     root = Path(root) if root is not None else root_for()
-    files = files_for(root, since, until)
+    files = files_for(root, since, until, batches, display)
     out_cols = ["lon", "lat", "positions", "vessels", "first_t", "last_t"]
     if not files:
         return pd.DataFrame({c: [] for c in out_cols})
@@ -351,8 +411,8 @@ def grid(since=None, until=None, bbox=None, cell_deg: float = 0.1, *, root=None,
     try:
         frame = con.execute(
             f"SELECT (floor(lon / {cell!r}) + 0.5) * {cell!r} AS lon, (floor(lat / {cell!r}) + 0.5) * {cell!r} AS lat, "
-            f"count(*) AS positions, count(DISTINCT mmsi) AS vessels, min(t) AS first_t, max(t) AS last_t "
-            f"FROM {source(files)}{where_clause(since, until, bbox)} "
+            f"{'sum(c)' if display else 'count(*)'} AS positions, count(DISTINCT mmsi) AS vessels, "
+            f"min(t) AS first_t, max(t) AS last_t FROM {source(files)}{where_clause(since, until, bbox)} "
             f"GROUP BY 1, 2 ORDER BY 2, 1").df()
     finally:
         if own:
@@ -372,3 +432,42 @@ def count(root=None, since=None, until=None) -> int:
         return int(con.execute(f"SELECT count(*) FROM {source(files)}{where_clause(since, until)}").fetchone()[0])
     finally:
         con.close()
+
+
+
+
+
+def thinned(since, until, bbox=None, *, total: int = 8_000, root=None, batches=None, con=None) -> pd.DataFrame:
+    """The window's positions for the map, about `total` in all shared evenly among its vessels, read
+    from the batches' display level (DisplayWriter; batches without one give none): of each vessel,
+    every m-th display position counted back from its last (so its last position in the window,
+    where a trail's head is drawn, is kept), m chosen so it keeps about total / vessels. Columns
+    mmsi, name, t, lon, lat and positions (how many positions its vessel has in the window), sorted
+    by mmsi and t; `frame.attrs["positions"]` is how many positions of the store the window holds."""
+    root = Path(root) if root is not None else root_for()
+    columns = ["mmsi", "name", "t", "lon", "lat", "positions"]
+    files = files_for(root, since, until, batches, display=True)
+    if not files:
+        frame = empty_frame(columns[:-1]).assign(positions=pd.Series([], dtype="int64"))
+        frame.attrs["positions"] = 0
+        return frame
+    own = con is None
+    con = con or connect()
+    try:
+        frame = con.execute(
+            f"WITH d AS (SELECT mmsi, name, t, lon, lat, c FROM {source(files)}{where_clause(since, until, bbox)}), "
+            f"w AS (SELECT count(DISTINCT mmsi) AS vessels, sum(c) AS held FROM d), "
+            f"r AS (SELECT d.*, row_number() OVER (PARTITION BY mmsi ORDER BY t DESC) - 1 AS back, "
+            f"count(*) OVER (PARTITION BY mmsi) AS n, sum(c) OVER (PARTITION BY mmsi) AS positions FROM d) "
+            f"SELECT mmsi, name, t, lon, lat, positions, w.held FROM r, w "
+            f"WHERE back % greatest(1, ceil(n * w.vessels / {max(1, int(total))}))::BIGINT = 0 "
+            f"ORDER BY mmsi, t").df()
+    finally:
+        if own:
+            con.close()
+    held = int(frame["held"].iloc[0]) if len(frame) else 0
+    frame = frame.drop(columns="held")
+    frame["t"] = frame["t"].astype("datetime64[ms]")
+    frame["positions"] = frame["positions"].astype("int64")
+    frame.attrs["positions"] = held
+    return frame

@@ -42,8 +42,8 @@ from geo.store import access
 from geo.store.workspace import (AUDIT_COLUMNS, BACKENDS, BATCH_COLUMNS, IMAGE_INSERT, IMAGE_SELECT, Snapshot, Workspace,
                                  WorkspaceError, as_fronts, batches_frame, default_target, feature_rows, features_frame,
                                  image_rows, image_window, images_frame, millis, now_iso, positions_staged,
-                                 stage_positions, tracks_frame, version_of, EXPIRED_SQL, LIVE_BATCHES, PURGE_SQL,
-                                 UNDO_HOURS, check_restorable, restorable_until, undo_cutoff)
+                                 stage_positions, stored_frame, tracks_frame, version_of, EXPIRED_SQL, LIVE_BATCHES,
+                                 PURGE_SQL, UNDO_HOURS, check_restorable, restorable_until, undo_cutoff)
 
 SCHEMA_VERSION = 3
 MIGRATION_LOCK = 0x6E0_13  # pg_advisory_xact_lock key: two servers starting at once migrate one at a time
@@ -289,8 +289,8 @@ class PostgisWorkspace(Workspace):
 
     # --- writing -------------------------------------------------------------------------------------
 
-    def _add(self, result: ImportResult, user: access.User) -> int:
-        frame = result.frame
+    def _add(self, result: ImportResult, user: access.User, progress=None) -> int:
+        frame = stored_frame(result)
 
         def work(con):
             for writer in staged:  # an earlier attempt's
@@ -308,7 +308,10 @@ class PostgisWorkspace(Workspace):
             else:
                 copy_features(con, batch_id, result.kind, frame)
             audit(con, user.label, "import", batch_id, "done", result.filename)
-            stage_positions(self.positions_root, batch_id, result, staged)
+            streamed = stage_positions(self.positions_root, batch_id, result, staged, progress)
+            if streamed:
+                con.execute("UPDATE batches SET feature_count = %s, skipped = %s WHERE id = %s",
+                            (streamed["rows"], json.dumps(streamed["skipped"]), batch_id))
             return batch_id
 
         with positions_staged() as staged:

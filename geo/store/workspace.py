@@ -75,7 +75,7 @@ from geo.geometry.projection import WGS84
 from geo.imports.frontlayers import latest_per_status
 from geo.imports.importer import ImportResult
 from geo.safetext import escape
-from geo.ships import ais, positions
+from geo.ships import ais, bigfiles, positions
 from geo.store import access
 
 SCHEMA_VERSION = "4"
@@ -256,11 +256,13 @@ class Workspace:
 
     # --- writing: the permission check lives here, below every caller -------------------------------
 
-    def add(self, result: ImportResult, user: access.User | None = None) -> int:
-        """Store one import; returns its batch id."""
+    def add(self, result: ImportResult, user: access.User | None = None, progress=None) -> int:
+        """Store one import; returns its batch id. A result to stream (an AIS export beyond the
+        importer's limits, geo.ships.bigfiles) is read here, inside the batch's transaction, with
+        `progress(fraction of bytes, rows read)` told as it goes."""
         user = self.authorise(user, "import", None, result.filename)
         self.purge()
-        return self._add(result, user)
+        return self._add(result, user, progress)
 
     def remove(self, batch_id: int, user: access.User | None = None) -> str:
         """Take a batch off the map; its row stays, marked with who removed it and when, and its
@@ -324,7 +326,7 @@ class Workspace:
 
     # --- what each store provides ----------------------------------------------------------------------
 
-    def _add(self, result: ImportResult, user: access.User) -> int:
+    def _add(self, result: ImportResult, user: access.User, progress=None) -> int:
         raise NotImplementedError
 
     def _remove(self, batch_id: int, user: access.User) -> None:
@@ -587,11 +589,14 @@ class SqliteWorkspace(Workspace):
 
     # --- writing -------------------------------------------------------------------------------------
 
-    def _add(self, result: ImportResult, user: access.User) -> int:
-        frame = result.frame
+    def _add(self, result: ImportResult, user: access.User, progress=None) -> int:
+        frame = stored_frame(result)
         with positions_staged() as staged, self._write() as con:
             batch_id = self._insert(con, result, user, frame)
-            stage_positions(self.positions_root, batch_id, result, staged)
+            streamed = stage_positions(self.positions_root, batch_id, result, staged, progress)
+            if streamed:
+                con.execute("UPDATE batches SET feature_count = ?, skipped = ? WHERE id = ?",
+                            (streamed["rows"], json.dumps(streamed["skipped"]), batch_id))
         return batch_id
 
     def _expired(self) -> bool:
@@ -859,11 +864,23 @@ def positions_staged():
         writer.commit()
 
 
-def stage_positions(root, batch_id: int, result: ImportResult, staged: list) -> None:
+def stored_frame(result: ImportResult) -> pd.DataFrame:
+    """The records a batch's tables hold: none for a streamed AIS export (its positions go to the
+    positions store only; its frame is a preview's sample)."""
+    return result.frame.iloc[:0] if result.stream is not None else result.frame
+
+
+def stage_positions(root, batch_id: int, result: ImportResult, staged: list, progress=None) -> dict | None:
     """Write a vessel track import's positions to a staging folder of the positions store
-    (geo.ships.positions); the caller commits it once the batch is committed, or aborts it."""
+    (geo.ships.positions); the caller commits it once the batch is committed, or aborts it.
+    A streamed AIS export (geo.ships.bigfiles) is read here; its {rows, skipped} are returned for
+    the batch's row."""
+    if result.stream is not None:
+        writer = positions.BatchWriter(root, batch_id, display_seconds=bigfiles.DISPLAY_SECONDS)
+        staged.append(writer)
+        return bigfiles.stream_into(writer, result, progress)
     if result.kind != "tracks" or not ais.carries_positions(result.frame):
-        return
+        return None
     writer = positions.BatchWriter(root, batch_id)
     staged.append(writer)
     step = 1_000_000
