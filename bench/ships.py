@@ -1,13 +1,15 @@
 """The ships engine at scale: import, detections on both engines, a window read, growth with size.
 
     python -m bench.ships --sizes 1e6,1e7[,1e8] [--dir DIR] [--keep] [--engines duckdb,dask]
+                          [--format csv|parquet]
 
 For each size N, generated positions (bench.shipsdata: N positions of made-up ships over a year,
-written as a public AIS export CSV) go through, each step in a fresh process so its memory is
+written as a public AIS export, CSV by default or Parquet with --format parquet; the same
+positions either way) go through, each step in a fresh process so its memory is
 its own, while this process samples the resident memory of that process and all its children
 (Dask's workers included) every 0.1 s:
 
-- import:  geo.ships.ais.import_file, the CSV streamed in chunks into a batch of the positions
+- import:  geo.ships.ais.import_file, the file streamed in chunks into a batch of the positions
            store (Parquet by month), as the workspace does for a vessel track file;
 - detect:  geo.ships.detections.detect_store (DuckDB, in the process) and
            geo.ships.distributed.detect_dask (a LocalCluster of 2 worker processes, started and
@@ -40,18 +42,21 @@ MONTH = ("2024-06-01", "2024-07-01")
 
 # --- steps, each run in a child process -------------------------------------------------------------------
 
-def step_generate(csv_path: str, n: int) -> dict:
+def step_generate(path: str, n: int) -> dict:
     from bench import shipsdata
     start = time.perf_counter()
-    rows = shipsdata.write_ais_csv(csv_path, shipsdata.generate_chunks(n, seed=1))
+    if str(path).endswith(".parquet"):
+        rows = shipsdata.write_ais_parquet(path, shipsdata.generate_arrays(n, seed=1))
+    else:
+        rows = shipsdata.write_ais_csv(path, shipsdata.generate_chunks(n, seed=1))
     return {"rows": rows, "seconds": round(time.perf_counter() - start, 2),
-            "csv_mb": round(os.path.getsize(csv_path) / 2**20, 1)}
+            "file_mb": round(os.path.getsize(path) / 2**20, 1)}
 
 
-def step_import(csv_path: str, root: str) -> dict:
+def step_import(path: str, root: str) -> dict:
     from geo.ships import ais
     start = time.perf_counter()
-    out = ais.import_file(csv_path, root, 1)
+    out = ais.import_file(path, root, 1)
     seconds = time.perf_counter() - start
     size = sum(p.stat().st_size for p in Path(root).rglob("*.parquet"))
     return {"rows": out["rows"], "months": len(out["months"]), "seconds": round(seconds, 2),
@@ -150,7 +155,7 @@ def run_step(name: str, *args) -> dict:
 
 
 def table(results: dict) -> str:
-    lines = ["| positions | CSV | import (s) | import peak RSS | Parquet | detect DuckDB (s) | peak RSS | "
+    lines = ["| positions | file | import (s) | import peak RSS | Parquet | detect DuckDB (s) | peak RSS | "
              "detect Dask, 2 workers (s) | peak RSS (tree) | same detections | detections | one day read | "
              "one month read | month grid 0.1° |",
              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- |"]
@@ -158,7 +163,7 @@ def table(results: dict) -> str:
         imp, duck, dask, win, gen = r["import"], r.get("duckdb"), r.get("dask"), r["window"], r["generate"]
         same = "yes" if duck and dask and duck["digest"] == dask["digest"] else ("–" if not (duck and dask) else "NO")
         lines.append(
-            f"| {n:,} | {gen['csv_mb']:,.0f} MB | {imp['seconds']:.1f} | {imp['peak_tree_rss_mb']:,} MB | "
+            f"| {n:,} | {gen['file_mb']:,.0f} MB {gen['format']} | {imp['seconds']:.1f} | {imp['peak_tree_rss_mb']:,} MB | "
             f"{imp['parquet_mb']:,.0f} MB | "
             + (f"{duck['seconds']:.1f} | {duck['peak_tree_rss_mb']:,} MB | " if duck else "– | – | ")
             + (f"{dask['seconds']:.1f} (cluster up {dask['cluster_start_s']:.1f}) | {dask['peak_tree_rss_mb']:,} MB | "
@@ -175,7 +180,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1e6", help="comma-separated position counts, e.g. 1e6,1e7")
     parser.add_argument("--engines", default="duckdb,dask")
     parser.add_argument("--dir", help="where to write the generated files (default: a temporary folder)")
-    parser.add_argument("--keep", action="store_true", help="keep the generated CSV and Parquet files")
+    parser.add_argument("--keep", action="store_true", help="keep the generated file and the Parquet store")
+    parser.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                        help="the generated AIS export: CSV (default) or Parquet (faster to write and read)")
     parser.add_argument("--step", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
@@ -186,16 +193,17 @@ def main(argv=None) -> int:
     base.mkdir(parents=True, exist_ok=True)
     results = {}
     for size in [int(float(s)) for s in args.sizes.split(",")]:
-        csv_path, root = base / f"ais_{size}.csv", base / f"positions_{size}"
+        path, root = base / f"ais_{size}.{args.format}", base / f"positions_{size}"
         shutil.rmtree(root, ignore_errors=True)
         r = results[size] = {}
-        r["generate"] = run_step("generate", csv_path, size)
-        r["import"] = run_step("import", csv_path, root)
+        r["generate"] = run_step("generate", path, size)
+        r["generate"]["format"] = args.format
+        r["import"] = run_step("import", path, root)
+        r["window"] = run_step("window", root)
         for engine in args.engines.split(","):
             r[engine] = run_step("detect", root, engine)
-        r["window"] = run_step("window", root)
         if not args.keep:
-            csv_path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             shutil.rmtree(root, ignore_errors=True)
     text = table(results)
     print(text)

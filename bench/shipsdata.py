@@ -57,19 +57,24 @@ def track(*parts) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def generate_chunks(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365,
+def generate_arrays(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365,
                     chunk_rows: int = 1_000_000):
     """About n positions of `vessels` made-up ships wandering the Sea of Japan between Chongjin and
     Nakhodka: each reports at random intervals (a few per hour), sails at about 9 knots, calls at
-    ports by chance and goes dark now and then (18 h, one interval in 2,000). Frames of whole
-    vessels, about chunk_rows positions each, in the columns of a positions frame (mmsi, imo,
-    name, t, lon, lat, sog, cog). Deterministic for a seed."""
+    ports by chance and goes dark now and then (18 h, one interval in 2,000). Chunks of whole
+    vessels, about chunk_rows positions each, as plain numpy arrays: vessel (index, int64), t (Unix
+    ms, int64), lon, lat (rounded to 6 decimals), sog, cog (rounded to 0.1). Deterministic for a
+    seed; memory is one chunk whatever n."""
     rng = np.random.default_rng(seed)
     vessels = vessels or max(2, min(5000, int(n // 20_000) + 2))
     per = n // vessels
     start_ms = pd.Timestamp(start).value // 1_000_000
     span_ms = days * 86_400_000
-    frames, rows = [], 0
+    parts, rows = [], 0
+
+    def joined():
+        return {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+
     for v in range(vessels):
         m = per + (n - per * vessels if v == 0 else 0)
         dt = rng.exponential(span_ms / m, m)
@@ -84,16 +89,45 @@ def generate_chunks(n: int, seed: int = 1, vessels: int | None = None, start="20
         lat = rng.uniform(40.5, 43.5) + np.cumsum(km * np.cos(heading)) / KM_PER_DEG_LAT
         lon = 129.5 + np.abs((lon - 129.5) % 8.0 - 4.0)  # folded into 129.5..133.5
         lat = 40.5 + np.abs((lat - 40.5) % 6.0 - 3.0)    # and 40.5..43.5
-        frames.append(pd.DataFrame({
-            "mmsi": str(100_000_000 + v), "imo": str(9_000_000 + v) if v % 3 else "", "name": f"SYNTH {v:04d}",
-            "t": pd.to_datetime(t, unit="ms").astype("datetime64[ms]"), "lon": np.round(lon, 6),
-            "lat": np.round(lat, 6), "sog": np.round(speed, 1), "cog": np.round(np.degrees(heading) % 360, 1)}))
+        parts.append({"vessel": np.full(m, v, dtype=np.int64), "t": t, "lon": np.round(lon, 6),
+                      "lat": np.round(lat, 6), "sog": np.round(speed, 1),
+                      "cog": np.round(np.degrees(heading) % 360, 1)})
         rows += m
         if rows >= chunk_rows:
-            yield pd.concat(frames, ignore_index=True)
-            frames, rows = [], 0
-    if frames:
-        yield pd.concat(frames, ignore_index=True)
+            yield joined()
+            parts, rows = [], 0
+    if parts:
+        yield joined()
+
+
+def mmsi_of(vessel):
+    return 100_000_000 + vessel
+
+
+def imo_of(vessel):
+    """IMO number of a made-up vessel; 0 for one in three (no IMO)."""
+    return np.where(vessel % 3 != 0, 9_000_000 + vessel, 0)
+
+
+def name_of(v: int) -> str:
+    return f"SYNTH {v:04d}"
+
+
+def generate_chunks(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365,
+                    chunk_rows: int = 1_000_000):
+    """generate_arrays' chunks as frames in the columns of a positions frame (mmsi, imo, name, t,
+    lon, lat, sog, cog)."""
+    for a in generate_arrays(n, seed, vessels, start, days, chunk_rows):
+        vessel = a["vessel"]
+        ids, first = np.unique(vessel, return_index=True)
+        counts = np.diff(np.r_[first, len(vessel)])
+        imo = imo_of(ids)
+        yield pd.DataFrame({
+            "mmsi": np.repeat(np.array([str(mmsi_of(v)) for v in ids], dtype=object), counts),
+            "imo": np.repeat(np.array([str(i) if i else "" for i in imo], dtype=object), counts),
+            "name": np.repeat(np.array([name_of(v) for v in ids], dtype=object), counts),
+            "t": pd.to_datetime(a["t"], unit="ms").astype("datetime64[ms]"), "lon": a["lon"], "lat": a["lat"],
+            "sog": a["sog"], "cog": a["cog"]})
 
 
 def generate(n: int, seed: int = 1, vessels: int | None = None, start="2024-01-01", days: int = 365) -> pd.DataFrame:
@@ -126,4 +160,47 @@ def write_ais_csv(path, chunks) -> int:
                 "TransceiverClass": ["A"] * n}, schema=schema)
             pacsv.write_csv(table, handle, write_options=options)
             rows += n
+    return rows
+
+
+def ais_table(a: dict):
+    """One chunk of generate_arrays as a public AIS export in Parquet: the columns and values the
+    CSV export carries (times to the second, IMO as 'IMO9000001'), typed (MMSI an integer, times a
+    timestamp, coordinates and speeds floats); columns the export leaves empty are null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    vessel = a["vessel"]
+    n = len(vessel)
+    ids = np.unique(vessel)
+    index = pa.array(np.searchsorted(ids, vessel).astype(np.int32))
+    imo = imo_of(ids)
+    names = pa.array([name_of(int(v)) for v in ids], pa.string())
+    imos = pa.array([f"IMO{i}" if i else "" for i in imo], pa.string())
+    empty = pa.nulls(n, pa.string())
+    return pa.table({
+        "MMSI": pa.array(mmsi_of(vessel)),
+        "BaseDateTime": pa.array(a["t"].astype("datetime64[ms]").astype("datetime64[s]")),
+        "LAT": pa.array(a["lat"]), "LON": pa.array(a["lon"]), "SOG": pa.array(a["sog"]), "COG": pa.array(a["cog"]),
+        "Heading": pa.array(np.full(n, 511, dtype=np.int16)), "VesselName": pc.take(names, index),
+        "IMO": pc.take(imos, index), "CallSign": empty, "VesselType": pa.array(np.full(n, 70, dtype=np.int16)),
+        "Status": empty, "Length": empty, "Width": empty, "Draft": empty, "Cargo": empty,
+        "TransceiverClass": pa.array(np.full(n, "A", dtype=object), pa.string())})
+
+
+def write_ais_parquet(path, chunks) -> int:
+    """generate_arrays' chunks written as a Parquet AIS export, one row group per chunk (zstd), so
+    memory is a chunk whatever the file's length."""
+    import pyarrow.parquet as pq
+    rows = 0
+    writer = None
+    try:
+        for a in chunks:
+            table = ais_table(a)
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=len(a["vessel"]))
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
     return rows

@@ -333,6 +333,35 @@ def test_parquet_input(tmp_path, known):
     check_events(detections.detect_store(tmp_path / "pos"), expected)
 
 
+def test_the_generated_parquet_export_imports_to_the_same_store_as_the_generated_csv(tmp_path):
+    """The benchmark's two formats carry the same positions, so sizes measured in either compare."""
+    S.write_ais_csv(tmp_path / "ais.csv", S.generate_chunks(60_000, seed=2, vessels=6, chunk_rows=20_000))
+    written = S.write_ais_parquet(tmp_path / "ais.parquet", S.generate_arrays(60_000, seed=2, vessels=6,
+                                                                               chunk_rows=20_000))
+    assert written == 60_000
+    from_csv = ais.import_file(tmp_path / "ais.csv", tmp_path / "csv", 1)
+    from_parquet = ais.import_file(tmp_path / "ais.parquet", tmp_path / "pq", 1)
+    assert from_csv["rows"] == from_parquet["rows"] == 60_000 and not from_parquet["problems"]
+    a = positions.read_window(root=tmp_path / "csv").drop(columns="batch_id")
+    b = positions.read_window(root=tmp_path / "pq").drop(columns="batch_id")
+    pd.testing.assert_frame_equal(a, b)
+    assert set(b["imo"]) == {"", "9000001", "9000002", "9000004", "9000005"}
+    pd.testing.assert_frame_equal(detections.detect_store(tmp_path / "csv"), detections.detect_store(tmp_path / "pq"))
+
+
+def test_reading_a_parquet_export_holds_memory_to_a_chunk_however_long_the_file(tmp_path):
+    import pyarrow as pa
+    path = tmp_path / "ais.parquet"
+    S.write_ais_parquet(path, S.generate_arrays(2_000_000, seed=4, vessels=40, chunk_rows=50_000))
+    held = []
+    for chunk in ais.read_chunks(path, chunk_rows=50_000):
+        held.append(pa.total_allocated_bytes())
+        del chunk
+    assert len(held) == 40
+    # a reader that kept what it had read would hold about 40 MB more by the end than after 5 chunks
+    assert held[-1] - held[4] < 8 * 2**20, [round(h / 2**20) for h in held]
+
+
 # --- the command line ------------------------------------------------------------------------------------------
 
 def run_cli(*args, env=None):
