@@ -133,11 +133,12 @@ def window_tracks(target, snapshot, when, view: str):
     box = view_box(view)
     con = connection()
     try:
-        if not wide:
-            points = store.thinned(since, until, box, total=PATH_POSITIONS, root=root, batches=ids, con=con)
-            if not points.attrs["positions"]:
+        if not wide:  # counted first: a window too full for paths is never thinned only to be dropped
+            held = store.held(since, until, box, root=root, batches=ids, con=con)
+            if not held:
                 return None
-            if points.attrs["positions"] <= MAX_PATH_POSITIONS:
+            if held <= MAX_PATH_POSITIONS:
+                points = store.thinned(since, until, box, total=PATH_POSITIONS, root=root, batches=ids, con=con)
                 return "paths", points.rename(columns={"mmsi": "track_id"})
         cell = CELL_DEG[wide]
         cells = store.grid(since, until, box, cell, root=root, batches=ids, con=con, display=True)
