@@ -150,8 +150,9 @@ def test_an_import_through_one_replica_shows_on_the_other_and_a_viewer_cannot_im
             rerun(vera)
             sidebar(vera).get_by_text("#1 depot.geojson · generic · 1 · by edith").wait_for(timeout=WAIT_MS)
             rerun(edith)
-            sidebar(edith).locator('button:has-text("✕")').first.click()
-            edith.get_by_text("Removed batch 1.").wait_for(timeout=WAIT_MS)
+            sidebar(edith).locator('button:has-text("✕")').first.click()  # asks first, then removes
+            sidebar(edith).locator(".st-key-remove_confirm button").first.click()
+            edith.get_by_text("Removed batch 1: 1 generic feature(s) from depot.geojson.").wait_for(timeout=WAIT_MS)
             rerun(vera)
             sidebar(vera).get_by_text("Removed batches (1)").wait_for(timeout=WAIT_MS)
             assert "#1 depot.geojson · generic · 1 · by" not in sidebar(vera).inner_text()

@@ -73,6 +73,22 @@ def test_below_the_limit_the_importer_reads_the_file_as_before(store, ais_file, 
     assert len(workspace.Workspace(store).tracks()) == len(ais_file.read_text().splitlines()) - 1
 
 
+def test_binary_files_are_no_ais_export_and_reach_the_importer_as_before(tmp_path):
+    """A GeoPackage or a workbook, whose first bytes hold carriage returns and NULs, is not taken
+    for a CSV header: the importer reads it (it once failed with 'new-line character seen')."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+    from geo.ships import bigfiles
+    gpkg = tmp_path / "depots.gpkg"
+    gpd.GeoDataFrame({"name": ["Depot"]}, geometry=[Point(130.6, 42.4)], crs=4326).to_file(gpkg)
+    assert bigfiles.plan(gpkg) is None and bigfiles.plan_bytes(gpkg.read_bytes(), gpkg.name) is None
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes(b"MMSI,Base\rDateTime,\0LAT\nx\n")
+    assert bigfiles.plan(odd) is None
+    done = cli("inspect", str(gpkg))
+    assert done.returncode == 0 and '"format": "gpkg"' in done.stdout, done.stderr
+
+
 def test_a_bad_row_under_strict_is_one_line_naming_file_row_and_column_and_nothing_is_kept(scale_store, ais_file):
     target, root = scale_store
     lines = ais_file.read_text().splitlines()

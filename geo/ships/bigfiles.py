@@ -81,8 +81,15 @@ def row_limit() -> int:
 
 
 def header_of(head: bytes) -> list[str]:
-    line = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
-    return next(csv.reader([line]), [])
+    """The first line's fields read as CSV; none when it is no line of text (a GeoPackage, a
+    workbook, a zip: any binary file the importer reads in its own way)."""
+    line = head.split(b"\n", 1)[0]
+    if b"\0" in line:
+        return []
+    try:
+        return next(csv.reader([line.decode("utf-8-sig", errors="replace").strip()]), [])
+    except csv.Error:  # a bare carriage return or NUL inside: not a CSV header
+        return []
 
 
 def plan(path, filename: str | None = None, *, strict: bool = False, kind: str | None = None,
