@@ -215,6 +215,11 @@ def test_the_map_reads_a_streamed_batch_for_the_window_and_box_it_draws(tmp_path
     last = inside.sort_values("t").groupby("mmsi").tail(1).set_index("mmsi")["t"]  # every trail's head kept
     heads = points.groupby("track_id")["t"].max()
     assert heads.sort_index().tolist() == last.astype("datetime64[ms]").sort_index().tolist()
+    # More vessels than can each keep a trail of 12 positions: counted per cell, not scattered.
+    with monkeypatch.context() as m:
+        m.setattr(page_ships, "PATH_POSITIONS", 12 * page_ships.MIN_TRAIL_POSITIONS - 1)
+        kind, cells, cell = page_ships.window_tracks(target, snapshot, when, "sea")
+        assert kind == "cells" and cell == 0.1 and cells["positions"].sum() == len(inside)
     # Zoomed out: positions counted per cell, the counts the store's own.
     kind, cells, cell = page_ships.window_tracks(target, snapshot, when, "overview")
     assert kind == "cells" and cells["positions"].sum() == len(frame[(frame["t"] >= since) & (frame["t"] < until)])

@@ -88,6 +88,7 @@ WIDE_ZOOM = 5.0  # views zoomed out further draw positions counted per cell
 CELL_DEG = {True: 0.5, False: 0.1}  # cell size for a wide view, and for a close one too full for paths
 MAX_PATH_POSITIONS = 3_000_000  # a window holding more is drawn as cells
 PATH_POSITIONS = 8_000  # positions kept for paths, spread over the window's vessels
+MIN_TRAIL_POSITIONS = 12  # fewer a vessel would make a scatter, not a trail: more vessels are drawn as cells
 
 
 _database: list = []  # one DuckDB database for the page's reads: opening one costs more than a step's query
@@ -123,7 +124,8 @@ def window_tracks(target, snapshot, when, view: str):
     """What the map draws of the streamed batches at `when` in `view`, read from the positions store
     for the track window (geo.model.timeline.track_window) and the view's box only:
     ("paths", positions thinned per vessel as track points), ("cells", positions counted per cell,
-    cell size) for a wide view or a window too full, or None when there is nothing to draw."""
+    cell size) for a wide view or a window too full (over MAX_PATH_POSITIONS positions, or so many
+    vessels that each would keep fewer than MIN_TRAIL_POSITIONS), or None when there is nothing to draw."""
     ids = streamed_batches(snapshot)
     if not ids:
         return None
@@ -134,10 +136,10 @@ def window_tracks(target, snapshot, when, view: str):
     con = connection()
     try:
         if not wide:  # counted first: a window too full for paths is never thinned only to be dropped
-            held = store.held(since, until, box, root=root, batches=ids, con=con)
+            held, vessels = store.held(since, until, box, root=root, batches=ids, con=con)
             if not held:
                 return None
-            if held <= MAX_PATH_POSITIONS:
+            if held <= MAX_PATH_POSITIONS and vessels * MIN_TRAIL_POSITIONS <= PATH_POSITIONS:
                 points = store.thinned(since, until, box, total=PATH_POSITIONS, root=root, batches=ids, con=con)
                 return "paths", points.rename(columns={"mmsi": "track_id"})
         cell = CELL_DEG[wide]

@@ -437,21 +437,22 @@ def count(root=None, since=None, until=None) -> int:
 
 
 
-def held(since, until, bbox=None, *, root=None, batches=None, con=None) -> int:
-    """How many positions of the store the window holds, summed from the batches' display level
+def held(since, until, bbox=None, *, root=None, batches=None, con=None) -> tuple[int, int]:
+    """(positions, vessels) the window holds, counted from the batches' display level
     (DisplayWriter): one small scan, to choose between paths and cells before reading either."""
     root = Path(root) if root is not None else root_for()
     files = files_for(root, since, until, batches, display=True)
     if not files:
-        return 0
+        return 0, 0
     own = con is None
     con = con or connect()
     try:
-        found = con.execute(f"SELECT sum(c) FROM {source(files)}{where_clause(since, until, bbox)}").fetchone()[0]
+        found, vessels = con.execute(f"SELECT sum(c), count(DISTINCT mmsi) FROM {source(files)}"
+                                     f"{where_clause(since, until, bbox)}").fetchone()
     finally:
         if own:
             con.close()
-    return int(found or 0)
+    return int(found or 0), int(vessels or 0)
 
 
 def thinned(since, until, bbox=None, *, total: int = 8_000, root=None, batches=None, con=None) -> pd.DataFrame:
