@@ -127,13 +127,12 @@ def shot_path(name):
     return ARTIFACTS / f"{name}.png"
 
 
-def test_the_offline_html_export_draws_the_months_calls_and_their_legend_without_the_network(tmp_path):
+def test_the_offline_html_export_draws_the_months_calls_and_their_legend_without_the_network(chromium, tmp_path):
     """The HTML export of September 2024 with the detections layer on, opened from disk in Chromium with
     every request refused: the port-call markers are drawn (their green is on the canvas, and not
     with the layer off) and the legend lists them as the analyst's tracks."""
     import numpy as np
     from PIL import Image
-    from conftest import require_chromium
     from geo import export as exports
     from geo.data import dataset
     from geo.imports.importer import read_file
@@ -141,9 +140,6 @@ def test_the_offline_html_export_draws_the_months_calls_and_their_legend_without
     from geo.store.workspace import Workspace
     from geo.view import ships as ship_view
     from geo.view.records import MapState
-    from test_export import ARGS
-    from playwright.sync_api import sync_playwright
-    executable = require_chromium()
     ws = Workspace(str(tmp_path / "ws.sqlite"))
     ws.add(read_file(ship_tracks.ais_csv().encode(), filename="ais_export.csv"))
     snapshot, params = ws.snapshot(), page_ships.params_from({})
@@ -153,27 +149,22 @@ def test_the_offline_html_export_draws_the_months_calls_and_their_legend_without
     with_layer = ("basemap", "routes", "detections")
     green = np.array(ship_view.RGB["port_call"])
     counts = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            for name, chosen in (("on", with_layer), ("off", with_layer[:-1])):
-                state = MapState(date=pd.Timestamp("2024-09-30"), layers=chosen, view="sea")
-                path = tmp_path / f"{name}.html"
-                path.write_bytes(exports.export("html", data, state, snapshot, ships=findings))
-                view = browser.new_page(viewport={"width": 1280, "height": 800})
-                requests, errors = [], []
-                view.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
-                           else (requests.append(r.request.url), r.abort()))
-                view.on("pageerror", lambda e: errors.append(str(e)))
-                view.goto(path.as_uri())
-                view.wait_for_selector("#deck-container canvas", timeout=WAIT_MS)
-                png = wait_drawn(view, "#deck-container canvas", min_lit=0, timeout_ms=WAIT_MS)
-                pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-                counts[name] = int((np.abs(pixels - green).sum(axis=2) < 40).sum())
-                legend = view.locator('[data-testid="legend"]').text_content() or ""
-                assert ("port call (your tracks)" in legend) == (name == "on"), legend
-                assert requests == [] and errors == []
-                view.close()
-        finally:
-            browser.close()
+    for name, chosen in (("on", with_layer), ("off", with_layer[:-1])):
+        state = MapState(date=pd.Timestamp("2024-09-30"), layers=chosen, view="sea")
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(exports.export("html", data, state, snapshot, ships=findings))
+        view = chromium.new_page(viewport={"width": 1280, "height": 800})
+        requests, errors = [], []
+        view.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
+                   else (requests.append(r.request.url), r.abort()))
+        view.on("pageerror", lambda e: errors.append(str(e)))
+        view.goto(path.as_uri())
+        view.wait_for_selector("#deck-container canvas", timeout=WAIT_MS)
+        png = wait_drawn(view, "#deck-container canvas", min_lit=0, timeout_ms=WAIT_MS)
+        pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        counts[name] = int((np.abs(pixels - green).sum(axis=2) < 40).sum())
+        legend = view.locator('[data-testid="legend"]').text_content() or ""
+        assert ("port call (your tracks)" in legend) == (name == "on"), legend
+        assert requests == [] and errors == []
+        view.close()
     assert counts["on"] > counts["off"] + 30, counts

@@ -193,9 +193,12 @@ def legend_within(view: MapView, box) -> list[LegendEntry]:
     track = LegendEntry("line", overlay.TRACK_RGB, "imported track", width="sized")
     if track in view.legend and track not in extra:  # the live map's tracks (geo.render.tracks): any position by the date
         tracks = view.snapshot.tracks if view.snapshot is not None else None
-        if tracks is not None and "t" in tracks.columns:
+        # No track points but a track row: streamed AIS batches, which the map reads from the
+        # positions store for its own window and box (geo.page.ships.window_tracks), so they are in.
+        streamed = tracks is None or tracks.empty
+        if not streamed and "t" in tracks.columns:
             tracks = tracks[tracks["t"] < timeline.track_window(view.state.date, None)[1]]
-        if tracks is None or len(frame_within(tracks, area)):
+        if streamed or len(frame_within(tracks, area)):
             extra.append(track)
     # The images' credits as the view words them (a swiped pair's own included), less those whose
     # every image of the month lies outside the map.
