@@ -265,17 +265,21 @@ def inspect_file(args) -> int:
     return 0
 
 
+def imported_before(ws, result) -> int | None:
+    """The batch that already holds this file (same bytes, same kind), if any."""
+    batches = ws.batches()
+    same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
+    return int(same["id"].iloc[0]) if len(same) else None
+
+
 def import_file(args) -> int:
     result = streamed(args)
     if result is not None:
         return import_streamed(args, result)
     result = read_args(args)  # read fully before the store is opened: a bad file never touches it
     ws = open_store()
-    batches = ws.batches()
-    same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
-    if len(same) and not args.again:
-        return fail(f"{result.filename}: already imported as batch {int(same['id'].iloc[0])} "
-                    "(use --again to import it twice)")
+    if (twice := imported_before(ws, result)) is not None and not args.again:
+        return fail(f"{result.filename}: already imported as batch {twice} (use --again to import it twice)")
     batch_id = ws.add(result)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -288,11 +292,8 @@ def import_streamed(args, result) -> int:
     """An AIS export beyond the importer's limits, streamed into the positions store as one batch
     (all or nothing: a bad row under --strict, or a failure, leaves no batch and no positions)."""
     ws = open_store()
-    batches = ws.batches()
-    same = batches[(batches["sha256"] == result.sha256) & (batches["kind"] == result.kind)]
-    if len(same) and not args.again:
-        return fail(f"{result.filename}: already imported as batch {int(same['id'].iloc[0])} "
-                    "(use --again to import it twice)")
+    if (twice := imported_before(ws, result)) is not None and not args.again:
+        return fail(f"{result.filename}: already imported as batch {twice} (use --again to import it twice)")
     batch_id = ws.add(result, progress=stream_printer(args, result.stream.size))
     row = ws.batches().set_index("id").loc[batch_id]
     skipped = json.loads(row["skipped"]) if isinstance(row["skipped"], str) else list(row["skipped"] or [])

@@ -64,6 +64,22 @@ def wait_idle(page):
     page.wait_for_selector('[data-test-script-state="notRunning"]', state="attached", timeout=WAIT_MS)
 
 
+def pick_option(page, choice, name: str):
+    """Open a select box and click its option `name`, as a person does; a rerun that lands while the
+    list is open closes it, so open it again until the choice is taken."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    option = page.get_by_role("option", name=name, exact=True)
+    for _ in range(5):
+        choice.click(timeout=WAIT_MS)
+        try:
+            option.wait_for(state="visible", timeout=10_000)
+            option.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            wait_idle(page)
+
+
 def wait_drawn(page, selector: str = CHART, min_lit: int = 2000, timeout_ms: int = WAIT_MS, still_ms: int = 1200) -> bytes:
     """Wait until the map has drawn and holds still: its screenshots stay the same for `still_ms`
     and show more than `min_lit` pixels off the background (software WebGL draws the first frame
@@ -336,19 +352,7 @@ def test_a_shapefile_uploaded_as_its_parts_is_previewed_and_its_dates_can_be_rea
     wait_idle(page)
     choice = sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Dates such as")
     choice.scroll_into_view_if_needed()
-    # Open the list and click the choice, as a person does; a rerun that lands while the list is
-    # open closes it, so open it again until the choice is taken.
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    option = page.get_by_role("option", name="month first", exact=True)
-    for _ in range(5):
-        choice.click(timeout=WAIT_MS)
-        try:
-            option.wait_for(state="visible", timeout=10_000)
-            option.click(timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            wait_idle(page)
+    pick_option(page, choice, "month first")
     sidebar.get_by_text("dates from date (month first)").wait_for(timeout=WAIT_MS)
     assert sidebar.locator('[data-testid="stDeckGlJsonChart"]').count() == 1, "the preview's map of the bounds"
     shot(page, "import-preview")

@@ -11,6 +11,7 @@ from PIL import Image
 
 from bench.browser import CHART, Server, changed_pixels
 from imagery_files import BLUE, RED, geotiff
+from test_imagery_browser import bluish, colour_at, reddish
 from test_browser import ARTIFACTS, WAIT_MS, chromium, open_app, page, screen_xy, shot, wait_drawn, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -34,30 +35,12 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def colour_at(page, lon, lat):
-    """The median colour of the 5x5 map pixels round a lon/lat."""
-    x, y = screen_xy(page, lon, lat, "tumen")
-    box = page.locator(CHART).first.bounding_box()
-    im = Image.open(io.BytesIO(page.locator(CHART).first.screenshot())).convert("RGB")
-    cx, cy = round(x - box["x"]), round(y - box["y"])
-    patch = sorted(im.getpixel((cx + dx, cy + dy)) for dx in range(-2, 3) for dy in range(-2, 3))
-    return patch[len(patch) // 2]
-
-
 def row_at(page, lon, lat, half=5):
     """The map's pixels from `half` left to `half` right of a lon/lat."""
     x, y = screen_xy(page, lon, lat, "tumen")
     box = page.locator(CHART).first.bounding_box()
     im = Image.open(io.BytesIO(page.locator(CHART).first.screenshot())).convert("RGB")
     return [im.getpixel((round(x - box["x"]) + dx, round(y - box["y"]))) for dx in range(-half, half + 1)]
-
-
-def reddish(rgb) -> bool:
-    return rgb[0] > 170 and rgb[1] < 90 and rgb[2] < 90
-
-
-def bluish(rgb) -> bool:
-    return rgb[2] > 170 and rgb[0] < 90 and rgb[1] < 110
 
 
 def lon_at(share: float) -> float:

@@ -6,7 +6,7 @@ the analyst's legend. Screenshots go to artifacts/.
 Skips without Chromium on a laptop; fails under CI=true."""
 import pytest
 
-from test_browser import WAIT_MS, chromium, open_app, server, shot, wait_idle  # noqa: F401
+from test_browser import WAIT_MS, chromium, open_app, pick_option, server, shot, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 CHART_BOX = '[data-testid="stVegaLiteChart"]'
@@ -15,7 +15,6 @@ CHART_BOX = '[data-testid="stVegaLiteChart"]'
 def choose_chart(page, name: str):
     """Pick a chart from the Chart list under the map by clicking its option, as a person does; a
     rerun that lands while the list is open closes it, so open it again until the choice is taken."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     choice = page.locator('.st-key-chart [data-testid="stSelectbox"]')
     choice.scroll_into_view_if_needed()
 
@@ -25,16 +24,7 @@ def choose_chart(page, name: str):
 
     if name in chosen():
         return
-    option = page.get_by_role("option", name=name, exact=True)
-    for _ in range(5):
-        choice.click(timeout=WAIT_MS)
-        try:
-            option.wait_for(state="visible", timeout=10_000)
-            option.click(timeout=10_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-            wait_idle(page)
+    pick_option(page, choice, name)
     wait_idle(page)
     assert name in chosen()
 

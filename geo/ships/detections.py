@@ -316,6 +316,15 @@ def vessel_events(frame: pd.DataFrame, ctx: Context, params: Params) -> pd.DataF
 TICK_COLUMNS = ("key", "tick", "lon", "lat", "speed")
 
 
+def collect(frame: pd.DataFrame, ctx: "Context", params: "Params", found: list, names: list, ticks: list) -> None:
+    """Add one read of vessels' positions to a pass's results: their calls, gaps and loitering, their
+    names, and (when encounters are asked for) their encounter steps, paired once all are read."""
+    found.append(vessel_events(frame, ctx, params))
+    names.append(vessel_names(frame))
+    if "encounter" in params.kinds:
+        ticks.append(vessel_ticks(frame, ctx, params))
+
+
 def vessel_ticks(frame: pd.DataFrame, ctx: Context, params: Params) -> pd.DataFrame:
     """Each vessel sampled every encounter_step_minutes between positions at most
     encounter_max_gap_hours apart, kept where slow and away from ports. tick: Unix ms."""
@@ -500,10 +509,7 @@ def detect_store(workspace_or_dir=None, since=None, until=None, params: Params |
             del part
             if frame.empty:
                 continue
-            found.append(vessel_events(frame, ctx, params))
-            names.append(vessel_names(frame))
-            if "encounter" in params.kinds:
-                ticks.append(vessel_ticks(frame, ctx, params))
+            collect(frame, ctx, params, found, names, ticks)
     finally:
         con.close()
     if not names:
@@ -550,10 +556,7 @@ def batch_part(root, batch_id: int, params: Params | None = None, ports=None, *,
                 if frame.empty:
                     continue
                 keys.update(pd.unique(frame["key"]))
-                found.append(vessel_events(frame, ctx, params))
-                names.append(vessel_names(frame))
-                if "encounter" in params.kinds:
-                    ticks.append(vessel_ticks(frame, ctx, params))
+                collect(frame, ctx, params, found, names, ticks)
         finally:
             con.close()
     return BatchPart(frozenset(keys), pd.concat(found, ignore_index=True) if found else rows("port_call", key=[]),
@@ -597,10 +600,7 @@ def detect_batches(workspace_or_dir=None, params: Params | None = None, ports=No
         listed = ", ".join("'" + k.replace("'", "''") + "'" for k in sorted(shared))
         frame = prepare(store.read_window(columns=NEEDED, root=root, batches=ids, where=f"{KEY_SQL} IN ({listed})"))
         if not frame.empty:
-            found.append(vessel_events(frame, ctx, params))
-            names.append(vessel_names(frame))
-            if "encounter" in params.kinds:
-                ticks.append(vessel_ticks(frame, ctx, params))
+            collect(frame, ctx, params, found, names, ticks)
     names = [n for n in names if len(n)]
     if not names:
         return empty()
