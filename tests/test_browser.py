@@ -133,6 +133,7 @@ def screen_xy(page, lon, lat, view, present=False, focus=()):
 def point_at(page, x, y) -> str:
     """Rest the pointer on (x, y) until the feature's tooltip shows, and return its text; a busy
     page may still be drawing its first frame, and deck.gl picks only on pointer moves."""
+    import sys
     tip = page.locator(".deck-tooltip")
     # Mostly the point itself; now and then a pixel or two beside it, as a hand would rest, in case
     # the marker's rounded position on this canvas falls a pixel off the computed one.
@@ -145,12 +146,28 @@ def point_at(page, x, y) -> str:
             tip.wait_for(state="visible", timeout=1000)
             return tip.inner_text()
         except Exception:
-            continue
+            pass
+        if attempt in (20, 40):  # as a hand does with a map that stopped answering: leave it, come back
+            page.mouse.move(2, 2)
+            page.locator(CHART).first.screenshot()  # a frame drawn with the pointer outside
+        if attempt == 60:  # and then reload it, keeping its link; the log says so
+            print(f"point_at: no tooltip at {x:.0f},{y:.0f} for 60 tries; {page_state(page, x, y)}; reloading",
+                  file=sys.stderr)
+            open_app(page, page.url)
+    shot(page, "no-tooltip")  # what was under the pointer, for whoever reads the failure
+    raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click ({page_state(page, x, y)})")
+
+
+def page_state(page, x, y) -> str:
+    """What a failed pointing found: the camera's size, the canvas, what is under the point, its colour."""
     fitted = page.locator('[data-testid="map-fitted"]').get_attribute("data-size")
     box = page.locator(f"{CHART} canvas").first.bounding_box()
-    shot(page, "no-tooltip")  # what was under the pointer, for whoever reads the failure
-    raise AssertionError(f"no tooltip at {x:.0f},{y:.0f}: nothing there to click (camera fitted to {fitted}, "
-                         f"canvas {box})")
+    under = page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y); "
+                          "return e ? e.tagName + '.' + e.className : 'nothing'; }", [x, y])
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    colour = image.getpixel((int(x), int(y))) if 0 <= x < image.width and 0 <= y < image.height else None
+    return (f"camera fitted to {fitted}, canvas {box}, under the point {under}, colour {colour}, "
+            f"page errors {getattr(page, 'errors', [])[:3]}")
 
 
 def headline_text(page) -> str:

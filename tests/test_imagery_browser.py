@@ -42,18 +42,21 @@ def upload_image(page, path, source, licence, message):
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('input[type="file"]').set_input_files(str(path))
     sidebar.get_by_text(f"{path.name}: 1 image(s)").wait_for(timeout=WAIT_MS)  # the preview
-    # Type each field and press Enter, as a person does. A rerun that starts just after a field was
-    # typed into may redraw the sidebar and drop what was typed, so look again, and retype what is missing.
+    # Type each field and press Enter, as a person does, and read the credit line the server sends back
+    # before importing: a rerun that lands just after a field was typed into can drop what was typed.
+    credited = sidebar.get_by_text(f"Credited on the map and in exports as: Source: {source} · Licence: {licence}")
     for _ in range(3):
         for label, value in (("Image source", source), ("Image licence", licence)):
             field = sidebar.get_by_label(label)
             if field.input_value() != value:
                 field.fill(value)
                 field.press("Enter")
-            wait_idle(page)
-        if all(sidebar.get_by_label(label).input_value() == value
-               for label, value in (("Image source", source), ("Image licence", licence))):
+        try:
+            credited.wait_for(timeout=20_000)
             break
+        except Exception:
+            wait_idle(page)
+    credited.wait_for(timeout=WAIT_MS)
     import_previewed(page, message)
 
 

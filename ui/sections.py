@@ -11,6 +11,7 @@ import streamlit as st
 
 from geo import export as exports
 from geo.export import video
+from geo.imagery.raster import credit
 from geo.page import about, compare, degrade, resources, search, ships, uploadgate, uploads
 from geo.page.text import plain
 from geo.render import panels, previewmap
@@ -156,6 +157,9 @@ def your_data(data, nav, ss, ws, snapshot, map_state, basemap, current_user, ima
             st.text_input("Image licence", key="import_image_licence", placeholder="e.g. CC BY-SA 3.0 IGO")
             st.text_input("Image date (YYYY-MM-DD)", key="import_image_date",
                           help="Only if the file's metadata or name gives none, or the wrong one")
+            # What the import will store, read back from the server: a field typed but not yet sent shows here.
+            st.caption(plain("Credited on the map and in exports as: " + credit(
+                ss.get("import_image_source", ""), ss.get("import_image_licence", ""))))
         with st.expander("Change what was found", expanded=result is None):
             st.selectbox("Import as", ("guess",) + uploads.KINDS, key="import_kind")
             if sheets or ss.get("import_sheet", uploads.AS_FOUND) != uploads.AS_FOUND:
