@@ -182,12 +182,15 @@ if not present:  # the chart stands directly under the map, as wide as it, its l
         sections.image_series(the_view, images, ss)  # a place's images in date order, opened from its panel
         # One chart at a time: each costs tens of milliseconds a rerun, and the date control reruns often.
         chart = st.selectbox("Chart", list(charts.CHART_METRICS) + ["Events"], key="chart")
-        spec = resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by) if chart else None
+        spec = (resources.events_spec(the_view) if chart == "Events" else
+                resources.chart_spec(chart, claims_key, the_view.prepared.claims, map_state.group_by))
         dated = charts.at_date(spec, map_state.date) if spec else None
         if dated:
             st.vega_lite_chart(dated, width="stretch")
             if chart in charts.CHART_METRICS:
                 st.caption(charts.caption(map_state.date))
+        elif spec and chart == "Events":
+            st.info(f"No event by {map_state.date:%d %B %Y}.")
         elif spec:
             st.info(f"No claim of this metric ({chart.lower()}) was made public by {map_state.date:%d %B %Y}.")
         elif chart:

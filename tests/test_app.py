@@ -287,6 +287,52 @@ def test_the_events_list_says_which_events_have_no_place_and_the_side_column_cou
     assert "no place given: not on the map" in first and "on the map</a>" not in first
 
 
+def test_imported_events_are_listed_and_charted_by_their_date_with_their_file(tmp_path, monkeypatch):
+    """An analyst's events file, through the importer and workspace: its events join the events list
+    (each naming the file; one with no place says it is on no map) and the timeline, and neither
+    shows an event before its day."""
+    from geo.imports import importer
+    from geo.store import workspace
+    import sample_files as sf
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    ws = workspace.Workspace()
+    ws.add(importer.read_file(sf.acled_csv(tmp_path / "acled.csv")))  # Kharkiv on 17 January 2024
+    ours = "id,date,title,kind,place_id,description,url\nMINE1,2024-03-05,A report with no place,transfer,,Shells reported moving,https://example.org/r\n"
+    ws.add(importer.read_file(ours.encode(), filename="reports.csv", kind="events"))
+
+    def events_shown(at):
+        listed = next(m.value for m in at.markdown if 'data-testid="events-list"' in m.value)
+        import pyarrow as pa
+        charts = at.get("vega_lite_chart")  # the page sends the chart's rows apart from its spec, as Arrow
+        ticks = [t for d in (charts[0].proto.datasets if charts else [])
+                 for t in pa.ipc.open_stream(d.data.data).read_all().column("title").to_pylist()]
+        return listed, ticks
+
+    at = run({"date": "2023-12"})
+    at.selectbox(key="chart").set_value("Events").run()
+    listed, ticks = events_shown(at)
+    imported_strike = "Explosions/Remote violence — Kharkiv"
+    assert imported_strike not in listed and imported_strike not in ticks, "not before its day"
+    at = run({"date": "2024-03"})
+    at.selectbox(key="chart").set_value("Events").run()
+    assert not at.exception, at.exception
+    listed, ticks = events_shown(at)
+    kharkiv = listed.split("Explosions/Remote violence — Kharkiv")[1].split("</li>")[0]
+    assert "your file acled.csv" in kharkiv and "on the map</a>" in kharkiv and "sel=imported%3Aws" in kharkiv
+    mine = listed.split("A report with no place")[1].split("</li>")[0]
+    assert "your file reports.csv" in mine and "no place given: not on the map" in mine
+    assert "Explosions/Remote violence — Kharkiv" in ticks and "A report with no place" in ticks
+    beside = next(c.value for c in at.caption if "have no place given" in c.value)
+    bundled = sum(1 for e in timeline_events_without_place() if e <= "2024-03-31")
+    assert beside.startswith(f"{bundled + 1} event(s) by this date")
+
+
+def timeline_events_without_place() -> list[str]:
+    from geo.data import dataset
+    events = dataset.load().events
+    return [f"{d:%Y-%m-%d}" for d, p in zip(events["date"], events["place_id"]) if not (isinstance(p, str) and p)]
+
+
 def test_a_month_before_any_claim_of_a_chart_says_so_instead_of_an_empty_plot():
     # The first troop figures were published in October 2024.
     at = run({"date": "2024-06"})

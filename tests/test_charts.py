@@ -103,3 +103,17 @@ def test_a_step_chart_at_a_date_keeps_only_the_claims_known_by_then_each_in_its_
     late = charts.at_date(spec, timeline.month_end("2025-11-01"))
     assert late["layer"][0]["encoding"]["x"]["scale"]["domain"][1] == {"year": 2025, "month": 11, "date": 30}
     assert charts.at_date(spec, timeline.month_end("2022-09-01")) is None, "nothing known yet: no empty plot"
+
+
+def test_the_events_timeline_draws_events_by_the_month_only_and_keeps_its_axis_and_rows(data):
+    spec = charts.events_timeline(data.events)
+    june = charts.at_date(spec, timeline.month_end("2024-06-01"))
+    drawn = [r for rows in june["datasets"].values() for r in rows]
+    assert drawn and max(r["day"] for r in drawn) <= "2024-06-30"
+    assert len(drawn) == int((data.events["date"] <= "2024-06-30").sum())
+    ticks = june["layer"][0]["encoding"]
+    first, last = data.events["date"].min(), data.events["date"].max()
+    assert ticks["x"]["scale"]["domain"][-1] == {"year": last.year, "month": last.month, "date": last.day}
+    assert ticks["x"]["scale"]["domain"][0] == {"year": first.year, "month": first.month, "date": first.day}
+    assert ticks["y"]["scale"]["domain"] == sorted(data.events["kind"].unique()), "a row for every kind, every month"
+    assert charts.at_date(spec, timeline.month_end("2022-08-01")) is None, "no event yet: no plot"

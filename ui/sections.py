@@ -71,8 +71,9 @@ def events_list(view, params: dict) -> None:
         else:
             placeless += 1
             on_map = f' · <span class="no-place">{escape(e["note"])}</span>'
+        mine = f' · <span class="your-file">your file {escape(e["source_file"])}</span>' if e["source_file"] else ""
         items.append(f'<li data-event="{escape(e["id"], quote=True)}">{escape(e["date"])}: '
-                     f'{panels.link(e["url"], e["title"])}{on_map}</li>')
+                     f'{panels.link(e["url"], e["title"])}{mine}{on_map}</li>')
     head = f"{len(items)} event(s) by this date" + (f"; {placeless} with no place given, listed here only"
                                                      if placeless else "")
     st.markdown(f'<div class="events-list" data-testid="events-list"><b>{head}</b>'

@@ -24,6 +24,7 @@ from geo.page import ships as ship_page
 from geo.render import charts, layers, tracks
 from geo.render import ships as ship_layers
 from geo.store import workspace
+from geo.view import claims_table
 from geo.view import imagery as images
 
 RETRY_SECONDS = 0.0  # a store that failed is tried again on the next rerun: it may be back
@@ -85,11 +86,15 @@ _charts = Lru(32)
 def chart_spec(name: str, claims_key: tuple, claims, group_by: str = "organisation") -> dict:
     """One chart's Vega-Lite spec without the date, per chart, claims_key (filters and the
     workspace's claims version: `claims` are those, filtered) and grouping of claimants."""
-    if name == "Events":
-        return _charts.get((name,), lambda: charts.events_timeline(dataset().events))
     return _charts.get((name, claims_key, group_by),
                        lambda: charts.step_chart(claims, charts.CHART_METRICS[name], group_by=group_by,
                                                  **chart_places(name)))
+
+
+def events_spec(view) -> dict | None:
+    """The events timeline's spec without the date: bundled events and the workspace's, per version."""
+    version = view.snapshot.version if view.snapshot is not None else None
+    return _charts.get(("Events", version), lambda: charts.events_timeline(claims_table.all_events(view)))
 
 
 def chart_places(name: str) -> dict:

@@ -93,12 +93,24 @@ def step_chart(claims: pd.DataFrame, metrics: tuple[str, ...], height: int = 220
     return fit_width(alt.layer(lines, points).properties(height=height).to_dict())
 
 
-def events_timeline(events: pd.DataFrame, height: int = 140) -> dict:
-    rows = events.assign(day=events["date"].dt.strftime("%Y-%m-%d"))[["date", "day", "title", "kind"]]
+def events_timeline(events: pd.DataFrame, height: int = 140) -> dict | None:
+    """A tick per event on a time axis, a row per kind, bundled and imported alike (`source_file`
+    names an analyst's file). Like a step chart's claims, at_date keeps the events on or before
+    the month (`known` is the event's day) and the axis, rows and colours stay whatever the month."""
+    if events.empty:
+        return None
+    day = events["date"].dt.strftime("%Y-%m-%d")
+    source = events["source_file"] if "source_file" in events.columns else pd.Series("", index=events.index)
+    rows = pd.DataFrame({"date": events["date"], "day": day, "known": day, "title": events["title"],
+                         "kind": events["kind"], "from": source.map(lambda f: f"your file {f}" if f else "bundled")})
+    kinds = sorted(rows["kind"].unique())
+    colours = alt.Scale(domain=kinds, range=[CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(len(kinds))])
+    span = [alt.DateTime(year=d.year, month=d.month, date=d.day) for d in (rows["date"].min(), rows["date"].max())]
     ticks = alt.Chart(rows).mark_tick(thickness=2, size=24).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(**TIME_AXIS)), y=alt.Y("kind:N", title=None),
-        color=alt.Color("kind:N", legend=None),
-        tooltip=["day", "title", "kind"])
+        x=alt.X("date:T", title=None, axis=alt.Axis(**TIME_AXIS), scale=alt.Scale(domain=span)),
+        y=alt.Y("kind:N", title=None, scale=alt.Scale(domain=kinds)),
+        color=alt.Color("kind:N", legend=None, scale=colours),
+        tooltip=["day", "title", "kind", "from"])
     return fit_width(alt.layer(ticks).properties(height=height).to_dict())
 
 

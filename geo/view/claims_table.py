@@ -128,17 +128,47 @@ def totals_evidence(view) -> Evidence:
 NO_PLACE = "no place given: not on the map"
 
 
+def all_events(view) -> pd.DataFrame:
+    """Every event of any date, bundled and from the analyst's files alike: id, date, title, kind,
+    url, the selection that opens it on the map (None for one with no place) and `source_file`
+    ("" for a bundled event). Imported events are those the workspace holds as the events kind."""
+    events = view.data.events
+    bundled = pd.DataFrame({
+        "id": events["id"], "date": events["date"], "title": events["title"], "kind": events["kind"],
+        "url": events["url"], "source_file": "",
+        "sel": [{"kind": "strike" if k == "strike" else "event", "feature_id": i}
+                if isinstance(p, str) and p else None
+                for i, k, p in zip(events["id"], events["kind"], events["place_id"])]})
+    snapshot = view.snapshot
+    if snapshot is None or snapshot.features.empty:
+        return bundled
+    mine = snapshot.features[(snapshot.features["kind"] == "events") & snapshot.features["date"].notna()]
+    if mine.empty:
+        return bundled
+
+    def column(name, default=""):
+        return mine[name].fillna(default).astype(str) if name in mine.columns else pd.Series(default, index=mine.index)
+
+    kind = column("prop_kind").where(column("prop_kind") != "", column("event_type", "event"))
+    imported = pd.DataFrame({
+        "id": "ws" + mine["feature_id"].astype(str),  # the workspace's id: a file's own may repeat a bundled one
+        "date": mine["date"], "title": column("name").where(column("name") != "", mine["source_file"]),
+        "kind": kind.where(kind != "", "event"), "url": column("url"), "source_file": mine["source_file"],
+        "sel": [{"kind": "imported", "feature_id": f"ws{f}"} if g is not None and not g.is_empty else None
+                for f, g in zip(mine["feature_id"], mine.geometry)]})
+    return pd.concat([bundled, imported], ignore_index=True)
+
+
 def events_list(view) -> list[dict]:
-    """Every event up to the view's date, newest first, with its place's selection when it has one;
-    an event whose source gives no place says so (`note`), as it is on no map."""
-    events = view.data.events[view.data.events["date"] <= timeline.as_timestamp(view.state.date)]
+    """Every event up to the view's date, newest first, bundled and imported, with its selection on
+    the map when it has a place; an event whose source gives no place says so (`note`), as it is
+    on no map, and an imported one names its file (`source_file`)."""
+    events = all_events(view)
+    events = events[events["date"] <= timeline.as_timestamp(view.state.date)]
     out = []
     for e in events.sort_values(["date", "id"], ascending=[False, True]).itertuples():
-        placed = isinstance(e.place_id, str) and bool(e.place_id)
-        out.append({"id": e.id, "date": f"{e.date:%Y-%m-%d}", "title": e.title, "url": e.url,
-                    "sel": ({"kind": "strike" if e.kind == "strike" else "event", "feature_id": e.id}
-                            if placed else None),
-                    "note": "" if placed else NO_PLACE})
+        out.append({"id": e.id, "date": f"{e.date:%Y-%m-%d}", "title": e.title, "url": e.url, "sel": e.sel,
+                    "note": "" if e.sel else NO_PLACE, "source_file": e.source_file})
     return out
 
 
