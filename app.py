@@ -154,7 +154,8 @@ with side_col, st.container(height=map_height if present else "content", border=
             st.warning(plain(notice), icon="⚠️")
     sel = ss.get("sel")
     found = mapview.evidence(the_view, sel, points, resources.tracks_by_leg(track_source, points)
-                             if sel and sel["kind"] == "route" else None) if sel else None
+                             if sel and sel["kind"] == "route" else None,
+                             resources.streamed_vessel(WORKSPACE, snapshot, sel, map_state.date)) if sel else None
     if found is not None:
         st.button("✕ Close (Esc)", key="close_panel", on_click=lambda: ss.update(sel=None))
         st.markdown(panels.evidence_panel(found, ss.get("claim") or "", lambda i, lv: sections.image_url(images, i, lv)),

@@ -232,6 +232,44 @@ def test_the_map_reads_a_streamed_batch_for_the_window_and_box_it_draws(tmp_path
     assert tracks.prepare_tracks(points, views=("sea",)).n_tracks == inside["mmsi"].nunique()
 
 
+def test_a_streamed_vessel_s_panel_counts_its_positions_by_the_date_from_the_store(tmp_path, monkeypatch):
+    """Clicking a track that only the positions store holds opens a panel (it showed a tooltip and
+    nothing else): the vessel's positions by the date and in all, as the file gives them."""
+    from bench import shipsdata
+    from geo.data import dataset
+    from geo.model import timeline
+    from geo.page import ships as page_ships
+    from geo.ships import bigfiles
+    from geo.view import MapState, mapview, view_for
+    target = str(tmp_path / "ws.sqlite")
+    monkeypatch.setenv("GEO_IMPORT_ROWS", "1000")
+    frame = shipsdata.generate(30_000, seed=3, vessels=6, start="2024-08-01", days=61)
+    path = tmp_path / "ais.csv"
+    shipsdata.write_ais_csv(path, [frame])
+    frame = pd.read_csv(path, dtype={"MMSI": str}, parse_dates=["BaseDateTime"])
+    ws = workspace.Workspace(target)
+    ws.add(bigfiles.plan(path))
+    snapshot = ws.snapshot()
+    mmsi = frame["MMSI"].iloc[0]
+    mine = frame[frame["MMSI"] == mmsi].sort_values("BaseDateTime")
+    when = timeline.month_end("2024-08-01")
+    until = timeline.track_window(when)[1]
+    found = page_ships.streamed_vessel(target, snapshot, {"kind": "track", "feature_id": mmsi}, when)
+    assert found["positions"] == len(mine) and found["positions_by_date"] == int((mine["BaseDateTime"] < until).sum())
+    assert found["first"] == mine["BaseDateTime"].iloc[0] and found["last"] == mine["BaseDateTime"].iloc[-1]
+    assert found["last_by_date"] == mine.loc[mine["BaseDateTime"] < until, "BaseDateTime"].max()
+    assert found["name"] == mine["VesselName"].iloc[-1] and found["files"] == ["ais.csv"]
+    assert page_ships.streamed_vessel(target, snapshot, {"kind": "track", "feature_id": "999999999"}, when) is None
+    assert page_ships.streamed_vessel(target, snapshot, {"kind": "place", "feature_id": mmsi}, when) is None
+
+    view = view_for(dataset.load(), snapshot, MapState(date=when, layers=("basemap", "tracks")))
+    panel = mapview.evidence(view, {"kind": "track", "feature_id": mmsi}, streamed=found)
+    assert panel.title == found["name"]
+    assert f"{found['positions_by_date']:,} of {len(mine):,} position(s) by this date" in panel.description
+    assert f"MMSI {mmsi}" in panel.description and "ais.csv" in panel.description
+    assert panel.vessels and panel.vessels[0]["key"].endswith(mmsi), "the vessel's card is one click on"
+
+
 def test_the_page_s_import_streams_a_big_upload_with_its_progress_and_refuses_a_bad_row_whole(
         scale_store, ais_file):
     """The sidebar's workflow (geo.page.uploads, as ui/sections.py calls it), with the bar's callback."""

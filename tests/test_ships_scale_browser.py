@@ -59,3 +59,15 @@ def test_a_big_ais_export_imported_on_the_page_shows_progress_then_its_tracks(pa
     tip = point_at(page, x, y)
     assert "SYNTH" in tip and "positions" in tip
     shot(page, "ships-big-import-tracks")
+    # Clicked, the trail opens its panel: the vessel's positions by the date, read from the store.
+    page.mouse.click(x, y)
+    panel = page.locator('[data-testid="evidence-panel"]')
+    panel.wait_for(timeout=WAIT_MS)
+    wait_idle(page)
+    mine = frame[frame["mmsi"] == last["mmsi"]]
+    text = panel.inner_text()
+    assert f"MMSI {last['mmsi']}" in text and "big_ais_export.csv" in text, text[:400]
+    assert f"{len(mine):,} of {len(mine):,} position(s) by this date" in text, text[:400]
+    box = panel.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
+    shot(page, "ships-big-import-panel")

@@ -208,6 +208,16 @@ def has_tracks(snapshot_: workspace.Snapshot | None) -> bool:
     return snapshot_ is not None and (len(snapshot_.tracks) > 0 or bool(ship_page.streamed_batches(snapshot_)))
 
 
+def streamed_vessel(target: str, snapshot_: workspace.Snapshot | None, sel: dict | None, when) -> dict | None:
+    """The selected track's summary from the positions store when a streamed batch holds it
+    (geo.page.ships.streamed_vessel); None when none does, or the store cannot be read."""
+    try:
+        return ship_page.streamed_vessel(target, snapshot_, sel, when)
+    except Exception as err:  # a positions file unreadable: the panel says the track is not found
+        log.warning("streamed track unavailable: %s", escape(str(err), 300))
+        return None
+
+
 def window_track_layers(target: str, snapshot_: workspace.Snapshot | None, state, budget_bytes: int = 700_000):
     """The track layers of the workspace's streamed AIS batches for this date and view, read from the
     positions store for the track window and the view's box (geo.page.ships.window_tracks), once

@@ -147,3 +147,20 @@ def window_tracks(target, snapshot, when, view: str):
         return ("cells", cells, cell) if len(cells) else None
     finally:
         con.close()
+
+
+def streamed_vessel(target, snapshot, sel: dict | None, when) -> dict | None:
+    """For a selected track that only the positions store holds (a streamed AIS batch), its summary
+    up to `when` (geo.ships.positions.vessel_summary); None for any other selection."""
+    ids = streamed_batches(snapshot)
+    if not sel or sel.get("kind") != "track" or not ids:
+        return None
+    con = connection()
+    try:
+        found = store.vessel_summary(sel["feature_id"], timeline.track_window(when)[1],
+                                     root=engine.root_of(target), batches=ids, con=con)
+    finally:
+        con.close()
+    if found is not None:  # the streamed files it may come from: the display level does not keep its batch
+        found["files"] = sorted(set(snapshot.batches.loc[snapshot.batches["id"].isin(ids), "filename"]))
+    return found

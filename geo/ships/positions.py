@@ -437,6 +437,44 @@ def count(root=None, since=None, until=None) -> int:
 
 
 
+def vessel_summary(mmsi: str, until, *, root=None, batches=None, con=None) -> dict | None:
+    """One vessel's positions: its last name, positions before `until` and in all (counted from the
+    batches' display level, each row standing for `c`), and its first, last and last-before-`until`
+    times (read exactly from the full positions of the one month each falls in: a display row is
+    the last of its three hours, and three-hour slices never cross a month); None when the store
+    holds none of it."""
+    root = Path(root) if root is not None else root_for()
+    files = files_for(root, None, None, batches, display=True)
+    if not files:
+        return None
+    before = f"t < TIMESTAMP '{stamp(until)}'"
+    own = con is None
+    con = con or connect()
+    try:
+        row = con.execute(f"SELECT sum(c), sum(c) FILTER (WHERE {before}), min(t), max(t), "
+                          f"max(t) FILTER (WHERE {before}), arg_max(name, t) FROM {source(files)} WHERE mmsi = ?",
+                          [str(mmsi)]).fetchone()
+        if not row or not row[0]:
+            return None
+        total, by_date, first, last, last_by_date, name = row
+
+        def exact(month_of, pick: str, extra: str = ""):
+            if month_of is None:
+                return None
+            start = pd.Timestamp(month_of).to_period("M").start_time
+            month = files_for(root, start, start + pd.offsets.MonthBegin(1), batches)
+            value = con.execute(f"SELECT {pick}(t) FROM {source(month)} WHERE mmsi = ?{extra}",
+                                [str(mmsi)]).fetchone()[0] if month else None
+            return pd.Timestamp(value) if value is not None else None
+
+        return {"mmsi": str(mmsi), "name": name or "", "positions": int(total),
+                "positions_by_date": int(by_date or 0), "first": exact(first, "min"), "last": exact(last, "max"),
+                "last_by_date": exact(last_by_date, "max", f" AND {before}")}
+    finally:
+        if own:
+            con.close()
+
+
 def held(since, until, bbox=None, *, root=None, batches=None, con=None) -> tuple[int, int]:
     """(positions, vessels) the window holds, counted from the batches' display level
     (DisplayWriter): one small scan, to choose between paths and cells before reading either."""

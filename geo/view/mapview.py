@@ -266,11 +266,24 @@ def selected_evidence(data, snapshot, sel: dict, state: MapState):
     return evidence_for(data, kind, feature_id, selection_place(data, kind, feature_id), state.date, state.filters)
 
 
-def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None):
+def streamed_track_evidence(summary: dict) -> Evidence:
+    """The panel of a vessel track only the positions store holds (geo.page.ships.streamed_vessel)."""
+    last = summary["last_by_date"]
+    return Evidence(
+        title=summary["name"] or f"MMSI {summary['mmsi']}",
+        description=(f"imported AIS track (MMSI {summary['mmsi']}, from {', '.join(summary['files'])}): "
+                     f"{summary['positions_by_date']:,} of {summary['positions']:,} position(s) by this date"
+                     + (f", last {last:%Y-%m-%d %H:%M} UTC" if last is not None else "")
+                     + f"; all positions {summary['first']:%Y-%m-%d} to {summary['last']:%Y-%m-%d}"))
+
+
+def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_legs=None,
+             streamed: dict | None = None):
     """The evidence panel of a selection in this view: selected_evidence, plus for a leg the
     imported voyages along it up to the date (`near_legs` from tracks_near_legs of `points`); for
     the national totals (sel totals:national), the claims no drawn feature stands for; for a
-    detection in the imported tracks, its rule and positions; for a vessel (sel vessel:imo:N or
+    detection in the imported tracks, its rule and positions; for a track only the positions store
+    holds, its summary (`streamed`, geo.page.ships.streamed_vessel); for a vessel (sel vessel:imo:N or
     vessel:mmsi:N), its card: identity from the bundled registry, sanctions from it and from the
     workspace's imported lists (kind vessels).
     Beside a claim that counts calls or voyages, what the imported tracks give (ships.derived_for)."""
@@ -284,7 +297,12 @@ def evidence(view: MapView, sel: dict, points: pd.DataFrame | None = None, near_
         return ships.vessel_evidence(sel["feature_id"], view.detections, view.claims_known_all(), view.state.date,
                                      vessel_registry.bundled_registry(),
                                      view.snapshot.features if view.snapshot is not None else None)
-    found = selected_evidence(view.data, view.snapshot, sel, view.state)
+    tracks = view.snapshot.tracks if view.snapshot is not None else None
+    if streamed is not None and sel["kind"] == "track" and (
+            tracks is None or not (tracks["track_id"].astype(str) == sel["feature_id"]).any()):
+        found = streamed_track_evidence(streamed)  # the positions store's own count, not the click's
+    else:
+        found = selected_evidence(view.data, view.snapshot, sel, view.state)
     if found is not None and sel["kind"] == "route" and points is not None and len(points) and near_legs is not None:
         names = points.drop_duplicates("track_id").set_index("track_id")["name"].to_dict()
         found.voyages = voyages_along(near_legs, names, sel["feature_id"], view.state.date)
