@@ -7,20 +7,15 @@ import pytest
 
 import sample_files as sf
 from test_browser import WAIT_MS, chromium, import_previewed, open_app, server, shot, wait_idle  # noqa: F401
-from test_screen_truth import CHART_BOX, choose_chart
+from test_screen_truth import choose_chart, drawn_marks
 
 pytestmark = pytest.mark.browser
 IMPORTED = "Explosions/Remote violence — Kharkiv"  # the ACLED sample's strike of 17 January 2024
 
 
 def drawn_ticks(page) -> list[str]:
-    """The titles of the events the timeline draws, read from its SVG ticks' aria-labels."""
-    page.locator(CHART_BOX).first.scroll_into_view_if_needed()
-    page.wait_for_function(f"() => document.querySelector('{CHART_BOX} svg [aria-roledescription=tick]')",
-                           timeout=WAIT_MS)
-    labels = page.evaluate(f"() => [...document.querySelectorAll('{CHART_BOX} svg [aria-roledescription=tick]')]"
-                           ".map(e => e.getAttribute('aria-label'))")
-    return [part.split(": ", 1)[1] for label in labels for part in label.split("; ") if part.startswith("title: ")]
+    """The titles of the events the timeline draws."""
+    return drawn_marks(page, "tick", "title")
 
 
 def test_an_uploaded_events_file_joins_the_events_list_and_timeline_by_date_and_opens_on_the_map(chromium, server,

@@ -29,15 +29,19 @@ def choose_chart(page, name: str):
     assert name in chosen()
 
 
-def drawn_claim_points(page) -> list[str]:
-    """The claim ids of the points the step chart draws, read from its SVG marks (Vega writes
-    each mark's fields, the tooltip's claim id among them, into its aria-label)."""
+def drawn_marks(page, role: str, field: str) -> list[str]:
+    """One field of each mark the chart draws (`role`: point, tick), read from its SVG marks: Vega
+    writes each mark's fields, those of its tooltip, into its aria-label."""
+    marks = f"{CHART_BOX} svg [aria-roledescription={role}]"
     page.locator(CHART_BOX).first.scroll_into_view_if_needed()
-    page.wait_for_function(f"() => document.querySelector('{CHART_BOX} svg [aria-roledescription=point]')",
-                           timeout=WAIT_MS)
-    labels = page.evaluate(f"() => [...document.querySelectorAll('{CHART_BOX} svg [aria-roledescription=point]')]"
-                           ".map(e => e.getAttribute('aria-label'))")
-    return [part.split(": ", 1)[1] for label in labels for part in label.split("; ") if part.startswith("claim: ")]
+    page.wait_for_function(f"() => document.querySelector('{marks}')", timeout=WAIT_MS)
+    labels = page.evaluate(f"() => [...document.querySelectorAll('{marks}')].map(e => e.getAttribute('aria-label'))")
+    return [part.split(": ", 1)[1] for label in labels for part in label.split("; ") if part.startswith(f"{field}: ")]
+
+
+def drawn_claim_points(page) -> list[str]:
+    """The claim ids of the points the step chart draws."""
+    return drawn_marks(page, "point", "claim")
 
 
 @pytest.mark.parametrize("width,height", [(1280, 720), (1440, 900)])
