@@ -327,6 +327,21 @@ def test_imported_events_are_listed_and_charted_by_their_date_with_their_file(tm
     assert beside.startswith(f"{bundled + 1} event(s) by this date")
 
 
+def test_an_imported_claim_s_link_opens_it_on_the_map_like_a_bundled_one(tmp_path, monkeypatch):
+    """The table's link of an analyst's claim (?claim=<id>) opens its month and panel with the claim
+    marked, the workspace's layer turned on; before, it said no claim had that id."""
+    from geo.imports import importer
+    from geo.store import workspace
+    import sample_files as sf
+    monkeypatch.setenv("GEO_WORKSPACE", str(tmp_path / "ws.sqlite"))
+    workspace.Workspace().add(importer.read_file(sf.claims_csv(tmp_path / "mine.csv", rows=3, prefix="MINE")))
+    at = run({"claim": "MINE0001", "layers": "basemap,routes"})
+    assert not at.warning, [w.value for w in at.warning]
+    panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
+    assert 'class="claim opened-claim" data-claim="MINE0001"' in panel
+    assert at.query_params["date"] == "2024-02" and "imported" in at.query_params["layers"]
+
+
 def timeline_events_without_place() -> list[str]:
     from geo.data import dataset
     events = dataset.load().events

@@ -131,6 +131,48 @@ def test_search_takes_a_session_there(data):
     assert ss["sel"]["kind"] == "place"
 
 
+def test_search_finds_the_analyst_s_own_claims_events_and_tracks_and_takes_a_session_there(data, tmp_path):
+    """Imported through the real importer into a workspace: each is found by its words, names its
+    file, and going there turns on its layer, moves to its month and selects it; an imported
+    claim's link (?claim=) opens like a bundled one."""
+    import sample_files as sf
+    from geo.imports import importer
+    from geo.store.workspace import Workspace
+    ws = Workspace(str(tmp_path / "ws.sqlite"))
+    ws.add(importer.read_file(sf.acled_csv(tmp_path / "acled.csv")))  # Kharkiv, 17 January 2024
+    ws.add(importer.read_file(sf.claims_csv(tmp_path / "mine.csv", rows=3, prefix="MINE")))
+    track = "track_id,name,timestamp,lon,lat\nA1,Angara test,2024-03-12T00:00:00Z,130.3,42.2\n" \
+            "A1,Angara test,2024-04-13T00:00:00Z,131.0,42.4\n"
+    ws.add(importer.read_file(track.encode(), filename="angara.csv", kind="tracks"))
+    snapshot = ws.snapshot()
+    nav = session.Navigator.for_data(data, snapshot)
+    index = search.build_index(data, snapshot)
+
+    strike = search.find(index, "explosions kharkiv")[0]
+    assert strike.kind == "imported" and "your file acled.csv" in strike.label
+    ss = {"date": nav.months[-1], "layers": ["basemap", "routes"]}
+    search.go(ss, nav, strike)
+    assert ss["sel"] == {"kind": "imported", "feature_id": strike.key} and ss["date"] == "2024-01"
+    assert "imported" in ss["layers"] and ss["tab"] == search.MAP_TAB
+
+    claim = search.find(index, "MINE0001")[0]
+    assert claim.kind == "claim" and "your file mine.csv" in claim.label
+    ss = {"date": nav.months[-1], "layers": ["basemap"]}
+    search.go(ss, nav, claim)
+    assert ss["claim"] == "MINE0001" and ss["date"] == "2024-02" and "imported" in ss["layers"]
+    assert any(e.kind == "claimant" and e.key == "Analyst 1" for e in search.find(index, "Analyst 1"))
+
+    boat = search.find(index, "angara test")[0]
+    assert boat.kind == "track"
+    ss = {"date": nav.months[0], "layers": []}
+    search.go(ss, nav, boat)
+    assert ss["sel"] == {"kind": "track", "feature_id": "A1"} and ss["date"] == "2024-04" and ss["layers"] == ["tracks"]
+
+    ss = {}
+    assert nav.open_claim(ss, "MINE0002") == [] and ss["claim"] == "MINE0002" and "imported" in ss["layers"]
+    assert nav.open_claim({}, "NOPE")[0].startswith("Ignored claim='NOPE'")
+
+
 def test_about_gives_one_example_per_word_from_the_data(data):
     text = about.about_markdown(data)
     ex = about.examples(data)

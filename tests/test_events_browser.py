@@ -1,8 +1,11 @@
 """An analyst's events file on the page, in headless Chromium at 1280×720 against a real
 `streamlit run`: uploaded through the sidebar, its events join the Events list and timeline
-under the map by their date, each naming its file, and one opens on the map from the list.
+under the map by their date, each naming its file, one opens on the map from the list and
+another from the search box.
 
 Skips without Chromium on a laptop; fails under CI=true."""
+import re
+
 import pytest
 
 import sample_files as sf
@@ -50,6 +53,16 @@ def test_an_uploaded_events_file_joins_the_events_list_and_timeline_by_date_and_
         assert "Kharkiv" in panel.inner_text() and "acled_events.csv" in panel.inner_text()
         box = panel.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+
+        # The search box finds the file's other event, and its hit opens it.
+        box = sidebar.get_by_label("Search", exact=True)
+        box.fill("explosions kyiv")
+        box.press("Enter")
+        hit = sidebar.get_by_role("button", name=re.compile(r"Kyiv 2024-01-02 \(event, your file acled_events\.csv\)"))
+        hit.click(timeout=WAIT_MS)
+        page.wait_for_function("() => document.querySelector('[data-testid=\"evidence-panel\"]')"
+                               "?.innerText.includes('Kyiv')", timeout=WAIT_MS)
+        shot(page, "events-imported-search")
         assert errors == []
     finally:
         page.close()

@@ -21,19 +21,22 @@ from geo.view import claims_table
 SCOPES = ("known by this month", "all claims")
 
 
-@st.cache_resource(show_spinner=False)
-def search_index(_data, version: str):
-    return search.build_index(_data)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def search_index(_data, version: str, _snapshot, workspace_version: str | None):
+    return search.build_index(_data, _snapshot)
 
 
 def search_box(data, nav, ss) -> None:
     """One box: type, press Enter, click a result."""
     query = st.text_input("Search", key="search_q", placeholder="a place, claimant, outlet, figure, event…",
                           help="Finds places, legs, claimants, outlets, metrics, events and figures "
-                               "(\"20,000\", \"KN-23\", \"200 factories\") and takes you there.")
+                               "(\"20,000\", \"KN-23\", \"200 factories\"), and what your files hold, "
+                               "and takes you there.")
     if not query.strip():
         return
-    hits = search.find(search_index(data, data.version), query, limit=8)
+    snapshot = nav.snapshot
+    hits = search.find(search_index(data, data.version, snapshot, snapshot.version if snapshot is not None else None),
+                       query, limit=8)
     if not hits:
         st.caption(plain(f"Nothing found for {query!r}."))
     for i, hit in enumerate(hits):

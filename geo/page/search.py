@@ -16,7 +16,9 @@ from typing import MutableMapping
 
 import pandas as pd
 
+from geo.model import timeline
 from geo.model.evidence import format_value
+from geo.view import overlay
 from geo.view.claims_table import metric_label
 
 TABLE_TAB, MAP_TAB = "Every claim", "Map"
@@ -35,12 +37,17 @@ def squash(text: str) -> str:
     return re.sub(r"(?<=\d)[,\u202f ](?=\d{3}\b)", "", str(text).lower())
 
 
-def build_index(data) -> list[Entry]:
-    """Every claim, place, leg, arc, event, claimant, outlet and metric of the dataset."""
+def build_index(data, snapshot=None) -> list[Entry]:
+    """Every claim, place, leg, arc, event, claimant, outlet and metric of the dataset, and of the
+    workspace (`snapshot`) its claims, points, lines, areas, events and tracks, each naming its file."""
     out: list[Entry] = []
-    for c in data.claims.itertuples():
+    mine = overlay.imported_claims(data, snapshot) if snapshot is not None else data.claims.iloc[0:0]
+    claims = pd.concat([timeline.plain(data.claims), mine], ignore_index=True)
+    for c in claims.itertuples():
         value = format_value(c.value, c.value_high, c.qualifier, c.unit)
-        label = f"{value}: {metric_label(c.metric)}, {c.claimant} ({c.id}, published {c.reported_date:%Y-%m-%d})"
+        source = getattr(c, "source_file", "")
+        file = f"your file {source}, " if isinstance(source, str) and source else ""
+        label = f"{value}: {metric_label(c.metric)}, {c.claimant} ({c.id}, {file}published {c.reported_date:%Y-%m-%d})"
         out.append(Entry(label, "claim", c.id, squash(f"{label} {c.attribution} {c.outlet} {c.note}")))
     for p in data.places.itertuples():
         out.append(Entry(f"{p.name} (place)", "place", p.id, squash(f"{p.name} {p.id} {p.description}")))
@@ -51,13 +58,38 @@ def build_index(data) -> list[Entry]:
     for e in data.events.itertuples():
         label = f"{e.date:%Y-%m-%d}: {e.title} (event)"
         out.append(Entry(label, "event", e.id, squash(f"{label} {e.id} {e.description}")))
-    for name in sorted(set(data.claims["claimant"])):
+    out += workspace_entries(snapshot)
+    for name in sorted(set(claims["claimant"])):
         out.append(Entry(f"{name} (claimant: its claims in the table)", "claimant", name, squash(name)))
-    for name in sorted(set(data.claims["outlet"])):
+    for name in sorted(set(claims["outlet"])):
         out.append(Entry(f"{name} (outlet: its claims in the table)", "outlet", name, squash(name)))
-    for metric in sorted(set(data.claims["metric"])):
+    for metric in sorted(set(claims["metric"])):
         label = metric_label(metric)
         out.append(Entry(f"{label} (metric: its claims in the table)", "metric", metric, squash(f"{label} {metric}")))
+    return out
+
+
+def workspace_entries(snapshot) -> list[Entry]:
+    """The workspace's points, lines, areas and events (kind `imported`, key ws<feature id>) and its
+    tracks (kind `track`), each by its name, file and, when dated, its day."""
+    out: list[Entry] = []
+    if snapshot is None:
+        return out
+    features = snapshot.features
+    shown = features[features["kind"].isin(overlay.SHOWN_KINDS)]
+    for f in shown.itertuples():
+        day = f" {f.date:%Y-%m-%d}" if pd.notna(f.date) else ""
+        what = {"events": "event", "places": "place"}.get(f.kind, "feature")
+        label = f"{f.name or f.source_file}{day} ({what}, your file {f.source_file})"
+        text = " ".join(str(getattr(f, c, "") or "") for c in ("description", "title", "id"))
+        out.append(Entry(label, "imported", f"ws{f.feature_id}", squash(f"{label} {text}")))
+    tracks = snapshot.tracks
+    if tracks is not None and len(tracks):
+        for track_id, points in tracks.groupby("track_id", sort=True):
+            name = points["name"].iloc[-1] or track_id
+            label = f"{name} (track {track_id}, your file {points['source_file'].iloc[-1]})" \
+                if "source_file" in points.columns else f"{name} (track {track_id})"
+            out.append(Entry(label, "track", str(track_id), squash(f"{label} {points['t'].max():%Y-%m-%d}")))
     return out
 
 
@@ -93,6 +125,26 @@ def go(ss: MutableMapping, nav, entry: Entry) -> None:
             ss["sel"] = {"kind": "strike" if e.kind == "strike" else "event", "feature_id": entry.key}
         else:
             ss.update(sel=None, chart="Events")
+    elif entry.kind in ("imported", "track"):  # the analyst's own: its layer on, its month, its panel
+        layer = "imported" if entry.kind == "imported" else "tracks"
+        layers = list(ss.get("layers") or [])
+        ss.update(sel={"kind": entry.kind, "feature_id": entry.key}, claim=None, tab=MAP_TAB,
+                  layers=layers + [layer] * (layer not in layers))
+        month = workspace_month(nav.snapshot, entry)
+        if month is not None:
+            ss["date"] = month if month in nav.months else nav.months[-1]
     else:  # claimant, outlet, metric: the table, narrowed to it, with every month
         ss.update(tab=TABLE_TAB, table_query=entry.label.split(" (")[0] if entry.kind == "metric" else entry.key,
                   table_scope="all claims")
+
+
+def workspace_month(snapshot, entry: Entry) -> str | None:
+    """The month a workspace entry shows in: a dated feature's, a track's last; None when undated."""
+    if snapshot is None:
+        return None
+    if entry.kind == "track":
+        points = snapshot.tracks[snapshot.tracks["track_id"].astype(str) == entry.key]
+        return f"{points['t'].max():%Y-%m}" if len(points) else None
+    rows = snapshot.features[snapshot.features["feature_id"].astype(str) == entry.key[2:]]
+    when = rows["date"].iloc[0] if len(rows) else None
+    return f"{when:%Y-%m}" if when is not None and pd.notna(when) else None

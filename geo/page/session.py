@@ -9,7 +9,7 @@ the page survives: it falls back, and says so once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import MutableMapping
 
 import pandas as pd
@@ -41,12 +41,27 @@ class Navigator:
     months: list[str]
     scenes: pd.DataFrame = field(repr=False)  # data.scenes: id, date, view, layers, focus, topic, ...
     data: object = field(default=None, repr=False)  # the Dataset: a link's ?claim= is looked up in it
+    snapshot: object = field(default=None, repr=False)  # the workspace: its claims' links open too
 
     @classmethod
     def for_data(cls, data, snapshot=None) -> "Navigator":
         """Months from the first figure to the latest date of the bundled data or the workspace."""
         last_day = max([timeline.default_date(data.claims, data.events)] + overlay.last_dates(snapshot))
-        return cls(timeline.months(FIRST_MONTH, last_day), data.scenes.reset_index(drop=True), data)
+        return cls(timeline.months(FIRST_MONTH, last_day), data.scenes.reset_index(drop=True), data, snapshot)
+
+    def claim_target(self, claim_id: str) -> dict | None:
+        """Where a claim lives on the map (geo.view.claims_table.claim_target), bundled or imported;
+        an imported one says so (`imported`: its panel lists it only with the workspace's layer on)."""
+        if self.data is None:
+            return None
+        found = claim_target(self.data, claim_id)
+        if found is not None or self.snapshot is None:
+            return found
+        mine = overlay.imported_claims(self.data, self.snapshot)
+        if not (mine["id"] == claim_id).any():
+            return None
+        found = claim_target(replace(self.data, claims=mine), claim_id)
+        return {**found, "imported": True}
 
     # --- the link -----------------------------------------------------------------------------------
 
@@ -75,12 +90,17 @@ class Navigator:
         """Show one claim on the map: the month it became known and the feature whose panel lists
         it, with the claim marked (a link's date and sel, when it gives them, stand). Returns the
         notices: an id no claim has."""
-        target = claim_target(self.data, claim_id) if self.data is not None else None
+        target = self.claim_target(claim_id)
         if target is None:
             return [f"Ignored claim={claim_id!r}: no claim has that id. Showing the default instead."]
         month = target["month"] if target["month"] in self.months else self.months[-1]
         ss.update(date=keep.get("date", month), sel=keep.get("sel", target["sel"]), claim=claim_id)
         ss["claim_sel"] = ss["sel"]
+        if target.get("imported"):  # the analyst's claims join the map with the workspace's layer
+            layers = list(keep.get("layers") or ss.get("layers") or LAYER_CHOICES)
+            ss["layers"] = layers + ["imported"] * ("imported" not in layers)
+            if "layers" in keep:
+                keep["layers"] = ss["layers"]
         return []
 
     def url_state(self, ss: MutableMapping) -> dict:
