@@ -11,7 +11,7 @@ from PIL import Image
 
 from bench.browser import CHART
 from imagery_files import BLUE, RED, geotiff
-from test_browser import (WAIT_MS, chromium, page, server, import_previewed, open_app, point_at, screen_xy, shot,  # noqa: F401
+from test_browser import (WAIT_MS, chromium, click_open, page, server, import_previewed, open_app, point_at, screen_xy, shot,  # noqa: F401
                           wait_drawn, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -91,9 +91,7 @@ def test_two_images_of_the_yard_step_with_the_month_click_open_and_compare(page,
     x, y = screen_xy(page, *PROBE, "tumen")
     tip = point_at(page, x, y)
     assert "2024-08-05" in tip and "Test imagery B" in tip and "public domain" in tip
-    page.mouse.click(x, y)
-    panel = page.locator('[data-testid="evidence-panel"]')
-    panel.wait_for(timeout=WAIT_MS)
+    panel = click_open(page, x, y)
     assert "Image dated 2024-08-05; source: Test imagery B; licence: public domain." in panel.inner_text()
     thumb = panel.locator('[data-testid="evidence-images"] img')
     thumb.wait_for(timeout=WAIT_MS)

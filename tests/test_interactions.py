@@ -13,7 +13,7 @@ from PIL import Image
 
 from bench.browser import CHART, changed_pixels
 from conftest import DATA
-from test_browser import (WAIT_MS, chromium, lit_pixels, open_app, point_at, route_vertex, screen_xy, server,  # noqa: F401
+from test_browser import (WAIT_MS, chromium, click_open, lit_pixels, open_app, point_at, route_vertex, screen_xy, server,  # noqa: F401
                           shot, wait_drawn, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -36,10 +36,7 @@ def map_image(page) -> Image.Image:
 
 def click_and_read_panel(page, x, y) -> str:
     # As a person does: point at the feature, see its tooltip (the map has drawn and picks it), click.
-    point_at(page, x, y)
-    page.mouse.click(x, y)
-    panel = page.locator(PANEL)
-    panel.wait_for(timeout=WAIT_MS)
+    panel = click_open(page, x, y, PANEL)
     wait_idle(page)
     box = panel.bounding_box()
     assert box["x"] >= 0 and box["y"] >= 0, box

@@ -5,7 +5,7 @@ import pytest
 
 from geo import style
 from geo.model import evidence
-from test_browser import (ARTIFACTS, WAIT_MS, chromium, import_previewed, open_app, page, point_at,  # noqa: F401
+from test_browser import (ARTIFACTS, WAIT_MS, chromium, click_open, import_previewed, open_app, page, point_at,  # noqa: F401
                           screen_xy, server, shot, wait_drawn, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -74,9 +74,7 @@ def test_a_point_imported_under_a_place_marker_is_offered_when_the_place_is_clic
     x, y = screen_xy(page, *TUMANGANG, style.VIEWS["tumen"])
     tip = point_at(page, x, y)
     assert "Tumangang station" in tip  # the place's marker is on top
-    page.mouse.click(x, y)
-    panel = page.locator(PANEL)
-    panel.wait_for(timeout=WAIT_MS)
+    panel = click_open(page, x, y, PANEL)
     page.wait_for_function("sel => document.querySelector(sel).innerText.includes('Sighting at the yard')",
                            arg=PANEL, timeout=WAIT_MS)
     text = panel.inner_text()

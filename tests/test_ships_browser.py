@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import ship_tracks
-from test_browser import (WAIT_MS, chromium, page, server, open_app, point_at, screen_xy, shot, wait_drawn,  # noqa: F401
+from test_browser import (WAIT_MS, chromium, click_open, page, server, open_app, point_at, screen_xy, shot, wait_drawn,  # noqa: F401
                           wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -49,8 +49,7 @@ def detections_of(csv_text: str) -> pd.DataFrame:
 
 def click_panel(page, x, y, tooltip_word: str) -> str:
     assert tooltip_word in point_at(page, x, y)
-    page.mouse.click(x, y)
-    page.locator(PANEL).wait_for(timeout=WAIT_MS)
+    click_open(page, x, y, PANEL)
     wait_idle(page)
     return page.locator(PANEL).inner_text()
 

@@ -13,7 +13,7 @@ import pytest
 from bench import shipsdata
 from bench.browser import Server
 from geo import style
-from test_browser import WAIT_MS, chromium, page, open_app, point_at, screen_xy, shot, wait_idle  # noqa: F401
+from test_browser import WAIT_MS, chromium, click_open, page, open_app, point_at, screen_xy, shot, wait_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 ROWS = 400_000
@@ -60,9 +60,7 @@ def test_a_big_ais_export_imported_on_the_page_shows_progress_then_its_tracks(pa
     assert "SYNTH" in tip and "positions" in tip
     shot(page, "ships-big-import-tracks")
     # Clicked, the trail opens its panel: the vessel's positions by the date, read from the store.
-    page.mouse.click(x, y)
-    panel = page.locator('[data-testid="evidence-panel"]')
-    panel.wait_for(timeout=WAIT_MS)
+    panel = click_open(page, x, y)
     wait_idle(page)
     mine = frame[frame["mmsi"] == last["mmsi"]]
     text = panel.inner_text()
