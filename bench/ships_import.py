@@ -18,6 +18,13 @@ plus the streamed batches' track layers read from the positions store for the mo
 (geo.page.resources.window_track_layers), serialised to the JSON Streamlit sends. Each step is a
 new month (nothing cached from the one before); the first warms up and is not counted. Prints a
 JSON line per step and a summary: server seconds (median), deck bytes and the tracks' share.
+
+    python -m bench.ships_import --clicks WORKSPACE [--vessels 9] [--months ...]
+
+times what a click on a streamed vessel's track adds on the server: its panel's read of the
+positions store (geo.page.ships.streamed_vessel: counts from the display level, exact times from
+the full positions of the months they fall in), for that many vessels of the store, each at one
+of the months in turn, with a fresh DuckDB cursor. The first read warms up and is not counted.
 """
 from __future__ import annotations
 
@@ -136,6 +143,36 @@ def steps(target: str, view: str, months: list[str]) -> dict:
             "track_bytes": int(statistics.median(s["track_bytes"] for s in out))}
 
 
+def clicks(target: str, vessels: int, months: list[str]) -> dict:
+    import statistics
+    from geo.model import timeline
+    from geo.page import ships as ship_page
+    from geo.ships import detections, positions
+    from geo.store import workspace
+    snapshot = workspace.Workspace(target).snapshot()
+    root = detections.root_of(target)
+    con = positions.connect()
+    try:
+        files = positions.files_for(root, display=True)
+        mmsis = [r[0] for r in con.execute(f"SELECT DISTINCT mmsi FROM {positions.source(files)} "
+                                           f"ORDER BY mmsi LIMIT {int(vessels) + 1}").fetchall()]
+    finally:
+        con.close()
+    out = []
+    for i, mmsi in enumerate(mmsis):
+        when = timeline.month_end(months[i % len(months)] + "-01")
+        started = time.perf_counter()
+        found = ship_page.streamed_vessel(target, snapshot, {"kind": "track", "feature_id": mmsi}, when)
+        took = time.perf_counter() - started
+        step = {"mmsi": mmsi, "month": f"{when:%Y-%m}", "seconds": round(took, 3),
+                "positions": found and found["positions"], "by_date": found and found["positions_by_date"]}
+        print(json.dumps(step), flush=True)
+        if i:
+            out.append(step)
+    return {"clicks": len(out), "seconds": round(statistics.median(s["seconds"] for s in out), 3),
+            "seconds_each": [s["seconds"] for s in out]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ships_import", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*")
@@ -143,10 +180,15 @@ def main(argv=None) -> int:
     parser.add_argument("--dir", help="where the workspaces (and generated files) go")
     parser.add_argument("--generate", help="first write a file of this many positions (bench.shipsdata), e.g. 1e7")
     parser.add_argument("--steps", metavar="WORKSPACE", help="time date steps over this workspace instead")
+    parser.add_argument("--clicks", metavar="WORKSPACE", help="time the panel's read of a streamed vessel instead")
+    parser.add_argument("--vessels", type=int, default=9)
     parser.add_argument("--view", default="sea")
     parser.add_argument("--months", default="2024-01,2024-02,2024-03,2024-04,2024-05,2024-06,2024-07,2024-08,"
                                             "2024-09,2024-10")
     args = parser.parse_args(argv)
+    if args.clicks:
+        print(json.dumps(clicks(args.clicks, args.vessels, args.months.split(","))), flush=True)
+        return 0
     if args.steps:
         print(json.dumps(steps(args.steps, args.view, args.months.split(","))), flush=True)
         return 0
