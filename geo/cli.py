@@ -474,7 +474,8 @@ def export_video(args, data, months, chosen, snapshot, pictures=None, ships=None
             if first is None or last is None:
                 bad = args.first if first is None else args.last
                 return fail(f"month {bad!r}: expected a month from {months[0]} to {months[-1]} (YYYY-MM)")
-            shots = video.month_shots(data, first, last, view=args.view, layer_ids=chosen, mode=args.mode)
+            shots = video.month_shots(data, first, last, view=args.view, layer_ids=chosen, mode=args.mode,
+                                      snapshot=snapshot)
         else:
             shots = video.scene_shots(data, args.scenes)
     except ValueError as err:

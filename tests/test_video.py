@@ -62,6 +62,20 @@ def test_every_slide_has_its_caption_month_and_legend(data):
     assert fig.legends and fig.legends[0].get_texts()
 
 
+def test_a_month_s_caption_names_the_analyst_s_events_of_that_month_with_their_file(data, tmp_path):
+    """Imported through the importer into a workspace: the ACLED sample's two strikes of January 2024
+    caption January's slide, each naming its file; February's names neither."""
+    import sample_files as sf
+    from geo.imports import importer
+    from geo.store.workspace import Workspace
+    ws = Workspace(str(tmp_path / "ws.sqlite"))
+    ws.add(importer.read_file(sf.acled_csv(tmp_path / "acled.csv")))
+    january, february = video.month_shots(data, "2024-01", "2024-02", snapshot=ws.snapshot())
+    assert january.caption == ("This month: KN-23 hits the centre of Kharkiv; Explosions/Remote violence — Kyiv "
+                               "(your file acled.csv); Explosions/Remote violence — Kharkiv (your file acled.csv).")
+    assert "acled.csv" not in february.caption
+
+
 def test_closing_frame_lists_the_sources(data, monkeypatch):
     captured = []
     monkeypatch.setattr(video, "figure_rgb", lambda fig: captured.append(fig) or np.zeros((1, 1, 3), np.uint8))

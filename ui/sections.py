@@ -101,7 +101,7 @@ def video_controls(where: str, data, nav, map_state, snapshot, ss, images=None, 
         bar = st.progress(0.0, text="Drawing the frames…")
         shots = (video.scene_shots(data, filters=map_state.filters) if what == "the scenes" else
                  video.month_shots(data, span[0], span[1], view=map_state.view, layer_ids=map_state.layers,
-                                   mode=map_state.mode, filters=map_state.filters))
+                                   mode=map_state.mode, filters=map_state.filters, snapshot=snapshot))
         ss.video = (fmt, size, video.to_bytes(fmt, data, shots, video.SIZES[size], snapshot,
                                               progress=lambda f, m="": bar.progress(min(1.0, f), text=m or "Rendering…"),
                                               images=images, image_mode=ss.get("image_show") or "month",

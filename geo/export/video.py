@@ -29,7 +29,7 @@ from geo.export import formats as export
 from geo.model import timeline
 from geo.render import layers
 from geo.safetext import plain_text_figures
-from geo.view import records
+from geo.view import claims_table, records
 from geo.view import ships as ship_view
 
 SIZES = {"1280x720": (1280, 720), "1920x1080": (1920, 1080)}
@@ -85,15 +85,18 @@ def scene_shots(data, spec: str | None = None, present: bool = True, filters=Non
 
 
 def month_shots(data, first: str, last: str, view: str = "overview", layer_ids=None, mode: str = timeline.CUMULATIVE,
-                present: bool = True, filters=None) -> list[Shot]:
+                present: bool = True, filters=None, snapshot=None) -> list[Shot]:
     """One shot per month from `first` to `last` (YYYY-MM), captioned with that month's events
-    from events.csv (their titles, as logged)."""
+    from events.csv and the workspace's (`snapshot`) events files (their titles, as logged; an
+    imported one names its file)."""
     if pd.Period(first, "M") > pd.Period(last, "M"):
         raise ValueError(f"--from {first} is after --to {last}")
     if view not in layers.style.VIEWS:
         raise ValueError(f"unknown view {view!r}")
     chosen = tuple(layer_ids) if layer_ids else records.DEFAULT_LAYERS
-    events = data.events.sort_values("date", kind="stable")
+    events = claims_table.events_frame(data, snapshot).sort_values("date", kind="stable")
+    events = events.assign(title=[f"{t} (your file {f})" if f else t for t, f in zip(events["title"],
+                                                                                    events["source_file"])])
     shots = []
     for month in timeline.months(f"{first}-01", f"{last}-01"):
         end = timeline.month_end(f"{month}-01")

@@ -129,17 +129,21 @@ NO_PLACE = "no place given: not on the map"
 
 
 def all_events(view) -> pd.DataFrame:
+    """Every event of any date in the view's data and workspace (events_frame)."""
+    return events_frame(view.data, view.snapshot)
+
+
+def events_frame(data, snapshot) -> pd.DataFrame:
     """Every event of any date, bundled and from the analyst's files alike: id, date, title, kind,
     url, the selection that opens it on the map (None for one with no place) and `source_file`
     ("" for a bundled event). Imported events are those the workspace holds as the events kind."""
-    events = view.data.events
+    events = data.events
     bundled = pd.DataFrame({
         "id": events["id"], "date": events["date"], "title": events["title"], "kind": events["kind"],
         "url": events["url"], "source_file": "",
         "sel": [{"kind": "strike" if k == "strike" else "event", "feature_id": i}
                 if isinstance(p, str) and p else None
                 for i, k, p in zip(events["id"], events["kind"], events["place_id"])]})
-    snapshot = view.snapshot
     if snapshot is None or snapshot.features.empty:
         return bundled
     mine = snapshot.features[(snapshot.features["kind"] == "events") & snapshot.features["date"].notna()]
