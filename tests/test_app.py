@@ -339,6 +339,8 @@ def test_an_imported_claim_s_link_opens_it_on_the_map_like_a_bundled_one(tmp_pat
     assert not at.warning, [w.value for w in at.warning]
     panel = next(m.value for m in at.markdown if 'data-testid="evidence-panel"' in m.value)
     assert 'class="claim opened-claim" data-claim="MINE0001"' in panel
+    item = panel.split('data-claim="MINE0001"')[1].split("</li>")[0]
+    assert '<span class="your-file">from your file mine.csv</span>' in item, "an imported claim names its file"
     assert at.query_params["date"] == "2024-02" and "imported" in at.query_params["layers"]
 
 

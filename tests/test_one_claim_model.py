@@ -189,3 +189,23 @@ def test_the_page_the_command_line_and_the_slides_show_the_same_features_and_val
     slide = {r["feature_id"]: r["detail"] for r in formats.slide_view(data, state, ws.snapshot()).features("railcars")}
     assert "A001" in page and "999" in page["A001"], page
     assert page == cli == slide
+
+
+def test_an_imported_claim_names_its_file_in_the_panel_escaped(tmp_path):
+    """The panel says which of the analyst's files a claim came from; a hostile file name is text."""
+    import sample_files as sf
+    from geo.render import panels
+    from geo.view import mapview
+    hostile = "<img src=x onerror=alert(1)>.csv"
+    ws = Workspace(str(tmp_path / "ws.sqlite"))
+    ws.add(importer.read_file(sf.claims_csv(tmp_path / "mine.csv", rows=2, prefix="MINE").read_bytes(),
+                              filename=hostile))
+    view = view_for(dataset.load(), ws.snapshot(), MapState(date=pd.Timestamp("2024-03-31"),
+                                                            layers=DEFAULT_LAYERS + ("imported",)))
+    found = mapview.evidence(view, {"kind": "totals", "feature_id": "national"})
+    html = panels.evidence_panel(found)
+    item = html.split('data-claim="MINE0001"')[1].split("</li>")[0]
+    assert "from your file &lt;img src=x onerror=alert(1)&gt;.csv" in item and "<img" not in item
+    items = [part.split("</li>")[0] for part in html.split('data-claim="')[1:]]
+    bundled = [i for i in items if not i.startswith("MINE")]
+    assert bundled and not any("your-file" in i for i in bundled), "a bundled claim names no file"

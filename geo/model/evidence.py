@@ -130,6 +130,7 @@ def claim_row(claim) -> dict:
         "alt_url": text_of(claim, "alt_url"),
         # The imported images the figure was read from (names, ;-separated; imported claims only).
         "images": text_of(claim, "images"),
+        "source_file": text_of(claim, "source_file"),  # the analyst's file it was imported from; "" if bundled
     }
 
 

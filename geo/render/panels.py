@@ -77,7 +77,13 @@ def claim_item(claim: dict, disputed: bool = False, opened: bool = False, hidden
             f'{escape(claim["claimant"])} · {dates_line(claim)}{claimant_dispute_line(claim)}<br/>'
             f'<span class="attribution">{escape(claim.get("attribution", ""))}</span> · '
             f'<span class="outlet">{link(claim["url"], claim["outlet"])}</span>'
-            f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}</li>')
+            f'<br/><span class="note">{escape(claim["note"])}</span>{checked_line(claim)}{file_line(claim)}</li>')
+
+
+def file_line(claim: dict) -> str:
+    """An imported claim names the analyst's file it came from: never mistaken for a bundled row."""
+    return (f'<br/><span class="your-file">from your file {escape(claim["source_file"])}</span>'
+            if claim.get("source_file") else "")
 
 
 def image_figure(item: dict, src: str) -> str:
