@@ -169,6 +169,13 @@ def test_a_copied_link_reopens_the_same_picture(page, server, chromium, name):
         assert widget_values(fresh) == values
         assert fresh.url == copied, "opening a link must not rewrite it"
         share = changed_pixels(before, after) / (before.width * before.height)
+        if share >= 0.01:  # on a loaded machine one of the two may still have been drawing: both settle again
+            for each in (page, fresh):
+                wait_drawn(each, still_ms=3000)
+            before, after = map_image(page), map_image(fresh)
+            share = changed_pixels(before, after) / (before.width * before.height)
+        if share >= 0.01:
+            shot(fresh, f"link-{name}-reopened")
         assert share < 0.01, f"{share:.1%} of the map differs after reopening {copied}"
         assert not fresh.locator('[data-testid="stAlertContentWarning"]').count(), "a valid link shows no notice"
     finally:

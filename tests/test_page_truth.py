@@ -6,7 +6,7 @@ Skips without Chromium on a laptop; fails under CI=true."""
 import pytest
 
 from bench.browser import changed_pixels
-from test_browser import WAIT_MS, chromium, open_app, server, shot, screen_xy, wait_idle  # noqa: F401
+from test_browser import WAIT_MS, chromium, open_app, server, shot, screen_xy, wait_drawn, wait_idle  # noqa: F401
 from test_interactions import PANEL, click_and_read_panel, close_panel, map_image, page, vertex  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ def glow_pixels(img) -> int:
 
 def settle(page):
     wait_idle(page)
-    page.wait_for_timeout(1200)  # a frame of software WebGL after the run (the map has no "drawn" signal)
+    wait_drawn(page)  # the map's frames hold still: software WebGL draws after the run ends
 
 
 def test_closing_the_panel_undims_the_map_and_a_copied_link_marks_its_feature(page, server, data):
