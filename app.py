@@ -176,8 +176,8 @@ with side_col, st.container(height=map_height if present else "content", border=
                     unsafe_allow_html=True)
         if not present:
             st.caption("Click a route, arc, marker or area to list every claim behind it.")
-            if claims_table.placeless_note(the_view):
-                st.caption(claims_table.placeless_note(the_view))
+            if placeless := claims_table.placeless_note(the_view):
+                st.caption(placeless)
 if not present:  # the chart stands directly under the map, as wide as it, its legend whole
     with map_col:
         sections.image_series(the_view, images, ss)  # a place's images in date order, opened from its panel
